@@ -1,0 +1,35 @@
+#pragma once
+// Shared plumbing of the shfn subcommands: connection flags, running a coroutine to completion,
+// and the one-line error convention (message on stderr, non-zero exit).
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <asio/awaitable.hpp>
+#include <functional>
+#include <string>
+
+#include "client/options.h"
+
+namespace shfn::cli {
+
+struct connection_flags {
+  std::string url;
+  std::string token;
+  std::string tls_trust_certs;
+  bool tls_allow_insecure = false;
+  double timeout_seconds = 30;
+
+  void add_to(CLI::App& app);
+  client::client_options options() const;
+};
+
+// Runs `body` on a fresh single-threaded io_context and returns its exit code.
+int run(std::function<asio::awaitable<int>()> body);
+
+// Prints "shfn: <what>: <detail>" to stderr and returns exit code 1.
+int error(const std::string& what, const std::string& detail);
+
+void setup_produce(CLI::App& app, int& exit_code);
+void setup_consume(CLI::App& app, int& exit_code);
+
+}  // namespace shfn::cli

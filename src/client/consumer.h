@@ -1,0 +1,119 @@
+#pragma once
+// Consumers. A `consumer` subscribes one `partition_consumer` per partition and merges what they
+// receive into one queue that receive() drains.
+//
+// Flow control: each partition_consumer grants receiver_queue_size permits on subscribe and
+// refills them (FLOW) once the application has taken half. Acks are batched per event-loop turn
+// into one ACK command. A batch entry is acked to the broker once all its messages are acked.
+// Negative acks and ack timeouts become REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay.
+// On reconnect the local queue for that partition is dropped: the broker redelivers it.
+
+#include <asio/awaitable.hpp>
+#include <deque>
+#include <map>
+#include <set>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/backoff.h"
+#include "base/notifier.h"
+#include "client/connection.h"
+#include "client/message.h"
+#include "client/options.h"
+
+namespace shfn::client {
+
+class client;
+class consumer;
+class producer;
+
+class partition_consumer final : public connection_listener {
+ public:
+  partition_consumer(client& owner_client, consumer& owner, std::string topic, int partition,
+                     const consumer_options& options);
+  ~partition_consumer() override;
+
+  asio::awaitable<result<void>> start();
+  void acknowledge(const wire::message_id& id);
+  void acknowledge_cumulative(const wire::message_id& id);
+  // Asks the broker to send these entries again (or everything unacked, for subscription
+  // types that cannot redeliver selectively).
+  void redeliver(const std::vector<wire::message_id>& ids);
+  void message_consumed();
+  asio::awaitable<result<void>> unsubscribe();
+  asio::awaitable<void> close();
+
+  void on_frame(const wire::frame& f) override;
+  void on_disconnected() override;
+
+ private:
+  asio::awaitable<result<void>> subscribe_once();
+  asio::awaitable<void> reconnect_loop();
+  void handle_message(const wire::frame& f);
+  void queue_ack(const wire::message_id& entry);
+  void flush_acks();
+  void grant_permits(int count);
+  void reset_local_state();
+
+  client& client_;
+  consumer& owner_;
+  std::string topic_;
+  int partition_;
+  const consumer_options& options_;
+  std::uint64_t consumer_id_;
+  std::shared_ptr<connection> conn_;
+  int consumed_since_flow_ = 0;
+  std::map<std::pair<std::int64_t, std::int64_t>, int> batch_unacked_;
+  std::vector<wire::message_id> pending_acks_;
+  bool ack_flush_scheduled_ = false;
+  bool closing_ = false;
+  notifier wake_;
+  backoff backoff_;
+  gate gate_;
+};
+
+class consumer {
+ public:
+  consumer(client& owner, consumer_options options, int partitions);
+  ~consumer();
+
+  asio::awaitable<result<void>> start();
+
+  // The next message; errc::timeout at the deadline, errc::closed once closed.
+  asio::awaitable<result<message>> receive(clock::time_point deadline = clock::time_point::max());
+  void acknowledge(const message& m);
+  void acknowledge_cumulative(const message& m);
+  // Redelivered after negative_ack_delay, with a higher redelivery count.
+  void negative_acknowledge(const message& m);
+  asio::awaitable<result<void>> unsubscribe();
+  asio::awaitable<void> close();
+
+  const std::string& topic() const { return options_.topic; }
+
+  // For partition consumers.
+  void push(message m);
+  void dead_letter(message m);
+  std::size_t drop_queued(int partition);
+
+ private:
+  partition_consumer& part_of(const wire::message_id& id);
+  asio::awaitable<void> redelivery_loop();
+  asio::awaitable<void> dead_letter_loop();
+
+  client& client_;
+  consumer_options options_;
+  std::vector<std::unique_ptr<partition_consumer>> parts_;
+  std::deque<message> incoming_;
+  notifier arrived_;
+  std::vector<std::pair<clock::time_point, wire::message_id>> redeliver_at_;
+  std::map<wire::message_id, clock::time_point> unacked_since_;  // for ack_timeout
+  notifier redelivery_changed_;
+  std::deque<message> dead_letters_;
+  notifier dead_letter_arrived_;
+  std::unique_ptr<producer> dead_letter_producer_;
+  bool closed_ = false;
+  gate gate_;
+};
+
+}  // namespace shfn::client

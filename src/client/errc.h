@@ -1,0 +1,40 @@
+#pragma once
+// Client errors, plus the broker's own ServerError codes as a std::error_code category, so a
+// refusal from the broker reaches the caller with the broker's reason intact.
+
+#include <system_error>
+
+#include "pulsar_api.pb.h"
+
+namespace shfn::client {
+
+enum class errc {
+  invalid_url = 1,
+  connect_failed,
+  connection_closed,
+  timeout,
+  handshake_failed,
+  tls_failed,
+  lookup_failed,
+  too_many_redirects,
+  unexpected_response,
+  closed,
+  message_too_big,
+  producer_fenced,
+};
+
+const std::error_category& client_category();
+const std::error_category& server_category();
+
+inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), client_category()}; }
+inline std::error_code server_error(wire::pb::ServerError e) {
+  return {static_cast<int>(e), server_category()};
+}
+
+// Errors worth retrying after a reconnect (as opposed to a refusal that will not change).
+bool is_retriable(std::error_code ec);
+
+}  // namespace shfn::client
+
+template <>
+struct std::is_error_code_enum<shfn::client::errc> : std::true_type {};
