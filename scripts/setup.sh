@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything shfn needs to build and test, from package registries only:
+# Debian packages, Apache Pulsar standalone + pulsar-perf from Maven Central, and the official
+# Python client from PyPI in a venv. Idempotent, and quick when everything is already there.
+#
+#   scripts/setup.sh            build deps + test deps
+#   scripts/setup.sh --build    build deps only (enough for `shfn`)
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+build_packages=(
+  build-essential cmake ninja-build pkg-config
+  protobuf-compiler libprotobuf-dev libasio-dev libexpected-dev libssl-dev
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev
+  liblz4-dev libzstd-dev libsnappy-dev zlib1g-dev libisal-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_packages=(
+  clang libclang-rt-14-dev openjdk-17-jre-headless maven python3 python3-venv openssl curl
+)
+
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+
+install_packages() {
+  local missing
+  missing=$(missing_packages "$@")
+  [ -z "$missing" ] && return 0
+  echo "setup: installing Debian packages: $missing" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+if [ "${1:-}" = "--build" ]; then
+  install_packages "${build_packages[@]}"
+  exit 0
+fi
+install_packages "${build_packages[@]}" "${test_packages[@]}"
+bash "$here/setup-pulsar.sh" >/dev/null
+bash "$here/setup-python.sh" >/dev/null
+echo "setup: done" >&2

@@ -1,0 +1,34 @@
+#pragma once
+// Running a coroutine test body on a fresh io_context, and assertions usable inside coroutines
+// (gtest's ASSERT_* return, which a coroutine cannot).
+
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <exception>
+#include <functional>
+#include <gtest/gtest.h>
+
+#define CO_ASSERT_TRUE(cond)                          \
+  if (!(cond)) {                                      \
+    ADD_FAILURE() << "assertion failed: " #cond;      \
+    co_return;                                        \
+  }
+
+#define CO_ASSERT_OK(r)                                                   \
+  if (!(r)) {                                                             \
+    ADD_FAILURE() << #r " failed: " << (r).error().message();            \
+    co_return;                                                            \
+  }
+
+namespace shfn::testing {
+
+inline void run_coroutine(std::function<asio::awaitable<void>(asio::io_context&)> body) {
+  asio::io_context io(1);
+  std::exception_ptr failure;
+  asio::co_spawn(io, body(io), [&](std::exception_ptr e) { failure = e; });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace shfn::testing
