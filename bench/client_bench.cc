@@ -5,15 +5,16 @@
 // Prints one line of figures per phase. Latency is send-to-receipt per message, measured in a
 // separate run at a fixed, moderate rate (so it shows latency, not queueing).
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fmt/format.h>
 #include <random>
 #include <string>
 #include <vector>
@@ -34,7 +35,9 @@ struct settings {
   int rate = 2000;
 };
 
-double seconds_since(clock::time_point t0) { return duration<double>(clock::now() - t0).count(); }
+double seconds_since(clock::time_point t0) {
+  return duration<double>(clock::now() - t0).count();
+}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -47,11 +50,11 @@ asio::awaitable<void> run(settings s) {
   const client::client_options options{.service_url = s.url, .auth_token = token ? token : ""};
   auto c = client::client::create(co_await asio::this_coro::executor, options);
   const std::string topic = fmt::format("bench-{}", std::random_device{}());
-  const client::consumer_options co{.topic = topic, .subscription = "bench",
-                                    .position = client::initial_position::earliest};
+  const client::consumer_options co{
+      .topic = topic, .subscription = "bench", .position = client::initial_position::earliest};
   auto cons = co_await (*c)->subscribe(co);
-  const client::producer_options po{.topic = topic, .batching = true,
-                                    .max_pending_messages = 10000};
+  const client::producer_options po{
+      .topic = topic, .batching = true, .max_pending_messages = 10000};
   auto prod = co_await (*c)->create_producer(po);
   if (!cons || !prod) {
     fmt::print(stderr, "bench: cannot connect to {}\n", s.url);
@@ -70,9 +73,10 @@ asio::awaitable<void> run(settings s) {
   }
   (void)co_await (*prod)->flush();
   double produce_s = seconds_since(t0);
-  fmt::print("shfn-client produce: {} msgs x {} B in {:.2f} s = {:.0f} msg/s ({:.1f} MB/s), {} failed\n",
-             s.messages, s.payload, produce_s, s.messages / produce_s,
-             s.messages * static_cast<double>(s.payload) / produce_s / 1e6, failed);
+  fmt::print(
+      "shfn-client produce: {} msgs x {} B in {:.2f} s = {:.0f} msg/s ({:.1f} MB/s), {} failed\n",
+      s.messages, s.payload, produce_s, s.messages / produce_s,
+      s.messages * static_cast<double>(s.payload) / produce_s / 1e6, failed);
 
   t0 = clock::now();
   int received = 0;
@@ -100,9 +104,11 @@ asio::awaitable<void> run(settings s) {
     co_await pace.async_wait(asio::use_awaitable);
     auto sent_at = clock::now();
     client::outgoing_message m{.payload = payload};
-    co_await (*lat_prod)->send_async(std::move(m), [&latencies_ms, sent_at](result<wire::message_id> r) {
-      if (r) latencies_ms.push_back(duration<double, std::milli>(clock::now() - sent_at).count());
-    });
+    co_await (*lat_prod)->send_async(
+        std::move(m), [&latencies_ms, sent_at](result<wire::message_id> r) {
+          if (r)
+            latencies_ms.push_back(duration<double, std::milli>(clock::now() - sent_at).count());
+        });
   }
   (void)co_await (*lat_prod)->flush();
   fmt::print("shfn-client latency @ {} msg/s: p50 {:.3f} ms, p99 {:.3f} ms ({} samples)\n", s.rate,

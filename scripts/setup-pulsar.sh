@@ -49,7 +49,7 @@ resolve() {
   local base="$1" tmp
   tmp="$(mktemp -d "$base/.tmp.XXXXXX")"
   write_settings "$tmp/settings.xml"
-  log "resolving Pulsar jars with Maven (first run downloads ~300 MB)..."
+  log "resolving Pulsar jars with Maven (first run downloads ~270 MB)..."
   if ! "$MVN" -q -B -gs "$tmp/settings.xml" -f "$POM" package \
       -Dshfn.lib.dir="$tmp/lib" >"$tmp/mvn.log" 2>&1; then
     tail -n 40 "$tmp/mvn.log" >&2
@@ -60,7 +60,7 @@ resolve() {
     rm -rf "$tmp"
     die "no pulsar-broker jar resolved"
   fi
-  rm -rf "$base/lib"
+  rm -rf "${base:?}/lib"
   mv "$tmp/lib" "$base/lib"
   rm -rf "$tmp"
   cp "$POM" "$base/pom.xml"   # record what this dir was built from

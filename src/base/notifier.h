@@ -44,6 +44,13 @@ class notifier {
   std::vector<asio::steady_timer*> waiters_;
 };
 
+// Waits for `d` on the current executor (cancellation ends the wait early, silently).
+inline asio::awaitable<void> sleep_for(clock::duration d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  std::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
 // A value delivered once, awaited by whoever holds the oneshot (usually on its coroutine frame).
 template <class T>
 class oneshot {

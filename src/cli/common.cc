@@ -1,10 +1,11 @@
 #include "cli/common.h"
 
+#include <fmt/format.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <cstdlib>
 #include <exception>
-#include <fmt/format.h>
 
 namespace shfn::cli {
 

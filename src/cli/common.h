@@ -2,8 +2,9 @@
 // Shared plumbing of the shfn subcommands: connection flags, running a coroutine to completion,
 // and the one-line error convention (message on stderr, non-zero exit).
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 #include <asio/awaitable.hpp>
 #include <functional>
 #include <string>

@@ -49,7 +49,8 @@ bool valid_utf8(byte_view b) {
 }
 
 std::string base64(byte_view b) {
-  static constexpr char table[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char table[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   for (std::size_t i = 0; i < b.size(); i += 3) {
     std::uint32_t v = std::uint32_t{b[i]} << 16;
@@ -98,25 +99,28 @@ asio::awaitable<int> consume(const consume_flags& f) {
   if (!type) co_return error("invalid subscription type", f.type);
   auto c = client::client::create(co_await asio::this_coro::executor, f.conn.options());
   if (!c) co_return error("invalid service URL", f.conn.url);
-  const client::consumer_options options{
-      .topic = f.topic,
-      .subscription = f.subscription,
-      .type = *type,
-      .position = f.position == "earliest" ? client::initial_position::earliest
-                                           : client::initial_position::latest};
+  const client::consumer_options options{.topic = f.topic,
+                                         .subscription = f.subscription,
+                                         .type = *type,
+                                         .position = f.position == "earliest"
+                                                         ? client::initial_position::earliest
+                                                         : client::initial_position::latest};
   auto consumer = co_await (*c)->subscribe(options);
   if (!consumer) {
-    co_return error("cannot subscribe to " + f.topic + " at " + f.conn.url, consumer.error().message());
+    co_return error("cannot subscribe to " + f.topic + " at " + f.conn.url,
+                    consumer.error().message());
   }
   int received = 0;
   int code = 0;
   while (f.count == 0 || received < f.count) {
-    auto deadline = f.receive_timeout > 0
-                        ? clock::now() + std::chrono::milliseconds(static_cast<long>(f.receive_timeout * 1000))
-                        : clock::time_point::max();
+    auto deadline =
+        f.receive_timeout > 0
+            ? clock::now() + std::chrono::milliseconds(static_cast<long>(f.receive_timeout * 1000))
+            : clock::time_point::max();
     auto m = co_await (*consumer)->receive(deadline);
     if (!m) {
-      code = error("receive stopped", fmt::format("{} after {} messages", m.error().message(), received));
+      code = error("receive stopped",
+                   fmt::format("{} after {} messages", m.error().message(), received));
       break;
     }
     if (f.format == "json") {
@@ -139,16 +143,25 @@ asio::awaitable<int> consume(const consume_flags& f) {
 void setup_consume(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<consume_flags>();
   auto* cmd = app.add_subcommand("consume", "Receive messages from a topic and print them");
-  cmd->add_option("topic", f->topic, "Topic (short names expand to persistent://public/default/NAME)")->required();
+  cmd->add_option("topic", f->topic,
+                  "Topic (short names expand to persistent://public/default/NAME)")
+      ->required();
   cmd->add_option("-s,--subscription-name", f->subscription, "Subscription name")->required();
-  cmd->add_option("-n,--num-messages", f->count, "Messages to receive; 0 = forever")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("-n,--num-messages", f->count, "Messages to receive; 0 = forever")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("-t,--subscription-type", f->type, "exclusive, shared, failover or key_shared")
-      ->capture_default_str()->check(CLI::IsMember({"exclusive", "shared", "failover", "key_shared"}));
-  cmd->add_option("-p,--position", f->position, "Initial position of a new subscription: earliest or latest")
-      ->capture_default_str()->check(CLI::IsMember({"earliest", "latest"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"exclusive", "shared", "failover", "key_shared"}));
+  cmd->add_option("-p,--position", f->position,
+                  "Initial position of a new subscription: earliest or latest")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"earliest", "latest"}));
   cmd->add_option("--format", f->format, "raw (payload per line) or json")
-      ->capture_default_str()->check(CLI::IsMember({"raw", "json"}));
-  cmd->add_option("--receive-timeout", f->receive_timeout, "Give up after this many seconds without a message; 0 = wait forever");
+      ->capture_default_str()
+      ->check(CLI::IsMember({"raw", "json"}));
+  cmd->add_option("--receive-timeout", f->receive_timeout,
+                  "Give up after this many seconds without a message; 0 = wait forever");
   f->conn.add_to(*cmd);
   cmd->callback([f, &exit_code] { exit_code = run([f] { return consume(*f); }); });
 }

@@ -33,7 +33,8 @@ std::vector<bytes> read_stdin_records(bool nul_separated) {
   while (start < all.size()) {
     std::size_t end = all.find(sep, start);
     if (end == std::string::npos) end = all.size();
-    records.emplace_back(all.begin() + static_cast<long>(start), all.begin() + static_cast<long>(end));
+    records.emplace_back(all.begin() + static_cast<long>(start),
+                         all.begin() + static_cast<long>(end));
     start = end + 1;
   }
   return records;
@@ -43,7 +44,8 @@ asio::awaitable<int> produce(const produce_flags& f) {
   client::property_list properties;
   for (const auto& p : f.properties) {
     auto eq = p.find('=');
-    if (eq == std::string::npos || eq == 0) co_return error("invalid property", "'" + p + "' is not name=value");
+    if (eq == std::string::npos || eq == 0)
+      co_return error("invalid property", "'" + p + "' is not name=value");
     properties.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
   auto compression = wire::compression_from_name(f.compression);
@@ -63,7 +65,9 @@ asio::awaitable<int> produce(const produce_flags& f) {
                                          .compression = *compression,
                                          .send_timeout = f.conn.options().operation_timeout};
   auto p = co_await (*c)->create_producer(options);
-  if (!p) co_return error("cannot create producer on " + f.topic + " at " + f.conn.url, p.error().message());
+  if (!p)
+    co_return error("cannot create producer on " + f.topic + " at " + f.conn.url,
+                    p.error().message());
 
   std::size_t failed = 0;
   std::error_code first_error;
@@ -81,7 +85,9 @@ asio::awaitable<int> produce(const produce_flags& f) {
   auto flushed = co_await (*p)->flush();
   co_await (*p)->close();
   (*c)->close();
-  if (failed > 0) co_return error("publish failed", fmt::format("{} messages: {}", failed, first_error.message()));
+  if (failed > 0)
+    co_return error("publish failed",
+                    fmt::format("{} messages: {}", failed, first_error.message()));
   if (!flushed) co_return error("publish failed", flushed.error().message());
   fmt::print(stderr, "{} messages produced\n", records.size() * static_cast<std::size_t>(f.repeat));
   co_return 0;
@@ -92,13 +98,18 @@ asio::awaitable<int> produce(const produce_flags& f) {
 void setup_produce(CLI::App& app, int& exit_code) {
   auto f = std::make_shared<produce_flags>();
   auto* cmd = app.add_subcommand("produce", "Publish messages to a topic");
-  cmd->add_option("topic", f->topic, "Topic (short names expand to persistent://public/default/NAME)")->required();
-  cmd->add_option("-m,--message", f->messages, "Message payload (repeatable); default: standard input");
-  cmd->add_option("-n,--num-produce", f->repeat, "Send each message this many times")->check(CLI::PositiveNumber);
+  cmd->add_option("topic", f->topic,
+                  "Topic (short names expand to persistent://public/default/NAME)")
+      ->required();
+  cmd->add_option("-m,--message", f->messages,
+                  "Message payload (repeatable); default: standard input");
+  cmd->add_option("-n,--num-produce", f->repeat, "Send each message this many times")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("-k,--key", f->key, "Message key");
   cmd->add_option("-p,--property", f->properties, "Message property name=value (repeatable)");
   cmd->add_flag("--batch", f->batch, "Batch messages");
-  cmd->add_option("--compression", f->compression, "none, lz4, zlib, zstd or snappy")->capture_default_str();
+  cmd->add_option("--compression", f->compression, "none, lz4, zlib, zstd or snappy")
+      ->capture_default_str();
   cmd->add_flag("-0,--null", f->nul_separated, "Standard input records are NUL-separated");
   f->conn.add_to(*cmd);
   cmd->callback([f, &exit_code] { exit_code = run([f] { return produce(*f); }); });

@@ -12,7 +12,9 @@ using asio::awaitable;
 client::client(asio::any_io_executor ex, client_options options)
     : executor_(ex), options_(std::move(options)) {}
 
-client::~client() { close(); }
+client::~client() {
+  close();
+}
 
 result<std::unique_ptr<client>> client::create(asio::any_io_executor ex, client_options options) {
   auto service = parse_service_url(options.service_url);
@@ -32,7 +34,8 @@ result<std::unique_ptr<client>> client::create(asio::any_io_executor ex, client_
   return c;
 }
 
-awaitable<result<std::unique_ptr<producer>>> client::create_producer(const producer_options& options) {
+awaitable<result<std::unique_ptr<producer>>> client::create_producer(
+    const producer_options& options) {
   auto topic = wire::parse_topic_name(options.topic);
   if (!topic) co_return fail(topic.error());
   std::string full_name = topic->str();

@@ -26,7 +26,8 @@ class client {
 
   // Options are taken by reference: pass a named object, not a braced temporary (GCC 12
   // miscompiles aggregate temporaries passed into coroutines).
-  asio::awaitable<result<std::unique_ptr<producer>>> create_producer(const producer_options& options);
+  asio::awaitable<result<std::unique_ptr<producer>>> create_producer(
+      const producer_options& options);
   asio::awaitable<result<std::unique_ptr<consumer>>> subscribe(const consumer_options& options);
   void close();
 

@@ -27,19 +27,26 @@ constexpr const char* client_version = "shfn/0.1.0";
 // Which request a response answers; nullopt for commands that are not responses.
 std::optional<std::uint64_t> response_request_id(const pb::BaseCommand& c) {
   switch (c.type()) {
-    case pb::BaseCommand::SUCCESS: return c.success().request_id();
-    case pb::BaseCommand::ERROR: return c.error().request_id();
-    case pb::BaseCommand::PRODUCER_SUCCESS: return c.producer_success().request_id();
-    case pb::BaseCommand::LOOKUP_RESPONSE: return c.lookuptopicresponse().request_id();
+    case pb::BaseCommand::SUCCESS:
+      return c.success().request_id();
+    case pb::BaseCommand::ERROR:
+      return c.error().request_id();
+    case pb::BaseCommand::PRODUCER_SUCCESS:
+      return c.producer_success().request_id();
+    case pb::BaseCommand::LOOKUP_RESPONSE:
+      return c.lookuptopicresponse().request_id();
     case pb::BaseCommand::PARTITIONED_METADATA_RESPONSE:
       return c.partitionmetadataresponse().request_id();
     case pb::BaseCommand::GET_LAST_MESSAGE_ID_RESPONSE:
       return c.getlastmessageidresponse().request_id();
-    case pb::BaseCommand::CONSUMER_STATS_RESPONSE: return c.consumerstatsresponse().request_id();
+    case pb::BaseCommand::CONSUMER_STATS_RESPONSE:
+      return c.consumerstatsresponse().request_id();
     case pb::BaseCommand::GET_TOPICS_OF_NAMESPACE_RESPONSE:
       return c.gettopicsofnamespaceresponse().request_id();
-    case pb::BaseCommand::ACK_RESPONSE: return c.ackresponse().request_id();
-    default: return std::nullopt;
+    case pb::BaseCommand::ACK_RESPONSE:
+      return c.ackresponse().request_id();
+    default:
+      return std::nullopt;
   }
 }
 
@@ -183,9 +190,9 @@ awaitable<void> connection::read_loop(std::shared_ptr<connection> /*keep_alive*/
 
     std::size_t offset = 0;
     while (!closed_) {
-      auto decoded = wire::decode_frame(
-          byte_view(input_.data() + offset, input_used_ - offset),
-          std::max(max_frame, max_message_size_ + wire::frame_overhead));
+      auto decoded =
+          wire::decode_frame(byte_view(input_.data() + offset, input_used_ - offset),
+                             std::max(max_frame, max_message_size_ + wire::frame_overhead));
       if (!decoded) {
         spdlog::warn("closing connection to {}: {}", address_.str(), decoded.error().message());
         close();
@@ -218,7 +225,8 @@ awaitable<void> connection::write_loop(std::shared_ptr<connection> /*keep_alive*
     if (tls_) {
       co_await asio::async_write(*tls_, asio::buffer(writing_), redirect_error(use_awaitable, ec));
     } else {
-      co_await asio::async_write(socket_, asio::buffer(writing_), redirect_error(use_awaitable, ec));
+      co_await asio::async_write(socket_, asio::buffer(writing_),
+                                 redirect_error(use_awaitable, ec));
     }
     writing_.clear();
     if (ec) {
@@ -279,15 +287,20 @@ void connection::dispatch(const wire::frame& f) {
       // A producer queued for exclusive access gets a first, not-ready answer; wait for the next.
       if (!c.producer_success().producer_ready()) return;
       break;
-    case pb::BaseCommand::SEND_RECEIPT: return route(producers_, c.send_receipt().producer_id());
-    case pb::BaseCommand::SEND_ERROR: return route(producers_, c.send_error().producer_id());
-    case pb::BaseCommand::CLOSE_PRODUCER: return drop(producers_, c.close_producer().producer_id());
-    case pb::BaseCommand::MESSAGE: return route(consumers_, c.message().consumer_id());
+    case pb::BaseCommand::SEND_RECEIPT:
+      return route(producers_, c.send_receipt().producer_id());
+    case pb::BaseCommand::SEND_ERROR:
+      return route(producers_, c.send_error().producer_id());
+    case pb::BaseCommand::CLOSE_PRODUCER:
+      return drop(producers_, c.close_producer().producer_id());
+    case pb::BaseCommand::MESSAGE:
+      return route(consumers_, c.message().consumer_id());
     case pb::BaseCommand::ACTIVE_CONSUMER_CHANGE:
       return route(consumers_, c.active_consumer_change().consumer_id());
     case pb::BaseCommand::REACHED_END_OF_TOPIC:
       return route(consumers_, c.reachedendoftopic().consumer_id());
-    case pb::BaseCommand::CLOSE_CONSUMER: return drop(consumers_, c.close_consumer().consumer_id());
+    case pb::BaseCommand::CLOSE_CONSUMER:
+      return drop(consumers_, c.close_consumer().consumer_id());
     case pb::BaseCommand::TOPIC_MIGRATED:
       drop(producers_, c.topicmigrated().resource_id());
       drop(consumers_, c.topicmigrated().resource_id());
@@ -299,9 +312,12 @@ void connection::dispatch(const wire::frame& f) {
       send(pong);
       return;
     }
-    case pb::BaseCommand::PONG: return;
-    case pb::BaseCommand::AUTH_CHALLENGE: return send_auth_response();
-    default: break;
+    case pb::BaseCommand::PONG:
+      return;
+    case pb::BaseCommand::AUTH_CHALLENGE:
+      return send_auth_response();
+    default:
+      break;
   }
   if (auto id = response_request_id(c)) {
     complete_request(*id, c);

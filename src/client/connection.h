@@ -93,7 +93,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bytes writing_;
   notifier output_ready_;
 
-  bool ready_ = false;   // handshake done
+  bool ready_ = false;  // handshake done
   bool closed_ = false;
   bool received_since_ping_ = true;
   std::size_t max_message_size_ = wire::default_max_message_size;

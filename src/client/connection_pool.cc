@@ -12,8 +12,8 @@ namespace {
 constexpr int max_lookup_redirects = 20;
 }
 
-connection_pool::connection_pool(const client_options& options,
-                                 std::vector<broker_address> service, asio::ssl::context* tls)
+connection_pool::connection_pool(const client_options& options, std::vector<broker_address> service,
+                                 asio::ssl::context* tls)
     : options_(options), service_(std::move(service)), tls_(tls) {}
 
 const broker_address& connection_pool::next_service_address() {
@@ -54,11 +54,13 @@ awaitable<result<std::shared_ptr<connection>>> connection_pool::connection_for(
     lookup->set_authoritative(authoritative);
     auto response = co_await (*conn)->request(c, request_id);
     if (!response) co_return fail(response.error());
-    if (response->type() != pb::BaseCommand::LOOKUP_RESPONSE) co_return fail(errc::unexpected_response);
+    if (response->type() != pb::BaseCommand::LOOKUP_RESPONSE)
+      co_return fail(errc::unexpected_response);
     const auto& r = response->lookuptopicresponse();
     if (r.response() == pb::CommandLookupTopicResponse::Failed) {
       spdlog::debug("lookup of {} failed: {}", topic, r.message());
-      co_return fail(r.has_error() ? server_error(r.error()) : make_error_code(errc::lookup_failed));
+      co_return fail(r.has_error() ? server_error(r.error())
+                                   : make_error_code(errc::lookup_failed));
     }
     if (r.proxy_through_service_url()) co_return conn;
     const std::string& url = options_.service_url.starts_with("pulsar+ssl://")

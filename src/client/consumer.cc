@@ -10,6 +10,7 @@
 #include "client/client.h"
 #include "client/errc.h"
 #include "client/producer.h"
+#include "client/reconnect.h"
 #include "wire/batch.h"
 #include "wire/compression.h"
 #include "wire/topic_name.h"
@@ -21,18 +22,16 @@ using asio::awaitable;
 
 namespace {
 
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  std::error_code ec;
-  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
-
 pb::CommandSubscribe::SubType to_pb(subscription_type t) {
   switch (t) {
-    case subscription_type::exclusive: return pb::CommandSubscribe::Exclusive;
-    case subscription_type::shared: return pb::CommandSubscribe::Shared;
-    case subscription_type::failover: return pb::CommandSubscribe::Failover;
-    case subscription_type::key_shared: return pb::CommandSubscribe::Key_Shared;
+    case subscription_type::exclusive:
+      return pb::CommandSubscribe::Exclusive;
+    case subscription_type::shared:
+      return pb::CommandSubscribe::Shared;
+    case subscription_type::failover:
+      return pb::CommandSubscribe::Failover;
+    case subscription_type::key_shared:
+      return pb::CommandSubscribe::Key_Shared;
   }
   return pb::CommandSubscribe::Exclusive;
 }
@@ -86,9 +85,12 @@ awaitable<result<void>> partition_consumer::start() {
     co_await sleep_for(backoff_.next());
   }
   backoff_.reset();
-  asio::co_spawn(client_.executor(), [](partition_consumer* self, gate::holder) -> awaitable<void> {
-    co_await self->reconnect_loop();
-  }(this, gate_.enter()), asio::detached);
+  asio::co_spawn(
+      client_.executor(),
+      [](partition_consumer* self, gate::holder) -> awaitable<void> {
+        co_await self->reconnect_loop();
+      }(this, gate_.enter()),
+      asio::detached);
   co_return result<void>{};
 }
 
@@ -125,21 +127,16 @@ awaitable<result<void>> partition_consumer::subscribe_once() {
 }
 
 awaitable<void> partition_consumer::reconnect_loop() {
-  while (!closing_) {
-    if (conn_) {
-      co_await wake_.wait();
-      continue;
-    }
-    co_await sleep_for(backoff_.next());
-    if (closing_) break;
-    auto ok = co_await subscribe_once();
-    if (ok) {
-      backoff_.reset();
-      spdlog::info("consumer on {}: resubscribed", topic_);
-    } else {
-      spdlog::warn("consumer on {}: resubscribe failed: {}", topic_, ok.error().message());
-    }
-  }
+  const reconnect_state state{closing_, conn_, wake_, backoff_};
+  co_await keep_connected(
+      state, [this] { return subscribe_once(); },
+      [this](const result<void>& outcome) {
+        if (outcome) {
+          spdlog::info("consumer on {}: resubscribed", topic_);
+        } else {
+          spdlog::warn("consumer on {}: resubscribe failed: {}", topic_, outcome.error().message());
+        }
+      });
 }
 
 void partition_consumer::grant_permits(int count) {
@@ -160,14 +157,17 @@ void partition_consumer::message_consumed() {
 
 void partition_consumer::on_frame(const wire::frame& f) {
   switch (f.command.type()) {
-    case pb::BaseCommand::MESSAGE: return handle_message(f);
+    case pb::BaseCommand::MESSAGE:
+      return handle_message(f);
     case pb::BaseCommand::ACTIVE_CONSUMER_CHANGE:
-      spdlog::debug("consumer on {}: active={}", topic_, f.command.active_consumer_change().is_active());
+      spdlog::debug("consumer on {}: active={}", topic_,
+                    f.command.active_consumer_change().is_active());
       return;
     case pb::BaseCommand::REACHED_END_OF_TOPIC:
       spdlog::info("consumer on {}: reached the end of a terminated topic", topic_);
       return;
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -182,7 +182,8 @@ void partition_consumer::handle_message(const wire::frame& f) {
   if (meta.compression() != pb::NONE) {
     auto unpacked = wire::decompress(meta.compression(), f.payload, meta.uncompressed_size());
     if (!unpacked) {
-      spdlog::error("consumer on {}: cannot decompress message: {}", topic_, unpacked.error().message());
+      spdlog::error("consumer on {}: cannot decompress message: {}", topic_,
+                    unpacked.error().message());
       return message_consumed();
     }
     body = std::move(*unpacked);
@@ -221,7 +222,8 @@ void partition_consumer::handle_message(const wire::frame& f) {
   }
   auto entries = wire::decode_batch(body, meta.num_messages_in_batch());
   if (!entries) {
-    spdlog::error("consumer on {}: malformed batch {}: {}", topic_, entry.str(), entries.error().message());
+    spdlog::error("consumer on {}: malformed batch {}: {}", topic_, entry.str(),
+                  entries.error().message());
     return message_consumed();
   }
   const int count = static_cast<int>(entries->size());
@@ -278,9 +280,8 @@ void partition_consumer::queue_ack(const wire::message_id& entry) {
   if (ack_flush_scheduled_) return;
   ack_flush_scheduled_ = true;
   // Everything acked during this turn of the event loop goes out in one ACK command.
-  asio::post(client_.executor(), [this, holder = std::make_shared<gate::holder>(gate_.enter())] {
-    flush_acks();
-  });
+  asio::post(client_.executor(),
+             [this, holder = std::make_shared<gate::holder>(gate_.enter())] { flush_acks(); });
 }
 
 void partition_consumer::flush_acks() {
@@ -372,12 +373,13 @@ awaitable<void> partition_consumer::close() {
 consumer::consumer(client& owner, consumer_options options, int partitions)
     : client_(owner), options_(std::move(options)) {
   if (partitions == 0) {
-    parts_.push_back(std::make_unique<partition_consumer>(client_, *this, options_.topic, -1, options_));
+    parts_.push_back(
+        std::make_unique<partition_consumer>(client_, *this, options_.topic, -1, options_));
   }
   auto base = wire::parse_topic_name(options_.topic);
   for (int i = 0; i < partitions; ++i) {
-    parts_.push_back(std::make_unique<partition_consumer>(client_, *this,
-                                                          base->partition_of(i).str(), i, options_));
+    parts_.push_back(std::make_unique<partition_consumer>(
+        client_, *this, base->partition_of(i).str(), i, options_));
   }
 }
 
@@ -390,13 +392,17 @@ awaitable<result<void>> consumer::start() {
       co_return fail(ok.error());
     }
   }
-  asio::co_spawn(client_.executor(), [](consumer* self, gate::holder) -> awaitable<void> {
-    co_await self->redelivery_loop();
-  }(this, gate_.enter()), asio::detached);
+  asio::co_spawn(
+      client_.executor(),
+      [](consumer* self, gate::holder) -> awaitable<void> { co_await self->redelivery_loop(); }(
+                                           this, gate_.enter()),
+      asio::detached);
   if (options_.max_redeliver_count > 0) {
-    asio::co_spawn(client_.executor(), [](consumer* self, gate::holder) -> awaitable<void> {
-      co_await self->dead_letter_loop();
-    }(this, gate_.enter()), asio::detached);
+    asio::co_spawn(
+        client_.executor(),
+        [](consumer* self, gate::holder) -> awaitable<void> { co_await self->dead_letter_loop(); }(
+                                             this, gate_.enter()),
+        asio::detached);
   }
   co_return result<void>{};
 }
@@ -457,7 +463,8 @@ awaitable<void> consumer::redelivery_loop() {
   while (!closed_) {
     auto next = clock::now() + std::chrono::seconds(1);
     for (const auto& [when, id] : redeliver_at_) next = std::min(next, when);
-    for (const auto& [id, since] : unacked_since_) next = std::min(next, since + options_.ack_timeout);
+    for (const auto& [id, since] : unacked_since_)
+      next = std::min(next, since + options_.ack_timeout);
     co_await redelivery_changed_.wait_until(next);
     if (closed_) break;
 
@@ -497,8 +504,8 @@ awaitable<void> consumer::dead_letter_loop() {
     }
     message m = std::move(dead_letters_.front());
     dead_letters_.pop_front();
-    outgoing_message out{.payload = m.payload, .key = m.key, .properties = m.properties,
-                         .event_time = m.event_time};
+    outgoing_message out{
+        .payload = m.payload, .key = m.key, .properties = m.properties, .event_time = m.event_time};
     out.properties.emplace_back("REAL_TOPIC", m.topic);
     out.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
     auto sent = co_await dead_letter_producer_->send(std::move(out));

@@ -11,8 +11,8 @@
 #include <asio/awaitable.hpp>
 #include <deque>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 

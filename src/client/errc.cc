@@ -9,18 +9,30 @@ struct client_errors final : std::error_category {
   const char* name() const noexcept override { return "pulsar-client"; }
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::invalid_url: return "invalid service URL";
-      case errc::connect_failed: return "could not connect to the broker";
-      case errc::connection_closed: return "connection to the broker closed";
-      case errc::timeout: return "operation timed out";
-      case errc::handshake_failed: return "broker refused the connection handshake";
-      case errc::tls_failed: return "TLS handshake failed";
-      case errc::lookup_failed: return "topic lookup failed";
-      case errc::too_many_redirects: return "topic lookup redirected too many times";
-      case errc::unexpected_response: return "unexpected response from the broker";
-      case errc::closed: return "producer or consumer is closed";
-      case errc::message_too_big: return "message is larger than the broker's maximum";
-      case errc::producer_fenced: return "producer was fenced by the broker";
+      case errc::invalid_url:
+        return "invalid service URL";
+      case errc::connect_failed:
+        return "could not connect to the broker";
+      case errc::connection_closed:
+        return "connection to the broker closed";
+      case errc::timeout:
+        return "operation timed out";
+      case errc::handshake_failed:
+        return "broker refused the connection handshake";
+      case errc::tls_failed:
+        return "TLS handshake failed";
+      case errc::lookup_failed:
+        return "topic lookup failed";
+      case errc::too_many_redirects:
+        return "topic lookup redirected too many times";
+      case errc::unexpected_response:
+        return "unexpected response from the broker";
+      case errc::closed:
+        return "producer or consumer is closed";
+      case errc::message_too_big:
+        return "message is larger than the broker's maximum";
+      case errc::producer_fenced:
+        return "producer was fenced by the broker";
     }
     return "unknown client error";
   }
@@ -53,8 +65,10 @@ bool is_retriable(std::error_code ec) {
       case errc::connection_closed:
       case errc::timeout:
       case errc::lookup_failed:
-      case errc::unexpected_response: return true;
-      default: return false;
+      case errc::unexpected_response:
+        return true;
+      default:
+        return false;
     }
   }
   if (ec.category() == server_category()) {
@@ -66,8 +80,10 @@ bool is_retriable(std::error_code ec) {
       case ServerError::TooManyRequests:
       case ServerError::ProducerBusy:
       case ServerError::ConsumerBusy:
-      case ServerError::UnknownError: return true;
-      default: return false;
+      case ServerError::UnknownError:
+        return true;
+      default:
+        return false;
     }
   }
   return false;

@@ -26,7 +26,9 @@ enum class errc {
 const std::error_category& client_category();
 const std::error_category& server_category();
 
-inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), client_category()}; }
+inline std::error_code make_error_code(errc e) {
+  return {static_cast<int>(e), client_category()};
+}
 inline std::error_code server_error(wire::pb::ServerError e) {
   return {static_cast<int>(e), server_category()};
 }

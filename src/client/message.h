@@ -18,8 +18,8 @@ struct outgoing_message {
   bytes payload;
   std::optional<std::string> key;
   property_list properties;
-  std::uint64_t event_time = 0;                // 0: not set
-  std::optional<std::uint64_t> sequence_id;    // explicit, for deduplication
+  std::uint64_t event_time = 0;              // 0: not set
+  std::optional<std::uint64_t> sequence_id;  // explicit, for deduplication
 };
 
 struct message {

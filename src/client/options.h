@@ -13,9 +13,9 @@ using namespace std::chrono_literals;
 
 struct client_options {
   std::string service_url = "pulsar://127.0.0.1:6650";
-  std::string auth_token;          // sent as auth method "token" when not empty
-  std::string tls_trust_certs;     // CA bundle for pulsar+ssl://; empty = system default
-  bool tls_allow_insecure = false; // skip certificate and host verification
+  std::string auth_token;           // sent as auth method "token" when not empty
+  std::string tls_trust_certs;      // CA bundle for pulsar+ssl://; empty = system default
+  bool tls_allow_insecure = false;  // skip certificate and host verification
   std::chrono::milliseconds operation_timeout = 30s;
   std::chrono::milliseconds connect_timeout = 10s;
   std::chrono::milliseconds keepalive = 30s;

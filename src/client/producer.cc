@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "client/client.h"
 #include "client/errc.h"
+#include "client/reconnect.h"
 #include "wire/batch.h"
 #include "wire/compression.h"
 #include "wire/murmur3.h"
@@ -37,12 +38,6 @@ void copy_message_fields(const outgoing_message& m, Metadata& out) {
     p->set_value(v);
   }
   if (m.event_time != 0) out.set_event_time(m.event_time);
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  std::error_code ec;
-  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace
@@ -78,12 +73,18 @@ awaitable<result<void>> partition_producer::start() {
   }
   backoff_.reset();
   auto ex = client_.executor();
-  asio::co_spawn(ex, [](partition_producer* self, gate::holder) -> awaitable<void> {
-    co_await self->reconnect_loop();
-  }(this, gate_.enter()), asio::detached);
-  asio::co_spawn(ex, [](partition_producer* self, gate::holder) -> awaitable<void> {
-    co_await self->timer_loop();
-  }(this, gate_.enter()), asio::detached);
+  asio::co_spawn(
+      ex,
+      [](partition_producer* self, gate::holder) -> awaitable<void> {
+        co_await self->reconnect_loop();
+      }(this, gate_.enter()),
+      asio::detached);
+  asio::co_spawn(
+      ex,
+      [](partition_producer* self, gate::holder) -> awaitable<void> {
+        co_await self->timer_loop();
+      }(this, gate_.enter()),
+      asio::detached);
   co_return result<void>{};
 }
 
@@ -128,20 +129,14 @@ awaitable<result<void>> partition_producer::connect_once() {
 }
 
 awaitable<void> partition_producer::reconnect_loop() {
-  while (!closing_) {
-    if (conn_) {
-      co_await wake_.wait();
-      continue;
-    }
-    co_await sleep_for(backoff_.next());
-    if (closing_) break;
-    auto ok = co_await connect_once();
-    if (ok) {
-      backoff_.reset();
-    } else {
-      spdlog::warn("producer {} on {}: reconnect failed: {}", name_, topic_, ok.error().message());
-    }
-  }
+  const reconnect_state state{closing_, conn_, wake_, backoff_};
+  co_await keep_connected(
+      state, [this] { return connect_once(); },
+      [this](const result<void>& outcome) {
+        if (outcome) return;  // connect_once() logs the resend
+        spdlog::warn("producer {} on {}: reconnect failed: {}", name_, topic_,
+                     outcome.error().message());
+      });
 }
 
 awaitable<void> partition_producer::timer_loop() {
@@ -209,7 +204,7 @@ void partition_producer::send_batch() {
 }
 
 void partition_producer::queue_send(pending_send op, pb::MessageMetadata metadata,
-                                            byte_view payload) {
+                                    byte_view payload) {
   metadata.set_producer_name(name_);
   metadata.set_sequence_id(op.sequence_id);
   metadata.set_publish_time(now_ms());
@@ -380,7 +375,8 @@ awaitable<result<void>> producer::start() {
 
 partition_producer& producer::route(const outgoing_message& m) {
   if (parts_.size() == 1) return *parts_.front();
-  if (m.key) return *parts_[static_cast<std::size_t>(wire::pulsar_key_hash(*m.key)) % parts_.size()];
+  if (m.key)
+    return *parts_[static_cast<std::size_t>(wire::pulsar_key_hash(*m.key)) % parts_.size()];
   return *parts_[round_robin_++ % parts_.size()];
 }
 
@@ -395,9 +391,8 @@ awaitable<void> producer::send_async(outgoing_message m, send_callback done) {
 
 awaitable<result<wire::message_id>> producer::send(outgoing_message m) {
   auto receipt = std::make_shared<oneshot<result<wire::message_id>>>();
-  co_await send_async(std::move(m), [receipt](result<wire::message_id> r) {
-    receipt->set(std::move(r));
-  });
+  co_await send_async(std::move(m),
+                      [receipt](result<wire::message_id> r) { receipt->set(std::move(r)); });
   auto r = co_await receipt->wait_until(clock::time_point::max());
   co_return std::move(*r);
 }

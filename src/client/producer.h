@@ -112,7 +112,9 @@ class producer {
   asio::awaitable<result<void>> start();
 
   // Waits for room under max_pending_messages, queues the message and returns; `done` is called
-  // exactly once, later, with the receipt or the error.
+  // exactly once, later, with the receipt or the error. Pass `done` as a named std::function when
+  // the lambda captures anything with a destructor: GCC 12 destroys such lambda temporaries in a
+  // co_await argument twice.
   asio::awaitable<void> send_async(outgoing_message message, send_callback done);
   // Sends and waits for the receipt.
   asio::awaitable<result<wire::message_id>> send(outgoing_message message);

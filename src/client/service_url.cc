@@ -37,7 +37,8 @@ result<std::vector<broker_address>> parse_service_url(std::string_view url) {
         return fail(errc::invalid_url);
       }
     }
-    if (a.host.starts_with('[') && a.host.ends_with(']')) a.host = a.host.substr(1, a.host.size() - 2);
+    if (a.host.starts_with('[') && a.host.ends_with(']'))
+      a.host = a.host.substr(1, a.host.size() - 2);
     if (a.host.empty()) return fail(errc::invalid_url);
     out.push_back(std::move(a));
   }

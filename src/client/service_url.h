@@ -14,7 +14,9 @@ struct broker_address {
   std::string port;
   bool tls = false;
 
-  std::string str() const { return std::string(tls ? "pulsar+ssl://" : "pulsar://") + host + ":" + port; }
+  std::string str() const {
+    return std::string(tls ? "pulsar+ssl://" : "pulsar://") + host + ":" + port;
+  }
   bool operator==(const broker_address&) const = default;
 };
 

@@ -96,11 +96,16 @@ result<bytes> snappy_decompress_bytes(byte_view in, std::size_t size) {
 
 result<bytes> compress(pb::CompressionType type, byte_view input) {
   switch (type) {
-    case pb::NONE: return bytes(input.begin(), input.end());
-    case pb::LZ4: return lz4_compress(input);
-    case pb::ZLIB: return zlib_compress(input);
-    case pb::ZSTD: return zstd_compress(input);
-    case pb::SNAPPY: return snappy_compress_bytes(input);
+    case pb::NONE:
+      return bytes(input.begin(), input.end());
+    case pb::LZ4:
+      return lz4_compress(input);
+    case pb::ZLIB:
+      return zlib_compress(input);
+    case pb::ZSTD:
+      return zstd_compress(input);
+    case pb::SNAPPY:
+      return snappy_compress_bytes(input);
   }
   return fail(errc::unknown_compression);
 }
@@ -111,11 +116,16 @@ result<bytes> decompress(pb::CompressionType type, byte_view input, std::size_t 
     return fail(errc::decompressed_too_large);
   }
   switch (type) {
-    case pb::NONE: return bytes(input.begin(), input.end());
-    case pb::LZ4: return lz4_decompress(input, uncompressed_size);
-    case pb::ZLIB: return zlib_decompress(input, uncompressed_size);
-    case pb::ZSTD: return zstd_decompress(input, uncompressed_size);
-    case pb::SNAPPY: return snappy_decompress_bytes(input, uncompressed_size);
+    case pb::NONE:
+      return bytes(input.begin(), input.end());
+    case pb::LZ4:
+      return lz4_decompress(input, uncompressed_size);
+    case pb::ZLIB:
+      return zlib_decompress(input, uncompressed_size);
+    case pb::ZSTD:
+      return zstd_decompress(input, uncompressed_size);
+    case pb::SNAPPY:
+      return snappy_decompress_bytes(input, uncompressed_size);
   }
   return fail(errc::unknown_compression);
 }

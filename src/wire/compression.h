@@ -1,9 +1,9 @@
 #pragma once
 // Payload compression in Pulsar's formats: LZ4 raw block, zlib stream, zstd frame, raw snappy.
 
-#include "base/bytes.h"
 #include <optional>
 
+#include "base/bytes.h"
 #include "base/result.h"
 #include "pulsar_api.pb.h"
 

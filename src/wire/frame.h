@@ -16,7 +16,6 @@
 
 namespace shfn::wire {
 
-
 inline constexpr std::uint16_t magic_crc32c = 0x0e01;
 inline constexpr std::uint16_t magic_broker_entry_metadata = 0x0e02;
 inline constexpr std::size_t default_max_message_size = 5 * 1024 * 1024;
@@ -38,9 +37,8 @@ struct decoded_frame {
 
 // Decodes the frame at the head of `input`. nullopt means "need more bytes"; an error means the
 // stream is corrupt and the connection must be closed.
-result<std::optional<decoded_frame>> decode_frame(byte_view input,
-                                                  std::size_t max_frame_size =
-                                                      default_max_message_size + frame_overhead);
+result<std::optional<decoded_frame>> decode_frame(
+    byte_view input, std::size_t max_frame_size = default_max_message_size + frame_overhead);
 
 void append_command(bytes& out, const pb::BaseCommand& command);
 void append_payload_command(bytes& out, const pb::BaseCommand& command,

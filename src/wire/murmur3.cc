@@ -8,7 +8,9 @@ namespace {
 constexpr std::uint32_t c1 = 0xcc9e2d51;
 constexpr std::uint32_t c2 = 0x1b873593;
 
-std::uint32_t rotl(std::uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+std::uint32_t rotl(std::uint32_t x, int r) {
+  return (x << r) | (x >> (32 - r));
+}
 
 std::uint32_t mix_block(std::uint32_t k) {
   k *= c1;
@@ -32,8 +34,12 @@ std::uint32_t murmur3_32(std::string_view key, std::uint32_t seed) {
   }
   std::uint32_t tail = 0;
   switch (len & 3) {
-    case 3: tail ^= static_cast<std::uint32_t>(data[i + 2]) << 16; [[fallthrough]];
-    case 2: tail ^= static_cast<std::uint32_t>(data[i + 1]) << 8; [[fallthrough]];
+    case 3:
+      tail ^= static_cast<std::uint32_t>(data[i + 2]) << 16;
+      [[fallthrough]];
+    case 2:
+      tail ^= static_cast<std::uint32_t>(data[i + 1]) << 8;
+      [[fallthrough]];
     case 1:
       tail ^= data[i];
       h ^= mix_block(tail);

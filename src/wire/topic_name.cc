@@ -49,7 +49,8 @@ std::string topic_name::base() const {
 }
 
 std::string topic_name::str() const {
-  return partition < 0 ? base() : base() + std::string(partition_marker) + std::to_string(partition);
+  return partition < 0 ? base()
+                       : base() + std::string(partition_marker) + std::to_string(partition);
 }
 
 topic_name topic_name::partition_of(int index) const {

@@ -16,8 +16,8 @@ struct topic_name {
   std::string local;  // without any -partition-N suffix
   int partition = -1;
 
-  std::string str() const;           // full name, with the partition suffix when partition >= 0
-  std::string base() const;          // full name without the partition suffix
+  std::string str() const;   // full name, with the partition suffix when partition >= 0
+  std::string base() const;  // full name without the partition suffix
   topic_name partition_of(int index) const;
 };
 

@@ -27,7 +27,8 @@ class broker : public ::testing::Test {
 };
 
 client_options options() {
-  return {.service_url = env("PULSAR_URL"), .auth_token = env("PULSAR_TOKEN"),
+  return {.service_url = env("PULSAR_URL"),
+          .auth_token = env("PULSAR_TOKEN"),
           .operation_timeout = 20s};
 }
 
@@ -37,8 +38,12 @@ std::unique_ptr<client> make_client(asio::io_context& io, client_options o = opt
   return c ? std::move(*c) : nullptr;
 }
 
-outgoing_message text(std::string s) { return {.payload = bytes(s.begin(), s.end())}; }
-std::string text_of(const message& m) { return std::string(as_chars(m.payload)); }
+outgoing_message text(std::string s) {
+  return {.payload = bytes(s.begin(), s.end())};
+}
+std::string text_of(const message& m) {
+  return std::string(as_chars(m.payload));
+}
 
 // Receives until `count` messages arrived or nothing came for `idle`.
 awaitable<std::vector<message>> receive_n(consumer& c, std::size_t count,
@@ -56,7 +61,8 @@ awaitable<std::vector<message>> receive_n(consumer& c, std::size_t count,
 awaitable<void> round_trip_keeps_keys_and_properties(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("roundtrip");
-  const consumer_options co{.topic = topic, .subscription = "s", .position = initial_position::earliest};
+  const consumer_options co{
+      .topic = topic, .subscription = "s", .position = initial_position::earliest};
   auto cons = co_await c->subscribe(co);
   CO_ASSERT_OK(cons);
   const producer_options po{.topic = topic};
@@ -89,13 +95,18 @@ TEST_F(broker, round_trip_keeps_keys_and_properties) {
 
 awaitable<void> batches_with_every_codec(asio::io_context& io) {
   auto c = make_client(io);
-  for (auto codec : {wire::pb::NONE, wire::pb::LZ4, wire::pb::ZLIB, wire::pb::ZSTD, wire::pb::SNAPPY}) {
+  for (auto codec :
+       {wire::pb::NONE, wire::pb::LZ4, wire::pb::ZLIB, wire::pb::ZSTD, wire::pb::SNAPPY}) {
     const std::string topic = unique_topic("batch-" + wire::pb::CompressionType_Name(codec));
-    const consumer_options co{.topic = topic, .subscription = "s", .position = initial_position::earliest};
+    const consumer_options co{
+        .topic = topic, .subscription = "s", .position = initial_position::earliest};
     auto cons = co_await c->subscribe(co);
     CO_ASSERT_OK(cons);
-    const producer_options po{.topic = topic, .batching = true, .batching_max_messages = 100,
-                              .batching_max_delay = 5ms, .compression = codec};
+    const producer_options po{.topic = topic,
+                              .batching = true,
+                              .batching_max_messages = 100,
+                              .batching_max_delay = 5ms,
+                              .compression = codec};
     auto prod = co_await c->create_producer(po);
     CO_ASSERT_OK(prod);
     int failures = 0;
@@ -120,14 +131,19 @@ awaitable<void> batches_with_every_codec(asio::io_context& io) {
     co_await (*cons)->close();
   }
 }
-TEST_F(broker, batches_with_every_codec) { shfn::testing::run_coroutine(batches_with_every_codec); }
+TEST_F(broker, batches_with_every_codec) {
+  shfn::testing::run_coroutine(batches_with_every_codec);
+}
 
 awaitable<void> partitioned_topic_routes_by_key(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("partitioned");
   CO_ASSERT_TRUE(shfn::testing::admin_request(
-                     "PUT", "/admin/v2/persistent/public/default/" + topic + "/partitions", "3") / 100 == 2);
-  const consumer_options co{.topic = topic, .subscription = "s", .position = initial_position::earliest};
+                     "PUT", "/admin/v2/persistent/public/default/" + topic + "/partitions", "3") /
+                     100 ==
+                 2);
+  const consumer_options co{
+      .topic = topic, .subscription = "s", .position = initial_position::earliest};
   auto cons = co_await c->subscribe(co);
   CO_ASSERT_OK(cons);
   const producer_options po{.topic = topic, .batching = true};
@@ -162,7 +178,7 @@ TEST_F(broker, partitioned_topic_routes_by_key) {
 
 // Drains two consumers in turn until `total` messages arrived or both went quiet.
 awaitable<std::pair<std::vector<message>, std::vector<message>>> drain_two(consumer& a, consumer& b,
-                                                                          std::size_t total) {
+                                                                           std::size_t total) {
   std::pair<std::vector<message>, std::vector<message>> out;
   int quiet_rounds = 0;
   while (out.first.size() + out.second.size() < total && quiet_rounds < 40) {
@@ -182,8 +198,11 @@ awaitable<std::pair<std::vector<message>, std::vector<message>>> drain_two(consu
 awaitable<void> shared_consumers_split_the_work(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("shared");
-  const consumer_options co{.topic = topic, .subscription = "work", .type = subscription_type::shared,
-                            .position = initial_position::earliest, .receiver_queue_size = 10};
+  const consumer_options co{.topic = topic,
+                            .subscription = "work",
+                            .type = subscription_type::shared,
+                            .position = initial_position::earliest,
+                            .receiver_queue_size = 10};
   auto a = co_await c->subscribe(co);
   CO_ASSERT_OK(a);
   auto b = co_await c->subscribe(co);
@@ -214,8 +233,11 @@ TEST_F(broker, shared_consumers_split_the_work) {
 awaitable<void> key_shared_keeps_per_key_order(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("keyshared");
-  const consumer_options co{.topic = topic, .subscription = "ks", .type = subscription_type::key_shared,
-                            .position = initial_position::earliest, .receiver_queue_size = 20};
+  const consumer_options co{.topic = topic,
+                            .subscription = "ks",
+                            .type = subscription_type::key_shared,
+                            .position = initial_position::earliest,
+                            .receiver_queue_size = 20};
   auto a = co_await c->subscribe(co);
   CO_ASSERT_OK(a);
   auto b = co_await c->subscribe(co);
@@ -255,7 +277,9 @@ TEST_F(broker, key_shared_keeps_per_key_order) {
 awaitable<void> failover_hands_over_when_the_active_consumer_goes(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("failover");
-  const consumer_options co{.topic = topic, .subscription = "fo", .type = subscription_type::failover,
+  const consumer_options co{.topic = topic,
+                            .subscription = "fo",
+                            .type = subscription_type::failover,
                             .position = initial_position::earliest};
   auto a = co_await c->subscribe(co);
   CO_ASSERT_OK(a);
@@ -264,14 +288,16 @@ awaitable<void> failover_hands_over_when_the_active_consumer_goes(asio::io_conte
   const producer_options po{.topic = topic};
   auto prod = co_await c->create_producer(po);
   CO_ASSERT_OK(prod);
-  for (int i = 0; i < 20; ++i) CO_ASSERT_OK(co_await (*prod)->send(text("first-" + std::to_string(i))));
+  for (int i = 0; i < 20; ++i)
+    CO_ASSERT_OK(co_await (*prod)->send(text("first-" + std::to_string(i))));
   auto [got_a, got_b] = co_await drain_two(**a, **b, 20);
   CO_ASSERT_TRUE(got_a.size() + got_b.size() == 20);
   EXPECT_TRUE(got_a.empty() || got_b.empty()) << "only the active consumer receives";
   std::unique_ptr<consumer>& active = got_a.empty() ? *b : *a;
   std::unique_ptr<consumer>& standby = got_a.empty() ? *a : *b;
   co_await active->close();
-  for (int i = 0; i < 20; ++i) CO_ASSERT_OK(co_await (*prod)->send(text("second-" + std::to_string(i))));
+  for (int i = 0; i < 20; ++i)
+    CO_ASSERT_OK(co_await (*prod)->send(text("second-" + std::to_string(i))));
   auto rest = co_await receive_n(*standby, 20);
   CO_ASSERT_TRUE(rest.size() == 20);
   EXPECT_EQ(text_of(rest.front()), "second-0");
@@ -285,7 +311,9 @@ TEST_F(broker, failover_hands_over_when_the_active_consumer_goes) {
 awaitable<void> unacked_messages_of_a_departed_consumer_are_redelivered(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("unacked");
-  const consumer_options co{.topic = topic, .subscription = "s", .type = subscription_type::shared,
+  const consumer_options co{.topic = topic,
+                            .subscription = "s",
+                            .type = subscription_type::shared,
                             .position = initial_position::earliest};
   auto first = co_await c->subscribe(co);
   CO_ASSERT_OK(first);
@@ -313,12 +341,15 @@ TEST_F(broker, unacked_messages_of_a_departed_consumer_are_redelivered) {
 awaitable<void> negative_acks_count_up_then_dead_letter(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("nack");
-  const consumer_options dlq_co{.topic = topic + "-dlq", .subscription = "watch",
-                                .position = initial_position::earliest};
+  const consumer_options dlq_co{
+      .topic = topic + "-dlq", .subscription = "watch", .position = initial_position::earliest};
   auto dlq = co_await c->subscribe(dlq_co);
   CO_ASSERT_OK(dlq);
-  const consumer_options co{.topic = topic, .subscription = "s", .type = subscription_type::shared,
-                            .position = initial_position::earliest, .negative_ack_delay = 100ms,
+  const consumer_options co{.topic = topic,
+                            .subscription = "s",
+                            .type = subscription_type::shared,
+                            .position = initial_position::earliest,
+                            .negative_ack_delay = 100ms,
                             .max_redeliver_count = 2,
                             .dead_letter_topic = "persistent://public/default/" + topic + "-dlq"};
   auto cons = co_await c->subscribe(co);
@@ -354,8 +385,11 @@ TEST_F(broker, negative_acks_count_up_then_dead_letter) {
 awaitable<void> ack_timeout_redelivers(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("acktimeout");
-  const consumer_options co{.topic = topic, .subscription = "s", .type = subscription_type::shared,
-                            .position = initial_position::earliest, .ack_timeout = 1s};
+  const consumer_options co{.topic = topic,
+                            .subscription = "s",
+                            .type = subscription_type::shared,
+                            .position = initial_position::earliest,
+                            .ack_timeout = 1s};
   auto cons = co_await c->subscribe(co);
   CO_ASSERT_OK(cons);
   const producer_options po{.topic = topic};
@@ -372,7 +406,9 @@ awaitable<void> ack_timeout_redelivers(asio::io_context& io) {
   co_await (*prod)->close();
   co_await (*cons)->close();
 }
-TEST_F(broker, ack_timeout_redelivers) { shfn::testing::run_coroutine(ack_timeout_redelivers); }
+TEST_F(broker, ack_timeout_redelivers) {
+  shfn::testing::run_coroutine(ack_timeout_redelivers);
+}
 
 awaitable<void> wrong_or_missing_token_is_refused(asio::io_context& io) {
   for (std::string token : {std::string(), std::string("not-a-valid-token")}) {
@@ -397,7 +433,8 @@ awaitable<void> tls_round_trip(asio::io_context& io) {
   o.tls_trust_certs = env("PULSAR_CA");
   auto c = make_client(io, o);
   const std::string topic = unique_topic("tls");
-  const consumer_options co{.topic = topic, .subscription = "s", .position = initial_position::earliest};
+  const consumer_options co{
+      .topic = topic, .subscription = "s", .position = initial_position::earliest};
   auto cons = co_await c->subscribe(co);
   CO_ASSERT_OK(cons);
   const producer_options po{.topic = topic};

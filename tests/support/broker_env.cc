@@ -1,8 +1,9 @@
 #include "support/broker_env.h"
 
+#include <fmt/format.h>
+
 #include <asio/ip/tcp.hpp>
 #include <chrono>
-#include <fmt/format.h>
 #include <random>
 
 namespace shfn::testing {
@@ -16,7 +17,8 @@ int admin_request(const std::string& method, const std::string& path, const std:
   if (!s) return 0;
   s << method << " " << path << " HTTP/1.0\r\nHost: " << hostport
     << "\r\nContent-Type: application/json\r\nContent-Length: " << body.size() << "\r\n";
-  if (auto token = env("PULSAR_TOKEN"); !token.empty()) s << "Authorization: Bearer " << token << "\r\n";
+  if (auto token = env("PULSAR_TOKEN"); !token.empty())
+    s << "Authorization: Bearer " << token << "\r\n";
   s << "\r\n" << body << std::flush;
   std::string version;
   int status = 0;

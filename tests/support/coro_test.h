@@ -2,23 +2,24 @@
 // Running a coroutine test body on a fresh io_context, and assertions usable inside coroutines
 // (gtest's ASSERT_* return, which a coroutine cannot).
 
+#include <gtest/gtest.h>
+
 #include <asio/awaitable.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <exception>
 #include <functional>
-#include <gtest/gtest.h>
 
-#define CO_ASSERT_TRUE(cond)                          \
-  if (!(cond)) {                                      \
-    ADD_FAILURE() << "assertion failed: " #cond;      \
-    co_return;                                        \
+#define CO_ASSERT_TRUE(cond)                     \
+  if (!(cond)) {                                 \
+    ADD_FAILURE() << "assertion failed: " #cond; \
+    co_return;                                   \
   }
 
-#define CO_ASSERT_OK(r)                                                   \
-  if (!(r)) {                                                             \
-    ADD_FAILURE() << #r " failed: " << (r).error().message();            \
-    co_return;                                                            \
+#define CO_ASSERT_OK(r)                                       \
+  if (!(r)) {                                                 \
+    ADD_FAILURE() << #r " failed: " << (r).error().message(); \
+    co_return;                                                \
   }
 
 namespace shfn::testing {

@@ -1,10 +1,10 @@
 #include "base/notifier.h"
 
+#include <gtest/gtest.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
-
-#include <gtest/gtest.h>
 
 namespace shfn {
 namespace {
@@ -17,10 +17,13 @@ TEST(oneshot, delivers_a_value_set_before_or_after_the_wait) {
   early.set(7);
   oneshot<int> late;
   std::optional<int> got_early, got_late;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    got_early = co_await early.wait_until(clock::now() + 1s);
-    got_late = co_await late.wait_until(clock::now() + 5s);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        got_early = co_await early.wait_until(clock::now() + 1s);
+        got_late = co_await late.wait_until(clock::now() + 5s);
+      },
+      asio::detached);
   asio::post(io, [&] { late.set(42); });
   io.run();
   EXPECT_EQ(got_early, 7);
@@ -31,9 +34,12 @@ TEST(oneshot, times_out_when_nobody_sets_it) {
   asio::io_context io;
   oneshot<int> never;
   bool timed_out = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    timed_out = !(co_await never.wait_until(clock::now() + 10ms)).has_value();
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        timed_out = !(co_await never.wait_until(clock::now() + 10ms)).has_value();
+      },
+      asio::detached);
   io.run();
   EXPECT_TRUE(timed_out);
 }
@@ -43,10 +49,13 @@ TEST(gate, close_waits_for_every_holder) {
   gate g;
   auto h = std::make_unique<gate::holder>(g.enter());
   bool closed = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    co_await g.close();
-    closed = true;
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await g.close();
+        closed = true;
+      },
+      asio::detached);
   io.poll();
   EXPECT_FALSE(closed);
   EXPECT_TRUE(g.closing());

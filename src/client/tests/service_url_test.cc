@@ -24,7 +24,8 @@ TEST(service_url, several_hosts) {
 }
 
 TEST(service_url, malformed_urls_are_refused) {
-  for (const char* bad : {"http://a:1", "pulsar://", "pulsar://a:notaport", "pulsar://a:70000", "a:1"}) {
+  for (const char* bad :
+       {"http://a:1", "pulsar://", "pulsar://a:notaport", "pulsar://a:70000", "a:1"}) {
     EXPECT_FALSE(parse_service_url(bad).has_value()) << bad;
   }
 }

@@ -12,7 +12,8 @@ namespace {
 bytes sample() {
   bytes data;
   std::mt19937 rng(1);
-  for (int i = 0; i < 20000; ++i) data.push_back(static_cast<std::uint8_t>(i % 7 == 0 ? rng() : 'a'));
+  for (int i = 0; i < 20000; ++i)
+    data.push_back(static_cast<std::uint8_t>(i % 7 == 0 ? rng() : 'a'));
   return data;
 }
 
