@@ -21,7 +21,8 @@ using asio::use_awaitable;
 namespace {
 
 constexpr std::uint64_t handshake_request_id = 0;
-constexpr std::size_t initial_read_buffer = 64 * 1024;
+// Frames up to four times the default message size are accepted before CONNECTED says more.
+constexpr std::size_t max_frame = wire::default_max_message_size * 4 + wire::frame_overhead;
 constexpr const char* client_version = "shfn/0.1.0";
 
 // Which request a response answers; nullopt for commands that are not responses.
@@ -178,38 +179,24 @@ awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer, std::e
 }
 
 awaitable<void> connection::read_loop(std::shared_ptr<connection> /*keep_alive*/) {
-  input_.resize(initial_read_buffer);
-  const std::size_t max_frame = wire::default_max_message_size * 4 + wire::frame_overhead;
   while (!closed_) {
     std::error_code ec;
-    std::size_t n = co_await read_some(
-        asio::buffer(input_.data() + input_used_, input_.size() - input_used_), ec);
+    auto space = input_.writable();
+    std::size_t n = co_await read_some(asio::buffer(space.data(), space.size()), ec);
     if (ec) break;
-    input_used_ += n;
+    input_.commit(n);
     received_since_ping_ = true;
-
-    std::size_t offset = 0;
+    input_.set_max_frame_size(std::max(max_frame, max_message_size_ + wire::frame_overhead));
     while (!closed_) {
-      auto decoded =
-          wire::decode_frame(byte_view(input_.data() + offset, input_used_ - offset),
-                             std::max(max_frame, max_message_size_ + wire::frame_overhead));
-      if (!decoded) {
-        spdlog::warn("closing connection to {}: {}", address_.str(), decoded.error().message());
+      auto f = input_.next();
+      if (!f) {
+        spdlog::warn("closing connection to {}: {}", address_.str(), f.error().message());
         close();
         co_return;
       }
-      if (!decoded->has_value()) break;
-      dispatch((*decoded)->value);
-      offset += (*decoded)->consumed;
+      if (!f->has_value()) break;
+      dispatch(**f);
     }
-    std::memmove(input_.data(), input_.data() + offset, input_used_ - offset);
-    input_used_ -= offset;
-    // Make room for a frame larger than the buffer; decode_frame has bounded its size.
-    if (input_used_ >= 4) {
-      std::size_t need = 4 + std::size_t{load_u32(input_.data())};
-      if (need > input_.size()) input_.resize(need);
-    }
-    if (input_used_ == input_.size()) input_.resize(input_.size() * 2);
   }
   close();
 }

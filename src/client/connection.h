@@ -23,6 +23,7 @@
 #include "client/options.h"
 #include "client/service_url.h"
 #include "wire/frame.h"
+#include "wire/frame_buffer.h"
 
 namespace shfn::client {
 
@@ -87,8 +88,7 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::ip::tcp::socket socket_;
   std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
 
-  bytes input_;
-  std::size_t input_used_ = 0;
+  wire::frame_buffer input_{wire::default_max_message_size * 4 + wire::frame_overhead};
   bytes output_;
   bytes writing_;
   notifier output_ready_;

@@ -38,23 +38,10 @@ struct client_errors final : std::error_category {
   }
 };
 
-struct server_errors final : std::error_category {
-  const char* name() const noexcept override { return "pulsar-broker"; }
-  std::string message(int value) const override {
-    const auto& name = wire::pb::ServerError_Name(static_cast<wire::pb::ServerError>(value));
-    return name.empty() ? "broker error " + std::to_string(value) : "broker error " + name;
-  }
-};
-
 }  // namespace
 
 const std::error_category& client_category() {
   static const client_errors instance;
-  return instance;
-}
-
-const std::error_category& server_category() {
-  static const server_errors instance;
   return instance;
 }
 

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "pulsar_api.pb.h"
+#include "wire/errc.h"
 
 namespace shfn::client {
 
@@ -24,14 +25,12 @@ enum class errc {
 };
 
 const std::error_category& client_category();
-const std::error_category& server_category();
 
 inline std::error_code make_error_code(errc e) {
   return {static_cast<int>(e), client_category()};
 }
-inline std::error_code server_error(wire::pb::ServerError e) {
-  return {static_cast<int>(e), server_category()};
-}
+using wire::server_category;
+using wire::server_error;
 
 // Errors worth retrying after a reconnect (as opposed to a refusal that will not change).
 bool is_retriable(std::error_code ec);

@@ -316,7 +316,11 @@ void partition_producer::on_disconnected() {
 
 awaitable<result<void>> partition_producer::flush() {
   send_batch();
-  const auto deadline = clock::now() + options_.send_timeout + timer_tick * 2;
+  // Sends time out on their own (timer_loop); without a send timeout, flush waits as long as
+  // it takes.
+  const auto deadline = options_.send_timeout.count() > 0
+                            ? clock::now() + options_.send_timeout + timer_tick * 2
+                            : clock::time_point::max();
   while (!pending_.empty()) {
     if (closing_) co_return fail(errc::closed);
     const bool woken = co_await drained_.wait_until(deadline);

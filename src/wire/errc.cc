@@ -38,10 +38,23 @@ struct category final : std::error_category {
   }
 };
 
+struct server_errors final : std::error_category {
+  const char* name() const noexcept override { return "pulsar-broker"; }
+  std::string message(int value) const override {
+    const auto& name = pb::ServerError_Name(static_cast<pb::ServerError>(value));
+    return name.empty() ? "broker error " + std::to_string(value) : "broker error " + name;
+  }
+};
+
 }  // namespace
 
 const std::error_category& wire_category() {
   static const category instance;
+  return instance;
+}
+
+const std::error_category& server_category() {
+  static const server_errors instance;
   return instance;
 }
 

@@ -3,6 +3,8 @@
 
 #include <system_error>
 
+#include "pulsar_api.pb.h"
+
 namespace shfn::wire {
 
 enum class errc {
@@ -23,6 +25,13 @@ enum class errc {
 const std::error_category& wire_category();
 inline std::error_code make_error_code(errc e) {
   return {static_cast<int>(e), wire_category()};
+}
+
+// The protocol's ServerError codes as a std::error_code category: how a broker's refusal reaches
+// a client caller, and how the embedded broker's components report one to be sent back.
+const std::error_category& server_category();
+inline std::error_code server_error(pb::ServerError e) {
+  return {static_cast<int>(e), server_category()};
 }
 
 }  // namespace shfn::wire

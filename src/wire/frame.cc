@@ -24,6 +24,7 @@ result<void> decode_payload_section(byte_view section, frame& out) {
   if (!r.read_u16(magic) || !r.read_u32(checksum)) return fail(errc::frame_too_small);
   if (magic != magic_crc32c) return fail(errc::bad_magic);
   if (crc32c(r.rest()) != checksum) return fail(errc::bad_checksum);
+  out.checksummed = r.rest();
 
   std::uint32_t metadata_size = 0;
   byte_view raw;
@@ -97,6 +98,22 @@ void append_payload_command(bytes& out, const pb::BaseCommand& command,
   if (!payload.empty()) std::memcpy(payload_at, payload.data(), payload.size());
   const std::size_t checked_size = 4 + metadata_size + payload.size();
   store_u32(checksum_at, crc32c(byte_view(checked, checked_size)));
+}
+
+void append_stored_payload_command(bytes& out, const pb::BaseCommand& command,
+                                   byte_view checksummed) {
+  const auto command_size = static_cast<std::uint32_t>(command.ByteSizeLong());
+  const std::size_t section = 6 + checksummed.size();  // magic(2) + checksum(4) + checksummed
+  const std::size_t start = out.size();
+  out.resize(start + 8 + command_size + section);
+  std::uint8_t* at = out.data() + start;
+  store_u32(at, static_cast<std::uint32_t>(4 + command_size + section));
+  store_u32(at + 4, command_size);
+  at = command.SerializeWithCachedSizesToArray(at + 8);
+  at[0] = static_cast<std::uint8_t>(magic_crc32c >> 8);
+  at[1] = static_cast<std::uint8_t>(magic_crc32c & 0xff);
+  store_u32(at + 2, crc32c(checksummed));
+  if (!checksummed.empty()) std::memcpy(at + 6, checksummed.data(), checksummed.size());
 }
 
 }  // namespace shfn::wire

@@ -28,6 +28,9 @@ struct frame {
   std::optional<pb::MessageMetadata> metadata;
   std::optional<pb::BrokerEntryMetadata> broker_entry_metadata;
   byte_view payload;
+  // [metadata_size][metadata][payload]: the span the checksum covers. A broker stores it as the
+  // entry and sends it on unchanged (append_stored_payload_command).
+  byte_view checksummed;
 };
 
 struct decoded_frame {
@@ -43,6 +46,9 @@ result<std::optional<decoded_frame>> decode_frame(
 void append_command(bytes& out, const pb::BaseCommand& command);
 void append_payload_command(bytes& out, const pb::BaseCommand& command,
                             const pb::MessageMetadata& metadata, byte_view payload);
+
+// A payload command whose checksummed section (see frame::checksummed) is already encoded.
+void append_stored_payload_command(bytes& out, const pb::BaseCommand& command, byte_view checksummed);
 
 inline bytes encode_command(const pb::BaseCommand& command) {
   bytes out;

@@ -16,10 +16,15 @@
     co_return;                                   \
   }
 
-#define CO_ASSERT_OK(r)                                       \
-  if (!(r)) {                                                 \
-    ADD_FAILURE() << #r " failed: " << (r).error().message(); \
-    co_return;                                                \
+// Evaluates `r` once (it may be a co_await), into a variable first: GCC 12 miscompiles a
+// co_await inside a condition.
+#define CO_ASSERT_OK(r)                                                      \
+  {                                                                          \
+    auto&& co_assert_value_ = (r);                                           \
+    if (!co_assert_value_) {                                                 \
+      ADD_FAILURE() << #r " failed: " << co_assert_value_.error().message(); \
+      co_return;                                                             \
+    }                                                                        \
   }
 
 namespace shfn::testing {

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "wire/crc32c.h"
 #include "wire/errc.h"
+#include "wire/frame_buffer.h"
 
 namespace shfn::wire {
 namespace {
@@ -80,6 +83,17 @@ TEST(frame, decodes_what_it_encodes) {
   EXPECT_EQ(f.metadata->producer_name(), "p");
   EXPECT_EQ(as_chars(f.payload), std::string_view("a\0b", 3));
   EXPECT_EQ((*first)->consumed + (*next)->consumed, stream.size());
+}
+
+TEST(frame, a_stored_section_is_sent_on_byte_exact) {
+  // A broker keeps frame::checksummed as the entry and re-frames it for MESSAGE: the result must
+  // be the frame that encoding the same metadata and payload afresh would give.
+  bytes original = payload_frame("stored");
+  auto decoded = decode_frame(original);
+  ASSERT_TRUE(decoded.has_value() && decoded->has_value());
+  bytes reframed;
+  append_stored_payload_command(reframed, send_command(), (*decoded)->value.checksummed);
+  EXPECT_EQ(reframed, original);
 }
 
 TEST(frame, every_truncation_asks_for_more_bytes) {
@@ -171,6 +185,37 @@ TEST(frame, broker_entry_metadata_is_parsed_when_present) {
   ASSERT_TRUE((*r)->value.broker_entry_metadata.has_value());
   EXPECT_EQ((*r)->value.broker_entry_metadata->index(), 5);
   EXPECT_EQ(as_chars((*r)->value.payload), "x");
+}
+
+TEST(frame_buffer, frames_arrive_whole_however_the_bytes_are_split) {
+  bytes stream = encode_command(ping());
+  bytes big = payload_frame(std::string(200 * 1024, 'z'));  // larger than the initial buffer
+  stream.insert(stream.end(), big.begin(), big.end());
+  frame_buffer in(1 << 20, 16);
+  std::vector<std::size_t> payload_sizes;
+  for (std::size_t at = 0; at < stream.size();) {
+    auto space = in.writable();
+    const std::size_t n = std::min({space.size(), stream.size() - at, std::size_t{4099}});
+    std::memcpy(space.data(), stream.data() + at, n);
+    in.commit(n);
+    at += n;
+    for (;;) {
+      auto f = in.next();
+      ASSERT_TRUE(f.has_value()) << f.error().message();
+      if (!f->has_value()) break;
+      payload_sizes.push_back((*f)->payload.size());
+    }
+  }
+  EXPECT_EQ(payload_sizes, (std::vector<std::size_t>{0, 200 * 1024}));
+}
+
+TEST(frame_buffer, a_corrupt_stream_is_an_error) {
+  frame_buffer in(1024);
+  auto space = in.writable();
+  const bytes oversized{0, 0, 0x10, 0};  // 4 KiB frame, over the 1 KiB limit
+  std::memcpy(space.data(), oversized.data(), oversized.size());
+  in.commit(oversized.size());
+  EXPECT_FALSE(in.next().has_value());
 }
 
 }  // namespace

@@ -1,0 +1,143 @@
+#include "broker/broker.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <future>
+
+#include "base/log.h"
+#include "broker/session.h"
+
+namespace shfn::broker {
+
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+result<asio::ip::tcp::endpoint> parse_listen_address(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return fail(std::make_error_code(std::errc::invalid_argument));
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return fail(ec);
+  int port = -1;
+  try {
+    std::size_t used = 0;
+    port = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) return fail(std::make_error_code(std::errc::invalid_argument));
+  return asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
+}
+
+broker::broker(asio::any_io_executor executor, broker_options options, storage::dir_lock lock)
+    : lock_(std::move(lock)),
+      ctx_{.executor = executor, .options = std::move(options)},
+      topics_(ctx_),
+      acceptor_(executor),
+      maintenance_timer_(executor) {}
+
+result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
+                                              broker_options options) {
+  auto endpoint = parse_listen_address(options.listen);
+  if (!endpoint) return fail(endpoint.error());
+  auto lock = storage::dir_lock::acquire(options.data_dir);
+  if (!lock) return fail(lock.error());
+  std::unique_ptr<broker> b(new broker(executor, std::move(options), std::move(*lock)));
+  std::error_code ec;
+  b->acceptor_.open(endpoint->protocol(), ec);
+  if (!ec) b->acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) b->acceptor_.bind(*endpoint, ec);
+  if (!ec) b->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ec);
+  b->endpoint_ = b->acceptor_.local_endpoint();
+  asio::co_spawn(executor, b->accept_loop(), asio::detached);
+  asio::co_spawn(executor, b->maintenance_loop(), asio::detached);
+  spdlog::info("broker listening on {} with data in {}", b->service_url(),
+               b->ctx_.options.data_dir.string());
+  return b;
+}
+
+broker::~broker() {
+  stop();
+}
+
+std::string broker::service_url() const {
+  return "pulsar://" + endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
+}
+
+awaitable<void> broker::accept_loop() {
+  while (!stopped_) {
+    std::error_code ec;
+    auto socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
+    if (stopped_) break;
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    auto s = std::make_shared<session>(std::move(socket), topics_, ctx_);
+    std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    sessions_.push_back(s);
+    s->start();
+  }
+}
+
+awaitable<void> broker::maintenance_loop() {
+  while (!stopped_) {
+    maintenance_timer_.expires_after(ctx_.options.trim_interval);
+    std::error_code ec;
+    co_await maintenance_timer_.async_wait(redirect_error(use_awaitable, ec));
+    if (stopped_) break;
+    topics_.trim_all();
+  }
+}
+
+void broker::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  std::error_code ignored;
+  acceptor_.close(ignored);
+  maintenance_timer_.cancel();
+  for (auto& w : sessions_) {
+    if (auto s = w.lock()) s->close();
+  }
+  sessions_.clear();
+  ctx_.syncer.stop();
+  topics_.clear();
+}
+
+// ------------------------------------------------------------------------------ broker_thread
+
+result<std::unique_ptr<broker_thread>> broker_thread::start(broker_options options) {
+  std::unique_ptr<broker_thread> t(new broker_thread());
+  auto b = broker::start(t->io_.get_executor(), std::move(options));
+  if (!b) return fail(b.error());
+  t->broker_ = std::move(*b);
+  t->url_ = t->broker_->service_url();
+  t->thread_ = std::thread([io = &t->io_] { io->run(); });
+  return t;
+}
+
+broker_thread::~broker_thread() {
+  std::promise<void> stopped;
+  asio::post(io_, [this, &stopped] {
+    broker_->stop();
+    stopped.set_value();
+  });
+  stopped.get_future().wait();
+  // With the listener, the connections and the timer closed, run() returns once the last
+  // coroutines have unwound.
+  thread_.join();
+  broker_.reset();
+}
+
+}  // namespace shfn::broker

@@ -1,0 +1,79 @@
+#pragma once
+// The embedded broker: a single-node server for the Pulsar binary protocol with durable storage.
+//
+//   broker      runs on a caller's executor (`shfn broker` runs it on the main thread);
+//   broker_thread  runs one on a thread of its own, for `shfn run` and for tests.
+//
+// Start-up takes the data directory's lock, binds the listener and is ready: topics load lazily
+// on first use, so readiness does not depend on the amount of data.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "base/result.h"
+#include "broker/context.h"
+#include "broker/options.h"
+#include "broker/registry.h"
+#include "storage/dir_lock.h"
+
+namespace shfn::broker {
+
+class session;
+
+class broker {
+ public:
+  static result<std::unique_ptr<broker>> start(asio::any_io_executor executor,
+                                               broker_options options);
+  ~broker();
+
+  asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
+  std::string service_url() const;  // pulsar://host:port
+  topic_registry& topics() { return topics_; }
+  broker_context& context() { return ctx_; }
+
+  // Closes the listener and every connection, then waits for pending syncs. Idempotent.
+  void stop();
+
+ private:
+  broker(asio::any_io_executor executor, broker_options options, storage::dir_lock lock);
+  asio::awaitable<void> accept_loop();
+  asio::awaitable<void> maintenance_loop();
+
+  storage::dir_lock lock_;
+  broker_context ctx_;
+  topic_registry topics_;
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer maintenance_timer_;
+  asio::ip::tcp::endpoint endpoint_;
+  std::vector<std::weak_ptr<session>> sessions_;
+  bool stopped_ = false;
+};
+
+// A broker on its own thread and io_context.
+class broker_thread {
+ public:
+  static result<std::unique_ptr<broker_thread>> start(broker_options options);
+  ~broker_thread();  // stops the broker and joins
+
+  std::string service_url() const { return url_; }
+
+ private:
+  broker_thread() = default;
+
+  asio::io_context io_{1};
+  std::unique_ptr<broker> broker_;
+  std::string url_;
+  std::thread thread_;
+};
+
+// "host:port" -> endpoint; the host must be an IP address.
+result<asio::ip::tcp::endpoint> parse_listen_address(const std::string& listen);
+
+}  // namespace shfn::broker

@@ -1,0 +1,30 @@
+#pragma once
+// What every part of the broker shares: the executor everything runs on, the syncer thread that
+// does group commit, the data directory and the options. Owned by `broker`.
+
+#include <asio/any_io_executor.hpp>
+#include <filesystem>
+
+#include "broker/options.h"
+#include "storage/syncer.h"
+#include "wire/topic_name.h"
+
+namespace shfn::broker {
+
+struct broker_context {
+  asio::any_io_executor executor;
+  broker_options options;
+  storage::syncer syncer;
+  std::uint64_t next_producer_number = 0;  // for broker-assigned producer names
+};
+
+// Where a topic's files live: DATA/topics/<domain>/<tenant>/<namespace>/<local name>, every
+// component percent-encoded so that any valid Pulsar name is one safe path component.
+std::filesystem::path topic_dir(const std::filesystem::path& data_dir, const wire::topic_name& t);
+// The file holding a partitioned topic's partition count (absent: not partitioned).
+std::filesystem::path partitions_file(const std::filesystem::path& data_dir,
+                                      const wire::topic_name& t);
+std::string encode_path_component(std::string_view name);
+std::string decode_path_component(std::string_view encoded);
+
+}  // namespace shfn::broker

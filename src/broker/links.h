@@ -1,0 +1,36 @@
+#pragma once
+// How topics and subscriptions talk back to client connections without knowing about sockets:
+// a session (one client connection) implements both interfaces.
+
+#include <cstdint>
+#include <string>
+
+#include "base/bytes.h"
+#include "pulsar_api.pb.h"
+#include "wire/message_id.h"
+
+namespace shfn::broker {
+
+class producer_link {
+ public:
+  virtual ~producer_link() = default;
+  virtual void send_receipt(std::uint64_t producer_id, std::uint64_t sequence_id,
+                            std::uint64_t highest_sequence_id, const wire::message_id& id) = 0;
+  virtual void send_error(std::uint64_t producer_id, std::uint64_t sequence_id,
+                          wire::pb::ServerError error, const std::string& message) = 0;
+  virtual void send_close_producer(std::uint64_t producer_id) = 0;
+};
+
+class consumer_link {
+ public:
+  virtual ~consumer_link() = default;
+  // `entry` is the stored checksummed section: [metadata_size][metadata][payload].
+  virtual void send_message(std::uint64_t consumer_id, const wire::message_id& id,
+                            std::uint32_t redelivery_count, byte_view entry) = 0;
+  virtual void send_active_consumer_change(std::uint64_t consumer_id, bool active) = 0;
+  // The broker closes the consumer (topic deleted, subscription reset by a seek); the client
+  // subscribes again.
+  virtual void send_close_consumer(std::uint64_t consumer_id) = 0;
+};
+
+}  // namespace shfn::broker

@@ -1,0 +1,32 @@
+#pragma once
+// Configuration of the embedded broker; designated-initializer friendly.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "wire/frame.h"
+
+namespace shfn::broker {
+
+using namespace std::chrono_literals;
+
+enum class sync_mode {
+  fsync,  // a SEND_RECEIPT waits for fdatasync (group commit): survives power loss
+  none,   // receipts as soon as the entry is written: survives kill -9, not power loss
+};
+
+struct broker_options {
+  std::string listen = "127.0.0.1:6650";  // host:port; port 0 picks a free one
+  std::filesystem::path data_dir = "shfn-data";
+  sync_mode sync = sync_mode::fsync;
+  std::size_t max_message_size = wire::default_max_message_size;
+  std::uint64_t segment_bytes = 64ull << 20;
+  // Consumed data older than this is deleted (whole segments). Unconsumed data is kept.
+  std::chrono::seconds retention = 0s;
+  std::chrono::milliseconds trim_interval = 60s;
+};
+
+}  // namespace shfn::broker

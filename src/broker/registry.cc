@@ -1,0 +1,108 @@
+#include "broker/registry.h"
+
+#include <fstream>
+
+#include "broker/topic.h"
+#include "wire/errc.h"
+
+namespace shfn::broker {
+
+namespace pb = wire::pb;
+namespace fs = std::filesystem;
+
+result<std::shared_ptr<topic>> topic_registry::get(std::string_view name) {
+  auto parsed = wire::parse_topic_name(name);
+  if (!parsed) return fail(parsed.error());
+  const std::string full = parsed->str();
+  if (auto it = topics_.find(full); it != topics_.end()) return it->second;
+  if (parsed->partition < 0) {
+    auto n = partitions(full);
+    if (n && *n > 0) return fail(wire::server_error(pb::NotAllowedError));
+  }
+  auto loaded = topic::load(ctx_, *parsed);
+  if (!loaded) return fail(loaded.error());
+  topics_.emplace(full, *loaded);
+  return *loaded;
+}
+
+result<int> topic_registry::partitions(std::string_view name) const {
+  auto parsed = wire::parse_topic_name(name);
+  if (!parsed) return fail(parsed.error());
+  if (parsed->partition >= 0) return 0;
+  std::ifstream in(partitions_file(ctx_.options.data_dir, *parsed));
+  int n = 0;
+  if (in >> n) return n;
+  return 0;
+}
+
+result<void> topic_registry::create_partitioned(std::string_view name, int partitions) {
+  auto parsed = wire::parse_topic_name(name);
+  if (!parsed) return fail(parsed.error());
+  if (partitions <= 0 || parsed->partition >= 0)
+    return fail(wire::server_error(pb::NotAllowedError));
+  const fs::path file = partitions_file(ctx_.options.data_dir, *parsed);
+  std::error_code ec;
+  if (fs::exists(file, ec)) return fail(wire::server_error(pb::NotAllowedError));
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return fail(ec);
+  const fs::path tmp = file.string() + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << partitions << "\n";
+    if (!out.flush()) return fail(std::make_error_code(std::errc::io_error));
+  }
+  fs::rename(tmp, file, ec);
+  if (ec) return fail(ec);
+  return {};
+}
+
+result<void> topic_registry::remove(std::string_view name) {
+  auto parsed = wire::parse_topic_name(name);
+  if (!parsed) return fail(parsed.error());
+  std::vector<wire::topic_name> parts;
+  auto n = partitions(name);
+  if (n && *n > 0) {
+    for (int i = 0; i < *n; ++i) parts.push_back(parsed->partition_of(i));
+  } else {
+    parts.push_back(*parsed);
+  }
+  for (const auto& part : parts) {
+    auto t = get(part.str());
+    if (!t) return fail(t.error());
+    if (auto ok = (*t)->remove(); !ok) return ok;
+    topics_.erase(part.str());
+  }
+  if (n && *n > 0) {
+    std::error_code ec;
+    fs::remove(partitions_file(ctx_.options.data_dir, *parsed), ec);
+  }
+  return {};
+}
+
+std::vector<std::string> topic_registry::list(std::string_view tenant, std::string_view ns) const {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : topics_) {
+    auto parsed = wire::parse_topic_name(name);
+    if (parsed && parsed->tenant == tenant && parsed->ns == ns) names.push_back(name);
+  }
+  for (const char* domain : {"persistent", "non-persistent"}) {
+    const fs::path dir = ctx_.options.data_dir / "topics" / domain / encode_path_component(tenant) /
+                         encode_path_component(ns);
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (!entry.is_directory()) continue;
+      const std::string full = std::string(domain) + "://" + std::string(tenant) + "/" +
+                               std::string(ns) + "/" +
+                               decode_path_component(entry.path().filename().string());
+      if (!topics_.contains(full)) names.push_back(full);
+    }
+  }
+  std::ranges::sort(names);
+  return names;
+}
+
+void topic_registry::trim_all() {
+  for (auto& [name, t] : topics_) t->trim();
+}
+
+}  // namespace shfn::broker

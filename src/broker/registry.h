@@ -1,0 +1,41 @@
+#pragma once
+// The broker's topics by name: loaded on first use (auto-creation), plus partitioned-topic
+// metadata. Loading is lazy so that start-up does not depend on how much data is on disk.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "broker/context.h"
+
+namespace shfn::broker {
+
+class topic;
+
+class topic_registry {
+ public:
+  explicit topic_registry(broker_context& ctx) : ctx_(ctx) {}
+
+  // The topic, loading or creating it. Refuses the base name of a partitioned topic.
+  result<std::shared_ptr<topic>> get(std::string_view name);
+  // 0 for a non-partitioned topic.
+  result<int> partitions(std::string_view name) const;
+  result<void> create_partitioned(std::string_view name, int partitions);
+  // Deletes a topic (every partition of a partitioned one) and its data.
+  result<void> remove(std::string_view name);
+
+  // Every topic with data on disk or loaded, by full name (partitions listed one by one).
+  std::vector<std::string> list(std::string_view tenant, std::string_view ns) const;
+  const std::map<std::string, std::shared_ptr<topic>>& loaded() const { return topics_; }
+  void trim_all();
+  void clear() { topics_.clear(); }
+
+ private:
+  broker_context& ctx_;
+  std::map<std::string, std::shared_ptr<topic>> topics_;
+};
+
+}  // namespace shfn::broker

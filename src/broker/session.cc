@@ -1,0 +1,482 @@
+#include "broker/session.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "base/log.h"
+#include "broker/context.h"
+#include "broker/registry.h"
+#include "broker/subscription.h"
+#include "broker/topic.h"
+#include "wire/errc.h"
+
+namespace shfn::broker {
+
+namespace pb = wire::pb;
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr const char* server_version = "shfn-broker/0.1.0";
+constexpr int max_protocol_version = pb::v21;
+
+pb::BaseCommand command_of(pb::BaseCommand::Type type) {
+  pb::BaseCommand c;
+  c.set_type(type);
+  return c;
+}
+
+// The request id of a command that has one, for answering an unsupported command.
+std::uint64_t request_id_of(const pb::BaseCommand& c) {
+  const auto* descriptor = c.GetDescriptor();
+  const auto* reflection = c.GetReflection();
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const auto* field = descriptor->field(i);
+    if (field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE ||
+        !reflection->HasField(c, field))
+      continue;
+    const auto& inner = reflection->GetMessage(c, field);
+    const auto* id = inner.GetDescriptor()->FindFieldByName("request_id");
+    if (id != nullptr && id->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_UINT64) {
+      return inner.GetReflection()->GetUInt64(inner, id);
+    }
+  }
+  return 0;
+}
+
+pb::ServerError server_error_of(std::error_code ec) {
+  if (ec.category() == wire::server_category()) return static_cast<pb::ServerError>(ec.value());
+  if (ec == wire::errc::bad_topic_name) return pb::InvalidTopicName;
+  return pb::PersistenceError;
+}
+
+}  // namespace
+
+session::session(asio::ip::tcp::socket socket, topic_registry& topics, broker_context& ctx)
+    : socket_(std::move(socket)),
+      topics_(topics),
+      ctx_(ctx),
+      input_(ctx.options.max_message_size + wire::frame_overhead) {}
+
+session::~session() = default;
+
+void session::start() {
+  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), asio::detached);
+  asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+}
+
+std::string session::peer() const {
+  std::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  return ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+void session::close() {
+  if (closed_) return;
+  closed_ = true;
+  // Producers first, then consumers: their unacked entries go back to their subscriptions.
+  while (!producers_.empty()) close_producer(producers_.begin()->first);
+  while (!consumers_.empty()) close_consumer(consumers_.begin()->first);
+  std::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  output_ready_.notify_all();
+}
+
+// ------------------------------------------------------------------------------ I/O
+
+awaitable<void> session::read_loop(std::shared_ptr<session> /*keep_alive*/) {
+  while (!closed_) {
+    auto space = input_.writable();
+    std::error_code ec;
+    const std::size_t n = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),
+                                                           redirect_error(use_awaitable, ec));
+    if (ec) break;
+    input_.commit(n);
+    while (!closed_) {
+      auto f = input_.next();
+      if (!f) {
+        // A corrupt stream cannot be resynchronised: drop the connection, keep the broker.
+        spdlog::warn("client {}: malformed frame ({}); closing the connection", peer(),
+                     f.error().message());
+        close();
+        co_return;
+      }
+      if (!f->has_value()) break;
+      handle(**f);
+    }
+  }
+  close();
+}
+
+awaitable<void> session::write_loop(std::shared_ptr<session> /*keep_alive*/) {
+  while (!closed_) {
+    if (output_.empty()) {
+      co_await output_ready_.wait();
+      continue;
+    }
+    std::swap(output_, writing_);
+    std::error_code ec;
+    co_await asio::async_write(socket_, asio::buffer(writing_), redirect_error(use_awaitable, ec));
+    writing_.clear();
+    if (ec) close();
+  }
+}
+
+void session::send(const pb::BaseCommand& command) {
+  if (closed_) return;
+  wire::append_command(output_, command);
+  output_ready_.notify_all();
+}
+
+void session::send_success(std::uint64_t request_id) {
+  auto c = command_of(pb::BaseCommand::SUCCESS);
+  c.mutable_success()->set_request_id(request_id);
+  send(c);
+}
+
+void session::send_request_error(std::uint64_t request_id, std::error_code error) {
+  auto c = command_of(pb::BaseCommand::ERROR);
+  c.mutable_error()->set_request_id(request_id);
+  c.mutable_error()->set_error(server_error_of(error));
+  c.mutable_error()->set_message(error.message());
+  send(c);
+}
+
+// ------------------------------------------------------------------------------ dispatch
+
+void session::handle(const wire::frame& f) {
+  const auto& c = f.command;
+  if (!connected_ && c.type() != pb::BaseCommand::CONNECT) {
+    spdlog::warn("client {}: {} before CONNECT; closing", peer(),
+                 pb::BaseCommand::Type_Name(c.type()));
+    close();
+    return;
+  }
+  switch (c.type()) {
+    case pb::BaseCommand::CONNECT:
+      return on_connect(c.connect());
+    case pb::BaseCommand::PING:
+      return send(command_of(pb::BaseCommand::PONG));
+    case pb::BaseCommand::PONG:
+      return;
+    case pb::BaseCommand::LOOKUP:
+      return on_lookup(c.lookuptopic());
+    case pb::BaseCommand::PARTITIONED_METADATA:
+      return on_partitioned_metadata(c.partitionmetadata());
+    case pb::BaseCommand::PRODUCER:
+      return on_producer(c.producer());
+    case pb::BaseCommand::SEND:
+      return on_send(f);
+    case pb::BaseCommand::CLOSE_PRODUCER:
+      return on_close_producer(c.close_producer());
+    case pb::BaseCommand::SUBSCRIBE:
+      return on_subscribe(c.subscribe());
+    case pb::BaseCommand::FLOW:
+      return on_flow(c.flow());
+    case pb::BaseCommand::ACK:
+      return on_ack(c.ack());
+    case pb::BaseCommand::REDELIVER_UNACKNOWLEDGED_MESSAGES:
+      return on_redeliver(c.redeliverunacknowledgedmessages());
+    case pb::BaseCommand::CLOSE_CONSUMER:
+      return on_close_consumer(c.close_consumer());
+    case pb::BaseCommand::UNSUBSCRIBE:
+      return on_unsubscribe(c.unsubscribe());
+    case pb::BaseCommand::GET_LAST_MESSAGE_ID:
+      return on_get_last_message_id(c.getlastmessageid());
+    case pb::BaseCommand::SEEK:
+      return on_seek(c.seek());
+    default:
+      return on_unsupported(c);
+  }
+}
+
+void session::on_unsupported(const pb::BaseCommand& c) {
+  const std::string name = pb::BaseCommand::Type_Name(c.type());
+  spdlog::warn("client {}: unsupported command {}", peer(), name);
+  auto error = command_of(pb::BaseCommand::ERROR);
+  error.mutable_error()->set_request_id(request_id_of(c));
+  error.mutable_error()->set_error(pb::NotAllowedError);
+  error.mutable_error()->set_message("command " + name + " is not supported by the shfn broker");
+  send(error);
+}
+
+void session::on_connect(const pb::CommandConnect& c) {
+  if (connected_) {
+    spdlog::warn("client {}: second CONNECT; closing", peer());
+    close();
+    return;
+  }
+  connected_ = true;
+  auto reply = command_of(pb::BaseCommand::CONNECTED);
+  auto* connected = reply.mutable_connected();
+  connected->set_server_version(server_version);
+  connected->set_protocol_version(std::min(c.protocol_version(), max_protocol_version));
+  connected->set_max_message_size(static_cast<std::int32_t>(ctx_.options.max_message_size));
+  send(reply);
+}
+
+void session::on_lookup(const pb::CommandLookupTopic& c) {
+  auto reply = command_of(pb::BaseCommand::LOOKUP_RESPONSE);
+  auto* r = reply.mutable_lookuptopicresponse();
+  r->set_request_id(c.request_id());
+  if (auto name = wire::parse_topic_name(c.topic()); !name) {
+    r->set_response(pb::CommandLookupTopicResponse::Failed);
+    r->set_error(pb::InvalidTopicName);
+    r->set_message(name.error().message() + ": " + c.topic());
+    return send(reply);
+  }
+  // Single node: every topic is here, at the address the client reached us on.
+  std::error_code ec;
+  const auto local = socket_.local_endpoint(ec);
+  r->set_response(pb::CommandLookupTopicResponse::Connect);
+  r->set_brokerserviceurl("pulsar://" + local.address().to_string() + ":" +
+                          std::to_string(local.port()));
+  r->set_authoritative(true);
+  send(reply);
+}
+
+void session::on_partitioned_metadata(const pb::CommandPartitionedTopicMetadata& c) {
+  auto reply = command_of(pb::BaseCommand::PARTITIONED_METADATA_RESPONSE);
+  auto* r = reply.mutable_partitionmetadataresponse();
+  r->set_request_id(c.request_id());
+  auto partitions = topics_.partitions(c.topic());
+  if (!partitions) {
+    r->set_response(pb::CommandPartitionedTopicMetadataResponse::Failed);
+    r->set_error(server_error_of(partitions.error()));
+    r->set_message(partitions.error().message());
+  } else {
+    r->set_response(pb::CommandPartitionedTopicMetadataResponse::Success);
+    r->set_partitions(static_cast<std::uint32_t>(*partitions));
+  }
+  send(reply);
+}
+
+// ------------------------------------------------------------------------------ producers
+
+void session::on_producer(const pb::CommandProducer& c) {
+  if (producers_.contains(c.producer_id())) {
+    // A retried PRODUCER for a producer that already exists: it is ready.
+    auto reply = command_of(pb::BaseCommand::PRODUCER_SUCCESS);
+    reply.mutable_producer_success()->set_request_id(c.request_id());
+    reply.mutable_producer_success()->set_producer_name(producers_[c.producer_id()].name);
+    return send(reply);
+  }
+  auto t = topics_.get(c.topic());
+  if (!t) return send_request_error(c.request_id(), t.error());
+  const std::string name = c.has_producer_name() && !c.producer_name().empty()
+                               ? c.producer_name()
+                               : "shfn-" + std::to_string(ctx_.next_producer_number++);
+  auto last_sequence = (*t)->add_producer(name, weak_from_this(), c.producer_id());
+  if (!last_sequence) return send_request_error(c.request_id(), last_sequence.error());
+  producers_[c.producer_id()] = {.owner = *t, .name = name};
+  auto reply = command_of(pb::BaseCommand::PRODUCER_SUCCESS);
+  auto* r = reply.mutable_producer_success();
+  r->set_request_id(c.request_id());
+  r->set_producer_name(name);
+  r->set_last_sequence_id(*last_sequence);
+  send(reply);
+}
+
+void session::on_send(const wire::frame& f) {
+  const auto& c = f.command.send();
+  auto it = producers_.find(c.producer_id());
+  if (it == producers_.end() || !f.metadata) {
+    send_error(c.producer_id(), c.sequence_id(), pb::NotAllowedError,
+               it == producers_.end() ? "no such producer" : "SEND without a payload");
+    return;
+  }
+  publish_request request{.link = weak_from_this(),
+                          .producer_id = c.producer_id(),
+                          .producer_name = it->second.name,
+                          .sequence_id = c.sequence_id(),
+                          .highest_sequence_id = c.highest_sequence_id()};
+  it->second.owner->publish(f, std::move(request));
+}
+
+void session::on_close_producer(const pb::CommandCloseProducer& c) {
+  close_producer(c.producer_id());
+  send_success(c.request_id());
+}
+
+void session::close_producer(std::uint64_t producer_id) {
+  auto it = producers_.find(producer_id);
+  if (it == producers_.end()) return;
+  it->second.owner->remove_producer(it->second.name);
+  producers_.erase(it);
+}
+
+void session::send_receipt(std::uint64_t producer_id, std::uint64_t sequence_id,
+                           std::uint64_t highest_sequence_id, const wire::message_id& id) {
+  auto c = command_of(pb::BaseCommand::SEND_RECEIPT);
+  auto* r = c.mutable_send_receipt();
+  r->set_producer_id(producer_id);
+  r->set_sequence_id(sequence_id);
+  r->set_highest_sequence_id(highest_sequence_id);
+  id.to_pb(*r->mutable_message_id());
+  send(c);
+}
+
+void session::send_error(std::uint64_t producer_id, std::uint64_t sequence_id,
+                         pb::ServerError error, const std::string& message) {
+  auto c = command_of(pb::BaseCommand::SEND_ERROR);
+  auto* r = c.mutable_send_error();
+  r->set_producer_id(producer_id);
+  r->set_sequence_id(sequence_id);
+  r->set_error(error);
+  r->set_message(message);
+  send(c);
+}
+
+void session::send_close_producer(std::uint64_t producer_id) {
+  producers_.erase(producer_id);
+  auto c = command_of(pb::BaseCommand::CLOSE_PRODUCER);
+  c.mutable_close_producer()->set_producer_id(producer_id);
+  c.mutable_close_producer()->set_request_id(0);
+  send(c);
+}
+
+// ------------------------------------------------------------------------------ consumers
+
+session::consumer_handle* session::find_consumer(std::uint64_t consumer_id) {
+  auto it = consumers_.find(consumer_id);
+  return it == consumers_.end() ? nullptr : &it->second;
+}
+
+void session::on_subscribe(const pb::CommandSubscribe& c) {
+  if (find_consumer(c.consumer_id()) != nullptr) return send_success(c.request_id());
+  auto t = topics_.get(c.topic());
+  if (!t) return send_request_error(c.request_id(), t.error());
+  subscription* sub = nullptr;
+  auto attached = (*t)->subscribe(c, this, &sub);
+  if (!attached) return send_request_error(c.request_id(), attached.error());
+  consumers_[c.consumer_id()] = {.owner = *t, .sub = sub, .c = *attached};
+  send_success(c.request_id());
+}
+
+void session::on_flow(const pb::CommandFlow& c) {
+  if (auto* h = find_consumer(c.consumer_id())) h->sub->flow(h->c, c.messagepermits());
+}
+
+void session::on_ack(const pb::CommandAck& c) {
+  auto* h = find_consumer(c.consumer_id());
+  if (h != nullptr) h->sub->acknowledge(h->c, c);
+  if (!c.has_request_id()) return;
+  auto reply = command_of(pb::BaseCommand::ACK_RESPONSE);
+  reply.mutable_ackresponse()->set_consumer_id(c.consumer_id());
+  reply.mutable_ackresponse()->set_request_id(c.request_id());
+  if (h == nullptr) {
+    reply.mutable_ackresponse()->set_error(pb::ConsumerNotFound);
+    reply.mutable_ackresponse()->set_message("no such consumer");
+  }
+  send(reply);
+}
+
+void session::on_redeliver(const pb::CommandRedeliverUnacknowledgedMessages& c) {
+  auto* h = find_consumer(c.consumer_id());
+  if (h == nullptr) return;
+  std::vector<std::uint64_t> offsets;
+  for (const auto& id : c.message_ids()) {
+    if (auto offset = offset_of(id, h->owner->ledger_id())) offsets.push_back(*offset);
+  }
+  h->sub->redeliver(h->c, offsets);
+}
+
+void session::on_close_consumer(const pb::CommandCloseConsumer& c) {
+  close_consumer(c.consumer_id());
+  send_success(c.request_id());
+}
+
+void session::close_consumer(std::uint64_t consumer_id) {
+  auto it = consumers_.find(consumer_id);
+  if (it == consumers_.end()) return;
+  consumer_handle h = it->second;
+  consumers_.erase(it);
+  h.sub->detach(h.c);
+}
+
+void session::on_unsubscribe(const pb::CommandUnsubscribe& c) {
+  auto* h = find_consumer(c.consumer_id());
+  if (h == nullptr)
+    return send_request_error(c.request_id(), wire::server_error(pb::ConsumerNotFound));
+  consumer_handle handle = *h;
+  auto ok = handle.owner->unsubscribe(handle.sub, handle.c);
+  if (!ok) return send_request_error(c.request_id(), ok.error());
+  consumers_.erase(c.consumer_id());
+  send_success(c.request_id());
+}
+
+void session::on_get_last_message_id(const pb::CommandGetLastMessageId& c) {
+  auto* h = find_consumer(c.consumer_id());
+  if (h == nullptr)
+    return send_request_error(c.request_id(), wire::server_error(pb::ConsumerNotFound));
+  auto reply = command_of(pb::BaseCommand::GET_LAST_MESSAGE_ID_RESPONSE);
+  auto* r = reply.mutable_getlastmessageidresponse();
+  r->set_request_id(c.request_id());
+  h->owner->last_message_id().to_pb(*r->mutable_last_message_id());
+  const std::uint64_t mark_delete = h->sub->mark_delete();
+  const wire::message_id position{.ledger = h->owner->ledger_id(),
+                                  .entry = static_cast<std::int64_t>(mark_delete) - 1};
+  position.to_pb(*r->mutable_consumer_mark_delete_position());
+  send(reply);
+}
+
+void session::on_seek(const pb::CommandSeek& c) {
+  auto* h = find_consumer(c.consumer_id());
+  if (h == nullptr)
+    return send_request_error(c.request_id(), wire::server_error(pb::ConsumerNotFound));
+  std::uint64_t offset = 0;
+  if (c.has_message_publish_time()) {
+    auto found = h->owner->offset_at_time(c.message_publish_time());
+    if (!found) return send_request_error(c.request_id(), found.error());
+    offset = *found;
+  } else if (c.has_message_id()) {
+    // Inclusive, as Pulsar's: the next message is the one named. Earliest is (-1, -1), latest
+    // (INT64_MAX, INT64_MAX); neither names an entry of our ledger.
+    const auto& id = c.message_id();
+    const bool latest = id.ledgerid() == std::numeric_limits<std::int64_t>::max();
+    offset = offset_of(id, h->owner->ledger_id()).value_or(latest ? h->owner->end_offset() : 0);
+  } else {
+    return send_request_error(c.request_id(), wire::server_error(pb::NotAllowedError));
+  }
+  // Answer first: the seek closes this consumer, and the client expects the answer before that.
+  subscription* sub = h->sub;
+  send_success(c.request_id());
+  if (auto ok = sub->seek(offset); !ok) {
+    spdlog::warn("client {}: seek failed: {}", peer(), ok.error().message());
+  }
+}
+
+void session::send_message(std::uint64_t consumer_id, const wire::message_id& id,
+                           std::uint32_t redelivery_count, byte_view entry) {
+  auto c = command_of(pb::BaseCommand::MESSAGE);
+  auto* m = c.mutable_message();
+  m->set_consumer_id(consumer_id);
+  id.to_pb(*m->mutable_message_id());
+  if (redelivery_count > 0) m->set_redelivery_count(redelivery_count);
+  if (closed_) return;
+  wire::append_stored_payload_command(output_, c, entry);
+  output_ready_.notify_all();
+}
+
+void session::send_active_consumer_change(std::uint64_t consumer_id, bool active) {
+  auto c = command_of(pb::BaseCommand::ACTIVE_CONSUMER_CHANGE);
+  c.mutable_active_consumer_change()->set_consumer_id(consumer_id);
+  c.mutable_active_consumer_change()->set_is_active(active);
+  send(c);
+}
+
+void session::send_close_consumer(std::uint64_t consumer_id) {
+  consumers_.erase(consumer_id);
+  auto c = command_of(pb::BaseCommand::CLOSE_CONSUMER);
+  c.mutable_close_consumer()->set_consumer_id(consumer_id);
+  c.mutable_close_consumer()->set_request_id(0);
+  send(c);
+}
+
+}  // namespace shfn::broker

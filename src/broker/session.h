@@ -1,0 +1,104 @@
+#pragma once
+// One client connection to the embedded broker: reads frames, handles each command against the
+// topic registry, and writes responses and messages back. Everything runs on the broker's
+// executor, so no locks: a read loop and a write loop per session.
+//
+// A session holds the producers and consumers its client created; when the connection ends,
+// every one of them is closed, which hands the consumers' unacked entries to other consumers.
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "base/bytes.h"
+#include "base/notifier.h"
+#include "broker/links.h"
+#include "pulsar_api.pb.h"
+#include "wire/frame_buffer.h"
+
+namespace shfn::broker {
+
+class topic;
+class topic_registry;
+class subscription;
+struct consumer;
+struct broker_context;
+
+class session final : public std::enable_shared_from_this<session>,
+                      public producer_link,
+                      public consumer_link {
+ public:
+  session(asio::ip::tcp::socket socket, topic_registry& topics, broker_context& ctx);
+  ~session() override;
+
+  void start();
+  void close();
+  bool closed() const { return closed_; }
+
+  // producer_link
+  void send_receipt(std::uint64_t producer_id, std::uint64_t sequence_id,
+                    std::uint64_t highest_sequence_id, const wire::message_id& id) override;
+  void send_error(std::uint64_t producer_id, std::uint64_t sequence_id, wire::pb::ServerError error,
+                  const std::string& message) override;
+  void send_close_producer(std::uint64_t producer_id) override;
+  // consumer_link
+  void send_message(std::uint64_t consumer_id, const wire::message_id& id,
+                    std::uint32_t redelivery_count, byte_view entry) override;
+  void send_active_consumer_change(std::uint64_t consumer_id, bool active) override;
+  void send_close_consumer(std::uint64_t consumer_id) override;
+
+ private:
+  struct producer_handle {
+    std::shared_ptr<topic> owner;
+    std::string name;
+  };
+  struct consumer_handle {
+    std::shared_ptr<topic> owner;
+    subscription* sub = nullptr;
+    consumer* c = nullptr;
+  };
+
+  asio::awaitable<void> read_loop(std::shared_ptr<session> self);
+  asio::awaitable<void> write_loop(std::shared_ptr<session> self);
+
+  void handle(const wire::frame& f);
+  void on_connect(const wire::pb::CommandConnect& c);
+  void on_lookup(const wire::pb::CommandLookupTopic& c);
+  void on_partitioned_metadata(const wire::pb::CommandPartitionedTopicMetadata& c);
+  void on_producer(const wire::pb::CommandProducer& c);
+  void on_send(const wire::frame& f);
+  void on_close_producer(const wire::pb::CommandCloseProducer& c);
+  void on_subscribe(const wire::pb::CommandSubscribe& c);
+  void on_flow(const wire::pb::CommandFlow& c);
+  void on_ack(const wire::pb::CommandAck& c);
+  void on_redeliver(const wire::pb::CommandRedeliverUnacknowledgedMessages& c);
+  void on_close_consumer(const wire::pb::CommandCloseConsumer& c);
+  void on_unsubscribe(const wire::pb::CommandUnsubscribe& c);
+  void on_get_last_message_id(const wire::pb::CommandGetLastMessageId& c);
+  void on_seek(const wire::pb::CommandSeek& c);
+  void on_unsupported(const wire::pb::BaseCommand& c);
+
+  consumer_handle* find_consumer(std::uint64_t consumer_id);
+  void close_producer(std::uint64_t producer_id);
+  void close_consumer(std::uint64_t consumer_id);
+  void send(const wire::pb::BaseCommand& command);
+  void send_success(std::uint64_t request_id);
+  void send_request_error(std::uint64_t request_id, std::error_code error);
+  std::string peer() const;
+
+  asio::ip::tcp::socket socket_;
+  topic_registry& topics_;
+  broker_context& ctx_;
+  wire::frame_buffer input_;
+  bytes output_;
+  bytes writing_;
+  notifier output_ready_;
+  bool connected_ = false;  // CONNECT received
+  bool closed_ = false;
+  std::map<std::uint64_t, producer_handle> producers_;
+  std::map<std::uint64_t, consumer_handle> consumers_;
+};
+
+}  // namespace shfn::broker

@@ -1,0 +1,132 @@
+#pragma once
+// A subscription: a durable cursor over its topic's log plus the consumers attached to it, and
+// the dispatcher that decides which consumer gets which entry.
+//
+//   Exclusive  one consumer; a second one is refused.
+//   Failover   one active consumer: the first to subscribe on a non-partitioned topic, else
+//              consumers sorted by name and picked by partition index; the others stand by.
+//   Shared     round robin over consumers that have permits.
+//   Key_Shared each key hash (Murmur3 of the entry's key, mod 65536) belongs to one consumer,
+//              on a consistent-hash ring. An entry is held back while an earlier entry with the
+//              same hash is unacknowledged on another consumer, so per-key order holds across
+//              consumers joining and leaving.
+//
+// Entries go out only within FLOW permits (counted in messages, a batch counts its size).
+// Acked entries are recorded in the cursor (mark-delete position plus individually acked
+// ranges) before anything else happens, so after a crash only unacked entries come back.
+// Entries a consumer had but did not ack (it left, or asked for redelivery) go to the replay
+// set, dispatched before new entries, with their redelivery count raised.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/result.h"
+#include "broker/links.h"
+#include "pulsar_api.pb.h"
+#include "storage/cursor.h"
+
+namespace shfn::broker {
+
+class topic;
+
+struct consumer {
+  std::uint64_t id = 0;  // the client's consumer_id on its connection
+  std::string name;
+  consumer_link* link = nullptr;  // valid while the consumer is attached
+  std::int64_t permits = 0;
+  struct in_flight {
+    int messages = 1;
+    std::uint32_t hash = 0;
+  };
+  std::map<std::uint64_t, in_flight> unacked;  // offset -> what was sent
+  std::uint64_t messages_out = 0;
+  std::uint64_t acks_in = 0;
+};
+
+// An entry on its way to a consumer, with what the dispatcher needs from its metadata.
+struct dispatch_entry {
+  std::uint64_t offset = 0;
+  bytes data;  // the stored checksummed section
+  int messages = 1;
+  std::uint32_t hash = 0;  // Key_Shared sticky key hash
+};
+
+// The log offset a client's message id names, when it names an entry of `ledger` (clients send
+// -1, i.e. UINT64_MAX, for "no entry").
+std::optional<std::uint64_t> offset_of(const wire::pb::MessageIdData& id, std::int64_t ledger);
+
+// Reads num_messages_in_batch and the sticky key from a stored entry.
+result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data);
+
+class subscription {
+ public:
+  using sub_type = wire::pb::CommandSubscribe::SubType;
+
+  // `cursor` is null for a non-persistent topic.
+  subscription(topic& owner, std::string name, sub_type type,
+               std::unique_ptr<storage::cursor_file> cursor);
+  ~subscription();
+
+  const std::string& name() const { return name_; }
+  sub_type type() const { return type_; }
+  const std::vector<std::unique_ptr<consumer>>& consumers() const { return consumers_; }
+
+  result<consumer*> attach(std::unique_ptr<consumer> c, sub_type type);
+  void detach(consumer* c);  // its unacked entries are redelivered to the others
+  void flow(consumer* c, std::uint32_t permits);
+  void acknowledge(consumer* c, const wire::pb::CommandAck& ack);
+  // `offsets` empty: everything the consumer has unacked.
+  void redeliver(consumer* c, const std::vector<std::uint64_t>& offsets);
+  // Moves the cursor; consumers are closed so they resubscribe from the new position.
+  result<void> seek(std::uint64_t offset);
+
+  void on_entries_available() { dispatch(); }
+  // Non-persistent topics: offered once, dropped when nobody has permits.
+  void offer_transient(const dispatch_entry& e);
+
+  std::uint64_t mark_delete() const;
+  std::uint64_t backlog() const;  // entries not acknowledged, from the mark-delete position
+  std::uint64_t unacked_messages() const;
+  bool durable() const { return cursor_ != nullptr; }
+  // Topic deleted or cursor moved: every consumer is told it is closed (its session forgets it).
+  void close_consumers();
+
+ private:
+  void dispatch();
+  void dispatch_replays(std::set<std::uint32_t>& held_hashes);
+  void dispatch_new(std::set<std::uint32_t>& held_hashes);
+  bool anyone_has_permits() const;
+  consumer* choose(const dispatch_entry& e, std::set<std::uint32_t>& held_hashes);
+  consumer* active_consumer() const;
+  consumer* next_shared();
+  consumer* key_owner(std::uint32_t hash) const;
+  void send(consumer* c, const dispatch_entry& e);
+  bool is_acked(std::uint64_t offset) const;
+  void release_hash(std::uint32_t hash);  // one fewer unacked entry with this key hash
+  void return_to_replay(std::uint64_t offset, const consumer::in_flight& sent);
+  void rebuild_ring();
+  void announce_active(consumer* previous);
+  void record_acks(consumer* c, const wire::pb::CommandAck& ack);
+
+  topic& topic_;
+  std::string name_;
+  sub_type type_;
+  std::unique_ptr<storage::cursor_file> cursor_;
+  std::vector<std::unique_ptr<consumer>> consumers_;  // in subscribe order
+  std::size_t round_robin_ = 0;
+  std::map<std::uint32_t, consumer*> ring_;  // Key_Shared: ring point -> consumer
+  std::unordered_map<std::uint32_t, std::pair<consumer*, int>> hash_owner_;  // unacked by hash
+  std::uint64_t read_position_ = 0;  // next offset never dispatched yet
+  std::set<std::uint64_t> replay_;
+  std::unordered_map<std::uint64_t, std::uint32_t> redelivery_counts_;
+  bool dispatching_ = false;
+  bool dispatch_again_ = false;
+};
+
+}  // namespace shfn::broker

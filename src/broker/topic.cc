@@ -1,0 +1,375 @@
+#include "broker/topic.h"
+
+#include <asio/post.hpp>
+#include <chrono>
+
+#include "base/log.h"
+#include "wire/errc.h"
+
+namespace shfn::broker {
+
+namespace pb = wire::pb;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t max_read_bytes = 8 << 20;
+constexpr const char* type_property = "type";
+
+// Runs one log's fdatasync on the syncer thread and reports back on the broker's executor.
+struct log_sync final : storage::syncable {
+  std::shared_ptr<storage::log> log;
+  std::weak_ptr<topic> owner;
+  asio::any_io_executor executor;
+
+  log_sync(std::shared_ptr<storage::log> l, std::weak_ptr<topic> t, asio::any_io_executor ex)
+      : log(std::move(l)), owner(std::move(t)), executor(std::move(ex)) {}
+
+  void sync_now() override {
+    result<std::uint64_t> end = log->sync();
+    asio::post(executor, [owner = owner, end] {
+      if (auto t = owner.lock()) t->on_synced(end);
+    });
+  }
+};
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// The highest sequence id an entry carries (a batch covers sequence_id..highest_sequence_id).
+std::int64_t highest_sequence_of(const pb::MessageMetadata& meta) {
+  auto seq = static_cast<std::int64_t>(meta.sequence_id());
+  if (meta.has_highest_sequence_id()) {
+    seq = std::max(seq, static_cast<std::int64_t>(meta.highest_sequence_id()));
+  } else if (meta.has_num_messages_in_batch()) {
+    seq += std::max(0, meta.num_messages_in_batch() - 1);
+  }
+  return seq;
+}
+
+}  // namespace
+
+topic::topic(broker_context& ctx, wire::topic_name name, std::shared_ptr<storage::log> log)
+    : ctx_(ctx),
+      name_(std::move(name)),
+      full_name_(name_.str()),
+      dir_(topic_dir(ctx.options.data_dir, name_)),
+      log_(std::move(log)) {
+  if (log_) durable_end_ = log_->end_offset();
+}
+
+topic::~topic() = default;
+
+result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topic_name& name) {
+  std::shared_ptr<storage::log> log;
+  if (name.persistent) {
+    const storage::log_options options{.segment_bytes = ctx.options.segment_bytes};
+    auto opened = storage::log::open(topic_dir(ctx.options.data_dir, name) / "log", options);
+    if (!opened) return fail(opened.error());
+    log = std::move(*opened);
+    // What recovery found is on disk; make it durable before anyone is told about it.
+    if (auto synced = log->sync(); !synced) return fail(synced.error());
+  }
+  std::shared_ptr<topic> t(new topic(ctx, name, std::move(log)));
+  if (t->persistent()) {
+    if (auto ok = t->load_subscriptions(); !ok) return fail(ok.error());
+    if (auto ok = t->rebuild_dedup_state(); !ok) return fail(ok.error());
+  }
+  return t;
+}
+
+fs::path topic::cursor_path(const std::string& subscription) const {
+  return dir_ / "cursors" / (encode_path_component(subscription) + ".cursor");
+}
+
+result<void> topic::load_subscriptions() {
+  std::error_code ec;
+  fs::directory_iterator it(dir_ / "cursors", ec);
+  if (ec) return {};  // no subscriptions yet
+  for (const auto& file : it) {
+    if (file.path().extension() != ".cursor") continue;
+    auto cursor = storage::cursor_file::open(file.path());
+    if (!cursor) return fail(cursor.error());
+    const std::string name = decode_path_component(file.path().stem().string());
+    auto type = pb::CommandSubscribe::Exclusive;
+    auto props = (*cursor)->state().properties;
+    if (auto t = props.find(type_property); t != props.end()) {
+      pb::CommandSubscribe::SubType_Parse(t->second, &type);
+    }
+    subscriptions_.emplace(name,
+                           std::make_unique<subscription>(*this, name, type, std::move(*cursor)));
+  }
+  return {};
+}
+
+// Scans the log once so that deduplication knows each producer's last stored sequence id.
+result<void> topic::rebuild_dedup_state() {
+  for (std::uint64_t at = log_->start_offset(); at < log_->end_offset();) {
+    auto entries = log_->read(at, 1000, max_read_bytes);
+    if (!entries) return fail(entries.error());
+    if (entries->empty()) break;
+    for (const auto& e : *entries) {
+      byte_reader r(e.data);
+      std::uint32_t size = 0;
+      byte_view raw;
+      pb::MessageMetadata meta;
+      if (r.read_u32(size) && r.read_span(size, raw) &&
+          meta.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+        auto& last = last_sequence_[meta.producer_name()];
+        last = std::max(last, highest_sequence_of(meta));
+      }
+      at = e.offset + 1;
+    }
+  }
+  return {};
+}
+
+// ------------------------------------------------------------------------------ producers
+
+result<std::int64_t> topic::add_producer(const std::string& producer_name,
+                                         std::weak_ptr<producer_link> link,
+                                         std::uint64_t producer_id) {
+  if (auto it = producers_.find(producer_name);
+      it != producers_.end() && !it->second.link.expired()) {
+    return fail(wire::server_error(pb::ProducerBusy));
+  }
+  producers_[producer_name] = {.link = std::move(link), .producer_id = producer_id};
+  auto last = last_sequence_.find(producer_name);
+  return last == last_sequence_.end() ? -1 : last->second;
+}
+
+void topic::remove_producer(const std::string& producer_name) {
+  producers_.erase(producer_name);
+}
+
+void topic::publish(const wire::frame& send, publish_request request) {
+  const int messages = send.command.send().num_messages();
+  stats_.messages_in += static_cast<std::uint64_t>(std::max(1, messages));
+  stats_.bytes_in += send.payload.size();
+  if (!log_) return publish_transient(send, request);
+  if (failed_) {
+    if (auto link = request.link.lock()) {
+      link->send_error(request.producer_id, request.sequence_id, pb::PersistenceError,
+                       "the topic's storage failed; see the broker log");
+    }
+    return;
+  }
+  auto last = last_sequence_.find(request.producer_name);
+  if (last != last_sequence_.end() &&
+      static_cast<std::int64_t>(request.sequence_id) <= last->second) {
+    return answer_duplicate(request);
+  }
+  auto offset = log_->append(send.checksummed, send.metadata->publish_time());
+  if (!offset) {
+    spdlog::error("topic {}: append failed: {}", full_name_, offset.error().message());
+    if (auto link = request.link.lock()) {
+      link->send_error(request.producer_id, request.sequence_id, pb::PersistenceError,
+                       "cannot store the message: " + offset.error().message());
+    }
+    return;
+  }
+  last_sequence_[request.producer_name] =
+      static_cast<std::int64_t>(std::max(request.sequence_id, request.highest_sequence_id));
+  ++stats_.entries;
+  awaiting_sync_.push_back({.offset = *offset, .request = std::move(request)});
+  request_sync();
+}
+
+// A resend of something already stored: answered (without a new id) once what came before it
+// is durable, so receipts still reach the producer in order.
+void topic::answer_duplicate(const publish_request& request) {
+  if (awaiting_sync_.empty()) {
+    if (auto link = request.link.lock()) {
+      link->send_receipt(request.producer_id, request.sequence_id, request.highest_sequence_id,
+                         {.ledger = -1, .entry = -1});
+    }
+    return;
+  }
+  awaiting_sync_.push_back(
+      {.offset = awaiting_sync_.back().offset, .request = request, .duplicate = true});
+}
+
+void topic::publish_transient(const wire::frame& send, const publish_request& request) {
+  const std::uint64_t offset = transient_sequence_++;
+  bytes data(send.checksummed.begin(), send.checksummed.end());
+  auto entry = describe_entry(offset, std::move(data));
+  if (entry) {
+    for (auto& [name, sub] : subscriptions_) sub->offer_transient(*entry);
+  }
+  if (auto link = request.link.lock()) {
+    link->send_receipt(request.producer_id, request.sequence_id, request.highest_sequence_id,
+                       {.ledger = ledger_id(), .entry = static_cast<std::int64_t>(offset)});
+  }
+}
+
+void topic::request_sync() {
+  if (ctx_.options.sync == sync_mode::none) {
+    // Written is as good as it gets in this mode; answer on the next turn, batched.
+    if (sync_requested_) return;
+    sync_requested_ = true;
+    asio::post(ctx_.executor, [self = weak_from_this()] {
+      if (auto t = self.lock()) t->on_synced(t->log_->end_offset());
+    });
+    return;
+  }
+  if (sync_requested_) return;  // the sync in flight is followed by another if needed
+  sync_requested_ = true;
+  ctx_.syncer.request(std::make_shared<log_sync>(log_, weak_from_this(), ctx_.executor));
+}
+
+void topic::on_synced(result<std::uint64_t> end) {
+  sync_requested_ = false;
+  if (!end) {
+    spdlog::error("topic {}: sync failed, refusing further writes: {}", full_name_,
+                  end.error().message());
+    failed_ = true;
+    for (auto& waiting : awaiting_sync_) {
+      if (auto link = waiting.request.link.lock()) {
+        link->send_error(waiting.request.producer_id, waiting.request.sequence_id,
+                         pb::PersistenceError, "the message could not be made durable");
+      }
+    }
+    awaiting_sync_.clear();
+    return;
+  }
+  durable_end_ = std::max(durable_end_, *end);
+  while (!awaiting_sync_.empty() && awaiting_sync_.front().offset < durable_end_) {
+    const awaiting_sync& done = awaiting_sync_.front();
+    if (auto link = done.request.link.lock()) {
+      const wire::message_id id =
+          done.duplicate ? wire::message_id{.ledger = -1, .entry = -1}
+                         : wire::message_id{.ledger = ledger_id(),
+                                            .entry = static_cast<std::int64_t>(done.offset)};
+      link->send_receipt(done.request.producer_id, done.request.sequence_id,
+                         done.request.highest_sequence_id, id);
+    }
+    awaiting_sync_.pop_front();
+  }
+  if (!awaiting_sync_.empty()) request_sync();
+  for (auto& [name, sub] : subscriptions_) sub->on_entries_available();
+}
+
+// ------------------------------------------------------------------------------ subscriptions
+
+result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer_link* link,
+                                   subscription** joined) {
+  if (log_ && !request.durable()) {
+    return fail(wire::server_error(pb::NotAllowedError));  // readers: not supported yet
+  }
+  auto it = subscriptions_.find(request.subscription());
+  if (it == subscriptions_.end()) {
+    std::unique_ptr<storage::cursor_file> cursor;
+    if (log_) {
+      const std::map<std::string, std::string> props{
+          {type_property, pb::CommandSubscribe::SubType_Name(request.subtype())}};
+      auto opened = storage::cursor_file::open(cursor_path(request.subscription()), props);
+      if (!opened) return fail(opened.error());
+      const bool earliest = request.initialposition() == pb::CommandSubscribe::Earliest;
+      const std::uint64_t start = earliest ? log_->start_offset() : durable_end_;
+      if (auto ok = (*opened)->reset(start); !ok) return fail(ok.error());
+      cursor = std::move(*opened);
+    }
+    it = subscriptions_
+             .emplace(request.subscription(),
+                      std::make_unique<subscription>(*this, request.subscription(),
+                                                     request.subtype(), std::move(cursor)))
+             .first;
+  }
+  auto c = std::make_unique<consumer>();
+  c->id = request.consumer_id();
+  c->name = request.consumer_name();
+  c->link = link;
+  auto attached = it->second->attach(std::move(c), request.subtype());
+  if (!attached) return fail(attached.error());
+  *joined = it->second.get();
+  return *attached;
+}
+
+subscription* topic::find_subscription(const std::string& name) {
+  auto it = subscriptions_.find(name);
+  return it == subscriptions_.end() ? nullptr : it->second.get();
+}
+
+result<void> topic::unsubscribe(subscription* sub, consumer* c) {
+  if (sub->consumers().size() != 1 || sub->consumers().front().get() != c) {
+    return fail(wire::server_error(pb::ConsumerBusy));
+  }
+  sub->detach(c);
+  return delete_subscription(sub->name());
+}
+
+result<void> topic::delete_subscription(const std::string& name) {
+  auto it = subscriptions_.find(name);
+  if (it == subscriptions_.end()) return fail(wire::server_error(pb::SubscriptionNotFound));
+  if (!it->second->consumers().empty()) return fail(wire::server_error(pb::ConsumerBusy));
+  const bool durable = it->second->durable();
+  subscriptions_.erase(it);
+  if (durable) return storage::cursor_file::remove(cursor_path(name));
+  return {};
+}
+
+// ------------------------------------------------------------------------------ reads
+
+result<std::vector<storage::entry>> topic::read(std::uint64_t from, std::size_t max_entries) const {
+  if (!log_ || from >= durable_end_) return std::vector<storage::entry>{};
+  const std::size_t available = static_cast<std::size_t>(durable_end_ - from);
+  return log_->read(from, std::min(max_entries, available), max_read_bytes);
+}
+
+std::uint64_t topic::start_offset() const {
+  return log_ ? log_->start_offset() : 0;
+}
+
+std::uint64_t topic::end_offset() const {
+  return log_ ? log_->end_offset() : transient_sequence_;
+}
+
+wire::message_id topic::last_message_id() const {
+  const bool empty = !log_ || durable_end_ == 0 || durable_end_ <= log_->start_offset();
+  return {.ledger = ledger_id(), .entry = empty ? -1 : static_cast<std::int64_t>(durable_end_ - 1)};
+}
+
+result<std::uint64_t> topic::offset_at_time(std::uint64_t publish_time) const {
+  if (!log_) return fail(wire::server_error(pb::NotAllowedError));
+  return log_->find_by_time(publish_time);
+}
+
+// ------------------------------------------------------------------------------ lifecycle
+
+void topic::trim() {
+  if (!log_) return;
+  std::uint64_t consumed = durable_end_;
+  for (const auto& [name, sub] : subscriptions_) consumed = std::min(consumed, sub->mark_delete());
+  const auto retention_ms =
+      static_cast<std::uint64_t>(std::chrono::milliseconds(ctx_.options.retention).count());
+  const std::uint64_t now = now_ms();
+  const std::uint64_t older_than = now > retention_ms ? now - retention_ms : 0;
+  auto freed = log_->trim(consumed, older_than);
+  if (!freed) {
+    spdlog::warn("topic {}: trim failed: {}", full_name_, freed.error().message());
+  } else if (*freed > 0) {
+    spdlog::info("topic {}: reclaimed {} bytes of consumed data", full_name_, *freed);
+  }
+}
+
+result<void> topic::remove() {
+  for (auto& [name, p] : producers_) {
+    if (auto link = p.link.lock()) link->send_close_producer(p.producer_id);
+  }
+  producers_.clear();
+  for (auto& [name, sub] : subscriptions_) sub->close_consumers();
+  subscriptions_.clear();
+  failed_ = true;
+  if (!log_) return {};
+  log_.reset();
+  if (auto ok = storage::log::remove(dir_ / "log"); !ok) return ok;
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+  if (ec) return fail(ec);
+  return {};
+}
+
+}  // namespace shfn::broker

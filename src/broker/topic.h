@@ -1,0 +1,136 @@
+#pragma once
+// One topic (or one partition of a partitioned topic): its log, its producers and its
+// subscriptions.
+//
+// Publishing: SEND appends the entry (the frame's checksummed section, batch and all, as one
+// entry) to the log, then asks the syncer for a group commit. The receipt goes out when the sync
+// covering the entry reports back on the broker's executor; only then do subscriptions see the
+// entry, so nothing a consumer got can vanish in a crash.
+//
+// Deduplication: per producer name the highest sequence id stored is known (rebuilt from the log
+// when the topic loads). A SEND at or below it is answered without being stored again, so a
+// producer resending after a reconnect does not create duplicates.
+//
+// Non-persistent topics have no log: a SEND is offered to the subscriptions at once and the
+// receipt follows straight away.
+
+#include <asio/any_io_executor.hpp>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "broker/context.h"
+#include "broker/links.h"
+#include "broker/subscription.h"
+#include "storage/cursor.h"
+#include "storage/log.h"
+#include "wire/frame.h"
+#include "wire/topic_name.h"
+
+namespace shfn::broker {
+
+struct publish_request {
+  std::weak_ptr<producer_link> link;
+  std::uint64_t producer_id = 0;
+  std::string producer_name;
+  std::uint64_t sequence_id = 0;
+  std::uint64_t highest_sequence_id = 0;
+};
+
+struct topic_stats {
+  std::uint64_t messages_in = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t entries = 0;
+  std::uint64_t storage_bytes = 0;
+};
+
+class topic : public std::enable_shared_from_this<topic> {
+ public:
+  // Opens the topic's log (recovering it), its durable subscriptions and its dedup state.
+  static result<std::shared_ptr<topic>> load(broker_context& ctx, const wire::topic_name& name);
+  ~topic();
+
+  const std::string& name() const { return full_name_; }
+  int partition() const { return name_.partition; }
+  bool persistent() const { return log_ != nullptr; }
+  // Every entry's ledger id. One log per topic, so one ledger: entry ids are log offsets.
+  std::int64_t ledger_id() const { return 0; }
+
+  // Producers. Returns the last sequence id stored for `producer_name` (-1: none).
+  result<std::int64_t> add_producer(const std::string& producer_name,
+                                    std::weak_ptr<producer_link> link, std::uint64_t producer_id);
+  void remove_producer(const std::string& producer_name);
+  void publish(const wire::frame& send, publish_request request);
+
+  // Subscriptions.
+  result<consumer*> subscribe(const wire::pb::CommandSubscribe& request, consumer_link* link,
+                              subscription** joined);
+  subscription* find_subscription(const std::string& name);
+  // Deletes the subscription and its cursor when `c` is its only consumer.
+  result<void> unsubscribe(subscription* sub, consumer* c);
+  result<void> delete_subscription(const std::string& name);  // admin: no consumers allowed
+
+  // The log as subscriptions see it: only entries that are durable.
+  result<std::vector<storage::entry>> read(std::uint64_t from, std::size_t max_entries) const;
+  std::uint64_t start_offset() const;
+  std::uint64_t end_offset() const;  // next offset to be assigned
+  std::uint64_t durable_end() const { return durable_end_; }
+  wire::message_id last_message_id() const;
+  result<std::uint64_t> offset_at_time(std::uint64_t publish_time) const;
+
+  // Deletes whole segments every subscription has consumed (and, with a retention time, that
+  // are older than it).
+  void trim();
+  // Closes producers and consumers and deletes the files. The topic is unusable afterwards.
+  result<void> remove();
+
+  const std::map<std::string, std::unique_ptr<subscription>>& subscriptions() const {
+    return subscriptions_;
+  }
+  std::size_t producer_count() const { return producers_.size(); }
+  const topic_stats& stats() const { return stats_; }
+
+  // Called on the executor when a group commit that covered up to `end` finished.
+  void on_synced(result<std::uint64_t> end);
+
+ private:
+  struct producer_entry {
+    std::weak_ptr<producer_link> link;
+    std::uint64_t producer_id = 0;
+  };
+  struct awaiting_sync {
+    std::uint64_t offset = 0;  // answered once the log is durable past it
+    publish_request request;
+    bool duplicate = false;  // answered without an id: the entry was stored before
+  };
+
+  topic(broker_context& ctx, wire::topic_name name, std::shared_ptr<storage::log> log);
+  result<void> load_subscriptions();
+  result<void> rebuild_dedup_state();
+  void publish_transient(const wire::frame& send, const publish_request& request);
+  void answer_duplicate(const publish_request& request);
+  void request_sync();
+  std::filesystem::path cursor_path(const std::string& subscription) const;
+
+  broker_context& ctx_;
+  wire::topic_name name_;
+  std::string full_name_;
+  std::filesystem::path dir_;
+  std::shared_ptr<storage::log> log_;  // null: non-persistent
+  std::uint64_t durable_end_ = 0;
+  std::uint64_t transient_sequence_ = 0;
+  std::deque<awaiting_sync> awaiting_sync_;
+  bool sync_requested_ = false;
+  bool failed_ = false;  // the log could not be written or synced: refuse further sends
+  std::map<std::string, producer_entry> producers_;
+  std::map<std::string, std::int64_t> last_sequence_;  // dedup: producer name -> highest stored
+  std::map<std::string, std::unique_ptr<subscription>> subscriptions_;
+  topic_stats stats_;
+};
+
+}  // namespace shfn::broker

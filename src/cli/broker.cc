@@ -1,0 +1,63 @@
+// `shfn broker`: the embedded broker as a foreground process. Stops cleanly on SIGINT/SIGTERM.
+
+#include "broker/broker.h"
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+
+#include "base/log.h"
+#include "cli/common.h"
+#include "storage/errc.h"
+
+namespace shfn::cli {
+
+namespace {
+
+struct broker_flags {
+  std::string listen = "127.0.0.1:6650";
+  std::string data_dir = "shfn-data";
+  std::string sync = "fsync";
+  double retention_seconds = 0;
+};
+
+int run_broker(const broker_flags& f) {
+  if (f.sync != "fsync" && f.sync != "none") return error("invalid --sync", f.sync);
+  broker::broker_options options{
+      .listen = f.listen,
+      .data_dir = f.data_dir,
+      .sync = f.sync == "fsync" ? broker::sync_mode::fsync : broker::sync_mode::none,
+      .retention = std::chrono::seconds(static_cast<long>(f.retention_seconds))};
+  asio::io_context io(1);
+  auto b = broker::broker::start(io.get_executor(), options);
+  if (!b) {
+    if (storage::is_dir_in_use(b.error()))
+      return error("cannot use " + f.data_dir, b.error().message());
+    return error("cannot start the broker on " + f.listen, b.error().message());
+  }
+  // Ready: say where, on stdout, for scripts that start us and wait for this line.
+  std::printf("shfn broker ready on %s\n", (*b)->service_url().c_str());
+  std::fflush(stdout);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](std::error_code, int) { (*b)->stop(); });
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+void setup_broker(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("broker", "Run the embedded Pulsar-protocol broker");
+  auto f = std::make_shared<broker_flags>();
+  cmd->add_option("--listen", f->listen, "host:port for the Pulsar protocol (port 0: any free)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", f->data_dir, "Where topics and cursors are stored")
+      ->capture_default_str();
+  cmd->add_option("--sync", f->sync, "fsync (receipts after fdatasync, group commit) or none")
+      ->capture_default_str();
+  cmd->add_option("--retention", f->retention_seconds,
+                  "Keep consumed data this many seconds before reclaiming it")
+      ->capture_default_str();
+  cmd->callback([f, &exit_code] { exit_code = run_broker(*f); });
+}
+
+}  // namespace shfn::cli

@@ -1,0 +1,70 @@
+#pragma once
+// POSIX file helpers shared by the log, the cursors and the directory lock: an owning fd and
+// whole-buffer reads/writes/syncs that retry EINTR and short transfers and report errno as a
+// std::system_category() error_code.
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <utility>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace shfn::storage {
+
+// The calling thread's errno as an error_code.
+std::error_code last_system_error();
+
+class unique_fd {
+ public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  unique_fd& operator=(unique_fd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+// open(2) with O_CLOEXEC added, so that processes the runtime spawns never inherit our files.
+result<unique_fd> open_file(const std::filesystem::path& path, int flags, mode_t mode = 0644);
+
+result<void> write_all_at(int fd, byte_view data, std::uint64_t position);
+// Writes `head` then `body` contiguously with pwritev, so a record needs no copy into one buffer.
+result<void> write_all_at(int fd, byte_view head, byte_view body, std::uint64_t position);
+// Reads until `out` is full or the file ends; returns how many bytes were read.
+result<std::size_t> read_at(int fd, std::span<std::uint8_t> out, std::uint64_t position);
+result<std::uint64_t> file_size(int fd);
+result<void> truncate_file(int fd, std::uint64_t size);
+result<void> sync_data(int fd);
+
+// fsync of a directory, which makes creations, renames and deletions inside it durable.
+result<void> sync_directory(const std::filesystem::path& dir);
+
+// Replaces `path` by a file holding exactly `data`: written to "<path>.tmp", then renamed over,
+// so a reader never sees a half-written file. Not fsynced: for files that can be rebuilt.
+result<void> replace_file(const std::filesystem::path& path, byte_view data);
+
+// Creates `dir` (and missing parents) if needed; when it was created, fsyncs its parent so the
+// new directory entry is durable too. Returns whether it was created.
+result<bool> create_directory_durably(const std::filesystem::path& dir);
+
+// The directory holding `path`, which may end in a slash or have no parent part.
+std::filesystem::path parent_directory(const std::filesystem::path& path);
+
+// unlink(2) that treats a missing file as success.
+result<void> remove_file(const std::filesystem::path& path);
+
+}  // namespace shfn::storage

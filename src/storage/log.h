@@ -1,0 +1,159 @@
+#pragma once
+// The durable, append-only message log of one topic (partition): dense offsets from 0, kept in
+// segment files, every record checksummed.
+//
+// Threads and ownership: a log is owned by its topic, which appends, reads and trims on the
+// broker's I/O thread; sync() may be called from another thread (the syncer). All methods are
+// thread-safe (one mutex); sync() holds it only to collect what to flush, never across the
+// fdatasync, so appends continue while a sync is in flight.
+//
+// Durability: append() write(2)s into the page cache, so a record survives the process being
+// killed as soon as append() returns, and a machine crash once a later sync() has returned.
+// A failed write is undone (the partial record truncated away) and only that append fails. If
+// an fdatasync fails, or a write cannot be undone, the log refuses further appends and syncs
+// with that error (after a failed fdatasync the kernel may have dropped the dirty pages;
+// retrying would lie).
+// read() sees every appended record, durable or not: to hand out only what would survive a
+// machine crash, read below the offset the last sync() returned.
+//
+// ---------------------------------------------------------------------------------------------
+// On-disk format, version 1. All integers big-endian. CRC is CRC32C (Castagnoli).
+//
+// DIR/<base>.seg   one segment; <base> = its first offset as 20 decimal digits, zero-padded
+//                  (e.g. 00000000000000000042.seg), so names sort in offset order.
+//   header, 24 bytes:
+//     [8]  magic "SHFNSEG1"
+//     [4]  u32 format version = 1
+//     [8]  u64 base offset (must equal the file name)
+//     [4]  u32 crc32c of the 20 bytes above
+//   then records, back to back, offsets dense and increasing (the first one is <base>):
+//     [4]  u32 length of what follows the crc field (= 16 + data size)
+//     [4]  u32 crc32c over those `length` bytes
+//     [8]  u64 offset
+//     [8]  u64 publish time, as given to append() (Pulsar's: ms since the epoch)
+//     [..] data
+//   A record whose length runs past the end of the file is torn; one whose crc fails, whose
+//   length is < 16, or whose offset is not the previous offset + 1 is corrupt.
+//
+// DIR/<base>.idx   index of a sealed (no longer appended to) segment, written once its data is
+//                  durable (by the sync() after it was sealed), via a temp file and rename:
+//     [8]  magic "SHFNIDX1"
+//     [4]  u32 format version = 1
+//     [8]  u64 base offset
+//     [8]  u64 entry count (the segment holds offsets base .. base + count - 1)
+//     [8]  u64 size of the .seg file in bytes, header included
+//     [8]  u64 min publish time      [8]  u64 max publish time
+//     [4]  u32 n, then n x ([8] u64 offset, [8] u64 file position of that offset's record):
+//          a sparse index, one point at the first record and then one per ~4 KiB of records
+//     [4]  u32 crc32c of everything above
+//   An index that is missing, fails its crc, or disagrees with its segment (base, size) is
+//   rebuilt by scanning the segment.
+//
+// Every log has at least one segment; the last one is the active segment that appends go to.
+// A new log is one empty active segment, 00000000000000000000.seg. A segment is rolled (sealed,
+// and a new active one created at the next offset) before an append that would take it past
+// segment_bytes, unless it is empty, so a single record larger than that gets its own segment.
+// "*.tmp" files are leftovers of interrupted index writes and are deleted on open.
+//
+// Recovery on open:
+//  - the active segment is scanned and verified record by record; a torn or corrupt tail is
+//    truncated away (logged at warn: bytes dropped and from which offset). An active segment
+//    shorter than its header (a crash while rolling) is re-initialised.
+//  - a sealed segment without a valid index is scanned the same way. If it turns out damaged,
+//    nothing after the damage can be trusted to be contiguous: it is truncated there and the
+//    segments after it are deleted (logged at error).
+//  - a gap between segments (a trim that was only partly persisted) drops the segments before
+//    the gap (logged at warn): offsets always remain dense from start_offset().
+//  - a segment header that is complete but wrong fails open() with errc::bad_segment_header.
+// ---------------------------------------------------------------------------------------------
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <system_error>
+#include <vector>
+
+#include "base/bytes.h"
+#include "base/result.h"
+
+namespace shfn::storage {
+
+struct log_options {
+  std::uint64_t segment_bytes = 64ull << 20;
+};
+
+struct entry {
+  std::uint64_t offset = 0;
+  std::uint64_t publish_time = 0;
+  bytes data;
+};
+
+class log {
+ public:
+  // Opens or creates the log in `dir` (created if missing), recovering as described above.
+  // The caller holds the directory (see dir_lock); two open logs on one directory corrupt it.
+  [[nodiscard]] static result<std::unique_ptr<log>> open(const std::filesystem::path& dir,
+                                                         log_options options = {});
+  log(const log&) = delete;
+  log& operator=(const log&) = delete;
+  ~log();
+
+  // Appends one record to the active segment (rolling first if needed); returns its offset.
+  [[nodiscard]] result<std::uint64_t> append(byte_view data, std::uint64_t publish_time);
+
+  // fdatasyncs every segment written since the last sync (and fsyncs the directory when files
+  // were created or deleted), then writes the indexes of segments sealed since. Returns the end
+  // offset that is now durable: every offset below it survives a machine crash.
+  [[nodiscard]] result<std::uint64_t> sync();
+
+  std::uint64_t start_offset() const;  // first readable offset; moves up when trim() deletes
+  std::uint64_t end_offset() const;    // the offset the next append() gets
+
+  // Entries from max(from, start_offset()): at most max_entries, and stopping before the data
+  // would exceed max_bytes, except that the first entry is always returned whole. Empty when
+  // from >= end_offset() or max_entries == 0. Every record read is verified (errc::corrupt_record).
+  [[nodiscard]] result<std::vector<entry>> read(std::uint64_t from, std::size_t max_entries,
+                                                std::size_t max_bytes) const;
+
+  // The first (lowest) offset whose publish_time >= t, or end_offset() if there is none.
+  [[nodiscard]] result<std::uint64_t> find_by_time(std::uint64_t t) const;
+
+  // Deletes the oldest sealed segments whose every entry is < `offset` and whose newest publish
+  // time is <= `older_than` (UINT64_MAX: any age), stopping at the first that doesn't qualify;
+  // never the active segment. Returns the bytes freed.
+  [[nodiscard]] result<std::uint64_t> trim(std::uint64_t offset, std::uint64_t older_than);
+
+  std::uint64_t size_bytes() const;  // of all segment files
+
+  // Deletes a closed log's directory. Refuses (errc::not_a_log_directory) when it holds files a
+  // log doesn't write, so a wrong path never wipes something else. A missing directory is fine.
+  [[nodiscard]] static result<void> remove(const std::filesystem::path& dir);
+
+ private:
+  struct segment;
+  struct pending_index;
+
+  log(std::filesystem::path dir, log_options options);
+
+  result<void> load(std::vector<std::uint64_t> bases);
+  result<bool> load_sealed(segment& s);
+  result<bool> recover(segment& s, bool active);
+  result<void> drop_segments_after(std::size_t index);
+  void drop_segments_before_gap();
+  result<void> create_segment(std::uint64_t base);
+  result<void> roll();
+  std::size_t segment_holding(std::uint64_t offset) const;
+  std::vector<pending_index> collect_pending_indexes();
+
+  const std::filesystem::path dir_;
+  const log_options options_;
+
+  std::mutex sync_mutex_;  // one sync() at a time, so the offset it returns is really durable
+  mutable std::mutex mutex_;
+  std::vector<segment> segments_;  // by base offset; never empty; back() is active
+  bool dir_dirty_ = false;         // files created or deleted since the last directory fsync
+  std::error_code broken_;         // set by a failed write or sync; refuses appends and syncs
+};
+
+}  // namespace shfn::storage
