@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
-# The README's first command, for now: set up, build shfn, start Apache Pulsar standalone on
-# loopback, and round-trip a message with `shfn produce` / `shfn consume`. (It becomes `shfn run`
-# on the embedded broker once that exists.)
+# The README's first command: set up what building needs, build shfn, start the embedded broker
+# (`shfn broker`, nothing else to install: no JVM, no cluster) and round-trip a message through
+# it with `shfn produce` / `shfn consume`. (It becomes `shfn run` with a function next.)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/setup.sh
+bash scripts/setup.sh --build
 cmake --preset default >/dev/null
 cmake --build build -j"$(nproc)" --target shfn
-dir="$(mktemp -d /tmp/shfn-demo.XXXXXX)"
-trap 'bash scripts/pulsar-standalone.sh stop "$dir" >/dev/null 2>&1 || true' EXIT
-echo "starting Apache Pulsar standalone (takes ~25 s)..." >&2
-bash scripts/pulsar-standalone.sh start "$dir" >/dev/null
-set -a; . "$dir/env"; set +a
-export SHFN_URL="$PULSAR_URL"
-./build/src/cli/shfn consume demo -s demo -n 1 --format json &
-consumer=$!
-sleep 1  # let the subscription exist before publishing (it starts at the latest message)
-./build/src/cli/shfn produce demo -m "hello from shfn" -k greeting -p lang=en
-wait "$consumer"
+shfn=./build/src/cli/shfn
+
+data="$(mktemp -d /tmp/shfn-demo.XXXXXX)"
+broker_pid=""
+trap '[ -z "$broker_pid" ] || kill "$broker_pid" 2>/dev/null; rm -rf "$data"' EXIT
+exec 3< <(exec "$shfn" broker --listen 127.0.0.1:0 --data-dir "$data" --admin off)
+broker_pid=$!
+read -r ready <&3
+echo "$ready" >&2
+export SHFN_URL="${ready##* on }"
+
+"$shfn" produce demo -m "hello from shfn" -k greeting -p lang=en
+"$shfn" consume demo -s demo -n 1 -p earliest --format json

@@ -28,6 +28,8 @@
 #                              cost of peak throughput; not the default so
 #                              benchmarks see a normally tuned JVM.
 #   SHFN_PULSAR_ROLE           token subject (default shfn-test)
+#   SHFN_PULSAR_FSYNC          1: the bookie fsyncs its journal before acknowledging
+#                              (journalSyncData=true); default 0 for fast tests
 set -euo pipefail
 
 SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +37,7 @@ START_TIMEOUT="${SHFN_PULSAR_START_TIMEOUT:-180}"
 STOP_TIMEOUT="${SHFN_PULSAR_STOP_TIMEOUT:-30}"
 HEAP="${SHFN_PULSAR_HEAP:-768m}"
 ROLE="${SHFN_PULSAR_ROLE:-shfn-test}"
+if [ "${SHFN_PULSAR_FSYNC:-0}" = 1 ]; then JOURNAL_SYNC=true; else JOURNAL_SYNC=false; fi
 MAIN_CLASS=org.apache.pulsar.PulsarStandaloneStarter
 
 log() { echo "pulsar-standalone: $*" >&2; }
@@ -141,7 +144,9 @@ advertisedAddress=127.0.0.1
 listeningInterface=lo
 allowLoopback=true
 ledgerStorageClass=org.apache.bookkeeper.bookie.storage.ldb.DbLedgerStorage
-journalSyncData=false
+# Tests run without fsync for speed; the benchmark turns it on (SHFN_PULSAR_FSYNC=1) to
+# compare like with like against the embedded broker.
+journalSyncData=$JOURNAL_SYNC
 journalMaxGroupWaitMSec=1
 diskUsageThreshold=0.99
 diskUsageWarnThreshold=0.99

@@ -1,5 +1,6 @@
 #include "broker/broker.h"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
@@ -8,6 +9,7 @@
 #include <future>
 
 #include "base/log.h"
+#include "broker/admin.h"
 #include "broker/session.h"
 
 namespace shfn::broker {
@@ -59,6 +61,20 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
   if (!ec) b->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail(ec);
   b->endpoint_ = b->acceptor_.local_endpoint();
+  if (const std::string& admin = b->ctx_.options.admin; !admin.empty()) {
+    auto admin_endpoint = parse_listen_address(admin);
+    if (!admin_endpoint) {
+      spdlog::error("invalid admin API address \"{}\": {}", admin,
+                    admin_endpoint.error().message());
+      return fail(admin_endpoint.error());
+    }
+    auto server = admin_server::start(*b, *admin_endpoint);
+    if (!server) {
+      spdlog::error("cannot serve the admin API on {}: {}", admin, server.error().message());
+      return fail(server.error());
+    }
+    b->admin_ = std::move(*server);
+  }
   asio::co_spawn(executor, b->accept_loop(), asio::detached);
   asio::co_spawn(executor, b->maintenance_loop(), asio::detached);
   spdlog::info("broker listening on {} with data in {}", b->service_url(),
@@ -72,6 +88,22 @@ broker::~broker() {
 
 std::string broker::service_url() const {
   return "pulsar://" + endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
+}
+
+std::optional<asio::ip::tcp::endpoint> broker::admin_endpoint() const {
+  if (!admin_) return std::nullopt;
+  return admin_->endpoint();
+}
+
+std::string broker::admin_url() const {
+  return admin_ ? admin_->url() : std::string();
+}
+
+std::size_t broker::connection_count() const {
+  return static_cast<std::size_t>(std::ranges::count_if(sessions_, [](const auto& w) {
+    auto s = w.lock();
+    return s && !s->closed();
+  }));
 }
 
 awaitable<void> broker::accept_loop() {
@@ -104,6 +136,7 @@ awaitable<void> broker::maintenance_loop() {
 void broker::stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (admin_) admin_->stop();
   std::error_code ignored;
   acceptor_.close(ignored);
   maintenance_timer_.cancel();
@@ -123,11 +156,13 @@ result<std::unique_ptr<broker_thread>> broker_thread::start(broker_options optio
   if (!b) return fail(b.error());
   t->broker_ = std::move(*b);
   t->url_ = t->broker_->service_url();
+  t->admin_url_ = t->broker_->admin_url();
   t->thread_ = std::thread([io = &t->io_] { io->run(); });
   return t;
 }
 
 broker_thread::~broker_thread() {
+  if (!thread_.joinable()) return;  // start() failed: there is no thread to stop
   std::promise<void> stopped;
   asio::post(io_, [this, &stopped] {
     broker_->stop();

@@ -4,8 +4,9 @@
 //   broker      runs on a caller's executor (`shfn broker` runs it on the main thread);
 //   broker_thread  runs one on a thread of its own, for `shfn run` and for tests.
 //
-// Start-up takes the data directory's lock, binds the listener and is ready: topics load lazily
-// on first use, so readiness does not depend on the amount of data.
+// Start-up takes the data directory's lock, binds the listener (and the admin HTTP API's, see
+// broker/admin.h, unless options.admin is empty) and is ready: topics load lazily on first use,
+// so readiness does not depend on the amount of data.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -26,6 +27,7 @@
 namespace shfn::broker {
 
 class session;
+class admin_server;
 
 class broker {
  public:
@@ -35,8 +37,12 @@ class broker {
 
   asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
   std::string service_url() const;  // pulsar://host:port
+  // The admin HTTP API's; none (empty) when options.admin is empty.
+  std::optional<asio::ip::tcp::endpoint> admin_endpoint() const;
+  std::string admin_url() const;  // http://host:port
   topic_registry& topics() { return topics_; }
   broker_context& context() { return ctx_; }
+  std::size_t connection_count() const;  // open client connections
 
   // Closes the listener and every connection, then waits for pending syncs. Idempotent.
   void stop();
@@ -53,6 +59,7 @@ class broker {
   asio::steady_timer maintenance_timer_;
   asio::ip::tcp::endpoint endpoint_;
   std::vector<std::weak_ptr<session>> sessions_;
+  std::unique_ptr<admin_server> admin_;
   bool stopped_ = false;
 };
 
@@ -63,6 +70,7 @@ class broker_thread {
   ~broker_thread();  // stops the broker and joins
 
   std::string service_url() const { return url_; }
+  std::string admin_url() const { return admin_url_; }  // empty when the admin API is off
 
  private:
   broker_thread() = default;
@@ -70,6 +78,7 @@ class broker_thread {
   asio::io_context io_{1};
   std::unique_ptr<broker> broker_;
   std::string url_;
+  std::string admin_url_;
   std::thread thread_;
 };
 

@@ -21,6 +21,7 @@ enum class sync_mode {
 struct broker_options {
   std::string listen = "127.0.0.1:6650";  // host:port; port 0 picks a free one
   std::filesystem::path data_dir = "shfn-data";
+  std::string admin = "127.0.0.1:8080";  // host:port of the admin HTTP API; empty: off
   sync_mode sync = sync_mode::fsync;
   std::size_t max_message_size = wire::default_max_message_size;
   std::uint64_t segment_bytes = 64ull << 20;

@@ -56,7 +56,7 @@ std::optional<std::uint64_t> offset_of(const pb::MessageIdData& id, std::int64_t
   return id.entryid();
 }
 
-result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data) {
+result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data, bool with_key_hash) {
   byte_reader r(data);
   std::uint32_t metadata_size = 0;
   byte_view raw;
@@ -69,7 +69,7 @@ result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data) {
   }
   dispatch_entry e{.offset = offset};
   e.messages = meta.has_num_messages_in_batch() ? std::max(1, meta.num_messages_in_batch()) : 1;
-  e.hash = key_hash(sticky_key(meta, r.rest()));
+  if (with_key_hash) e.hash = key_hash(sticky_key(meta, r.rest()));
   e.data = std::move(data);
   return e;
 }
@@ -110,6 +110,15 @@ void subscription::detach(consumer* c) {
 
 void subscription::close_consumers() {
   for (const auto& c : consumers_) c->link->send_close_consumer(c->id);
+}
+
+void subscription::disconnect_all() {
+  close_consumers();
+  for (const auto& c : consumers_) {
+    for (const auto& [offset, sent] : c->unacked) return_to_replay(offset, sent);
+  }
+  consumers_.clear();
+  ring_.clear();
 }
 
 // Tells every consumer whether it is now the active one, when that changed.
@@ -280,7 +289,7 @@ void subscription::dispatch_replays(std::set<std::uint32_t>& held_hashes) {
       it = replay_.erase(it);
       continue;
     }
-    auto e = describe_entry(offset, std::move(entries->front().data));
+    auto e = describe_entry(offset, std::move(entries->front().data), wants_key_hash());
     if (!e) {
       it = replay_.erase(it);
       continue;
@@ -299,7 +308,8 @@ void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
   read_position_ = std::max(read_position_, topic_.start_offset());
   while (anyone_has_permits() && read_position_ < topic_.durable_end() &&
          replay_.size() < max_replay_backlog) {
-    auto entries = topic_.read(read_position_, read_chunk);
+    // Each entry takes at least one permit: read no further ahead than the permits reach.
+    auto entries = topic_.read(read_position_, std::min(read_chunk, permits_available()));
     if (!entries || entries->empty()) {
       if (!entries) {
         spdlog::error("subscription {} on {}: read at {} failed: {}", name_, topic_.name(),
@@ -313,7 +323,7 @@ void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
         read_position_ = offset + 1;
         continue;
       }
-      auto e = describe_entry(offset, std::move(stored.data));
+      auto e = describe_entry(offset, std::move(stored.data), wants_key_hash());
       if (!e) {
         spdlog::error("subscription {} on {}: entry {} has unreadable metadata; skipped", name_,
                       topic_.name(), offset);
@@ -332,6 +342,17 @@ void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
       if (!anyone_has_permits()) return;
     }
   }
+}
+
+std::size_t subscription::permits_available() const {
+  std::int64_t total = 0;
+  if (type_ == pb::CommandSubscribe::Exclusive || type_ == pb::CommandSubscribe::Failover) {
+    const consumer* c = active_consumer();
+    total = c != nullptr ? c->permits : 0;
+  } else {
+    for (const auto& c : consumers_) total += std::max<std::int64_t>(0, c->permits);
+  }
+  return static_cast<std::size_t>(std::max<std::int64_t>(1, total));
 }
 
 bool subscription::anyone_has_permits() const {
@@ -377,6 +398,7 @@ consumer* subscription::next_shared() {
 void subscription::send(consumer* c, const dispatch_entry& e) {
   c->permits -= e.messages;
   c->messages_out += static_cast<std::uint64_t>(e.messages);
+  messages_out_ += static_cast<std::uint64_t>(e.messages);
   c->unacked[e.offset] = {.messages = e.messages, .hash = e.hash};
   auto& owner = hash_owner_[e.hash];
   owner.first = c;
@@ -394,6 +416,7 @@ void subscription::offer_transient(const dispatch_entry& e) {
   if (c == nullptr) return;  // non-persistent: nobody ready, the message is dropped
   c->permits -= e.messages;
   c->messages_out += static_cast<std::uint64_t>(e.messages);
+  messages_out_ += static_cast<std::uint64_t>(e.messages);
   const wire::message_id id{.ledger = topic_.ledger_id(),
                             .entry = static_cast<std::int64_t>(e.offset)};
   c->link->send_message(c->id, id, 0, e.data);

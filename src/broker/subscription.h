@@ -61,8 +61,9 @@ struct dispatch_entry {
 // -1, i.e. UINT64_MAX, for "no entry").
 std::optional<std::uint64_t> offset_of(const wire::pb::MessageIdData& id, std::int64_t ledger);
 
-// Reads num_messages_in_batch and the sticky key from a stored entry.
-result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data);
+// Reads num_messages_in_batch and, when `with_key_hash` (Key_Shared), the sticky key's hash from
+// a stored entry. The key can mean decompressing a batch, so only Key_Shared asks for it.
+result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data, bool with_key_hash);
 
 class subscription {
  public:
@@ -96,12 +97,17 @@ class subscription {
   bool durable() const { return cursor_ != nullptr; }
   // Topic deleted or cursor moved: every consumer is told it is closed (its session forgets it).
   void close_consumers();
+  // Closes every consumer and detaches it; what they had unacked waits in the replay set.
+  void disconnect_all();
+  std::uint64_t messages_out() const { return messages_out_; }  // since the broker started
 
  private:
+  bool wants_key_hash() const { return type_ == wire::pb::CommandSubscribe::Key_Shared; }
   void dispatch();
   void dispatch_replays(std::set<std::uint32_t>& held_hashes);
   void dispatch_new(std::set<std::uint32_t>& held_hashes);
   bool anyone_has_permits() const;
+  std::size_t permits_available() const;  // at least 1
   consumer* choose(const dispatch_entry& e, std::set<std::uint32_t>& held_hashes);
   consumer* active_consumer() const;
   consumer* next_shared();
@@ -125,6 +131,7 @@ class subscription {
   std::uint64_t read_position_ = 0;  // next offset never dispatched yet
   std::set<std::uint64_t> replay_;
   std::unordered_map<std::uint64_t, std::uint32_t> redelivery_counts_;
+  std::uint64_t messages_out_ = 0;
   bool dispatching_ = false;
   bool dispatch_again_ = false;
 };

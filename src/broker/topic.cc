@@ -13,7 +13,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t max_read_bytes = 8 << 20;
+// Per log read; the first entry always comes whole, whatever its size.
+constexpr std::size_t max_read_bytes = 1 << 20;
 constexpr const char* type_property = "type";
 
 // Runs one log's fdatasync on the syncer thread and reports back on the broker's executor.
@@ -195,7 +196,7 @@ void topic::answer_duplicate(const publish_request& request) {
 void topic::publish_transient(const wire::frame& send, const publish_request& request) {
   const std::uint64_t offset = transient_sequence_++;
   bytes data(send.checksummed.begin(), send.checksummed.end());
-  auto entry = describe_entry(offset, std::move(data));
+  auto entry = describe_entry(offset, std::move(data), /*with_key_hash=*/true);
   if (entry) {
     for (auto& [name, sub] : subscriptions_) sub->offer_transient(*entry);
   }

@@ -94,6 +94,13 @@ class topic : public std::enable_shared_from_this<topic> {
   }
   std::size_t producer_count() const { return producers_.size(); }
   const topic_stats& stats() const { return stats_; }
+  // For the admin API's stats.
+  std::vector<std::string> producer_names() const {
+    std::vector<std::string> names;
+    for (const auto& [name, p] : producers_) names.push_back(name);
+    return names;
+  }
+  std::uint64_t storage_size() const { return log_ ? log_->size_bytes() : 0; }
 
   // Called on the executor when a group commit that covered up to `end` finished.
   void on_synced(result<std::uint64_t> end);

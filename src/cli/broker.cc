@@ -16,15 +16,23 @@ namespace {
 struct broker_flags {
   std::string listen = "127.0.0.1:6650";
   std::string data_dir = "shfn-data";
+  std::string admin = "127.0.0.1:8080";
   std::string sync = "fsync";
   double retention_seconds = 0;
 };
 
 int run_broker(const broker_flags& f) {
   if (f.sync != "fsync" && f.sync != "none") return error("invalid --sync", f.sync);
+  const std::string admin = f.admin == "off" ? "" : f.admin;
+  if (!admin.empty()) {
+    if (auto ok = broker::parse_listen_address(admin); !ok) {
+      return error("invalid --admin " + admin, ok.error().message());
+    }
+  }
   broker::broker_options options{
       .listen = f.listen,
       .data_dir = f.data_dir,
+      .admin = admin,
       .sync = f.sync == "fsync" ? broker::sync_mode::fsync : broker::sync_mode::none,
       .retention = std::chrono::seconds(static_cast<long>(f.retention_seconds))};
   asio::io_context io(1);
@@ -32,10 +40,12 @@ int run_broker(const broker_flags& f) {
   if (!b) {
     if (storage::is_dir_in_use(b.error()))
       return error("cannot use " + f.data_dir, b.error().message());
-    return error("cannot start the broker on " + f.listen, b.error().message());
+    const std::string where = admin.empty() ? f.listen : f.listen + " (admin API on " + admin + ")";
+    return error("cannot start the broker on " + where, b.error().message());
   }
-  // Ready: say where, on stdout, for scripts that start us and wait for this line.
+  // Ready: say where, on stdout, for scripts that start us and wait for these lines.
   std::printf("shfn broker ready on %s\n", (*b)->service_url().c_str());
+  if (!admin.empty()) std::printf("shfn admin ready on %s\n", (*b)->admin_url().c_str());
   std::fflush(stdout);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](std::error_code, int) { (*b)->stop(); });
@@ -51,6 +61,9 @@ void setup_broker(CLI::App& app, int& exit_code) {
   cmd->add_option("--listen", f->listen, "host:port for the Pulsar protocol (port 0: any free)")
       ->capture_default_str();
   cmd->add_option("--data-dir", f->data_dir, "Where topics and cursors are stored")
+      ->capture_default_str();
+  cmd->add_option("--admin", f->admin,
+                  "host:port for the admin HTTP API and /metrics (port 0: any free; \"off\": none)")
       ->capture_default_str();
   cmd->add_option("--sync", f->sync, "fsync (receipts after fdatasync, group commit) or none")
       ->capture_default_str();

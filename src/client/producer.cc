@@ -395,8 +395,9 @@ awaitable<void> producer::send_async(outgoing_message m, send_callback done) {
 
 awaitable<result<wire::message_id>> producer::send(outgoing_message m) {
   auto receipt = std::make_shared<oneshot<result<wire::message_id>>>();
-  co_await send_async(std::move(m),
-                      [receipt](result<wire::message_id> r) { receipt->set(std::move(r)); });
+  // Named, not a temporary: GCC 12 double-destroys capturing lambdas in co_await arguments.
+  send_callback done = [receipt](result<wire::message_id> r) { receipt->set(std::move(r)); };
+  co_await send_async(std::move(m), std::move(done));
   auto r = co_await receipt->wait_until(clock::time_point::max());
   co_return std::move(*r);
 }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <vector>
 
+#include "base/strings.h"
 #include "wire/errc.h"
 
 namespace shfn::wire {
@@ -27,18 +28,6 @@ bool valid_local(std::string_view s) {
     if (c <= ' ' || c == 0x7f || c == '/') return false;
   }
   return true;
-}
-
-std::vector<std::string_view> split(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= s.size(); ++i) {
-    if (i == s.size() || s[i] == sep) {
-      parts.push_back(s.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return parts;
 }
 
 }  // namespace

@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include "client/client.h"
@@ -19,6 +18,7 @@
 #include "client/producer.h"
 #include "support/broker_env.h"
 #include "support/coro_test.h"
+#include "support/receipt_ledger.h"
 
 namespace shfn::client {
 namespace {
@@ -61,36 +61,16 @@ class own_standalone {
   bool started_ = false;
 };
 
-outgoing_message text(std::string s) {
-  return {.payload = bytes(s.begin(), s.end())};
-}
-
-struct stream_state {
-  std::set<std::string> receipted;
-  std::set<std::string> consumed;
-  int send_failures = 0;
+struct restart_state {
   int receipts_after_restart = 0;
   bool restart_started = false;
   bool restart_done = false;
   int restart_rc = -1;
-  bool producing = true;
-  bool consuming = true;
-  bool consumer_finished = false;
 };
-
-awaitable<void> consume_all(consumer& c, stream_state& s) {
-  while (s.consuming) {
-    auto m = co_await c.receive(clock::now() + 200ms);
-    if (!m) continue;
-    c.acknowledge(*m);
-    s.consumed.insert(std::string(as_chars(m->payload)));
-  }
-  s.consumer_finished = true;
-}
 
 // Restarts the broker on a thread of its own (the script blocks for tens of seconds) and reports
 // back on the io_context.
-void restart_in_background(asio::io_context& io, own_standalone& broker, stream_state& s,
+void restart_in_background(asio::io_context& io, own_standalone& broker, restart_state& s,
                            std::thread& worker) {
   s.restart_started = true;
   worker = std::thread([&io, &broker, &s] {
@@ -119,26 +99,18 @@ awaitable<void> stream_through_a_restart(asio::io_context& io, own_standalone& b
   auto prod = co_await (*producer_client)->create_producer(po);
   CO_ASSERT_OK(prod);
 
-  stream_state s;
-  asio::co_spawn(io, consume_all(**cons, s), asio::detached);
+  shfn::testing::receipt_ledger ledger;
+  ledger.start_consuming(io, **cons);
+  restart_state s;
   std::thread worker;
   // Produce at a steady pace: 300 receipts before the restart, then through it, then 300 after.
   for (int i = 0; s.receipts_after_restart < 300; ++i) {
-    if (s.receipted.size() >= 300 && !s.restart_started)
+    if (ledger.receipts() >= 300 && !s.restart_started)
       restart_in_background(io, broker, s, worker);
-    std::string payload = "m-" + std::to_string(i);
-    // A named callback: GCC 12 mis-destroys lambda temporaries with captures in co_await calls.
-    send_callback on_receipt = [&s, payload](result<wire::message_id> r) {
-      if (!r) {
-        ++s.send_failures;
-        return;
-      }
-      s.receipted.insert(payload);
-      if (s.restart_done) ++s.receipts_after_restart;
-    };
-    outgoing_message m = text(payload);
-    co_await (*prod)->send_async(std::move(m), std::move(on_receipt));
+    const std::size_t before = ledger.receipts();
+    co_await ledger.send(**prod, "m-" + std::to_string(i));
     co_await sleep_for(5ms);
+    if (s.restart_done) s.receipts_after_restart += static_cast<int>(ledger.receipts() - before);
     if (s.restart_done && s.restart_rc != 0) break;
   }
   worker.join();
@@ -146,15 +118,9 @@ awaitable<void> stream_through_a_restart(asio::io_context& io, own_standalone& b
   CO_ASSERT_OK(co_await (*prod)->flush());
 
   // Everything receipted must arrive; give the consumer time to catch up after its reconnect.
-  const auto deadline = clock::now() + 60s;
-  while (clock::now() < deadline && !std::ranges::includes(s.consumed, s.receipted)) {
-    co_await sleep_for(100ms);
-  }
-  s.consuming = false;
-  while (!s.consumer_finished) co_await sleep_for(50ms);
-  EXPECT_EQ(s.send_failures, 0);
-  std::vector<std::string> lost;
-  std::ranges::set_difference(s.receipted, s.consumed, std::back_inserter(lost));
+  co_await ledger.finish(60s);
+  EXPECT_EQ(ledger.send_failures(), 0);
+  const auto lost = ledger.lost();
   EXPECT_TRUE(lost.empty()) << lost.size() << " receipted messages never consumed, first "
                             << lost.front();
   co_await (*prod)->close();

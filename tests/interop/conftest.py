@@ -1,8 +1,13 @@
-"""Fixtures for the interop suite: the shfn binary and Apache Pulsar standalone with the
-official Python client. The broker is started by scripts/test.sh, which exports its address."""
+"""Fixtures for the interop suite: the shfn binary, a broker, and the official Python client.
+
+The broker is Apache Pulsar standalone (started by scripts/test.sh, which exports its address)
+unless SHFN_INTEROP_BROKER=embedded, in which case the suite starts `shfn broker` itself: the
+same tests run against both."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
 
 import pulsar
@@ -16,13 +21,38 @@ def _env(name):
     return value
 
 
+def _ready_url(proc, prefix):
+    line = proc.stdout.readline().decode()
+    assert line.startswith(prefix), f"unexpected first lines from shfn broker: {line!r}"
+    return line.split(" on ", 1)[1].strip()
+
+
 @pytest.fixture(scope="session")
-def broker():
-    return {
-        "url": _env("PULSAR_URL"),
-        "http": _env("PULSAR_HTTP"),
-        "token": os.environ.get("PULSAR_TOKEN", ""),
-    }
+def embedded():
+    return os.environ.get("SHFN_INTEROP_BROKER", "") == "embedded"
+
+
+@pytest.fixture(scope="session")
+def broker(embedded):
+    if not embedded:
+        yield {
+            "url": _env("PULSAR_URL"),
+            "http": _env("PULSAR_HTTP"),
+            "token": os.environ.get("PULSAR_TOKEN", ""),
+        }
+        return
+    data = tempfile.mkdtemp(prefix="shfn-interop-")
+    proc = subprocess.Popen([_env("SHFN_BIN"), "broker", "--listen", "127.0.0.1:0",
+                             "--data-dir", data, "--admin", "127.0.0.1:0"],
+                            stdout=subprocess.PIPE)
+    try:
+        url = _ready_url(proc, "shfn broker ready")
+        http = _ready_url(proc, "shfn admin ready")
+        yield {"url": url, "http": http, "token": ""}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,15 @@ class embedded_broker_environment final : public ::testing::Environment {
  public:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / unique_topic("shfn-embedded-test");
-    auto started = broker::broker_thread::start({.listen = "127.0.0.1:0", .data_dir = dir_});
+    auto started = broker::broker_thread::start(
+        {.listen = "127.0.0.1:0", .data_dir = dir_, .admin = "127.0.0.1:0"});
     ASSERT_TRUE(started.has_value()) << "embedded broker: " << started.error().message();
     broker_ = std::move(*started);
     ::setenv("PULSAR_URL", broker_->service_url().c_str(), 1);
+    ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
     // Not (yet) offered by the embedded broker: the tests that need them skip.
     ::unsetenv("PULSAR_TOKEN");
     ::unsetenv("PULSAR_TLS_URL");
-    ::unsetenv("PULSAR_HTTP");
   }
   void TearDown() override {
     broker_.reset();

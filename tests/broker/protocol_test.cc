@@ -1,0 +1,241 @@
+// The embedded broker at the protocol level, over a raw socket: exact FLOW accounting, receipt
+// ids, unsupported commands, and malformed input that must close one connection and nothing
+// else.
+
+#include <gtest/gtest.h>
+
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+#include <filesystem>
+#include <optional>
+
+#include "broker/broker.h"
+#include "support/broker_env.h"
+#include "wire/frame.h"
+#include "wire/frame_buffer.h"
+
+namespace shfn::broker {
+namespace {
+
+namespace pb = wire::pb;
+namespace fs = std::filesystem;
+
+// A blocking, hand-driven protocol client: send commands, read frames, nothing implicit.
+class raw_client {
+ public:
+  explicit raw_client(const std::string& url) : socket_(io_), input_(8 << 20) {
+    const auto hostport = url.substr(std::string("pulsar://").size());
+    const auto colon = hostport.rfind(':');
+    asio::ip::tcp::resolver resolver(io_);
+    asio::connect(socket_, resolver.resolve(hostport.substr(0, colon), hostport.substr(colon + 1)));
+  }
+
+  void send(const pb::BaseCommand& c) { write(wire::encode_command(c)); }
+  void write(const bytes& raw) { asio::write(socket_, asio::buffer(raw)); }
+
+  // The next frame; nullopt when the broker closed the connection.
+  std::optional<pb::BaseCommand> next() {
+    for (;;) {
+      auto f = input_.next();
+      if (!f) return std::nullopt;
+      if (f->has_value()) return (*f)->command;
+      auto space = input_.writable();
+      std::error_code ec;
+      const std::size_t n = socket_.read_some(asio::buffer(space.data(), space.size()), ec);
+      if (ec) return std::nullopt;
+      input_.commit(n);
+    }
+  }
+
+  // Frames up to (not including) the PONG answering a PING sent now: the broker handles
+  // commands in order, so this is everything it had to say before it.
+  std::vector<pb::BaseCommand> until_pong() {
+    pb::BaseCommand ping;
+    ping.set_type(pb::BaseCommand::PING);
+    ping.mutable_ping();
+    send(ping);
+    std::vector<pb::BaseCommand> frames;
+    while (auto c = next()) {
+      if (c->type() == pb::BaseCommand::PONG) break;
+      frames.push_back(*c);
+    }
+    return frames;
+  }
+
+  bool connect() {
+    pb::BaseCommand c;
+    c.set_type(pb::BaseCommand::CONNECT);
+    c.mutable_connect()->set_client_version("raw-test");
+    c.mutable_connect()->set_protocol_version(pb::v21);
+    send(c);
+    auto reply = next();
+    return reply && reply->type() == pb::BaseCommand::CONNECTED;
+  }
+
+ private:
+  asio::io_context io_;
+  asio::ip::tcp::socket socket_;
+  wire::frame_buffer input_;
+};
+
+pb::BaseCommand producer_command(const std::string& topic) {
+  pb::BaseCommand c;
+  c.set_type(pb::BaseCommand::PRODUCER);
+  c.mutable_producer()->set_topic(topic);
+  c.mutable_producer()->set_producer_id(1);
+  c.mutable_producer()->set_request_id(1);
+  return c;
+}
+
+bytes send_frame(std::uint64_t sequence_id, std::string_view payload) {
+  pb::BaseCommand c;
+  c.set_type(pb::BaseCommand::SEND);
+  c.mutable_send()->set_producer_id(1);
+  c.mutable_send()->set_sequence_id(sequence_id);
+  pb::MessageMetadata meta;
+  meta.set_producer_name("raw");
+  meta.set_sequence_id(sequence_id);
+  meta.set_publish_time(1);
+  bytes out;
+  wire::append_payload_command(out, c, meta, as_bytes(payload));
+  return out;
+}
+
+pb::BaseCommand subscribe_command(const std::string& topic) {
+  pb::BaseCommand c;
+  c.set_type(pb::BaseCommand::SUBSCRIBE);
+  auto* s = c.mutable_subscribe();
+  s->set_topic(topic);
+  s->set_subscription("s");
+  s->set_subtype(pb::CommandSubscribe::Exclusive);
+  s->set_consumer_id(1);
+  s->set_request_id(2);
+  s->set_initialposition(pb::CommandSubscribe::Earliest);
+  return c;
+}
+
+pb::BaseCommand flow(std::uint32_t permits) {
+  pb::BaseCommand c;
+  c.set_type(pb::BaseCommand::FLOW);
+  c.mutable_flow()->set_consumer_id(1);
+  c.mutable_flow()->set_messagepermits(permits);
+  return c;
+}
+
+class broker_protocol : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / shfn::testing::unique_topic("shfn-protocol-test");
+    auto started = broker_thread::start({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = ""});
+    ASSERT_TRUE(started.has_value()) << started.error().message();
+    broker_ = std::move(*started);
+  }
+  void TearDown() override {
+    broker_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  // Stores `count` messages on `topic` through a raw producer; returns the receipts' entry ids.
+  std::vector<std::uint64_t> produce(const std::string& topic, int count) {
+    raw_client p(broker_->service_url());
+    EXPECT_TRUE(p.connect());
+    p.send(producer_command(topic));
+    auto created = p.next();
+    EXPECT_TRUE(created && created->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+    for (int i = 0; i < count; ++i)
+      p.write(send_frame(static_cast<std::uint64_t>(i), "m" + std::to_string(i)));
+    std::vector<std::uint64_t> entries;
+    for (int i = 0; i < count; ++i) {
+      auto receipt = p.next();
+      EXPECT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
+      if (!receipt) break;
+      EXPECT_EQ(receipt->send_receipt().sequence_id(), static_cast<std::uint64_t>(i));
+      entries.push_back(receipt->send_receipt().message_id().entryid());
+    }
+    return entries;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<broker_thread> broker_;
+};
+
+TEST_F(broker_protocol, receipts_carry_real_dense_entry_ids) {
+  EXPECT_EQ(produce("receipts", 5), (std::vector<std::uint64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST_F(broker_protocol, flow_permits_are_honoured_exactly) {
+  produce("flow", 10);
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  c.send(subscribe_command("flow"));
+  auto ok = c.next();
+  ASSERT_TRUE(ok && ok->type() == pb::BaseCommand::SUCCESS);
+  EXPECT_TRUE(c.until_pong().empty()) << "no permits, no messages";
+  c.send(flow(3));
+  auto frames = c.until_pong();
+  ASSERT_EQ(frames.size(), 3u);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(frames[i].type(), pb::BaseCommand::MESSAGE);
+    EXPECT_EQ(frames[i].message().message_id().entryid(), i);
+  }
+  c.send(flow(100));
+  EXPECT_EQ(c.until_pong().size(), 7u) << "the rest, and nothing more";
+}
+
+TEST_F(broker_protocol, an_unsupported_command_gets_an_error_naming_it) {
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  pb::BaseCommand stats;
+  stats.set_type(pb::BaseCommand::CONSUMER_STATS);
+  stats.mutable_consumerstats()->set_consumer_id(1);
+  stats.mutable_consumerstats()->set_request_id(42);
+  c.send(stats);
+  auto reply = c.next();
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->type(), pb::BaseCommand::ERROR);
+  EXPECT_EQ(reply->error().request_id(), 42u);
+  EXPECT_NE(reply->error().message().find("CONSUMER_STATS"), std::string::npos)
+      << reply->error().message();
+  EXPECT_TRUE(c.until_pong().empty()) << "and the connection stays usable";
+}
+
+// Each malformed input closes its own connection; the broker keeps serving, data intact.
+TEST_F(broker_protocol, malformed_input_closes_that_connection_only) {
+  produce("survivor", 3);
+  std::vector<bytes> attacks;
+  attacks.push_back(bytes{0xde, 0xad, 0xbe, 0xef, 0, 1, 2, 3, 4, 5, 6, 7});  // size way over max
+  attacks.push_back(bytes{0, 0, 0, 6, 0, 0, 0, 2, 0xff, 0xff});              // not a protobuf
+  {
+    bytes bad_crc = send_frame(9, "payload");
+    bad_crc[bad_crc.size() - 1] ^= 0x01;
+    attacks.push_back(bad_crc);
+  }
+  for (std::size_t i = 0; i < attacks.size(); ++i) {
+    raw_client c(broker_->service_url());
+    ASSERT_TRUE(c.connect());
+    if (i == 2) {
+      c.send(producer_command("survivor"));
+      ASSERT_TRUE(c.next().has_value());
+    }
+    c.write(attacks[i]);
+    EXPECT_FALSE(c.next().has_value()) << "attack " << i << " should close the connection";
+  }
+  {
+    raw_client early(broker_->service_url());
+    early.send(subscribe_command("survivor"));  // before CONNECT
+    EXPECT_FALSE(early.next().has_value());
+  }
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  c.send(subscribe_command("survivor"));
+  ASSERT_TRUE(c.next().has_value());
+  c.send(flow(100));
+  EXPECT_EQ(c.until_pong().size(), 3u) << "the stored messages are all still there";
+}
+
+}  // namespace
+}  // namespace shfn::broker
