@@ -2,19 +2,22 @@
 // The embedded broker's admin HTTP API: a subset of Apache Pulsar's admin REST v2 (topics,
 // partitioned topics, subscriptions, stats), a readiness probe and Prometheus /metrics.
 //
-//   GET    /admin/v2/{persistent|non-persistent}/{tenant}/{ns}              topic names
+// clang-format off
+//   GET    /admin/v2/{domain}/{tenant}/{ns}                                 topic names
 //   GET    /admin/v2/{domain}/{tenant}/{ns}/partitioned                     partitioned topics
-//   PUT    /admin/v2/{domain}/{tenant}/{ns}/{topic}                         create (not
-//   partitioned) DELETE /admin/v2/{domain}/{tenant}/{ns}/{topic}[?force=true]            delete PUT
-//   /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitions   body: N    create partitioned GET
-//   /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitions              {"partitions": N} DELETE
-//   /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitions[?force=true] delete partitioned GET
-//   /admin/v2/{domain}/{tenant}/{ns}/{topic}/stats                   Pulsar-shaped stats GET
-//   /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitioned-stats       summed over partitions GET
-//   /admin/v2/{domain}/{tenant}/{ns}/{topic}/subscriptions           subscription names DELETE
-//   /admin/v2/{domain}/{tenant}/{ns}/{topic}/subscription/{sub}[?force=true] GET
-//   /admin/v2/brokers/health                                         "ok" GET    /metrics
-//   Prometheus text 0.0.4
+//   PUT    /admin/v2/{domain}/{tenant}/{ns}/{topic}                         create (not partitioned)
+//   DELETE /admin/v2/{domain}/{tenant}/{ns}/{topic}[?force=true]            delete
+//   PUT    /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitions   body: N    create partitioned
+//   GET    /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitions              {"partitions": N}
+//   DELETE /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitions[?force=true] delete partitioned
+//   GET    /admin/v2/{domain}/{tenant}/{ns}/{topic}/stats                   Pulsar-shaped stats
+//   GET    /admin/v2/{domain}/{tenant}/{ns}/{topic}/partitioned-stats       summed over partitions
+//   GET    /admin/v2/{domain}/{tenant}/{ns}/{topic}/subscriptions           subscription names
+//   DELETE /admin/v2/{domain}/{tenant}/{ns}/{topic}/subscription/{sub}[?force=true]
+//   GET    /admin/v2/brokers/health                                         "ok"
+//   GET    /metrics                                                         Prometheus text 0.0.4
+// ({domain} is persistent or non-persistent.)
+// clang-format on
 //
 // As Pulsar does, deleting a topic or a subscription that has connected clients is refused (412)
 // unless force=true, which closes them first. Errors are {"reason": "..."}.

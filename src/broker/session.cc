@@ -397,7 +397,7 @@ void session::close_consumer(std::uint64_t consumer_id) {
   if (it == consumers_.end()) return;
   consumer_handle h = it->second;
   consumers_.erase(it);
-  h.sub->detach(h.c);
+  h.owner->detach(h.sub, h.c);
 }
 
 void session::on_unsubscribe(const pb::CommandUnsubscribe& c) {

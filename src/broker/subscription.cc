@@ -75,8 +75,12 @@ result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data, bool wit
 }
 
 subscription::subscription(topic& owner, std::string name, sub_type type,
-                           std::unique_ptr<storage::cursor_file> cursor)
-    : topic_(owner), name_(std::move(name)), type_(type), cursor_(std::move(cursor)) {
+                           std::unique_ptr<storage::cursor_file> cursor, bool ephemeral)
+    : topic_(owner),
+      name_(std::move(name)),
+      type_(type),
+      cursor_(std::move(cursor)),
+      ephemeral_(ephemeral) {
   read_position_ = cursor_ ? cursor_->state().mark_delete : topic_.end_offset();
 }
 

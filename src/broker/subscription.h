@@ -70,8 +70,9 @@ class subscription {
   using sub_type = wire::pb::CommandSubscribe::SubType;
 
   // `cursor` is null for a non-persistent topic.
+  // `ephemeral`: a reader's (non-durable) subscription, deleted when its consumer leaves.
   subscription(topic& owner, std::string name, sub_type type,
-               std::unique_ptr<storage::cursor_file> cursor);
+               std::unique_ptr<storage::cursor_file> cursor, bool ephemeral = false);
   ~subscription();
 
   const std::string& name() const { return name_; }
@@ -94,7 +95,8 @@ class subscription {
   std::uint64_t mark_delete() const;
   std::uint64_t backlog() const;  // entries not acknowledged, from the mark-delete position
   std::uint64_t unacked_messages() const;
-  bool durable() const { return cursor_ != nullptr; }
+  bool durable() const { return cursor_ != nullptr; }  // has a cursor on disk
+  bool ephemeral() const { return ephemeral_; }
   // Topic deleted or cursor moved: every consumer is told it is closed (its session forgets it).
   void close_consumers();
   // Closes every consumer and detaches it; what they had unacked waits in the replay set.
@@ -124,6 +126,7 @@ class subscription {
   std::string name_;
   sub_type type_;
   std::unique_ptr<storage::cursor_file> cursor_;
+  bool ephemeral_ = false;
   std::vector<std::unique_ptr<consumer>> consumers_;  // in subscribe order
   std::size_t round_robin_ = 0;
   std::map<std::uint32_t, consumer*> ring_;  // Key_Shared: ring point -> consumer

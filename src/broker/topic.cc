@@ -86,8 +86,14 @@ fs::path topic::cursor_path(const std::string& subscription) const {
   return dir_ / "cursors" / (encode_path_component(subscription) + ".cursor");
 }
 
+fs::path topic::reader_cursor_path(const std::string& subscription) const {
+  return dir_ / "readers" / (encode_path_component(subscription) + ".cursor");
+}
+
 result<void> topic::load_subscriptions() {
   std::error_code ec;
+  fs::remove_all(dir_ / "readers", ec);  // readers do not outlive their connection
+  if (ec) return fail(ec);
   fs::directory_iterator it(dir_ / "cursors", ec);
   if (ec) return {};  // no subscriptions yet
   for (const auto& file : it) {
@@ -255,29 +261,50 @@ void topic::on_synced(result<std::uint64_t> end) {
 
 // ------------------------------------------------------------------------------ subscriptions
 
+// Where a new subscription starts: a reader (non-durable) names a message id, anything else
+// says earliest or latest.
+std::uint64_t topic::start_of(const pb::CommandSubscribe& request) const {
+  if (!request.durable() && request.has_start_message_id()) {
+    const auto& id = request.start_message_id();
+    if (auto offset = offset_of(id, ledger_id())) {
+      return std::clamp(*offset, log_->start_offset(), durable_end_);
+    }
+    const bool latest = id.ledgerid() == std::numeric_limits<std::int64_t>::max();
+    return latest ? durable_end_ : log_->start_offset();
+  }
+  const bool earliest = request.initialposition() == pb::CommandSubscribe::Earliest;
+  return earliest ? log_->start_offset() : durable_end_;
+}
+
+result<std::unique_ptr<subscription>> topic::create_subscription(
+    const pb::CommandSubscribe& request) {
+  std::unique_ptr<storage::cursor_file> cursor;
+  const bool ephemeral = !request.durable();
+  if (log_) {
+    // A reader's cursor lives in readers/, replaced on every subscribe and gone with the reader.
+    const fs::path path = ephemeral ? reader_cursor_path(request.subscription())
+                                    : cursor_path(request.subscription());
+    if (ephemeral) {
+      if (auto ok = storage::cursor_file::remove(path); !ok) return fail(ok.error());
+    }
+    const std::map<std::string, std::string> props{
+        {type_property, pb::CommandSubscribe::SubType_Name(request.subtype())}};
+    auto opened = storage::cursor_file::open(path, props);
+    if (!opened) return fail(opened.error());
+    if (auto ok = (*opened)->reset(start_of(request)); !ok) return fail(ok.error());
+    cursor = std::move(*opened);
+  }
+  return std::make_unique<subscription>(*this, request.subscription(), request.subtype(),
+                                        std::move(cursor), ephemeral);
+}
+
 result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer_link* link,
                                    subscription** joined) {
-  if (log_ && !request.durable()) {
-    return fail(wire::server_error(pb::NotAllowedError));  // readers: not supported yet
-  }
   auto it = subscriptions_.find(request.subscription());
   if (it == subscriptions_.end()) {
-    std::unique_ptr<storage::cursor_file> cursor;
-    if (log_) {
-      const std::map<std::string, std::string> props{
-          {type_property, pb::CommandSubscribe::SubType_Name(request.subtype())}};
-      auto opened = storage::cursor_file::open(cursor_path(request.subscription()), props);
-      if (!opened) return fail(opened.error());
-      const bool earliest = request.initialposition() == pb::CommandSubscribe::Earliest;
-      const std::uint64_t start = earliest ? log_->start_offset() : durable_end_;
-      if (auto ok = (*opened)->reset(start); !ok) return fail(ok.error());
-      cursor = std::move(*opened);
-    }
-    it = subscriptions_
-             .emplace(request.subscription(),
-                      std::make_unique<subscription>(*this, request.subscription(),
-                                                     request.subtype(), std::move(cursor)))
-             .first;
+    auto created = create_subscription(request);
+    if (!created) return fail(created.error());
+    it = subscriptions_.emplace(request.subscription(), std::move(*created)).first;
   }
   auto c = std::make_unique<consumer>();
   c->id = request.consumer_id();
@@ -294,6 +321,16 @@ subscription* topic::find_subscription(const std::string& name) {
   return it == subscriptions_.end() ? nullptr : it->second.get();
 }
 
+void topic::detach(subscription* sub, consumer* c) {
+  sub->detach(c);
+  if (sub->ephemeral() && sub->consumers().empty()) {
+    const std::string name = sub->name();  // a copy: deleting destroys the subscription
+    if (auto ok = delete_subscription(name); !ok) {
+      spdlog::warn("topic {}: cannot remove reader {}: {}", full_name_, name, ok.error().message());
+    }
+  }
+}
+
 result<void> topic::unsubscribe(subscription* sub, consumer* c) {
   if (sub->consumers().size() != 1 || sub->consumers().front().get() != c) {
     return fail(wire::server_error(pb::ConsumerBusy));
@@ -302,14 +339,15 @@ result<void> topic::unsubscribe(subscription* sub, consumer* c) {
   return delete_subscription(sub->name());
 }
 
-result<void> topic::delete_subscription(const std::string& name) {
+result<void> topic::delete_subscription(std::string name) {
   auto it = subscriptions_.find(name);
   if (it == subscriptions_.end()) return fail(wire::server_error(pb::SubscriptionNotFound));
   if (!it->second->consumers().empty()) return fail(wire::server_error(pb::ConsumerBusy));
-  const bool durable = it->second->durable();
+  const bool stored = it->second->durable();
+  const bool ephemeral = it->second->ephemeral();
   subscriptions_.erase(it);
-  if (durable) return storage::cursor_file::remove(cursor_path(name));
-  return {};
+  if (!stored) return {};
+  return storage::cursor_file::remove(ephemeral ? reader_cursor_path(name) : cursor_path(name));
 }
 
 // ------------------------------------------------------------------------------ reads

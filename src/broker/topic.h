@@ -71,9 +71,12 @@ class topic : public std::enable_shared_from_this<topic> {
   result<consumer*> subscribe(const wire::pb::CommandSubscribe& request, consumer_link* link,
                               subscription** joined);
   subscription* find_subscription(const std::string& name);
+  // A consumer leaves; a reader's subscription goes with its last consumer.
+  void detach(subscription* sub, consumer* c);
   // Deletes the subscription and its cursor when `c` is its only consumer.
   result<void> unsubscribe(subscription* sub, consumer* c);
-  result<void> delete_subscription(const std::string& name);  // admin: no consumers allowed
+  // Refused while it has consumers. `name` by value: it outlives the subscription.
+  result<void> delete_subscription(std::string name);
 
   // The log as subscriptions see it: only entries that are durable.
   result<std::vector<storage::entry>> read(std::uint64_t from, std::size_t max_entries) const;
@@ -123,6 +126,10 @@ class topic : public std::enable_shared_from_this<topic> {
   void answer_duplicate(const publish_request& request);
   void request_sync();
   std::filesystem::path cursor_path(const std::string& subscription) const;
+  std::filesystem::path reader_cursor_path(const std::string& subscription) const;
+  std::uint64_t start_of(const wire::pb::CommandSubscribe& request) const;
+  result<std::unique_ptr<subscription>> create_subscription(
+      const wire::pb::CommandSubscribe& request);
 
   broker_context& ctx_;
   wire::topic_name name_;

@@ -90,3 +90,20 @@ def test_seek_rewinds_the_subscription(py_client, topic):
     consumer.seek(pulsar.MessageId.earliest)
     assert len(drain(consumer)) == 5
     consumer.close()
+
+
+def test_readers_start_where_told_and_leave_nothing_behind(py_client, broker, topic):
+    producer = py_client.create_producer(topic)
+    ids = [producer.send(f"r{i}".encode()) for i in range(5)]
+    producer.close()
+    reader = py_client.create_reader(topic, pulsar.MessageId.earliest)
+    assert [reader.read_next(10000).data() for _ in range(5)] == [f"r{i}".encode() for i in range(5)]
+    assert not reader.has_message_available()
+    reader.close()
+    # By default a reader starts after the message it is given, as with Apache Pulsar.
+    reader = py_client.create_reader(topic, ids[2])
+    assert reader.read_next(10000).data() == b"r3"
+    reader.close()
+    reader = py_client.create_reader(topic, ids[2], start_message_id_inclusive=True)
+    assert reader.read_next(10000).data() == b"r2"
+    reader.close()
