@@ -50,8 +50,13 @@ asio::awaitable<void> run(settings s) {
   const client::client_options options{.service_url = s.url, .auth_token = token ? token : ""};
   auto c = client::client::create(co_await asio::this_coro::executor, options);
   const std::string topic = fmt::format("bench-{}", std::random_device{}());
-  const client::consumer_options co{
-      .topic = topic, .subscription = "bench", .position = client::initial_position::earliest};
+  // The receiver queue bounds how many messages (so how many batch entries) are in flight to
+  // the consumer; SHFN_BENCH_RECEIVER_QUEUE changes it (default 1000, as Pulsar's clients).
+  const char* queue = std::getenv("SHFN_BENCH_RECEIVER_QUEUE");
+  const client::consumer_options co{.topic = topic,
+                                    .subscription = "bench",
+                                    .position = client::initial_position::earliest,
+                                    .receiver_queue_size = queue ? std::atoi(queue) : 1000};
   auto cons = co_await (*c)->subscribe(co);
   const client::producer_options po{
       .topic = topic, .batching = true, .max_pending_messages = 10000};

@@ -312,8 +312,10 @@ void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
   read_position_ = std::max(read_position_, topic_.start_offset());
   while (anyone_has_permits() && read_position_ < topic_.durable_end() &&
          replay_.size() < max_replay_backlog) {
-    // Each entry takes at least one permit: read no further ahead than the permits reach.
-    auto entries = topic_.read(read_position_, std::min(read_chunk, permits_available()));
+    // Read no further ahead than the permits reach, judging by the entries' recent size (a
+    // batch takes as many permits as it has messages), so nothing read is thrown away.
+    const std::size_t reach = permits_available() / std::max<std::size_t>(1, average_batch_);
+    auto entries = topic_.read(read_position_, std::clamp<std::size_t>(reach, 1, read_chunk));
     if (!entries || entries->empty()) {
       if (!entries) {
         spdlog::error("subscription {} on {}: read at {} failed: {}", name_, topic_.name(),
@@ -400,6 +402,8 @@ consumer* subscription::next_shared() {
 }
 
 void subscription::send(consumer* c, const dispatch_entry& e) {
+  // An exponential moving average, 1/8 weight to the newest entry.
+  average_batch_ = (average_batch_ * 7 + static_cast<std::size_t>(e.messages) + 7) / 8;
   c->permits -= e.messages;
   c->messages_out += static_cast<std::uint64_t>(e.messages);
   messages_out_ += static_cast<std::uint64_t>(e.messages);

@@ -135,6 +135,7 @@ class subscription {
   std::set<std::uint64_t> replay_;
   std::unordered_map<std::uint64_t, std::uint32_t> redelivery_counts_;
   std::uint64_t messages_out_ = 0;
+  std::size_t average_batch_ = 1;  // messages per entry lately, to size reads
   bool dispatching_ = false;
   bool dispatch_again_ = false;
 };
