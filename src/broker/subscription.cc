@@ -88,10 +88,27 @@ subscription::~subscription() = default;
 
 // ------------------------------------------------------------------------------ consumers
 
+// STICKY Key_Shared consumers name their hash ranges; they must not overlap anyone's, and the
+// two modes do not mix on one subscription.
+bool subscription::ranges_fit(const consumer& joining) const {
+  for (const auto& c : consumers_) {
+    if (c->hash_ranges.empty() != joining.hash_ranges.empty()) return false;
+    for (const auto& [start, end] : c->hash_ranges) {
+      for (const auto& [s, e] : joining.hash_ranges) {
+        if (s <= end && start <= e) return false;
+      }
+    }
+  }
+  return true;
+}
+
 result<consumer*> subscription::attach(std::unique_ptr<consumer> c, sub_type type) {
   if (!consumers_.empty()) {
     if (type != type_) return fail(wire::server_error(pb::ConsumerBusy));
     if (type_ == pb::CommandSubscribe::Exclusive) return fail(wire::server_error(pb::ConsumerBusy));
+  }
+  if (type == pb::CommandSubscribe::Key_Shared && !ranges_fit(*c)) {
+    return fail(wire::server_error(pb::ConsumerAssignError));
   }
   type_ = type;
   consumer* previous = active_consumer();
@@ -155,6 +172,7 @@ void subscription::rebuild_ring() {
   ring_.clear();
   if (type_ != pb::CommandSubscribe::Key_Shared) return;
   for (const auto& c : consumers_) {
+    if (!c->hash_ranges.empty()) continue;  // STICKY consumers own only what they claimed
     for (int i = 0; i < ring_points_per_consumer; ++i) {
       const std::string point = c->name + "#" + std::to_string(c->id) + "#" + std::to_string(i);
       ring_.emplace(key_hash(point), c.get());
@@ -163,6 +181,11 @@ void subscription::rebuild_ring() {
 }
 
 consumer* subscription::key_owner(std::uint32_t hash) const {
+  for (const auto& c : consumers_) {  // STICKY: whoever claimed the range, else nobody yet
+    for (const auto& [start, end] : c->hash_ranges) {
+      if (start <= hash && hash <= end) return c.get();
+    }
+  }
   if (ring_.empty()) return nullptr;
   auto it = ring_.lower_bound(hash);
   return it != ring_.end() ? it->second : ring_.begin()->second;

@@ -6,10 +6,10 @@
 //   Failover   one active consumer: the first to subscribe on a non-partitioned topic, else
 //              consumers sorted by name and picked by partition index; the others stand by.
 //   Shared     round robin over consumers that have permits.
-//   Key_Shared each key hash (Murmur3 of the entry's key, mod 65536) belongs to one consumer,
-//              on a consistent-hash ring. An entry is held back while an earlier entry with the
-//              same hash is unacknowledged on another consumer, so per-key order holds across
-//              consumers joining and leaving.
+//   Key_Shared each key hash (Murmur3 of the entry's key, mod 65536) belongs to one consumer:
+//              the one whose STICKY ranges hold it, or by a consistent-hash ring (AUTO_SPLIT). An
+//              entry is held back while an earlier entry with the same hash is unacknowledged on
+//              another consumer, so per-key order holds across consumers joining and leaving.
 //
 // Entries go out only within FLOW permits (counted in messages, a batch counts its size).
 // Acked entries are recorded in the cursor (mark-delete position plus individually acked
@@ -40,6 +40,8 @@ struct consumer {
   std::string name;
   consumer_link* link = nullptr;  // valid while the consumer is attached
   std::int64_t permits = 0;
+  // Key_Shared STICKY: the hash ranges (inclusive) this consumer claimed; empty: AUTO_SPLIT.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> hash_ranges;
   struct in_flight {
     int messages = 1;
     std::uint32_t hash = 0;
@@ -119,6 +121,7 @@ class subscription {
   void release_hash(std::uint32_t hash);  // one fewer unacked entry with this key hash
   void return_to_replay(std::uint64_t offset, const consumer::in_flight& sent);
   void rebuild_ring();
+  bool ranges_fit(const consumer& joining) const;
   void announce_active(consumer* previous);
   void record_acks(consumer* c, const wire::pb::CommandAck& ack);
 

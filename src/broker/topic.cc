@@ -310,6 +310,14 @@ result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer
   c->id = request.consumer_id();
   c->name = request.consumer_name();
   c->link = link;
+  if (request.has_keysharedmeta() && request.keysharedmeta().keysharedmode() == pb::STICKY) {
+    for (const auto& r : request.keysharedmeta().hashranges()) {
+      if (r.start() < 0 || r.end() < r.start() || r.end() >= 65536) {
+        return fail(wire::server_error(pb::ConsumerAssignError));
+      }
+      c->hash_ranges.emplace_back(r.start(), r.end());
+    }
+  }
   auto attached = it->second->attach(std::move(c), request.subtype());
   if (!attached) return fail(attached.error());
   *joined = it->second.get();

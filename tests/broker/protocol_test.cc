@@ -129,7 +129,11 @@ class broker_protocol : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() / shfn::testing::unique_topic("shfn-protocol-test");
-    auto started = broker_thread::start({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = ""});
+    restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = ""});
+  }
+  void restart(const broker_options& options) {
+    broker_.reset();
+    auto started = broker_thread::start(options);
     ASSERT_TRUE(started.has_value()) << started.error().message();
     broker_ = std::move(*started);
   }
@@ -235,6 +239,63 @@ TEST_F(broker_protocol, malformed_input_closes_that_connection_only) {
   ASSERT_TRUE(c.next().has_value());
   c.send(flow(100));
   EXPECT_EQ(c.until_pong().size(), 3u) << "the stored messages are all still there";
+}
+
+std::size_t segment_files(const fs::path& log_dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(log_dir, ec)) n += f.path().extension() == ".seg";
+  return n;
+}
+
+// Whole segments below every subscription's mark-delete position are deleted; the rest stay.
+TEST_F(broker_protocol, consumed_segments_are_reclaimed) {
+  restart({.listen = "127.0.0.1:0",
+           .data_dir = dir_,
+           .admin = "",
+           .segment_bytes = 1024,
+           .trim_interval = std::chrono::milliseconds(10)});
+  const fs::path log_dir = dir_ / "topics/persistent/public/default/reclaim/log";
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  c.send(subscribe_command("reclaim"));
+  ASSERT_TRUE(c.next().has_value());
+  produce("reclaim", 300);
+  const std::size_t before = segment_files(log_dir);
+  ASSERT_GT(before, 5u);
+
+  c.send(flow(300));
+  auto messages = c.until_pong();
+  ASSERT_EQ(messages.size(), 300u);
+  pb::BaseCommand ack;
+  ack.set_type(pb::BaseCommand::ACK);
+  ack.mutable_ack()->set_consumer_id(1);
+  ack.mutable_ack()->set_ack_type(pb::CommandAck::Individual);
+  for (std::size_t i = 0; i < 150; ++i)
+    *ack.mutable_ack()->add_message_id() = messages[i].message().message_id();
+  c.send(ack);
+
+  // The trim runs every 10 ms; give it a generous while to get round to it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (segment_files(log_dir) > before / 2 + 2 && std::chrono::steady_clock::now() < deadline) {
+    c.until_pong();
+  }
+  const std::size_t after = segment_files(log_dir);
+  EXPECT_LE(after, before / 2 + 2) << "segments of the acknowledged half are deleted";
+  EXPECT_GE(after, before / 2 - 1) << "segments holding unacknowledged entries stay";
+
+  // After a restart, exactly the unacknowledged half comes back, in order.
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = "", .segment_bytes = 1024});
+  raw_client again(broker_->service_url());
+  ASSERT_TRUE(again.connect());
+  again.send(subscribe_command("reclaim"));
+  ASSERT_TRUE(again.next().has_value());
+  again.send(flow(300));
+  auto rest = again.until_pong();
+  ASSERT_EQ(rest.size(), 150u);
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    EXPECT_EQ(rest[i].message().message_id().entryid(), 150 + i);
+  }
 }
 
 }  // namespace

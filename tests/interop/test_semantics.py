@@ -107,3 +107,26 @@ def test_readers_start_where_told_and_leave_nothing_behind(py_client, broker, to
     reader = py_client.create_reader(topic, ids[2], start_message_id_inclusive=True)
     assert reader.read_next(10000).data() == b"r2"
     reader.close()
+
+
+def test_key_shared_sticky_ranges_split_keys_and_refuse_overlaps(py_client, topic):
+    def sticky(name, ranges):
+        policy = pulsar.ConsumerKeySharedPolicy(pulsar.KeySharedMode.Sticky, sticky_ranges=ranges)
+        return py_client.subscribe(topic, "sticky", consumer_type=pulsar.ConsumerType.KeyShared,
+                                   consumer_name=name, key_shared_policy=policy)
+
+    low, high = sticky("low", [(0, 32767)]), sticky("high", [(32768, 65535)])
+    with pytest.raises(Exception):
+        sticky("overlap", [(30000, 40000)])
+    producer = py_client.create_producer(topic)
+    for i in range(200):
+        producer.send(str(i).encode(), partition_key=f"key-{i % 20}")
+    producer.close()
+    owners = collections.defaultdict(set)
+    for name, consumer in (("low", low), ("high", high)):
+        for msg in drain(consumer):
+            owners[msg.partition_key()].add(name)
+        consumer.close()
+    assert len(owners) == 20
+    assert all(len(o) == 1 for o in owners.values()), owners
+    assert {next(iter(o)) for o in owners.values()} == {"low", "high"}
