@@ -28,6 +28,9 @@ struct broker_options {
   // Consumed data older than this is deleted (whole segments). Unconsumed data is kept.
   std::chrono::seconds retention = 0s;
   std::chrono::milliseconds trim_interval = 60s;
+  // A connection silent this long gets a PING; silent for another period, it is closed (so a
+  // client that vanished without closing its socket releases its producers and consumers).
+  std::chrono::milliseconds keepalive = 30s;
 };
 
 }  // namespace shfn::broker

@@ -61,13 +61,15 @@ session::session(asio::ip::tcp::socket socket, topic_registry& topics, broker_co
     : socket_(std::move(socket)),
       topics_(topics),
       ctx_(ctx),
-      input_(ctx.options.max_message_size + wire::frame_overhead) {}
+      input_(ctx.options.max_message_size + wire::frame_overhead),
+      keepalive_timer_(socket_.get_executor()) {}
 
 session::~session() = default;
 
 void session::start() {
   asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), asio::detached);
   asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+  asio::co_spawn(socket_.get_executor(), keepalive_loop(shared_from_this()), asio::detached);
 }
 
 std::string session::peer() const {
@@ -85,6 +87,7 @@ void session::close() {
   std::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  keepalive_timer_.cancel();
   output_ready_.notify_all();
 }
 
@@ -98,6 +101,7 @@ awaitable<void> session::read_loop(std::shared_ptr<session> /*keep_alive*/) {
                                                            redirect_error(use_awaitable, ec));
     if (ec) break;
     input_.commit(n);
+    received_since_ping_ = true;
     while (!closed_) {
       auto f = input_.next();
       if (!f) {
@@ -125,6 +129,30 @@ awaitable<void> session::write_loop(std::shared_ptr<session> /*keep_alive*/) {
     co_await asio::async_write(socket_, asio::buffer(writing_), redirect_error(use_awaitable, ec));
     writing_.clear();
     if (ec) close();
+  }
+}
+
+awaitable<void> session::keepalive_loop(std::shared_ptr<session> /*keep_alive*/) {
+  bool pinged = false;
+  while (!closed_) {
+    keepalive_timer_.expires_after(ctx_.options.keepalive);
+    std::error_code ec;
+    co_await keepalive_timer_.async_wait(redirect_error(use_awaitable, ec));
+    if (closed_) break;
+    if (received_since_ping_) {
+      received_since_ping_ = false;
+      pinged = false;
+      continue;
+    }
+    if (pinged) {
+      spdlog::info("client {}: no answer to a ping; closing the connection", peer());
+      close();
+      break;
+    }
+    auto ping = command_of(pb::BaseCommand::PING);
+    ping.mutable_ping();
+    send(ping);
+    pinged = true;
   }
 }
 

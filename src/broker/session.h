@@ -8,6 +8,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,6 +63,7 @@ class session final : public std::enable_shared_from_this<session>,
 
   asio::awaitable<void> read_loop(std::shared_ptr<session> self);
   asio::awaitable<void> write_loop(std::shared_ptr<session> self);
+  asio::awaitable<void> keepalive_loop(std::shared_ptr<session> self);
 
   void handle(const wire::frame& f);
   void on_connect(const wire::pb::CommandConnect& c);
@@ -95,6 +97,8 @@ class session final : public std::enable_shared_from_this<session>,
   bytes output_;
   bytes writing_;
   notifier output_ready_;
+  asio::steady_timer keepalive_timer_;
+  bool received_since_ping_ = true;
   bool connected_ = false;  // CONNECT received
   bool closed_ = false;
   std::map<std::uint64_t, producer_handle> producers_;

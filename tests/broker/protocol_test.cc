@@ -241,6 +241,30 @@ TEST_F(broker_protocol, malformed_input_closes_that_connection_only) {
   EXPECT_EQ(c.until_pong().size(), 3u) << "the stored messages are all still there";
 }
 
+// A client that answers pings stays; one that falls silent is dropped, so what it held is freed.
+TEST_F(broker_protocol, silent_connections_are_pinged_then_closed) {
+  restart({.listen = "127.0.0.1:0",
+           .data_dir = dir_,
+           .admin = "",
+           .keepalive = std::chrono::milliseconds(50)});
+  raw_client alive(broker_->service_url());
+  raw_client silent(broker_->service_url());
+  ASSERT_TRUE(alive.connect());
+  ASSERT_TRUE(silent.connect());
+  for (int i = 0; i < 3; ++i) {
+    auto ping = alive.next();
+    ASSERT_TRUE(ping && ping->type() == pb::BaseCommand::PING);
+    pb::BaseCommand pong;
+    pong.set_type(pb::BaseCommand::PONG);
+    pong.mutable_pong();
+    alive.send(pong);
+  }
+  auto ping = silent.next();
+  ASSERT_TRUE(ping && ping->type() == pb::BaseCommand::PING);
+  EXPECT_FALSE(silent.next().has_value()) << "no pong: the broker closes the connection";
+  EXPECT_TRUE(alive.until_pong().empty()) << "the answering client is still served";
+}
+
 std::size_t segment_files(const fs::path& log_dir) {
   std::size_t n = 0;
   std::error_code ec;
