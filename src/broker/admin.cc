@@ -79,6 +79,8 @@ std::string_view reason_phrase(int status) {
       return "No Content";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 404:
       return "Not Found";
     case 405:
@@ -411,6 +413,10 @@ class api {
 
   http_response handle(const http_request& r) {
     const auto& p = r.path;
+    const bool health = p.size() == 4 && p[0] == "admin" && p[2] == "brokers" && p[3] == "health";
+    if (!health && !authorized(r)) {
+      return error_response(401, "Authentication required: Authorization: Bearer <token>");
+    }
     if (p.size() == 1 && p[0] == "metrics") {
       if (r.method != "GET") return method_not_allowed("GET");
       return {.status = 200,
@@ -427,6 +433,19 @@ class api {
   }
 
  private:
+  // With token authentication on, every request but the health check needs a valid token.
+  bool authorized(const http_request& r) const {
+    const auto& auth = broker_.context().authenticator;
+    if (!auth) return true;
+    auto field = r.fields.find("authorization");
+    constexpr std::string_view scheme = "Bearer ";
+    if (field == r.fields.end() || !field->second.starts_with(scheme)) return false;
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    return auth->verify(std::string_view(field->second).substr(scheme.size()), now).has_value();
+  }
+
   // /admin/v2/{domain}/{tenant}/{ns}[/{topic}[/{action}[/{name}]]]
   http_response topics(const http_request& r) {
     const auto& p = r.path;

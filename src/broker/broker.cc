@@ -51,9 +51,20 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
                                               broker_options options) {
   auto endpoint = parse_listen_address(options.listen);
   if (!endpoint) return fail(endpoint.error());
+  std::optional<token_authenticator> authenticator;
+  if (!options.token_secret_file.empty()) {
+    auto loaded = token_authenticator::from_secret_file(options.token_secret_file);
+    if (!loaded) {
+      spdlog::error("cannot read the token secret key {}: {}", options.token_secret_file.string(),
+                    loaded.error().message());
+      return fail(loaded.error());
+    }
+    authenticator = std::move(*loaded);
+  }
   auto lock = storage::dir_lock::acquire(options.data_dir);
   if (!lock) return fail(lock.error());
   std::unique_ptr<broker> b(new broker(executor, std::move(options), std::move(*lock)));
+  b->ctx_.authenticator = std::move(authenticator);
   std::error_code ec;
   b->acceptor_.open(endpoint->protocol(), ec);
   if (!ec) b->acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);

@@ -4,7 +4,9 @@
 
 #include <asio/any_io_executor.hpp>
 #include <filesystem>
+#include <optional>
 
+#include "broker/auth.h"
 #include "broker/options.h"
 #include "storage/syncer.h"
 #include "wire/topic_name.h"
@@ -15,7 +17,8 @@ struct broker_context {
   asio::any_io_executor executor;
   broker_options options;
   storage::syncer syncer;
-  std::uint64_t next_producer_number = 0;  // for broker-assigned producer names
+  std::uint64_t next_producer_number = 0;            // for broker-assigned producer names
+  std::optional<token_authenticator> authenticator;  // set: every client must present a token
 };
 
 // Where a topic's files live: DATA/topics/<domain>/<tenant>/<namespace>/<local name>, every

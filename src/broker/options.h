@@ -31,6 +31,9 @@ struct broker_options {
   // A connection silent this long gets a PING; silent for another period, it is closed (so a
   // client that vanished without closing its socket releases its producers and consumers).
   std::chrono::milliseconds keepalive = 30s;
+  // Token authentication: the HS256 secret key file (raw bytes, as Pulsar's tokenSecretKey).
+  // Empty: no authentication.
+  std::filesystem::path token_secret_file;
 };
 
 }  // namespace shfn::broker

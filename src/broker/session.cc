@@ -128,7 +128,7 @@ awaitable<void> session::write_loop(std::shared_ptr<session> /*keep_alive*/) {
     std::error_code ec;
     co_await asio::async_write(socket_, asio::buffer(writing_), redirect_error(use_awaitable, ec));
     writing_.clear();
-    if (ec) close();
+    if (ec || (close_after_flush_ && output_.empty())) close();
   }
 }
 
@@ -180,6 +180,7 @@ void session::send_request_error(std::uint64_t request_id, std::error_code error
 
 void session::handle(const wire::frame& f) {
   const auto& c = f.command;
+  if (close_after_flush_) return;  // refused; nothing more is heard
   if (!connected_ && c.type() != pb::BaseCommand::CONNECT) {
     spdlog::warn("client {}: {} before CONNECT; closing", peer(),
                  pb::BaseCommand::Type_Name(c.type()));
@@ -239,6 +240,26 @@ void session::on_connect(const pb::CommandConnect& c) {
     spdlog::warn("client {}: second CONNECT; closing", peer());
     close();
     return;
+  }
+  if (ctx_.authenticator) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    auto role = c.auth_method_name() == "token"
+                    ? ctx_.authenticator->verify(c.auth_data(), now)
+                    : result<std::string>(fail(wire::server_error(pb::AuthenticationError)));
+    if (!role) {
+      spdlog::info("client {}: authentication failed", peer());
+      auto error = command_of(pb::BaseCommand::ERROR);
+      error.mutable_error()->set_request_id(std::numeric_limits<std::uint64_t>::max());
+      error.mutable_error()->set_error(pb::AuthenticationError);
+      error.mutable_error()->set_message(c.auth_method_name() == "token"
+                                             ? "the token is not valid"
+                                             : "authentication with a token is required");
+      send(error);
+      close_after_flush_ = true;
+      return;
+    }
   }
   connected_ = true;
   auto reply = command_of(pb::BaseCommand::CONNECTED);

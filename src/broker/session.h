@@ -99,7 +99,8 @@ class session final : public std::enable_shared_from_this<session>,
   notifier output_ready_;
   asio::steady_timer keepalive_timer_;
   bool received_since_ping_ = true;
-  bool connected_ = false;  // CONNECT received
+  bool connected_ = false;          // CONNECT received
+  bool close_after_flush_ = false;  // refused: close once the answer is written
   bool closed_ = false;
   std::map<std::uint64_t, producer_handle> producers_;
   std::map<std::uint64_t, consumer_handle> consumers_;

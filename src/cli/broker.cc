@@ -19,6 +19,7 @@ struct broker_flags {
   std::string admin = "127.0.0.1:8080";
   std::string sync = "fsync";
   double retention_seconds = 0;
+  std::string token_secret_file;
 };
 
 int run_broker(const broker_flags& f) {
@@ -34,7 +35,8 @@ int run_broker(const broker_flags& f) {
       .data_dir = f.data_dir,
       .admin = admin,
       .sync = f.sync == "fsync" ? broker::sync_mode::fsync : broker::sync_mode::none,
-      .retention = std::chrono::seconds(static_cast<long>(f.retention_seconds))};
+      .retention = std::chrono::seconds(static_cast<long>(f.retention_seconds)),
+      .token_secret_file = f.token_secret_file};
   asio::io_context io(1);
   auto b = broker::broker::start(io.get_executor(), options);
   if (!b) {
@@ -70,6 +72,9 @@ void setup_broker(CLI::App& app, int& exit_code) {
   cmd->add_option("--retention", f->retention_seconds,
                   "Keep consumed data this many seconds before reclaiming it")
       ->capture_default_str();
+  cmd->add_option("--token-secret-file", f->token_secret_file,
+                  "Require token authentication: HS256 secret key file (raw bytes, as Pulsar's "
+                  "tokenSecretKey)");
   cmd->callback([f, &exit_code] { exit_code = run_broker(*f); });
 }
 

@@ -3,6 +3,9 @@
 The broker is Apache Pulsar standalone (started by scripts/test.sh, which exports its address)
 unless SHFN_INTEROP_BROKER=embedded, in which case the suite starts `shfn broker` itself: the
 same tests run against both."""
+import base64
+import hashlib
+import hmac
 import json
 import os
 import shutil
@@ -19,6 +22,13 @@ def _env(name):
     if not value:
         pytest.fail(f"{name} is not set: run the suite through scripts/test.sh")
     return value
+
+
+def _hs256_token(key, subject):
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    unsigned = b64(b'{"alg":"HS256"}') + "." + b64(json.dumps({"sub": subject}).encode())
+    return unsigned + "." + b64(hmac.new(key, unsigned.encode(), hashlib.sha256).digest())
 
 
 def _ready_url(proc, prefix):
@@ -42,13 +52,18 @@ def broker(embedded):
         }
         return
     data = tempfile.mkdtemp(prefix="shfn-interop-")
+    # Token authentication on, as on the standalone: a random HS256 key and a token signed here.
+    secret = os.urandom(32)
+    with open(os.path.join(data, "secret.key"), "wb") as f:
+        f.write(secret)
     proc = subprocess.Popen([_env("SHFN_BIN"), "broker", "--listen", "127.0.0.1:0",
-                             "--data-dir", data, "--admin", "127.0.0.1:0"],
+                             "--data-dir", os.path.join(data, "data"), "--admin", "127.0.0.1:0",
+                             "--token-secret-file", os.path.join(data, "secret.key")],
                             stdout=subprocess.PIPE)
     try:
         url = _ready_url(proc, "shfn broker ready")
         http = _ready_url(proc, "shfn admin ready")
-        yield {"url": url, "http": http, "token": ""}
+        yield {"url": url, "http": http, "token": _hs256_token(secret, "shfn-test")}
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -11,6 +11,7 @@
 #include <asio/read.hpp>
 #include <asio/write.hpp>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include <string>
 
 #include "base/notifier.h"
+#include "broker/auth.h"
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "client/client.h"
@@ -560,6 +562,33 @@ TEST_F(admin_api, health_answers_ok) {
   EXPECT_EQ(reply.status, 200);
   EXPECT_EQ(reply.body, "ok");
   EXPECT_EQ(reply.field("content-type"), "text/plain");
+}
+
+// With token authentication on, the API wants a valid bearer token; the health check does not.
+TEST(admin_auth, requests_need_a_valid_bearer_token) {
+  const fs::path dir = fs::temp_directory_path() / unique_topic("shfn-admin-auth-test");
+  fs::create_directories(dir);
+  std::ofstream(dir / "secret.key", std::ios::binary) << "admin test secret";
+  auto started = broker_thread::start({.listen = "127.0.0.1:0",
+                                       .data_dir = dir / "data",
+                                       .admin = "127.0.0.1:0",
+                                       .token_secret_file = dir / "secret.key"});
+  ASSERT_TRUE(started.has_value()) << started.error().message();
+  const tcp::endpoint at = endpoint_of((*started)->admin_url());
+  auto with_token = [&](const std::string& token) {
+    http_client c(at);
+    c.send("GET " + ns_path + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n" +
+           "Authorization: Bearer " + token + "\r\n\r\n");
+    return c.read_reply().status;
+  };
+  EXPECT_EQ(request(at, "GET", ns_path).status, 401);
+  EXPECT_EQ(request(at, "GET", "/metrics").status, 401);
+  EXPECT_EQ(with_token(token_authenticator("another key").sign("x")), 401);
+  EXPECT_EQ(with_token(token_authenticator("admin test secret").sign("x")), 200);
+  EXPECT_EQ(request(at, "GET", "/admin/v2/brokers/health").status, 200);
+  started->reset();
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
 }
 
 // ------------------------------------------------------------------------------ HTTP
