@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 namespace shfn::broker {
 
 std::string encode_path_component(std::string_view name) {
@@ -29,6 +31,10 @@ std::string decode_path_component(std::string_view encoded) {
     }
   }
   return out;
+}
+
+std::string random_run_id() {
+  return fmt::format("{:08x}", std::random_device{}());
 }
 
 namespace {

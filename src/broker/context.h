@@ -13,11 +13,19 @@
 
 namespace shfn::broker {
 
+std::string random_run_id();  // 8 hex digits
+
 struct broker_context {
   asio::any_io_executor executor;
   broker_options options;
   storage::syncer syncer;
-  std::uint64_t next_producer_number = 0;            // for broker-assigned producer names
+  // Broker-assigned producer names: "shfn-<run>-<n>". The run id differs between restarts, so
+  // a new producer never inherits the deduplication state of an old one with the same name.
+  std::string run_id = random_run_id();
+  std::uint64_t next_producer_number = 0;
+  std::string next_producer_name() {
+    return "shfn-" + run_id + "-" + std::to_string(next_producer_number++);
+  }
   std::optional<token_authenticator> authenticator;  // set: every client must present a token
 };
 

@@ -320,7 +320,7 @@ void session::on_producer(const pb::CommandProducer& c) {
   if (!t) return send_request_error(c.request_id(), t.error());
   const std::string name = c.has_producer_name() && !c.producer_name().empty()
                                ? c.producer_name()
-                               : "shfn-" + std::to_string(ctx_.next_producer_number++);
+                               : ctx_.next_producer_name();
   auto last_sequence = (*t)->add_producer(name, weak_from_this(), c.producer_id());
   if (!last_sequence) return send_request_error(c.request_id(), last_sequence.error());
   producers_[c.producer_id()] = {.owner = *t, .name = name};
