@@ -77,12 +77,15 @@ void append_command(bytes& out, const pb::BaseCommand& command) {
   command.SerializeWithCachedSizesToArray(at + 8);
 }
 
-void append_payload_command(bytes& out, const pb::BaseCommand& command,
-                            const pb::MessageMetadata& metadata, byte_view payload) {
+namespace {
+
+// Grows `out` by a whole payload frame whose checksummed part is `checksummed_size` bytes, writes
+// the sizes, the command and the magic, and returns where the checksum goes (the checksummed part
+// follows it).
+std::uint8_t* begin_payload_frame(bytes& out, const pb::BaseCommand& command,
+                                  std::size_t checksummed_size) {
   const auto command_size = static_cast<std::uint32_t>(command.ByteSizeLong());
-  const auto metadata_size = static_cast<std::uint32_t>(metadata.ByteSizeLong());
-  // magic(2) + checksum(4) + metadata_size(4) + metadata + payload
-  const std::size_t section = 10 + metadata_size + payload.size();
+  const std::size_t section = 6 + checksummed_size;  // magic(2) + checksum(4) + checksummed
   const std::size_t start = out.size();
   out.resize(start + 8 + command_size + section);
   std::uint8_t* at = out.data() + start;
@@ -91,29 +94,28 @@ void append_payload_command(bytes& out, const pb::BaseCommand& command,
   at = command.SerializeWithCachedSizesToArray(at + 8);
   at[0] = static_cast<std::uint8_t>(magic_crc32c >> 8);
   at[1] = static_cast<std::uint8_t>(magic_crc32c & 0xff);
-  std::uint8_t* checksum_at = at + 2;
-  std::uint8_t* checked = at + 6;
+  return at + 2;
+}
+
+}  // namespace
+
+void append_payload_command(bytes& out, const pb::BaseCommand& command,
+                            const pb::MessageMetadata& metadata, byte_view payload) {
+  const auto metadata_size = static_cast<std::uint32_t>(metadata.ByteSizeLong());
+  const std::size_t checked_size = 4 + metadata_size + payload.size();
+  std::uint8_t* checksum_at = begin_payload_frame(out, command, checked_size);
+  std::uint8_t* checked = checksum_at + 4;
   store_u32(checked, metadata_size);
   std::uint8_t* payload_at = metadata.SerializeWithCachedSizesToArray(checked + 4);
   if (!payload.empty()) std::memcpy(payload_at, payload.data(), payload.size());
-  const std::size_t checked_size = 4 + metadata_size + payload.size();
   store_u32(checksum_at, crc32c(byte_view(checked, checked_size)));
 }
 
 void append_stored_payload_command(bytes& out, const pb::BaseCommand& command,
                                    byte_view checksummed) {
-  const auto command_size = static_cast<std::uint32_t>(command.ByteSizeLong());
-  const std::size_t section = 6 + checksummed.size();  // magic(2) + checksum(4) + checksummed
-  const std::size_t start = out.size();
-  out.resize(start + 8 + command_size + section);
-  std::uint8_t* at = out.data() + start;
-  store_u32(at, static_cast<std::uint32_t>(4 + command_size + section));
-  store_u32(at + 4, command_size);
-  at = command.SerializeWithCachedSizesToArray(at + 8);
-  at[0] = static_cast<std::uint8_t>(magic_crc32c >> 8);
-  at[1] = static_cast<std::uint8_t>(magic_crc32c & 0xff);
-  store_u32(at + 2, crc32c(checksummed));
-  if (!checksummed.empty()) std::memcpy(at + 6, checksummed.data(), checksummed.size());
+  std::uint8_t* checksum_at = begin_payload_frame(out, command, checksummed.size());
+  store_u32(checksum_at, crc32c(checksummed));
+  if (!checksummed.empty()) std::memcpy(checksum_at + 4, checksummed.data(), checksummed.size());
 }
 
 }  // namespace shfn::wire
