@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <asio/awaitable.hpp>
+#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -49,6 +50,11 @@ inline asio::awaitable<void> sleep_for(clock::duration d) {
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
   std::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+// Lets every handler already queued on the current executor run, then resumes.
+inline asio::awaitable<void> yield_now() {
+  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
 }
 
 // A value delivered once, awaited by whoever holds the oneshot (usually on its coroutine frame).

@@ -16,8 +16,8 @@
 #include <set>
 
 #include "base/log.h"
-#include "base/strings.h"
 #include "base/notifier.h"
+#include "base/strings.h"
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "broker/registry.h"

@@ -48,7 +48,8 @@ void append_payload_command(bytes& out, const pb::BaseCommand& command,
                             const pb::MessageMetadata& metadata, byte_view payload);
 
 // A payload command whose checksummed section (see frame::checksummed) is already encoded.
-void append_stored_payload_command(bytes& out, const pb::BaseCommand& command, byte_view checksummed);
+void append_stored_payload_command(bytes& out, const pb::BaseCommand& command,
+                                   byte_view checksummed);
 
 inline bytes encode_command(const pb::BaseCommand& command) {
   bytes out;

@@ -4,11 +4,9 @@
 
 #include <signal.h>
 
-#include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <thread>
 
 #include "client/client.h"
@@ -176,22 +174,13 @@ constexpr int crash_count = 3;
 constexpr std::size_t receipts_between_crashes = 300;
 
 awaitable<void> stream_through_crashes(asio::io_context& io, broker_process& broker) {
-  auto producer_client = client::create(io.get_executor(), options_for(broker));
-  auto consumer_client = client::create(io.get_executor(), options_for(broker));
-  CO_ASSERT_OK(producer_client);
-  CO_ASSERT_OK(consumer_client);
   const std::string topic = shfn::testing::unique_topic("crash-loop");
-  const consumer_options co{
-      .topic = topic, .subscription = "s", .position = initial_position::earliest};
-  auto cons = co_await (*consumer_client)->subscribe(co);
-  CO_ASSERT_OK(cons);
-  const producer_options po{
-      .topic = topic, .batching = true, .batching_max_delay = 2ms, .send_timeout = 0ms};
-  auto prod = co_await (*producer_client)->create_producer(po);
-  CO_ASSERT_OK(prod);
+  auto stream = co_await shfn::testing::message_stream::open(io, options_for(broker), topic);
+  CO_ASSERT_OK(stream);
+  auto& prod = stream->producer;
 
   shfn::testing::receipt_ledger ledger;
-  ledger.start_consuming(io, **cons);
+  ledger.start_consuming(io, *stream->consumer);
   crash_loop_state s;
   std::thread worker;
   for (int i = 0; !s.restart_failed; ++i) {
@@ -200,12 +189,11 @@ awaitable<void> stream_through_crashes(asio::io_context& io, broker_process& bro
       if (s.crashes_done == crash_count) break;
       crash_in_background(io, broker, s, ledger, topic, worker);
     }
-    co_await ledger.send(**prod, "m-" + std::to_string(i));
-    co_await sleep_for(2ms);
+    co_await ledger.send(*prod, "m-" + std::to_string(i));
   }
   if (worker.joinable()) worker.join();
   CO_ASSERT_TRUE(!s.restart_failed);
-  CO_ASSERT_OK(co_await (*prod)->flush());
+  CO_ASSERT_OK(co_await prod->flush());
 
   co_await ledger.finish(60s);
   EXPECT_EQ(s.crashes_done, crash_count);
@@ -213,10 +201,7 @@ awaitable<void> stream_through_crashes(asio::io_context& io, broker_process& bro
   const auto lost = ledger.lost();
   EXPECT_TRUE(lost.empty()) << lost.size() << " of " << ledger.receipts()
                             << " receipted messages never consumed, first " << lost.front();
-  co_await (*prod)->close();
-  co_await (*cons)->close();
-  (*producer_client)->close();
-  (*consumer_client)->close();
+  co_await stream->close();
 }
 
 TEST_F(embedded_crash, repeated_kill_9_mid_stream_loses_no_receipted_message) {

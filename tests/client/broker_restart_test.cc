@@ -6,7 +6,6 @@
 // The test runs its own standalone (scripts/pulsar-standalone.sh) so that restarting it does not
 // disturb the suites sharing the run's broker.
 
-#include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -85,37 +84,27 @@ void restart_in_background(asio::io_context& io, own_standalone& broker, restart
 awaitable<void> stream_through_a_restart(asio::io_context& io, own_standalone& broker) {
   const client_options copts{
       .service_url = broker.url(), .operation_timeout = 30s, .max_backoff = 2s};
-  auto producer_client = client::create(io.get_executor(), copts);
-  auto consumer_client = client::create(io.get_executor(), copts);
-  CO_ASSERT_OK(producer_client);
-  CO_ASSERT_OK(consumer_client);
   const std::string topic = shfn::testing::unique_topic("restart");
-  const consumer_options co{
-      .topic = topic, .subscription = "s", .position = initial_position::earliest};
-  auto cons = co_await (*consumer_client)->subscribe(co);
-  CO_ASSERT_OK(cons);
-  const producer_options po{
-      .topic = topic, .batching = true, .batching_max_delay = 2ms, .send_timeout = 0ms};
-  auto prod = co_await (*producer_client)->create_producer(po);
-  CO_ASSERT_OK(prod);
+  auto stream = co_await shfn::testing::message_stream::open(io, copts, topic);
+  CO_ASSERT_OK(stream);
+  auto& prod = stream->producer;
 
   shfn::testing::receipt_ledger ledger;
-  ledger.start_consuming(io, **cons);
+  ledger.start_consuming(io, *stream->consumer);
   restart_state s;
   std::thread worker;
-  // Produce at a steady pace: 300 receipts before the restart, then through it, then 300 after.
+  // Keep a stream flowing: 300 receipts before the restart, then through it, then 300 after.
   for (int i = 0; s.receipts_after_restart < 300; ++i) {
     if (ledger.receipts() >= 300 && !s.restart_started)
       restart_in_background(io, broker, s, worker);
     const std::size_t before = ledger.receipts();
-    co_await ledger.send(**prod, "m-" + std::to_string(i));
-    co_await sleep_for(5ms);
+    co_await ledger.send(*prod, "m-" + std::to_string(i));
     if (s.restart_done) s.receipts_after_restart += static_cast<int>(ledger.receipts() - before);
     if (s.restart_done && s.restart_rc != 0) break;
   }
   worker.join();
   CO_ASSERT_TRUE(s.restart_rc == 0);
-  CO_ASSERT_OK(co_await (*prod)->flush());
+  CO_ASSERT_OK(co_await prod->flush());
 
   // Everything receipted must arrive; give the consumer time to catch up after its reconnect.
   co_await ledger.finish(60s);
@@ -123,10 +112,7 @@ awaitable<void> stream_through_a_restart(asio::io_context& io, own_standalone& b
   const auto lost = ledger.lost();
   EXPECT_TRUE(lost.empty()) << lost.size() << " receipted messages never consumed, first "
                             << lost.front();
-  co_await (*prod)->close();
-  co_await (*cons)->close();
-  (*producer_client)->close();
-  (*consumer_client)->close();
+  co_await stream->close();
 }
 
 TEST(broker_restart, producer_and_consumer_carry_on_and_nothing_receipted_is_lost) {

@@ -234,7 +234,7 @@ awaitable<json> wait_for_json(const tcp::endpoint& at, const std::string& target
   while (true) {
     last = request(at, "GET", target).body_json();
     if (done(last) || shfn::clock::now() > deadline) co_return last;
-    co_await shfn::sleep_for(10ms);  // lets the client run (flush acks) between polls
+    co_await shfn::yield_now();  // lets the client run (flush its acks) between polls
   }
 }
 
