@@ -305,7 +305,7 @@ void subscription::dispatch() {
 }
 
 void subscription::dispatch_replays(std::set<std::uint32_t>& held_hashes) {
-  for (auto it = replay_.begin(); it != replay_.end() && anyone_has_permits();) {
+  for (auto it = replay_.begin(); it != replay_.end() && usable_permits() > 0;) {
     const std::uint64_t offset = *it;
     if (offset < topic_.start_offset() || is_acked(offset)) {
       it = replay_.erase(it);
@@ -333,11 +333,11 @@ void subscription::dispatch_replays(std::set<std::uint32_t>& held_hashes) {
 
 void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
   read_position_ = std::max(read_position_, topic_.start_offset());
-  while (anyone_has_permits() && read_position_ < topic_.durable_end() &&
+  while (usable_permits() > 0 && read_position_ < topic_.durable_end() &&
          replay_.size() < max_replay_backlog) {
     // Read no further ahead than the permits reach, judging by the entries' recent size (a
     // batch takes as many permits as it has messages), so nothing read is thrown away.
-    const std::size_t reach = permits_available() / std::max<std::size_t>(1, average_batch_);
+    const std::size_t reach = usable_permits() / std::max<std::size_t>(1, average_batch_);
     auto entries = topic_.read(read_position_, std::clamp<std::size_t>(reach, 1, read_chunk));
     if (!entries || entries->empty()) {
       if (!entries) {
@@ -368,28 +368,23 @@ void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
       }
       send(c, *e);
       read_position_ = offset + 1;
-      if (!anyone_has_permits()) return;
+      if (usable_permits() == 0) return;
     }
   }
 }
 
-std::size_t subscription::permits_available() const {
-  std::int64_t total = 0;
+// Permits the consumers that can be sent to right now have left (the active one for Exclusive
+// and Failover, everyone otherwise); a consumer overdrawn by a batch counts as zero.
+std::size_t subscription::usable_permits() const {
+  auto usable = [](const consumer* c) {
+    return c != nullptr ? static_cast<std::size_t>(std::max<std::int64_t>(0, c->permits)) : 0;
+  };
   if (type_ == pb::CommandSubscribe::Exclusive || type_ == pb::CommandSubscribe::Failover) {
-    const consumer* c = active_consumer();
-    total = c != nullptr ? c->permits : 0;
-  } else {
-    for (const auto& c : consumers_) total += std::max<std::int64_t>(0, c->permits);
+    return usable(active_consumer());
   }
-  return static_cast<std::size_t>(std::max<std::int64_t>(1, total));
-}
-
-bool subscription::anyone_has_permits() const {
-  if (type_ == pb::CommandSubscribe::Exclusive || type_ == pb::CommandSubscribe::Failover) {
-    const consumer* c = active_consumer();
-    return c != nullptr && c->permits > 0;
-  }
-  return std::ranges::any_of(consumers_, [](const auto& c) { return c->permits > 0; });
+  std::size_t total = 0;
+  for (const auto& c : consumers_) total += usable(c.get());
+  return total;
 }
 
 consumer* subscription::choose(const dispatch_entry& e, std::set<std::uint32_t>& held_hashes) {

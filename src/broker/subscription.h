@@ -110,8 +110,7 @@ class subscription {
   void dispatch();
   void dispatch_replays(std::set<std::uint32_t>& held_hashes);
   void dispatch_new(std::set<std::uint32_t>& held_hashes);
-  bool anyone_has_permits() const;
-  std::size_t permits_available() const;  // at least 1
+  std::size_t usable_permits() const;
   consumer* choose(const dispatch_entry& e, std::set<std::uint32_t>& held_hashes);
   consumer* active_consumer() const;
   consumer* next_shared();

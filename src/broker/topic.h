@@ -46,7 +46,6 @@ struct topic_stats {
   std::uint64_t messages_in = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t entries = 0;
-  std::uint64_t storage_bytes = 0;
 };
 
 class topic : public std::enable_shared_from_this<topic> {
