@@ -3,21 +3,18 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <asio/write.hpp>
 #include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <set>
+#include <string_view>
 
+#include "admin/prometheus.h"
 #include "base/log.h"
-#include "base/notifier.h"
-#include "base/strings.h"
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "broker/registry.h"
@@ -34,82 +31,15 @@ using asio::awaitable;
 using asio::redirect_error;
 using asio::use_awaitable;
 using json = nlohmann::json;
+using admin::error_response;
+using admin::http_request;
+using admin::http_response;
 
 namespace {
 
-constexpr auto request_timeout = std::chrono::seconds(60);
 constexpr auto sample_interval = std::chrono::seconds(1);
-// After the last answer on a connection: how long, and how much, to read and discard what the
-// client still sends, so that closing does not reset the connection before it read the answer.
-constexpr auto linger_timeout = std::chrono::seconds(2);
-constexpr std::size_t linger_max_bytes = 4 << 20;
-constexpr std::size_t read_chunk = 16 << 10;
 // More partitions than this is a typo; each loaded partition holds open files.
 constexpr long long max_partitions = 1000;
-
-// ------------------------------------------------------------------------------ HTTP
-
-class http_category_impl final : public std::error_category {
- public:
-  const char* name() const noexcept override { return "http"; }
-  std::string message(int status) const override {
-    switch (static_cast<http_errc>(status)) {
-      case http_errc::bad_request:
-        return "malformed HTTP request";
-      case http_errc::content_too_large:
-        return "request body too large";
-      case http_errc::header_fields_too_large:
-        return "request header fields too large";
-      case http_errc::not_implemented:
-        return "not implemented (request bodies need a Content-Length)";
-      case http_errc::version_not_supported:
-        return "HTTP version not supported";
-    }
-    return "HTTP status " + std::to_string(status);
-  }
-};
-
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 100:
-      return "Continue";
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 409:
-      return "Conflict";
-    case 412:
-      return "Precondition Failed";
-    case 413:
-      return "Content Too Large";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Unknown";
-  }
-}
-
-bool is_tchar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -117,70 +47,10 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string_view trim(std::string_view s, std::string_view blanks = " \t") {
+std::string_view trim(std::string_view s, std::string_view blanks) {
   const auto first = s.find_first_not_of(blanks);
   if (first == std::string_view::npos) return {};
   return s.substr(first, s.find_last_not_of(blanks) - first + 1);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_value(s[i + 1]);
-      const int lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-bool is_version(std::string_view v) {
-  return v.size() == 8 && v.starts_with("HTTP/") &&
-         std::isdigit(static_cast<unsigned char>(v[5])) && v[6] == '.' &&
-         std::isdigit(static_cast<unsigned char>(v[7]));
-}
-
-// Splits the target into path segments and query parameters, percent-decoded.
-result<void> parse_target(std::string_view target, http_request& r) {
-  if (auto hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
-  std::string_view path = target;
-  std::string_view query;
-  if (auto q = target.find('?'); q != std::string_view::npos) {
-    path = target.substr(0, q);
-    query = target.substr(q + 1);
-  }
-  auto segments = split(path.substr(1), '/');
-  if (!segments.empty() && segments.back().empty()) segments.pop_back();  // "/metrics/"
-  for (auto segment : segments) {
-    auto decoded = percent_decode(segment, false);
-    if (!decoded) return fail(http_errc::bad_request);
-    r.path.push_back(std::move(*decoded));
-  }
-  for (auto param : split(query, '&')) {
-    if (param.empty()) continue;
-    const auto eq = param.find('=');
-    auto key = percent_decode(param.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? "" : param.substr(eq + 1), true);
-    if (!key || !value) return fail(http_errc::bad_request);
-    r.query[*key] = std::move(*value);
-  }
-  return {};
 }
 
 // ------------------------------------------------------------------------------ responses
@@ -196,10 +66,6 @@ http_response json_response(int status, const json& body) {
 
 http_response no_content() {
   return {.status = 204};
-}
-
-http_response error_response(int status, const std::string& reason) {
-  return json_response(status, json{{"reason", reason}});
 }
 
 http_response method_not_allowed(std::string allow) {
@@ -336,71 +202,69 @@ void add_stats(json& total, const json& part) {
 // ------------------------------------------------------------------------------ metrics
 
 std::string render_metrics(broker& b) {
+  using admin::metric_type;
   const auto& loaded = b.topics().loaded();
-  std::string out;
-  auto family = [&out](std::string_view name, std::string_view type, std::string_view help) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  auto topic_label = [](const topic& t) {
-    return fmt::format("topic=\"{}\"", escape_label_value(t.name()));
-  };
+  admin::metrics_writer out;
 
-  family("shfn_broker_topics", "gauge", "Topics (partitions counted one by one) loaded.");
-  out += fmt::format("shfn_broker_topics {}\n", loaded.size());
-  family("shfn_broker_connections", "gauge", "Open Pulsar-protocol client connections.");
-  out += fmt::format("shfn_broker_connections {}\n", b.connection_count());
+  out.family("shfn_broker_topics", metric_type::gauge,
+             "Topics (partitions counted one by one) loaded.");
+  out.sample("shfn_broker_topics", loaded.size());
+  out.family("shfn_broker_connections", metric_type::gauge,
+             "Open Pulsar-protocol client connections.");
+  out.sample("shfn_broker_connections", b.connection_count());
 
   struct topic_series {
     const char* name;
-    const char* type;
+    metric_type type;
     const char* help;
     std::uint64_t (*value)(const topic&);
   };
   const topic_series per_topic[] = {
-      {"shfn_topic_messages_in_total", "counter", "Messages published to the topic.",
+      {"shfn_topic_messages_in_total", metric_type::counter, "Messages published to the topic.",
        [](const topic& t) { return t.stats().messages_in; }},
-      {"shfn_topic_bytes_in_total", "counter", "Payload bytes published to the topic.",
+      {"shfn_topic_bytes_in_total", metric_type::counter, "Payload bytes published to the topic.",
        [](const topic& t) { return t.stats().bytes_in; }},
-      {"shfn_topic_storage_bytes", "gauge", "Bytes of the topic's log on disk.",
+      {"shfn_topic_storage_bytes", metric_type::gauge, "Bytes of the topic's log on disk.",
        [](const topic& t) { return t.storage_size(); }},
-      {"shfn_topic_producers", "gauge", "Producers connected to the topic.",
+      {"shfn_topic_producers", metric_type::gauge, "Producers connected to the topic.",
        [](const topic& t) { return static_cast<std::uint64_t>(t.producer_count()); }},
   };
   for (const auto& series : per_topic) {
-    family(series.name, series.type, series.help);
+    out.family(series.name, series.type, series.help);
     for (const auto& [name, t] : loaded) {
-      out += fmt::format("{}{{{}}} {}\n", series.name, topic_label(*t), series.value(*t));
+      out.sample(series.name, {{"topic", t->name()}}, series.value(*t));
     }
   }
 
   struct subscription_series {
     const char* name;
-    const char* type;
+    metric_type type;
     const char* help;
     std::uint64_t (*value)(const subscription&);
   };
   const subscription_series per_subscription[] = {
-      {"shfn_subscription_backlog", "gauge", "Entries not yet acknowledged.",
+      {"shfn_subscription_backlog", metric_type::gauge, "Entries not yet acknowledged.",
        [](const subscription& s) { return s.backlog(); }},
-      {"shfn_subscription_unacked_messages", "gauge",
+      {"shfn_subscription_unacked_messages", metric_type::gauge,
        "Messages sent to consumers and not acknowledged yet.",
        [](const subscription& s) { return s.unacked_messages(); }},
-      {"shfn_subscription_messages_out_total", "counter",
+      {"shfn_subscription_messages_out_total", metric_type::counter,
        "Messages sent to the subscription's connected consumers.",
        [](const subscription& s) { return s.messages_out(); }},
-      {"shfn_subscription_consumers", "gauge", "Consumers connected to the subscription.",
+      {"shfn_subscription_consumers", metric_type::gauge,
+       "Consumers connected to the subscription.",
        [](const subscription& s) { return static_cast<std::uint64_t>(s.consumers().size()); }},
   };
   for (const auto& series : per_subscription) {
-    family(series.name, series.type, series.help);
+    out.family(series.name, series.type, series.help);
     for (const auto& [name, t] : loaded) {
       for (const auto& [sub_name, sub] : t->subscriptions()) {
-        out += fmt::format("{}{{{},subscription=\"{}\"}} {}\n", series.name, topic_label(*t),
-                           escape_label_value(sub_name), series.value(*sub));
+        out.sample(series.name, {{"topic", t->name()}, {"subscription", sub_name}},
+                   series.value(*sub));
       }
     }
   }
-  return out;
+  return std::move(out).str();
 }
 
 // ------------------------------------------------------------------------------ the API
@@ -420,7 +284,7 @@ class api {
     if (p.size() == 1 && p[0] == "metrics") {
       if (r.method != "GET") return method_not_allowed("GET");
       return {.status = 200,
-              .content_type = "text/plain; version=0.0.4; charset=utf-8",
+              .content_type = std::string(admin::prometheus_content_type),
               .body = render_metrics(broker_)};
     }
     if (p.size() < 3 || p[0] != "admin" || p[1] != "v2") return not_found();
@@ -437,13 +301,12 @@ class api {
   bool authorized(const http_request& r) const {
     const auto& auth = broker_.context().authenticator;
     if (!auth) return true;
-    auto field = r.fields.find("authorization");
-    constexpr std::string_view scheme = "Bearer ";
-    if (field == r.fields.end() || !field->second.starts_with(scheme)) return false;
+    const auto token = admin::bearer_token(r);
+    if (!token) return false;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    return auth->verify(std::string_view(field->second).substr(scheme.size()), now).has_value();
+    return auth->verify(*token, now).has_value();
   }
 
   // /admin/v2/{domain}/{tenant}/{ns}[/{topic}[/{action}[/{name}]]]
@@ -708,142 +571,6 @@ class api {
 
 }  // namespace
 
-// ------------------------------------------------------------------------------ sans-I/O HTTP
-
-const std::error_category& http_category() {
-  static const http_category_impl category;
-  return category;
-}
-
-std::size_t find_head_end(std::string_view data) {
-  for (auto i = data.find('\n'); i != std::string_view::npos; i = data.find('\n', i + 1)) {
-    if (i + 1 < data.size() && data[i + 1] == '\n') return i + 2;
-    if (i + 2 < data.size() && data[i + 1] == '\r' && data[i + 2] == '\n') return i + 3;
-  }
-  return std::string_view::npos;
-}
-
-result<http_request> parse_request_head(std::string_view head, const http_limits& limits) {
-  if (head.size() > limits.max_head) return fail(http_errc::header_fields_too_large);
-  std::vector<std::string_view> lines;
-  for (auto line : split(head, '\n')) {
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    lines.push_back(line);
-  }
-  while (!lines.empty() && lines.back().empty()) lines.pop_back();
-  if (lines.empty()) return fail(http_errc::bad_request);
-
-  http_request r;
-  const auto request_line = split(lines[0], ' ');
-  if (request_line.size() != 3) return fail(http_errc::bad_request);
-  const std::string_view method = request_line[0];
-  const std::string_view target = request_line[1];
-  const std::string_view version = request_line[2];
-  if (method.empty() || method.size() > 32 || !std::ranges::all_of(method, is_tchar)) {
-    return fail(http_errc::bad_request);
-  }
-  const auto visible = [](char c) { return static_cast<unsigned char>(c) > ' ' && c != 0x7f; };
-  if (!target.starts_with('/') || !std::ranges::all_of(target, visible)) {
-    return fail(http_errc::bad_request);
-  }
-  if (version == "HTTP/1.1") {
-    r.minor_version = 1;
-  } else if (version == "HTTP/1.0") {
-    r.minor_version = 0;
-  } else if (is_version(version)) {
-    return fail(http_errc::version_not_supported);
-  } else {
-    return fail(http_errc::bad_request);
-  }
-  r.method = method;
-  r.target = target;
-
-  bool has_length = false;
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    const std::string_view line = lines[i];
-    // Empty lines end a head; folded (obsolete) lines are refused, as RFC 9112 allows.
-    if (line.empty() || line.front() == ' ' || line.front() == '\t') {
-      return fail(http_errc::bad_request);
-    }
-    const auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return fail(http_errc::bad_request);
-    const std::string_view name = line.substr(0, colon);
-    const std::string_view value = trim(line.substr(colon + 1));
-    if (!std::ranges::all_of(name, is_tchar)) return fail(http_errc::bad_request);
-    const auto control = [](char c) {
-      return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == 0x7f;
-    };
-    if (std::ranges::any_of(value, control)) return fail(http_errc::bad_request);
-    std::string key = lower(name);
-    if (key == "content-length") {
-      if (value.empty() || !std::ranges::all_of(value, [](char c) {
-            return std::isdigit(static_cast<unsigned char>(c)) != 0;
-          })) {
-        return fail(http_errc::bad_request);
-      }
-      if (value.size() > 15) return fail(http_errc::content_too_large);
-      const auto length = static_cast<std::size_t>(std::stoull(std::string(value)));
-      if (has_length && length != r.content_length) return fail(http_errc::bad_request);
-      has_length = true;
-      r.content_length = length;
-    }
-    auto [it, added] = r.fields.emplace(std::move(key), value);
-    if (!added && it->first != "content-length") {
-      it->second += ", ";
-      it->second += value;
-    }
-  }
-  if (r.fields.contains("transfer-encoding")) return fail(http_errc::not_implemented);
-  if (r.content_length > limits.max_body) return fail(http_errc::content_too_large);
-
-  bool close = false;
-  bool keep_alive = false;
-  if (auto it = r.fields.find("connection"); it != r.fields.end()) {
-    for (auto token : split(it->second, ',')) {
-      const std::string t = lower(trim(token));
-      close = close || t == "close";
-      keep_alive = keep_alive || t == "keep-alive";
-    }
-  }
-  r.keep_alive = !close && (r.minor_version == 1 || keep_alive);
-  if (auto it = r.fields.find("expect"); it != r.fields.end()) {
-    r.expect_continue = lower(it->second) == "100-continue";
-  }
-  if (auto ok = parse_target(target, r); !ok) return fail(ok.error());
-  return r;
-}
-
-std::string serialize(const http_response& response, bool keep_alive) {
-  std::string out =
-      fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
-  const bool has_body = response.status >= 200 && response.status != 204 && response.status != 304;
-  if (has_body) {
-    out += fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n", response.content_type,
-                       response.body.size());
-  }
-  for (const auto& [name, value] : response.fields) out += fmt::format("{}: {}\r\n", name, value);
-  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-  if (has_body) out += response.body;
-  return out;
-}
-
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 // ------------------------------------------------------------------------------ rate_meter
 
 void rate_meter::sample(const std::string& key, std::uint64_t counter, clock::time_point now) {
@@ -872,49 +599,20 @@ void rate_meter::forget_before(clock::time_point t) {
 
 // ------------------------------------------------------------------------------ admin_server
 
-struct admin_server::connection {
-  explicit connection(asio::ip::tcp::socket s)
-      : socket(std::move(s)), deadline(socket.get_executor()) {}
-
-  // Closes the connection unless arm() is called again within `d`.
-  static void arm(const std::shared_ptr<connection>& c, std::chrono::steady_clock::duration d) {
-    c->deadline.expires_after(d);
-    c->deadline.async_wait([weak = std::weak_ptr<connection>(c)](std::error_code ec) {
-      auto self = weak.lock();
-      if (ec || !self) return;
-      if (self->deadline.expiry() <= std::chrono::steady_clock::now()) self->close();
-    });
-  }
-
-  void close() {
-    std::error_code ignored;
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
-    deadline.cancel();
-  }
-
-  asio::ip::tcp::socket socket;
-  asio::steady_timer deadline;
-  std::string input;  // received, not yet consumed
-};
-
-admin_server::admin_server(broker& owner, asio::ip::tcp::acceptor acceptor)
-    : owner_(owner), acceptor_(std::move(acceptor)), sample_timer_(owner.context().executor) {}
+admin_server::admin_server(broker& owner)
+    : owner_(owner), sample_timer_(owner.context().executor) {}
 
 result<std::unique_ptr<admin_server>> admin_server::start(broker& owner,
                                                           const asio::ip::tcp::endpoint& at) {
-  asio::ip::tcp::acceptor acceptor(owner.context().executor);
-  std::error_code ec;
-  acceptor.open(at.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(at, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail(ec);
-  std::unique_ptr<admin_server> s(new admin_server(owner, std::move(acceptor)));
-  s->endpoint_ = s->acceptor_.local_endpoint(ec);
-  if (ec) return fail(ec);
+  std::unique_ptr<admin_server> s(new admin_server(owner));
+  // The http_server never calls the handler after stop(), which ~admin_server calls first.
+  admin::http_server::handler handle = [self = s.get()](const http_request& r) {
+    return self->handle(r);
+  };
+  auto http = admin::http_server::start(owner.context().executor, at, std::move(handle));
+  if (!http) return fail(http.error());
+  s->http_ = std::move(*http);
   s->sample(rate_meter::clock::now());
-  asio::co_spawn(owner.context().executor, s->accept_loop(), asio::detached);
   asio::co_spawn(owner.context().executor, s->sample_loop(), asio::detached);
   spdlog::info("admin API on {}", s->url());
   return s;
@@ -924,22 +622,11 @@ admin_server::~admin_server() {
   stop();
 }
 
-std::string admin_server::url() const {
-  const auto address = endpoint_.address();
-  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return "http://" + host + ":" + std::to_string(endpoint_.port());
-}
-
 void admin_server::stop() {
   if (stopped_) return;
   stopped_ = true;
-  std::error_code ignored;
-  acceptor_.close(ignored);
+  if (http_) http_->stop();
   sample_timer_.cancel();
-  for (auto& w : connections_) {
-    if (auto c = w.lock()) c->close();
-  }
-  connections_.clear();
 }
 
 http_response admin_server::handle(const http_request& request) {
@@ -969,23 +656,6 @@ void admin_server::sample(rate_meter::clock::time_point now) {
   meters_.messages_out.forget_before(now);
 }
 
-awaitable<void> admin_server::accept_loop() {
-  while (!stopped_) {
-    std::error_code ec;
-    auto socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
-    if (stopped_) break;
-    if (ec) {
-      spdlog::warn("admin API: accept failed: {}", ec.message());
-      co_await sleep_for(std::chrono::milliseconds(100));  // e.g. out of file descriptors
-      continue;
-    }
-    auto c = std::make_shared<connection>(std::move(socket));
-    std::erase_if(connections_, [](const auto& w) { return w.expired(); });
-    connections_.push_back(c);
-    asio::co_spawn(acceptor_.get_executor(), serve(std::move(c)), asio::detached);
-  }
-}
-
 awaitable<void> admin_server::sample_loop() {
   while (!stopped_) {
     sample_timer_.expires_after(sample_interval);
@@ -994,103 +664,6 @@ awaitable<void> admin_server::sample_loop() {
     if (stopped_) break;
     sample(rate_meter::clock::now());
   }
-}
-
-awaitable<void> admin_server::serve(std::shared_ptr<connection> c) {
-  std::array<char, read_chunk> chunk{};
-  while (!stopped_) {
-    connection::arm(c, request_timeout);
-    // The head. Blank lines before a request line are ignored (RFC 9112, 2.2).
-    std::size_t head_end = std::string::npos;
-    while (true) {
-      const auto first = c->input.find_first_not_of("\r\n");
-      c->input.erase(0, first == std::string::npos ? c->input.size() : first);
-      head_end = find_head_end(c->input);
-      if (head_end != std::string::npos || c->input.size() > limits_.max_head) break;
-      std::error_code ec;
-      const std::size_t n = co_await c->socket.async_read_some(asio::buffer(chunk),
-                                                               redirect_error(use_awaitable, ec));
-      if (ec || stopped_) {
-        c->close();
-        co_return;
-      }
-      c->input.append(chunk.data(), n);
-    }
-    if (head_end == std::string::npos || head_end > limits_.max_head) {
-      http_response refused =
-          error_response(431, make_error_code(http_errc::header_fields_too_large).message());
-      co_await answer_and_close(c, std::move(refused));
-      co_return;
-    }
-    auto request = parse_request_head(std::string_view(c->input).substr(0, head_end), limits_);
-    if (!request) {
-      const int status =
-          request.error().category() == http_category() ? request.error().value() : 400;
-      http_response refused = error_response(status, request.error().message());
-      co_await answer_and_close(c, std::move(refused));
-      co_return;
-    }
-    c->input.erase(0, head_end);
-
-    // The body.
-    if (request->expect_continue && c->input.size() < request->content_length) {
-      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-      std::error_code ec;
-      co_await asio::async_write(c->socket, asio::buffer(go_on.data(), go_on.size()),
-                                 redirect_error(use_awaitable, ec));
-      if (ec || stopped_) {
-        c->close();
-        co_return;
-      }
-    }
-    while (c->input.size() < request->content_length) {
-      std::error_code ec;
-      const std::size_t n = co_await c->socket.async_read_some(asio::buffer(chunk),
-                                                               redirect_error(use_awaitable, ec));
-      if (ec || stopped_) {
-        c->close();
-        co_return;
-      }
-      c->input.append(chunk.data(), n);
-    }
-    request->body = c->input.substr(0, request->content_length);
-    c->input.erase(0, request->content_length);
-
-    http_response response = handle(*request);
-    if (!request->keep_alive || stopped_) {
-      co_await answer_and_close(c, std::move(response));
-      co_return;
-    }
-    const std::string out = serialize(response, true);
-    std::error_code ec;
-    co_await asio::async_write(c->socket, asio::buffer(out), redirect_error(use_awaitable, ec));
-    if (ec) break;
-  }
-  c->close();
-}
-
-awaitable<void> admin_server::answer_and_close(std::shared_ptr<connection> c,
-                                               http_response response) {
-  const std::string out = serialize(response, false);
-  std::error_code ec;
-  co_await asio::async_write(c->socket, asio::buffer(out), redirect_error(use_awaitable, ec));
-  if (ec || stopped_) {
-    c->close();
-    co_return;
-  }
-  // Half-close, then drain: closing with unread input would reset the connection, and the
-  // client could lose the answer (an oversized body it is still sending, say).
-  c->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-  connection::arm(c, linger_timeout);
-  std::array<char, read_chunk> chunk{};
-  std::size_t discarded = 0;
-  while (discarded < linger_max_bytes && !stopped_) {
-    const std::size_t n =
-        co_await c->socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
-    if (ec) break;
-    discarded += n;
-  }
-  c->close();
 }
 
 }  // namespace shfn::broker

@@ -27,10 +27,10 @@
 // without suspending. One coroutine per HTTP connection; stop() closes the listener and every
 // connection.
 //
-// HTTP: HTTP/1.0 and 1.1, keep-alive, pipelining, Content-Length bodies (no chunked bodies),
-// Expect: 100-continue. A request head over 64 KiB gets 431, a body over 1 MiB 413, anything
-// malformed 400; each of those closes the connection. A request must arrive within 60 s of the
-// previous answer (or of connecting), else the connection is closed.
+// HTTP is admin::http_server's (admin/server.h) with its default limits: HTTP/1.0 and 1.1,
+// keep-alive, pipelining, Content-Length bodies, Expect: 100-continue; a request head over
+// 64 KiB gets 431, a body over 1 MiB 413, anything malformed 400, each closing the connection;
+// a connection idle for 60 s is closed.
 //
 // Rates (msgRateIn, msgThroughputIn, msgRateOut) are per second over the last sampling interval:
 // a 1 s timer samples every loaded topic's counters, and a rate is the increase since the
@@ -47,66 +47,14 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
-#include <system_error>
-#include <utility>
-#include <vector>
 
+#include "admin/http.h"
+#include "admin/server.h"
 #include "base/result.h"
 
 namespace shfn::broker {
 
 class broker;
-
-// ------------------------------------------------------------------------------ HTTP (sans-I/O)
-
-// Why a request cannot be served; each value is the HTTP status it is answered with.
-enum class http_errc {
-  bad_request = 400,
-  content_too_large = 413,
-  header_fields_too_large = 431,
-  not_implemented = 501,
-  version_not_supported = 505,
-};
-
-const std::error_category& http_category();
-inline std::error_code make_error_code(http_errc e) {
-  return {static_cast<int>(e), http_category()};
-}
-
-struct http_limits {
-  std::size_t max_head = 64 << 10;  // request line and header fields, blank line included
-  std::size_t max_body = 1 << 20;
-};
-
-struct http_request {
-  std::string method;
-  std::string target;                         // as sent
-  std::vector<std::string> path;              // segments, percent-decoded
-  std::map<std::string, std::string> query;   // percent-decoded
-  std::map<std::string, std::string> fields;  // header fields, names lower-cased
-  int minor_version = 1;                      // HTTP/1.x
-  std::size_t content_length = 0;
-  bool keep_alive = true;
-  bool expect_continue = false;
-  std::string body;
-};
-
-struct http_response {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> fields;  // beyond the ones serialize() adds
-};
-
-// Where a request head ends (just past its blank line) in `data`; npos while it is incomplete.
-std::size_t find_head_end(std::string_view data);
-// Parses a complete request head, as delimited by find_head_end(). Errors are http_errc.
-result<http_request> parse_request_head(std::string_view head, const http_limits& limits = {});
-std::string serialize(const http_response& response, bool keep_alive);
-
-// A label value escaped for the Prometheus text exposition format: \ " and newline.
-std::string escape_label_value(std::string_view value);
 
 // ------------------------------------------------------------------------------ rates
 
@@ -139,11 +87,11 @@ class admin_server {
                                                      const asio::ip::tcp::endpoint& at);
   ~admin_server();
 
-  asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
-  std::string url() const;  // http://host:port
+  asio::ip::tcp::endpoint endpoint() const { return http_->endpoint(); }
+  std::string url() const { return http_->url(); }  // http://host:port
 
   // Answers one request; no I/O. Never throws: an unexpected failure is a 500.
-  http_response handle(const http_request& request);
+  admin::http_response handle(const admin::http_request& request);
   // Takes one sample of every loaded topic's counters for the rates.
   void sample(rate_meter::clock::time_point now);
 
@@ -151,30 +99,20 @@ class admin_server {
   void stop();
 
  private:
-  struct connection;
   struct meters {
     rate_meter messages_in;
     rate_meter bytes_in;
     rate_meter messages_out;  // by subscription
   };
 
-  admin_server(broker& owner, asio::ip::tcp::acceptor acceptor);
-  asio::awaitable<void> accept_loop();
+  explicit admin_server(broker& owner);
   asio::awaitable<void> sample_loop();
-  asio::awaitable<void> serve(std::shared_ptr<connection> c);
-  asio::awaitable<void> answer_and_close(std::shared_ptr<connection> c, http_response response);
 
   broker& owner_;
-  asio::ip::tcp::acceptor acceptor_;
-  asio::ip::tcp::endpoint endpoint_;
+  std::unique_ptr<admin::http_server> http_;
   asio::steady_timer sample_timer_;
-  http_limits limits_;
   meters meters_;
-  std::vector<std::weak_ptr<connection>> connections_;
   bool stopped_ = false;
 };
 
 }  // namespace shfn::broker
-
-template <>
-struct std::is_error_code_enum<shfn::broker::http_errc> : std::true_type {};

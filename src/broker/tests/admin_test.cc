@@ -1,5 +1,6 @@
 // The admin HTTP API against a real broker in-process: HTTP over real sockets, traffic from the
-// shfn client. Plus the sans-I/O pieces (request parsing, label escaping, rates) on their own.
+// shfn client. Plus the rates on their own. (The HTTP parser, the server on its own and the
+// Prometheus writer are tested in src/admin/tests.)
 
 #include "broker/admin.h"
 
@@ -21,6 +22,7 @@
 #include <sstream>
 #include <string>
 
+#include "admin/tests/http_client.h"
 #include "base/notifier.h"
 #include "broker/auth.h"
 #include "broker/broker.h"
@@ -45,105 +47,11 @@ using shfn::testing::unique_topic;
 
 const std::string ns_path = "/admin/v2/persistent/public/default";
 
-// ------------------------------------------------------------------------------ a tiny client
+// ------------------------------------------------------------------------------ HTTP client
 
-struct http_reply {
-  int status = 0;                             // 0: the connection ended before a reply
-  std::map<std::string, std::string> fields;  // names lower-cased
-  std::string body;
-
-  json body_json() const { return json::parse(body, nullptr, false); }
-  std::string field(const std::string& name) const {
-    auto it = fields.find(name);
-    return it == fields.end() ? "" : it->second;
-  }
-};
-
-// A blocking connection to the admin API: scripted bytes out, replies in.
-class http_client {
- public:
-  explicit http_client(const tcp::endpoint& at) : socket_(io_) { socket_.connect(at); }
-
-  void send(std::string_view raw) {
-    std::error_code ec;
-    asio::write(socket_, asio::buffer(raw.data(), raw.size()), ec);
-  }
-  void finish_sending() {
-    std::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
-  }
-
-  // The next reply (interim 1xx ones included).
-  http_reply read_reply() {
-    http_reply r;
-    std::size_t end = 0;
-    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) return r;
-    }
-    std::istringstream head(buffer_.substr(0, end));
-    buffer_.erase(0, end + 4);
-    std::string line;
-    std::getline(head, line);
-    std::istringstream status_line(line);
-    std::string version;
-    status_line >> version >> r.status;
-    while (std::getline(head, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      const auto colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      const auto value_at = line.find_first_not_of(' ', colon + 1);
-      r.fields[name] = value_at == std::string::npos ? "" : line.substr(value_at);
-    }
-    if (r.status < 200 || r.status == 204) return r;
-    if (r.fields.contains("content-length")) {
-      const std::size_t length = std::stoul(r.fields["content-length"]);
-      while (buffer_.size() < length) {
-        if (!fill()) break;
-      }
-      r.body = buffer_.substr(0, length);
-      buffer_.erase(0, std::min(length, buffer_.size()));
-    } else {
-      while (fill()) {
-      }
-      r.body = std::move(buffer_);
-      buffer_.clear();
-    }
-    return r;
-  }
-
-  // True when the server closed the connection and sent nothing more.
-  bool closed_by_server() {
-    while (fill()) {
-    }
-    return buffer_.empty();
-  }
-
- private:
-  bool fill() {
-    std::array<char, 4096> chunk{};
-    std::error_code ec;
-    const std::size_t n = socket_.read_some(asio::buffer(chunk), ec);
-    if (ec) return false;
-    buffer_.append(chunk.data(), n);
-    return true;
-  }
-
-  asio::io_context io_;
-  tcp::socket socket_;
-  std::string buffer_;
-};
-
-// One request on a connection of its own.
-http_reply request(const tcp::endpoint& at, const std::string& method, const std::string& target,
-                   const std::string& body = "") {
-  http_client c(at);
-  c.send(method + " " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n" +
-         (body.empty() ? "" : "Content-Length: " + std::to_string(body.size()) + "\r\n") + "\r\n" +
-         body);
-  return c.read_reply();
-}
+using admin::testing::http_client;
+using admin::testing::http_reply;
+using admin::testing::request;
 
 std::set<std::string> string_set(const json& j) {
   std::set<std::string> out;
@@ -551,12 +459,6 @@ TEST_F(admin_api, metrics_are_prometheus_text) {
   run(metrics_are_prometheus_text);
 }
 
-TEST(admin_metrics, label_values_are_escaped) {
-  EXPECT_EQ(escape_label_value("plain/topic-1"), "plain/topic-1");
-  EXPECT_EQ(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-  EXPECT_EQ(escape_label_value(""), "");
-}
-
 TEST_F(admin_api, health_answers_ok) {
   auto reply = request(env_.admin, "GET", "/admin/v2/brokers/health");
   EXPECT_EQ(reply.status, 200);
@@ -775,75 +677,6 @@ TEST_F(admin_api, a_busy_admin_address_fails_start_up) {
   off->reset();
   std::error_code ignored;
   fs::remove_all(dir, ignored);
-}
-
-// ------------------------------------------------------------------------------ sans-I/O
-
-TEST(admin_http, head_end_is_found_with_either_line_ending) {
-  EXPECT_EQ(find_head_end("GET / HTTP/1.1\r\nA: b\r\n\r\nrest"), 24u);
-  EXPECT_EQ(find_head_end("GET / HTTP/1.1\nA: b\n\nrest"), 21u);
-  EXPECT_EQ(find_head_end("GET / HTTP/1.1\r\nA: b\r\n"), std::string_view::npos);
-  EXPECT_EQ(find_head_end(""), std::string_view::npos);
-}
-
-TEST(admin_http, requests_are_parsed) {
-  auto r = parse_request_head(
-      "DELETE /admin/v2/persistent/t/ns/a%20b/subscription/s%2F1?force=true&x=a+b HTTP/1.1\r\n"
-      "Host: h\r\nCONTENT-length: 0\r\nX-Multi: 1\r\nX-Multi: 2\r\n\r\n");
-  ASSERT_TRUE(r.has_value()) << r.error().message();
-  EXPECT_EQ(r->method, "DELETE");
-  EXPECT_EQ(r->path, (std::vector<std::string>{"admin", "v2", "persistent", "t", "ns", "a b",
-                                               "subscription", "s/1"}));
-  EXPECT_EQ(r->query.at("force"), "true");
-  EXPECT_EQ(r->query.at("x"), "a b");
-  EXPECT_EQ(r->fields.at("host"), "h");
-  EXPECT_EQ(r->fields.at("x-multi"), "1, 2");
-  EXPECT_TRUE(r->keep_alive);
-  EXPECT_EQ(r->content_length, 0u);
-}
-
-TEST(admin_http, malformed_heads_map_to_statuses) {
-  auto status_of = [](std::string_view head) {
-    auto r = parse_request_head(head, {.max_head = 1024, .max_body = 100});
-    return r ? 0 : r.error().value();
-  };
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\n\r\n"), 0);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nContent-Length: 101\r\n\r\n"), 413);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n"), 413);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nX: " + std::string(1100, 'x') + "\r\n\r\n"), 431);
-  EXPECT_EQ(status_of("GET / HTTP/3.0\r\n\r\n"), 505);
-  EXPECT_EQ(status_of("GET / HTTX/1.1\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("G@T / HTTP/1.1\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("GET /\x01 HTTP/1.1\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\n: x\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("GET / HTTP/1.1\r\nA: \0\r\n\r\n"s), 400);
-  EXPECT_EQ(status_of("GET /?a=%4 HTTP/1.1\r\n\r\n"), 400);
-  EXPECT_EQ(status_of("\r\n\r\n"), 400);
-}
-
-TEST(admin_http, responses_are_serialized) {
-  EXPECT_EQ(serialize({.status = 204}, true),
-            "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n");
-  EXPECT_EQ(serialize({.status = 200, .content_type = "text/plain", .body = "ok"}, false),
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
-            "Connection: close\r\n\r\nok");
-}
-
-TEST(admin_http, parsing_random_heads_never_fails_badly) {
-  std::mt19937 rng(7);
-  const std::string valid = "GET /admin/v2/persistent/a/b/c%41?x=1 HTTP/1.1\r\nA: b\r\n\r\n";
-  for (int round = 0; round < 20000; ++round) {
-    std::string head = valid;
-    for (int i = 0; i < 1 + round % 5; ++i) {
-      head[std::uniform_int_distribution<std::size_t>(0, head.size() - 1)(rng)] =
-          static_cast<char>(rng());
-    }
-    auto r = parse_request_head(head);
-    if (!r) {
-      EXPECT_EQ(r.error().category(), http_category());
-    }
-  }
 }
 
 // ------------------------------------------------------------------------------ rates
