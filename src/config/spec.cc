@@ -1,0 +1,215 @@
+// The entry point: YAML text to documents, each document's header (kind, metadata), then the
+// parser of its kind. Names are unique across the file, whatever their kinds.
+
+#include "config/spec.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+
+#include "config/kinds.h"
+
+namespace shfn::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Spec files are written by hand; anything this large is a mistake (or a hostile input).
+constexpr std::uintmax_t max_file_bytes = 16 << 20;
+
+struct kind_entry {
+  std::string_view kind;
+  void (*parse)(const document&, spec_file&);
+};
+
+constexpr kind_entry kinds[] = {
+    {"Function",
+     [](const document& doc, spec_file& out) { out.functions.push_back(parse_function(doc)); }},
+};
+
+// Kinds DESIGN.md promises that have no parser yet; PingSource and CronJobSource are Knative's
+// names for a cron source.
+constexpr std::string_view later_kinds[] = {"Parallel", "Sequence", "CronSource", "PingSource",
+                                            "CronJobSource"};
+
+// Kubernetes' DNS label (RFC 1123): the name will name StatefulSets and Services.
+bool valid_name(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s)
+    if (!alnum(c) && c != '-') return false;
+  return true;
+}
+
+// The document's name when it is usable, read without reporting anything: it prefixes the field
+// paths of the whole document ("reverse.spec.timeoutMs"), so it is needed before anything else.
+std::string peek_name(const YAML::Node& root) {
+  if (!root.IsMap()) return {};
+  for (const auto& entry : root) {
+    if (!entry.first.IsScalar() || entry.first.Scalar() != "metadata" || !entry.second.IsMap())
+      continue;
+    for (const auto& m : entry.second) {
+      if (m.first.IsScalar() && m.first.Scalar() == "name" && m.second.IsScalar() &&
+          valid_name(m.second.Scalar()))
+        return m.second.Scalar();
+    }
+  }
+  return {};
+}
+
+class loader {
+ public:
+  loader(const std::string& file_name, fs::path base_dir)
+      : diags_(file_name), base_dir_(std::move(base_dir)) {
+    out_.path = file_name;
+  }
+
+  load_result run(std::string_view yaml) {
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(std::string(yaml));
+    } catch (const YAML::ParserException& e) {
+      diags_.error(e.mark, "", "YAML syntax error: " + e.msg);
+      return tl::unexpected(diags_.take());
+    }
+    for (const auto& node : docs) {
+      if (node.IsNull()) continue;  // empty documents ("---" followed by nothing) are allowed
+      read_document(node);
+    }
+    if (diags_.count() == 0) return std::move(out_);
+    // In file order, as a compiler reports them; errors at one place keep the order found.
+    auto errors = diags_.take();
+    std::stable_sort(errors.begin(), errors.end(), [](const spec_error& a, const spec_error& b) {
+      return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+    });
+    return tl::unexpected(std::move(errors));
+  }
+
+  diagnostics& diags() { return diags_; }
+
+ private:
+  void read_document(const YAML::Node& node) {
+    const std::string name = peek_name(node);
+    const field root(diags_, node, node.Mark(), name);
+    if (!root.is_mapping()) {
+      root.error("expected a mapping with kind, metadata and spec, got " + describe(node));
+      return;
+    }
+    const mapping doc(root, {"apiVersion", "kind", "metadata", "spec"});
+    if (auto api = doc.get("apiVersion")) (void)api->as_string();
+    const kind_entry* kind = read_kind(doc);
+    read_metadata(doc, name);
+    auto spec = doc.require("spec");
+    if (!kind || !spec) return;
+    kind->parse(document{.name = name, .where = root.where(), .spec = *spec, .base_dir = base_dir_},
+                out_);
+  }
+
+  const kind_entry* read_kind(const mapping& doc) {
+    auto kind = doc.require("kind");
+    if (!kind) return nullptr;
+    auto text = kind->as_string();
+    if (!text) return nullptr;
+    for (const auto& k : kinds)
+      if (k.kind == *text) return &k;
+    for (auto later : later_kinds) {
+      if (later == *text) {
+        kind->error(fmt::format("kind {} is not supported yet", later));
+        return nullptr;
+      }
+    }
+    std::vector<std::string_view> all;
+    for (const auto& k : kinds) all.push_back(k.kind);
+    for (auto later : later_kinds) all.push_back(later);
+    std::string supported;
+    for (const auto& k : kinds) supported += (supported.empty() ? "" : ", ") + std::string(k.kind);
+    kind->error(fmt::format("unknown kind {}{}; supported: {}", quote(*text),
+                            did_you_mean(*text, all), supported));
+    return nullptr;
+  }
+
+  void read_metadata(const mapping& doc, const std::string& usable_name) {
+    auto metadata = doc.require("metadata");
+    if (!metadata) return;
+    auto m = metadata->as_mapping({"name", "labels", "annotations"});
+    if (!m) return;
+    // Accepted so that manifests written for Kubernetes load unchanged; not used yet.
+    for (auto key : {"labels", "annotations"}) {
+      if (auto v = m->get(key)) {
+        if (auto entries = v->as_entries())
+          for (const auto& e : *entries)
+            if (!e.second.node().IsNull()) (void)e.second.as_string();
+      }
+    }
+    auto name = m->require("name");
+    if (!name) return;
+    auto text = name->as_string();
+    if (!text) return;
+    if (usable_name.empty()) {
+      name->error(
+          fmt::format("invalid name {}: must be a DNS label (lowercase letters, digits "
+                      "and '-', starting and ending with a letter or digit, at most 63 "
+                      "characters)",
+                      quote(*text)));
+      return;
+    }
+    auto [first, inserted] = names_.emplace(usable_name, name->where().line);
+    if (!inserted)
+      name->error(
+          fmt::format("duplicate name \"{}\" (first used at line {})", usable_name, first->second));
+  }
+
+  diagnostics diags_;
+  fs::path base_dir_;
+  spec_file out_;
+  std::map<std::string, int> names_;  // name -> line of its first use
+};
+
+load_result load(std::string_view yaml, const std::string& file_name, fs::path base_dir) {
+  loader l(file_name, std::move(base_dir));
+  // yaml-cpp throws beyond its parser exceptions (allocation, recursion guards); none of it may
+  // escape a load.
+  try {
+    return l.run(yaml);
+  } catch (const std::exception& e) {
+    l.diags().error(location{file_name}, "", std::string("cannot load: ") + e.what());
+    return tl::unexpected(l.diags().take());
+  }
+}
+
+}  // namespace
+
+load_result load_string(std::string_view yaml, const std::string& file_name,
+                        const std::string& base_dir) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec);
+  if (ec) dir = base_dir;
+  return load(yaml, file_name, dir.lexically_normal());
+}
+
+load_result load_file(const std::string& path) {
+  auto fail = [&](std::string message) {
+    return load_result(tl::unexpected(
+        std::vector<spec_error>{spec_error{location{path}, "", std::move(message)}}));
+  };
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return fail("is a directory, not a spec file");
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > max_file_bytes)
+    return fail(fmt::format("too large ({} bytes; the limit is {})", size, max_file_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::string("cannot read: ") + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return fail(std::string("cannot read: ") + std::strerror(errno));
+  fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
+  if (ec) dir = fs::path(path).parent_path();
+  return load(text, path, dir.lexically_normal());
+}
+
+}  // namespace shfn::config

@@ -1,0 +1,33 @@
+#pragma once
+// Loading spec files: multi-document YAML, each document Kubernetes-shaped (`apiVersion`, `kind`,
+// `metadata.name`, `spec`). Loading reports every error of the file, each with its file, line,
+// column and field path, and returns a value only for a file without any.
+//
+// Load time only; safe to call from any thread (no shared state). Never throws.
+
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+#include <vector>
+
+#include "config/error.h"
+#include "config/function.h"
+
+namespace shfn::config {
+
+struct spec_file {
+  std::string path;  // as given to load_file (or the file_name given to load_string)
+  std::vector<function_spec> functions;  // in document order
+};
+
+using load_result = tl::expected<spec_file, std::vector<spec_error>>;
+
+// Reads and validates `path`; relative paths inside (script, workingDir) start at its directory.
+load_result load_file(const std::string& path);
+
+// The same from text: `file_name` is used in errors, `base_dir` for relative paths (made
+// absolute against the current directory if it is relative).
+load_result load_string(std::string_view yaml, const std::string& file_name,
+                        const std::string& base_dir);
+
+}  // namespace shfn::config
