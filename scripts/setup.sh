@@ -16,7 +16,7 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_packages=(
-  clang libclang-rt-14-dev openjdk-17-jre-headless maven python3 python3-venv openssl curl
+  clang libclang-rt-14-dev openjdk-17-jre-headless maven python3 python3-venv openssl curl jq
 )
 
 missing_packages() {

@@ -34,5 +34,6 @@ void setup_produce(CLI::App& app, int& exit_code);
 void setup_consume(CLI::App& app, int& exit_code);
 void setup_broker(CLI::App& app, int& exit_code);
 void setup_validate(CLI::App& app, int& exit_code);
+void setup_run(CLI::App& app, int& exit_code);
 
 }  // namespace shfn::cli

@@ -454,8 +454,12 @@ void consumer::acknowledge_cumulative(const message& m) {
 }
 
 void consumer::negative_acknowledge(const message& m) {
+  negative_acknowledge(m, options_.negative_ack_delay);
+}
+
+void consumer::negative_acknowledge(const message& m, std::chrono::milliseconds delay) {
   unacked_since_.erase(m.id);
-  redeliver_at_.emplace_back(clock::now() + options_.negative_ack_delay, m.id);
+  redeliver_at_.emplace_back(clock::now() + delay, m.id);
   redelivery_changed_.notify_all();
 }
 

@@ -86,6 +86,8 @@ class consumer {
   void acknowledge_cumulative(const message& m);
   // Redelivered after negative_ack_delay, with a higher redelivery count.
   void negative_acknowledge(const message& m);
+  // The same with a delay of its own (a retry back-off that grows with the redelivery count).
+  void negative_acknowledge(const message& m, std::chrono::milliseconds delay);
   asio::awaitable<result<void>> unsubscribe();
   asio::awaitable<void> close();
 

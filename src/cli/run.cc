@@ -1,0 +1,155 @@
+// `shfn run SPEC.yaml`: runs the spec's functions until SIGINT or SIGTERM, then drains them.
+// Without --url (and without SHFN_URL) it starts the embedded broker in-process first, on
+// 127.0.0.1:6650 with its data in ./shfn-data (or $SHFN_DATA), so that `shfn produce`,
+// `shfn consume` and the official clients can reach the same broker.
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+#include "base/temp_dir.h"
+#include "broker/broker.h"
+#include "cli/common.h"
+#include "client/client.h"
+#include "config/spec.h"
+#include "exec/process.h"
+#include "flow/runtime.h"
+#include "storage/errc.h"
+
+namespace shfn::cli {
+
+namespace {
+
+struct run_flags {
+  std::string spec;
+  connection_flags conn;
+  bool url_given = false;
+  std::string listen = "127.0.0.1:6650";
+  std::string data_dir;
+  std::string admin = "127.0.0.1:8081";
+  int instance = 0;
+  double drain_seconds = 30;
+};
+
+int print_spec_errors(const std::vector<config::spec_error>& errors) {
+  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  return 1;
+}
+
+result<std::unique_ptr<broker::broker_thread>> start_embedded(const run_flags& f) {
+  broker::broker_options options{.listen = f.listen, .data_dir = f.data_dir, .admin = ""};
+  return broker::broker_thread::start(options);
+}
+
+// What the spec format accepts but the runtime cannot do yet.
+std::vector<config::spec_error> unsupported(const config::spec_file& spec) {
+  std::vector<config::spec_error> errors;
+  for (const auto& fn : spec.functions) {
+    if (!fn.topics_pattern.empty()) {
+      errors.push_back({fn.where, fn.name + ".spec.topicsPattern",
+                        "not supported by shfn run yet: list the topics in `inputs`"});
+    }
+  }
+  return errors;
+}
+
+int run_functions(const run_flags& f) {
+  auto spec = config::load_file(f.spec);
+  if (!spec) return print_spec_errors(spec.error());
+  if (auto errors = unsupported(*spec); !errors.empty()) return print_spec_errors(errors);
+  exec::ignore_sigpipe();
+
+  client::client_options client_options = f.conn.options();
+  std::unique_ptr<broker::broker_thread> embedded;
+  if (!f.url_given) {
+    auto b = start_embedded(f);
+    if (!b) {
+      if (storage::is_dir_in_use(b.error())) {
+        return error("cannot use " + f.data_dir, b.error().message());
+      }
+      return error("cannot start the embedded broker on " + f.listen, b.error().message());
+    }
+    embedded = std::move(*b);
+    client_options.service_url = embedded->service_url();
+    std::printf("shfn broker ready on %s\n", embedded->service_url().c_str());
+  }
+
+  const temp_dir scratch("shfn-run");  // the scripts' metadata files
+  if (scratch.path().empty()) return error("cannot create a scratch directory", "mkdtemp failed");
+  asio::io_context io(1);
+  auto c = client::client::create(io.get_executor(), client_options);
+  if (!c) return error("invalid connection settings", c.error().message());
+
+  const flow::runtime_options options{
+      .instance_id = f.instance,
+      .scratch_dir = scratch.path().string(),
+      .drain_timeout = std::chrono::milliseconds(static_cast<long>(f.drain_seconds * 1000))};
+  flow::runtime rt(**c, std::move(spec->functions), options);
+  if (f.admin != "off") {
+    auto at = broker::parse_listen_address(f.admin);
+    if (!at) return error("invalid --admin " + f.admin, at.error().message());
+    auto served = rt.serve_admin(io.get_executor(), *at);
+    if (!served) return error("cannot serve the admin API on " + f.admin, served.error().message());
+    std::printf("shfn admin ready on %s\n", rt.admin_url().c_str());
+  }
+  std::fflush(stdout);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](std::error_code ec, int) {
+    if (!ec) rt.stop();
+  });
+  int code = 0;
+  std::function<void()> on_ready = [] {
+    std::printf("shfn functions ready\n");
+    std::fflush(stdout);
+  };
+  asio::co_spawn(io, rt.run(on_ready), [&](std::exception_ptr e, result<void> r) {
+    signals.cancel();
+    if (e) {
+      code = error("internal error", "the runtime threw");
+    } else if (!r) {
+      code = error("cannot run " + f.spec, r.error().message());
+    }
+    (*c)->close();
+  });
+  io.run();
+  return code;
+}
+
+}  // namespace
+
+void setup_run(CLI::App& app, int& exit_code) {
+  auto* cmd = app.add_subcommand("run", "Run the functions of a spec file");
+  auto f = std::make_shared<run_flags>();
+  const char* data = std::getenv("SHFN_DATA");
+  f->data_dir = data != nullptr && *data != '\0' ? data : "shfn-data";
+  cmd->add_option("spec", f->spec, "Spec file (YAML)")->required();
+  f->conn.add_to(*cmd);
+  cmd->add_option("--listen", f->listen,
+                  "Embedded broker: host:port for the Pulsar protocol (port 0: any free)")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", f->data_dir, "Embedded broker: where data is stored (env SHFN_DATA)")
+      ->capture_default_str();
+  cmd->add_option("--admin", f->admin,
+                  "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "
+                  "\"off\": none)")
+      ->capture_default_str();
+  cmd->add_option("--instance", f->instance, "Instance id (the pod ordinal on Kubernetes)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--drain-timeout", f->drain_seconds,
+                  "On SIGTERM, seconds to let in-flight messages finish")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([f, cmd, &exit_code] {
+    f->url_given = cmd->count("--url") > 0 || std::getenv("SHFN_URL") != nullptr;
+    // Lifecycle lines are the point of a long-running command: info unless SHFN_LOG says.
+    if (std::getenv("SHFN_LOG") == nullptr) spdlog::set_level(spdlog::level::info);
+    exit_code = run_functions(*f);
+  });
+}
+
+}  // namespace shfn::cli

@@ -1,0 +1,474 @@
+#include "flow/function_instance.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
+#include <chrono>
+#include <functional>
+
+#include "base/backoff.h"
+#include "client/errc.h"
+#include "exec/process.h"
+
+extern char** environ;
+
+namespace shfn::flow {
+
+using asio::awaitable;
+
+namespace {
+
+client::subscription_type subscription_of(config::subscription_kind kind) {
+  switch (kind) {
+    case config::subscription_kind::exclusive: return client::subscription_type::exclusive;
+    case config::subscription_kind::failover: return client::subscription_type::failover;
+    case config::subscription_kind::key_shared: return client::subscription_type::key_shared;
+    case config::subscription_kind::shared: break;
+  }
+  return client::subscription_type::shared;
+}
+
+exec::framing framing_of(config::framing f) {
+  switch (f) {
+    case config::framing::nul: return exec::framing::nul;
+    case config::framing::length_prefixed: return exec::framing::length_prefixed;
+    case config::framing::lines: break;
+  }
+  return exec::framing::lines;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A topic name without its "-partition-N" suffix: dead letters of every partition go together.
+std::string base_topic(const std::string& topic) {
+  const auto at = topic.rfind("-partition-");
+  return at == std::string::npos ? topic : topic.substr(0, at);
+}
+
+constexpr int stream_pipeline_depth = 64;
+constexpr std::size_t ordered_queue_per_lane = 16;
+
+}  // namespace
+
+function_instance::function_instance(client::client& c, config::function_spec spec,
+                                     instance_options options)
+    : client_(c),
+      spec_(std::move(spec)),
+      options_(std::move(options)),
+      policy_([&] {
+        auto p = delivery_policy::for_spec(spec_);
+        p.initial_delay = options_.retry_initial;
+        p.max_delay = options_.retry_max;
+        return p;
+      }()),
+      log_(c, spec_.log_topic, spec_.name, options_.instance_id) {
+  command_ = exec::command{.argv = spec_.argv,
+                           .working_dir = spec_.working_dir,
+                           .env = base_environment(spec_, options_.instance_id, environ)};
+  limits_ = exec::limits{.max_output = spec_.max_output_bytes,
+                         .timeout = spec_.timeout,
+                         .kill_grace = spec_.kill_grace};
+  const auto lanes = static_cast<std::size_t>(spec_.parallelism);
+  lanes_ = std::vector<lane>(lanes);
+  if (policy_.ordered) {
+    capacity_ = lanes * ordered_queue_per_lane;
+  } else if (spec_.mode == config::run_mode::stream) {
+    capacity_ = lanes * stream_pipeline_depth;
+  } else {
+    capacity_ = lanes;
+  }
+}
+
+function_instance::~function_instance() = default;
+
+awaitable<result<void>> function_instance::start() {
+  auto ex = co_await asio::this_coro::executor;
+  asio::co_spawn(
+      ex, [](function_instance* self, gate::holder) -> awaitable<void> { co_await self->log_.run(); }(
+              this, gate_.enter()),
+      asio::detached);
+
+  if (spec_.mode == config::run_mode::stream) {
+    exec::worker_pool_options pool{.cmd = command_,
+                                   .workers = spec_.parallelism,
+                                   .frames = framing_of(spec_.frames),
+                                   .lim = limits_,
+                                   .max_in_flight = policy_.ordered ? 1 : stream_pipeline_depth};
+    exec::line_sink to_log = [this](std::string_view line) { log_.post(log_level::info, line); };
+    workers_ = std::make_unique<exec::worker_pool>(ex, std::move(pool), to_log);
+    worker_load_.assign(static_cast<std::size_t>(spec_.parallelism), 0);
+    auto started = co_await workers_->start();
+    if (!started) co_return fail(started.error());
+  }
+  const bool have_output = co_await create_output();
+  if (!have_output) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  const bool subscribed = co_await subscribe_all();
+  if (!subscribed) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  ready_ = true;
+  log_.post(log_level::info, "ready: " + std::to_string(inputs_.size()) + " input(s), " +
+                                 std::string(config::to_string(spec_.guarantees)) + ", " +
+                                 std::string(config::to_string(spec_.subscription)) +
+                                 " subscription '" + spec_.subscription_name + "'");
+  co_return result<void>{};
+}
+
+awaitable<bool> function_instance::create_output() {
+  // EFFECTIVELY_ONCE publishes through one named producer per input partition instead.
+  if (spec_.output.empty() || spec_.guarantees == config::guarantee::effectively_once) {
+    co_return true;
+  }
+  backoff delays(options_.retry_initial, std::chrono::seconds(10));
+  const client::producer_options options{.topic = spec_.output, .batching = true};
+  while (!stopping_) {
+    auto p = co_await client_.create_producer(options);
+    if (p) {
+      output_ = std::move(*p);
+      co_return true;
+    }
+    const auto delay = delays.next();
+    log_.post(log_level::warn, "cannot create a producer on " + spec_.output + ": " +
+                                   p.error().message() + "; retrying in " +
+                                   std::to_string(delay.count()) + " ms");
+    co_await pause(delay);
+  }
+  co_return false;
+}
+
+awaitable<bool> function_instance::subscribe_all() {
+  backoff delays(options_.retry_initial, std::chrono::seconds(10));
+  for (const auto& topic : spec_.inputs) {
+    const client::consumer_options options{
+        .topic = topic,
+        .subscription = spec_.subscription_name,
+        .type = subscription_of(spec_.subscription),
+        .position = spec_.subscription_earliest ? client::initial_position::earliest
+                                                : client::initial_position::latest,
+        .name = spec_.name + "-" + std::to_string(options_.instance_id),
+        .receiver_queue_size = static_cast<int>(std::max<std::size_t>(capacity_, 100)),
+    };
+    for (;;) {
+      if (stopping_) co_return false;
+      auto c = co_await client_.subscribe(options);
+      if (c) {
+        inputs_.push_back({topic, std::move(*c)});
+        delays.reset();
+        break;
+      }
+      const auto delay = delays.next();
+      log_.post(log_level::warn, "cannot subscribe to " + topic + ": " + c.error().message() +
+                                     "; retrying in " + std::to_string(delay.count()) + " ms");
+      co_await pause(delay);
+    }
+  }
+  co_return true;
+}
+
+void function_instance::stop(clock::time_point drain_deadline) {
+  if (stopping_) return;
+  stopping_ = true;
+  drain_deadline_ = drain_deadline;
+  stop_requested_.notify_all();
+  in_flight_changed_.notify_all();
+}
+
+awaitable<bool> function_instance::pause(std::chrono::milliseconds d) {
+  if (!stopping_) co_await stop_requested_.wait_until(clock::now() + d);
+  co_return !stopping_;
+}
+
+awaitable<void> function_instance::run() {
+  auto ex = co_await asio::this_coro::executor;
+  for (std::size_t i = 0; i < inputs_.size(); ++i) {
+    asio::co_spawn(
+        ex,
+        [](function_instance* self, std::size_t index, gate::holder) -> awaitable<void> {
+          co_await self->receive_loop(index);
+        }(this, i, gate_.enter()),
+        asio::detached);
+  }
+  while (!stopping_) co_await stop_requested_.wait();
+  log_.post(log_level::info, "stopping: " + std::to_string(in_flight_) + " message(s) in flight");
+
+  // Phase two: let in-flight messages finish, up to the deadline.
+  while (in_flight_ > 0) {
+    const bool woken = co_await in_flight_changed_.wait_until(drain_deadline_);
+    if (!woken && in_flight_ > 0) {
+      log_.post(log_level::warn, "drain deadline passed with " + std::to_string(in_flight_) +
+                                     " message(s) in flight; they will be redelivered");
+      break;
+    }
+  }
+  ready_ = false;
+  // Consumers first: whatever is still unacked goes back to the broker.
+  for (auto& in : inputs_) co_await in.consumer->close();
+  if (workers_) co_await workers_->stop();
+  if (output_) {
+    co_await output_->flush();
+    co_await output_->close();
+  }
+  for (auto& [name, p] : producers_) co_await p->close();
+  log_.post(log_level::info, "stopped");
+  co_await log_.stop(drain_deadline_);
+}
+
+awaitable<void> function_instance::receive_loop(std::size_t input_index) {
+  auto& consumer = *inputs_[input_index].consumer;
+  auto ex = co_await asio::this_coro::executor;
+  while (!stopping_) {
+    if (in_flight_ >= capacity_) {
+      co_await in_flight_changed_.wait();
+      continue;
+    }
+    // A bounded wait, so that stop() is noticed even when the topic is idle.
+    auto m = co_await consumer.receive(clock::now() + std::chrono::milliseconds(200));
+    if (!m) {
+      if (m.error() == client::errc::timeout) continue;
+      if (stopping_ || m.error() == client::errc::closed) break;
+      log_.post(log_level::error, "receive from " + consumer.topic() + ": " + m.error().message());
+      co_await pause(options_.retry_initial);
+      continue;
+    }
+    if (stopping_) break;  // not acked: the broker redelivers it
+    ++in_flight_;
+    auto held = gate_.enter();
+    asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
+  }
+}
+
+awaitable<void> function_instance::process(client::message m, std::size_t input_index,
+                                           gate::holder) {
+  ++metrics_.received;
+  const auto started = clock::now();
+  const std::size_t lane_index = lane_of(m);
+  if (policy_.ordered) co_await wait_turn(lane_index, next_ticket_++);
+  if (policy_.guarantee == config::guarantee::at_most_once) acknowledge(m, input_index);
+
+  int failed = 0;
+  while (!stopping_ || clock::now() < drain_deadline_) {
+    metrics_.last_invocation_ms = now_ms();
+    exec::outcome o = co_await invoke(m, lane_index);
+    for (const auto& w : o.metadata.warnings) {
+      log_.post(log_level::warn, "metadata file: " + w, m.id.str());
+    }
+    if (o.ok()) {
+      const bool published = co_await publish_output(m, o);
+      if (published) {
+        if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
+        ++metrics_.processed_successfully;
+        metrics_.process_latency.record(
+            std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started));
+      }
+      break;  // not published: stopping, the message stays unacked
+    }
+    ++metrics_.user_exceptions;
+    ++failed;
+    const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
+    log_.post(log_level::warn,
+              "attempt " + std::to_string(failures_so_far) + " failed: " + o.message,
+              m.id.str());
+    const auto step = policy_.after_failure(failures_so_far);
+    if (step == next_step::dead_letter) {
+      const bool parked = co_await dead_letter(m, o, failures_so_far);
+      if (parked && policy_.guarantee != config::guarantee::at_most_once) {
+        acknowledge(m, input_index);
+      }
+      break;
+    }
+    ++metrics_.retried;
+    const auto delay = policy_.delay(failures_so_far);
+    if (step == next_step::negative_ack) {
+      inputs_[input_index].consumer->negative_acknowledge(m, delay);
+      break;
+    }
+    const bool go_on = co_await pause(delay);
+    if (!go_on) break;  // stopping: left unacked, redelivered later
+  }
+  if (policy_.ordered) leave_lane(lane_index);
+  --in_flight_;
+  in_flight_changed_.notify_all();
+}
+
+awaitable<exec::outcome> function_instance::invoke(const client::message& m,
+                                                   std::size_t lane_index) {
+  if (workers_) {
+    const std::size_t worker = policy_.ordered ? lane_index : pick_worker();
+    ++worker_load_[worker];
+    exec::outcome o = co_await workers_->process(m.payload, worker);
+    --worker_load_[worker];
+    co_return o;
+  }
+  exec::invocation inv{.input = m.payload,
+                       .extra_env = message_environment(m),
+                       .metadata_dir = options_.scratch_dir};
+  if (spec_.input == config::input_style::arg) {
+    inv.extra_args.emplace_back(m.payload.begin(), m.payload.end());
+  }
+  exec::line_sink to_log = [this, id = m.id.str()](std::string_view line) {
+    log_.post(log_level::info, line, id);
+  };
+  co_return co_await exec::run_once(command_, std::move(inv), limits_, to_log);
+}
+
+awaitable<bool> function_instance::publish_output(const client::message& m, exec::outcome& o) {
+  if (spec_.output.empty() || o.output.empty()) co_return true;  // empty stdout: no output
+  client::outgoing_message out{.payload = std::move(o.output),
+                               .key = o.metadata.key ? o.metadata.key : m.key,
+                               .properties = std::move(o.metadata.properties),
+                               .event_time = m.event_time};
+  client::producer* p = output_.get();
+  if (spec_.guarantees == config::guarantee::effectively_once) {
+    // One producer per input partition, named after it, so the sequence ids it sends increase.
+    out.sequence_id = sequence_id_for(m.id);
+    p = co_await named_producer(spec_.output, spec_.name + "@" + m.topic, false);
+    if (p == nullptr) co_return false;
+  }
+  co_return co_await send_with_retries(*p, out, "output to " + spec_.output);
+}
+
+awaitable<bool> function_instance::dead_letter(const client::message& m, const exec::outcome& o,
+                                               int failed) {
+  const std::string topic = dead_letter_topic_for(m);
+  client::outgoing_message parked{.payload = m.payload, .key = m.key, .properties = m.properties,
+                                  .event_time = m.event_time};
+  // Pulsar's own dead-letter properties, then what a user needs to see why it failed.
+  parked.properties.emplace_back("REAL_TOPIC", m.topic);
+  parked.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
+  parked.properties.emplace_back("SHFN_FUNCTION", spec_.name);
+  parked.properties.emplace_back("SHFN_FAILURE", std::string(exec::to_string(o.what)));
+  parked.properties.emplace_back("SHFN_ERROR", o.message);
+  parked.properties.emplace_back("SHFN_EXIT_CODE", std::to_string(o.exit_code));
+  if (o.signal != 0) parked.properties.emplace_back("SHFN_SIGNAL", std::to_string(o.signal));
+  parked.properties.emplace_back("SHFN_STDERR_TAIL", o.stderr_tail);
+  parked.properties.emplace_back("SHFN_ATTEMPTS", std::to_string(failed));
+  client::producer* p = co_await named_producer(topic, "", true);
+  if (p == nullptr) co_return false;
+  const bool sent = co_await send_with_retries(*p, parked, "dead letter to " + topic);
+  if (sent) {
+    ++metrics_.dead_lettered;
+    log_.post(log_level::error, "sent to the dead-letter topic " + topic + " after " +
+                                    std::to_string(failed) + " failed attempt(s): " + o.message,
+              m.id.str());
+  }
+  co_return sent;
+}
+
+awaitable<bool> function_instance::send_with_retries(client::producer& p,
+                                                     const client::outgoing_message& m,
+                                                     std::string_view what) {
+  backoff delays(options_.retry_initial, std::chrono::seconds(10));
+  for (;;) {
+    auto sent = co_await p.send(m);
+    if (sent) co_return true;
+    ++metrics_.system_exceptions;
+    const auto delay = delays.next();
+    log_.post(log_level::error, "cannot publish " + std::string(what) + ": " +
+                                    sent.error().message() + "; retrying in " +
+                                    std::to_string(delay.count()) + " ms");
+    const bool go_on = co_await pause(delay);
+    if (!go_on) co_return false;
+  }
+}
+
+awaitable<client::producer*> function_instance::named_producer(std::string topic, std::string name,
+                                                               bool batching) {
+  const std::string slot = name.empty() ? topic : name;
+  while (creating_.contains(slot)) co_await producers_changed_.wait();
+  if (auto it = producers_.find(slot); it != producers_.end()) co_return it->second.get();
+
+  creating_.insert(slot);
+  backoff delays(options_.retry_initial, std::chrono::seconds(10));
+  const client::producer_options options{.topic = topic, .name = name, .batching = batching};
+  client::producer* made = nullptr;
+  for (;;) {
+    auto p = co_await client_.create_producer(options);
+    if (p) {
+      made = p->get();
+      producers_[slot] = std::move(*p);
+      break;
+    }
+    ++metrics_.system_exceptions;
+    const auto delay = delays.next();
+    log_.post(log_level::error, "cannot create a producer on " + topic + ": " +
+                                    p.error().message() + "; retrying in " +
+                                    std::to_string(delay.count()) + " ms");
+    const bool go_on = co_await pause(delay);
+    if (!go_on) break;
+  }
+  creating_.erase(slot);
+  producers_changed_.notify_all();
+  co_return made;
+}
+
+std::size_t function_instance::lane_of(const client::message& m) const {
+  if (!policy_.ordered) return 0;
+  const std::string& by = spec_.retain_key_ordering ? m.key.value_or(std::string()) : m.topic;
+  return std::hash<std::string>{}(by) % lanes_.size();
+}
+
+awaitable<void> function_instance::wait_turn(std::size_t lane_index, std::uint64_t ticket) {
+  auto& l = lanes_[lane_index];
+  l.tickets.push_back(ticket);
+  while (l.tickets.front() != ticket) co_await l.turn.wait();
+}
+
+void function_instance::leave_lane(std::size_t lane_index) {
+  auto& l = lanes_[lane_index];
+  l.tickets.pop_front();
+  l.turn.notify_all();
+}
+
+std::size_t function_instance::pick_worker() {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < worker_load_.size(); ++i) {
+    if (worker_load_[i] < worker_load_[best]) best = i;
+  }
+  return best;
+}
+
+void function_instance::acknowledge(const client::message& m, std::size_t input_index) {
+  inputs_[input_index].consumer->acknowledge(m);
+}
+
+std::string function_instance::dead_letter_topic_for(const client::message& m) const {
+  if (!spec_.dead_letter_topic.empty()) return spec_.dead_letter_topic;
+  return base_topic(m.topic) + "-" + spec_.subscription_name + "-DLQ";
+}
+
+function_metrics function_instance::metrics() const {
+  function_metrics m = metrics_;
+  m.log_lines_dropped = log_.dropped();
+  return m;
+}
+
+nlohmann::json function_instance::status() const {
+  return {
+      {"function", spec_.name},
+      {"instance", options_.instance_id},
+      {"ready", ready_},
+      {"stopping", stopping_},
+      {"inputs", spec_.inputs},
+      {"output", spec_.output},
+      {"logTopic", spec_.log_topic},
+      {"subscriptionName", spec_.subscription_name},
+      {"subscriptionType", config::to_string(spec_.subscription)},
+      {"processingGuarantees", config::to_string(spec_.guarantees)},
+      {"mode", spec_.mode == config::run_mode::stream ? "stream" : "exec"},
+      {"parallelism", spec_.parallelism},
+      {"inFlight", in_flight_},
+      {"received", metrics_.received},
+      {"processedSuccessfully", metrics_.processed_successfully},
+      {"userExceptions", metrics_.user_exceptions},
+      {"systemExceptions", metrics_.system_exceptions},
+      {"deadLettered", metrics_.dead_lettered},
+      {"retried", metrics_.retried},
+      {"lastInvocation", metrics_.last_invocation_ms},
+      {"workerRestarts", workers_ ? workers_->restarts() : 0},
+      {"logLinesDropped", log_.dropped()},
+  };
+}
+
+}  // namespace shfn::flow

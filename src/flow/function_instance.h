@@ -1,0 +1,133 @@
+#pragma once
+// One instance of a function: consumers on its inputs -> the script (src/exec) -> a producer on
+// its output, with retries, a dead-letter topic and a log topic (DESIGN.md, "Delivery
+// guarantees"; flow/delivery.h says how failures are retried).
+//
+// Life of a message: a receive loop per input takes it once there is room under the instance's
+// in-flight limit and spawns one coroutine for it. Ordered functions (retainOrdering,
+// retainKeyOrdering, EFFECTIVELY_ONCE) first wait for their turn in a lane: one lane per input
+// partition, or per key, so that messages of the same lane run one after the other while other
+// lanes go on. Then the script runs (exec mode: one process each, up to `parallelism` at once;
+// stream mode: a request to one of `parallelism` long-lived workers, pipelined when unordered).
+// Its output is published, and the input is acknowledged once the output has its receipt
+// (ATLEAST_ONCE) or was acknowledged before the script ran (ATMOST_ONCE).
+//
+// Shutdown is two-phase: stop() ends the receive loops; run() then waits (up to the deadline)
+// for in-flight messages, and closes consumers before producers, so that anything not acked is
+// redelivered by the broker to whoever subscribes next. Nothing in flight is lost.
+//
+// Threads: an instance, its client, producers, consumers and child processes all run on the one
+// executor of the runtime (a single-threaded io_context).
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/notifier.h"
+#include "client/client.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "config/spec.h"
+#include "exec/command.h"
+#include "exec/worker_pool.h"
+#include "flow/delivery.h"
+#include "flow/log_shipper.h"
+#include "flow/metrics.h"
+#include "flow/script_env.h"
+
+namespace shfn::flow {
+
+struct instance_options {
+  int instance_id = 0;
+  std::string scratch_dir;  // for the scripts' metadata files
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{30000};
+};
+
+class function_instance {
+ public:
+  function_instance(client::client& c, config::function_spec spec, instance_options options);
+  ~function_instance();
+
+  // Starts the stream workers, creates the output producer and subscribes to every input,
+  // retrying with back-off (and a log line each time) while the broker cannot be reached.
+  // Fails only for what retrying cannot fix, such as a worker that cannot be spawned.
+  asio::awaitable<result<void>> start();
+  // Processes messages until stop(), then drains and closes.
+  asio::awaitable<void> run();
+  // Stops taking messages; in-flight ones may finish until `drain_deadline`.
+  void stop(clock::time_point drain_deadline);
+
+  bool ready() const { return ready_; }
+  const config::function_spec& spec() const { return spec_; }
+  int instance_id() const { return options_.instance_id; }
+  function_metrics metrics() const;
+  nlohmann::json status() const;
+
+ private:
+  struct input {
+    std::string topic;
+    std::unique_ptr<client::consumer> consumer;
+  };
+  // Messages of one lane run one at a time, in the order they were received.
+  struct lane {
+    std::deque<std::uint64_t> tickets;
+    notifier turn;
+  };
+
+  asio::awaitable<bool> create_output();
+  asio::awaitable<bool> subscribe_all();
+  asio::awaitable<void> receive_loop(std::size_t input_index);
+  asio::awaitable<void> process(client::message m, std::size_t input_index, gate::holder held);
+  asio::awaitable<exec::outcome> invoke(const client::message& m, std::size_t lane_index);
+  asio::awaitable<bool> publish_output(const client::message& m, exec::outcome& o);
+  asio::awaitable<bool> dead_letter(const client::message& m, const exec::outcome& o, int failed);
+  asio::awaitable<bool> send_with_retries(client::producer& p, const client::outgoing_message& m,
+                                          std::string_view what);
+  asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,
+                                                    bool batching);
+  asio::awaitable<void> wait_turn(std::size_t lane_index, std::uint64_t ticket);
+  void leave_lane(std::size_t lane_index);
+  std::size_t lane_of(const client::message& m) const;
+  std::size_t pick_worker();
+  void acknowledge(const client::message& m, std::size_t input_index);
+  std::string dead_letter_topic_for(const client::message& m) const;
+  // Waits `d`, or less when stop() is called; false when stopping.
+  asio::awaitable<bool> pause(std::chrono::milliseconds d);
+
+  client::client& client_;
+  const config::function_spec spec_;
+  const instance_options options_;
+  const delivery_policy policy_;
+  exec::command command_;
+  exec::limits limits_;
+  std::unique_ptr<exec::worker_pool> workers_;
+  std::vector<int> worker_load_;
+  std::vector<input> inputs_;
+  std::unique_ptr<client::producer> output_;
+  std::map<std::string, std::unique_ptr<client::producer>> producers_;  // by name: DLQ, EO
+  std::set<std::string> creating_;
+  notifier producers_changed_;
+  log_shipper log_;
+  function_metrics metrics_;
+
+  std::vector<lane> lanes_;
+  std::uint64_t next_ticket_ = 0;
+  std::size_t in_flight_ = 0;
+  std::size_t capacity_ = 1;
+  notifier in_flight_changed_;
+
+  bool ready_ = false;
+  bool stopping_ = false;
+  clock::time_point drain_deadline_ = clock::time_point::max();
+  notifier stop_requested_;
+  gate gate_;
+};
+
+}  // namespace shfn::flow

@@ -1,0 +1,111 @@
+#include "flow/runtime.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
+#include <nlohmann/json.hpp>
+
+#include "admin/prometheus.h"
+
+namespace shfn::flow {
+
+using asio::awaitable;
+
+runtime::runtime(client::client& c, std::vector<config::function_spec> functions,
+                 runtime_options options)
+    : options_(std::move(options)) {
+  for (auto& spec : functions) {
+    const instance_options io{.instance_id = options_.instance_id,
+                              .scratch_dir = options_.scratch_dir};
+    instances_.push_back(std::make_unique<function_instance>(c, std::move(spec), io));
+  }
+}
+
+runtime::~runtime() {
+  if (admin_) admin_->stop();
+}
+
+result<void> runtime::serve_admin(asio::any_io_executor ex, const asio::ip::tcp::endpoint& at) {
+  admin::http_server::handler h = [this](const admin::http_request& r) { return handle(r); };
+  auto server = admin::http_server::start(std::move(ex), at, h);
+  if (!server) return fail(server.error());
+  admin_ = std::move(*server);
+  return {};
+}
+
+std::string runtime::admin_url() const { return admin_ ? admin_->url() : std::string(); }
+
+bool runtime::ready() const {
+  if (stopping_) return false;
+  for (const auto& i : instances_) {
+    if (!i->ready()) return false;
+  }
+  return true;
+}
+
+awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
+  auto ex = co_await asio::this_coro::executor;
+  result<void> outcome;
+  for (auto& instance : instances_) {
+    auto started = co_await instance->start();
+    if (!started && !stopping_) {
+      outcome = fail(started.error());
+      stop();
+    }
+    if (stopping_) break;
+  }
+  gate running;
+  if (!stopping_) {
+    for (auto& instance : instances_) {
+      asio::co_spawn(
+          ex,
+          [](function_instance* i, gate::holder) -> awaitable<void> { co_await i->run(); }(
+              instance.get(), running.enter()),
+          asio::detached);
+    }
+    if (on_ready) on_ready();
+  }
+  while (!stopping_) co_await stopped_.wait();
+  co_await running.close();
+  if (admin_) admin_->stop();
+  co_return outcome;
+}
+
+void runtime::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  const auto deadline = clock::now() + options_.drain_timeout;
+  for (auto& instance : instances_) instance->stop(deadline);
+  stopped_.notify_all();
+}
+
+admin::http_response runtime::handle(const admin::http_request& request) const {
+  const auto& path = request.path;
+  if (request.method != "GET" && request.method != "HEAD") {
+    return {.status = 405, .body = R"({"reason": "only GET"})"};
+  }
+  if (path.size() == 1 && path[0] == "healthz") {
+    return {.content_type = "text/plain", .body = "ok\n"};
+  }
+  if (path.size() == 1 && path[0] == "readyz") {
+    const bool ok = ready();
+    return {.status = ok ? 200 : 503, .content_type = "text/plain",
+            .body = ok ? "ready\n" : "not ready\n"};
+  }
+  if (path.size() == 1 && path[0] == "metrics") {
+    std::vector<labelled_metrics> all;
+    for (const auto& i : instances_) {
+      all.push_back({i->spec().name, i->instance_id(), i->metrics()});
+    }
+    return {.content_type = std::string(admin::prometheus_content_type),
+            .body = render_prometheus(all)};
+  }
+  if (path.size() == 1 && path[0] == "status") {
+    nlohmann::json body = {{"ready", ready()}, {"instances", nlohmann::json::array()}};
+    for (const auto& i : instances_) body["instances"].push_back(i->status());
+    return {.body = body.dump(2) + "\n"};
+  }
+  return {.status = 404, .body = R"({"reason": "not found"})"};
+}
+
+}  // namespace shfn::flow

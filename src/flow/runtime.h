@@ -1,0 +1,59 @@
+#pragma once
+// The functions of one spec file, run together on one client: one function_instance each, and
+// the admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs:
+//
+//   GET /healthz   200 "ok" while the process runs
+//   GET /readyz    200 once every instance has subscribed, 503 before and while draining
+//   GET /metrics   Prometheus text, Pulsar Functions' metric names, labels function and instance
+//   GET /status    JSON: one object per instance (see function_instance::status)
+//
+// Threads: everything on the executor the runtime was created with (single-threaded).
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "admin/server.h"
+#include "base/notifier.h"
+#include "client/client.h"
+#include "config/spec.h"
+#include "flow/function_instance.h"
+
+namespace shfn::flow {
+
+struct runtime_options {
+  int instance_id = 0;
+  std::string scratch_dir;
+  std::chrono::milliseconds drain_timeout{30000};
+};
+
+class runtime {
+ public:
+  runtime(client::client& c, std::vector<config::function_spec> functions,
+          runtime_options options);
+  ~runtime();
+
+  // Serves the admin endpoints on `at` (port 0: any free port).
+  result<void> serve_admin(asio::any_io_executor ex, const asio::ip::tcp::endpoint& at);
+  std::string admin_url() const;
+
+  // Starts every instance, calls `on_ready` once all have subscribed, runs until stop(), then
+  // drains them. Fails when an instance cannot start for a reason retrying cannot fix.
+  asio::awaitable<result<void>> run(std::function<void()> on_ready);
+  // Stops taking messages; in-flight ones get until now + drain_timeout.
+  void stop();
+
+  bool ready() const;
+  admin::http_response handle(const admin::http_request& request) const;
+
+ private:
+  runtime_options options_;
+  std::vector<std::unique_ptr<function_instance>> instances_;
+  std::unique_ptr<admin::http_server> admin_;
+  bool stopping_ = false;
+  notifier stopped_;
+};
+
+}  // namespace shfn::flow

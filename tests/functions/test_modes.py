@@ -1,0 +1,80 @@
+"""Stream mode with per-key order, ATMOST_ONCE, and script stderr on the log topic."""
+import pulsar
+
+from conftest import wait_for
+
+STREAM = """kind: Function
+metadata:
+  name: upper
+spec:
+  command: ["stdbuf", "-oL", "tr", "a-z", "A-Z"]
+  mode: stream
+  framing: lines
+  parallelism: 2
+  retainKeyOrdering: true
+  inputs: [in]
+  output: out
+"""
+
+
+def test_stream_mode_keeps_per_key_order(make_spec, runtimes, clients):
+    spec = make_spec(text=STREAM, topics=["in", "out"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    out = c.py.subscribe(spec.topic("out"), "check",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    producer = c.py.create_producer(spec.topic("in"), batching_enabled=True)
+    keys = [f"k{i}" for i in range(5)]
+    for seq in range(200):
+        key = keys[seq % len(keys)]
+        producer.send_async(f"{key}-{seq:03d}".encode(), None, partition_key=key)
+    producer.flush()
+    by_key = {}
+    for _ in range(200):
+        m = out.receive(timeout_millis=30000)
+        by_key.setdefault(m.partition_key(), []).append(m.data().decode())
+        out.acknowledge(m)
+    for key in keys:
+        expected = [f"{key}-{seq:03d}".upper() for seq in range(200) if seq % 5 == keys.index(key)]
+        assert by_key[key] == expected
+    upper = rt.instance("upper")
+    assert upper["mode"] == "stream" and upper["subscriptionType"] == "Key_Shared"
+    assert rt.terminate() == 0
+
+
+AT_MOST_ONCE = """kind: Function
+metadata:
+  name: amo
+spec:
+  command: 'read -r line; if [ "$line" = bad ]; then echo "refusing $line" >&2; exit 4; fi; echo "$line"'
+  inputs: [in]
+  output: out
+  logTopic: log
+  deadLetterTopic: dlq
+  processingGuarantees: ATMOST_ONCE
+"""
+
+
+def test_at_most_once_never_retries_and_stderr_reaches_the_log_topic(make_spec, runtimes,
+                                                                     clients):
+    spec = make_spec(text=AT_MOST_ONCE, topics=["in", "out", "log", "dlq"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    c.produce(spec.topic("in"), "good", "bad", "fine")
+    assert sorted(m["payload"] for m in c.consume_json(spec.topic("out"), 2)) == ["fine\n",
+                                                                                   "good\n"]
+    parked = c.consume_json(spec.topic("dlq"), 1)[0]
+    assert parked["payload"] == "bad" and parked["properties"]["SHFN_ATTEMPTS"] == "1"
+    amo = wait_for(lambda: (lambda s: s if s["deadLettered"] == 1 else None)(rt.instance("amo")),
+                   what="the dead letter to be counted")
+    assert amo["userExceptions"] == 1 and amo["retried"] == 0
+
+    reader = c.reader(spec.topic("log"))
+    while True:
+        m = reader.read_next(timeout_millis=20000)
+        if m.data() == b"refusing bad":
+            props = m.properties()
+            assert props["function"] == "amo" and props["instance"] == "0"
+            assert props["message_id"] == parked["properties"]["ORIGIN_MESSAGE_ID"]
+            assert props["level"] == "INFO"
+            break
