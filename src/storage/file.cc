@@ -13,12 +13,6 @@ std::error_code last_system_error() {
   return {errno, std::system_category()};
 }
 
-void unique_fd::reset(int fd) {
-  // close(2) errors are not actionable here: data that must be durable is fdatasynced first.
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 result<unique_fd> open_file(const std::filesystem::path& path, int flags, mode_t mode) {
   int fd = -1;
   do {

@@ -11,39 +11,28 @@
 #include <string_view>
 #include <vector>
 
+#include "base/temp_dir.h"
+
 #include "config/spec.h"
 
 namespace shfn::config::testing {
 
-class temp_dir {
+// base's temp_dir, plus the two things these tests do with it all the time.
+class temp_dir : public shfn::temp_dir {
  public:
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "shfn-config-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+  temp_dir() : shfn::temp_dir("shfn-config") {}
 
-  const std::filesystem::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
+  std::string str() const { return path().string(); }
 
   // Writes `content` to `relative` (making parent directories) with the given mode.
   std::filesystem::path write(const std::string& relative, std::string_view content,
                               mode_t mode = 0644) const {
-    auto p = path_ / relative;
+    auto p = path() / relative;
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p, std::ios::binary) << content;
     ::chmod(p.c_str(), mode);
     return p;
   }
-
- private:
-  std::filesystem::path path_;
 };
 
 // Every error of loading `yaml` (as file "f.yaml" with relative paths starting at `base_dir`), in

@@ -25,32 +25,14 @@
 #include <thread>
 
 #include "base/bytes.h"
+#include "base/temp_dir.h"
 #include "exec/command.h"
 
 namespace shfn::exec::testing {
 
 using namespace std::chrono_literals;
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "shfn-exec-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using shfn::temp_dir;
 
 // Writes `body` to dir/name with mode `mode`; returns the path.
 inline std::string write_file(const temp_dir& dir, const std::string& name, const std::string& body,

@@ -12,28 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "base/temp_dir.h"
+
 namespace shfn::storage::testing {
 
-class temp_dir {
- public:
-  temp_dir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "shfn-storage-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+using shfn::temp_dir;
 
 // Files in `dir` whose names end in `extension`, sorted.
 inline std::vector<std::filesystem::path> files_with_extension(const std::filesystem::path& dir,
