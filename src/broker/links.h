@@ -24,9 +24,10 @@ class producer_link {
 class consumer_link {
  public:
   virtual ~consumer_link() = default;
-  // `entry` is the stored checksummed section: [metadata_size][metadata][payload].
+  // `entry` is the stored checksummed section: [metadata_size][metadata][payload]. The link
+  // takes it over, so a large entry can be written to the socket without another copy.
   virtual void send_message(std::uint64_t consumer_id, const wire::message_id& id,
-                            std::uint32_t redelivery_count, byte_view entry) = 0;
+                            std::uint32_t redelivery_count, bytes entry) = 0;
   virtual void send_active_consumer_change(std::uint64_t consumer_id, bool active) = 0;
   // The broker closes the consumer (topic deleted, subscription reset by a seek); the client
   // subscribes again.

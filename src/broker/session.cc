@@ -23,6 +23,9 @@ using asio::use_awaitable;
 namespace {
 
 constexpr const char* server_version = "shfn-broker/0.1.0";
+// Entries this large go out by a gathered write instead of being copied into the output buffer;
+// below it a copy is cheaper than another iovec.
+constexpr std::size_t gather_above_bytes = 16 * 1024;
 constexpr int max_protocol_version = pb::v21;
 
 pb::BaseCommand command_of(pb::BaseCommand::Type type) {
@@ -125,8 +128,23 @@ awaitable<void> session::write_loop(std::shared_ptr<session> /*keep_alive*/) {
       continue;
     }
     std::swap(output_, writing_);
+    std::swap(attached_, attached_writing_);
     std::error_code ec;
-    co_await asio::async_write(socket_, asio::buffer(writing_), redirect_error(use_awaitable, ec));
+    if (attached_writing_.empty()) {
+      co_await asio::async_write(socket_, asio::buffer(writing_),
+                                 redirect_error(use_awaitable, ec));
+    } else {
+      gather_.clear();
+      std::size_t from = 0;
+      for (const auto& a : attached_writing_) {
+        gather_.push_back(asio::buffer(writing_.data() + from, a.at - from));
+        gather_.push_back(asio::buffer(a.data));
+        from = a.at;
+      }
+      gather_.push_back(asio::buffer(writing_.data() + from, writing_.size() - from));
+      co_await asio::async_write(socket_, gather_, redirect_error(use_awaitable, ec));
+      attached_writing_.clear();
+    }
     writing_.clear();
     if (ec || (close_after_flush_ && output_.empty())) close();
   }
@@ -502,14 +520,19 @@ void session::on_seek(const pb::CommandSeek& c) {
 }
 
 void session::send_message(std::uint64_t consumer_id, const wire::message_id& id,
-                           std::uint32_t redelivery_count, byte_view entry) {
+                           std::uint32_t redelivery_count, bytes entry) {
+  if (closed_) return;
   auto c = command_of(pb::BaseCommand::MESSAGE);
   auto* m = c.mutable_message();
   m->set_consumer_id(consumer_id);
   id.to_pb(*m->mutable_message_id());
   if (redelivery_count > 0) m->set_redelivery_count(redelivery_count);
-  if (closed_) return;
-  wire::append_stored_payload_command(output_, c, entry);
+  if (entry.size() < gather_above_bytes) {
+    wire::append_stored_payload_command(output_, c, entry);
+  } else {
+    wire::append_stored_payload_head(output_, c, entry);
+    attached_.push_back({.at = output_.size(), .data = std::move(entry)});
+  }
   output_ready_.notify_all();
 }
 

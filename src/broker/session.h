@@ -7,11 +7,13 @@
 // every one of them is closed, which hands the consumers' unacked entries to other consumers.
 
 #include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/notifier.h"
@@ -46,7 +48,7 @@ class session final : public std::enable_shared_from_this<session>,
   void send_close_producer(std::uint64_t producer_id) override;
   // consumer_link
   void send_message(std::uint64_t consumer_id, const wire::message_id& id,
-                    std::uint32_t redelivery_count, byte_view entry) override;
+                    std::uint32_t redelivery_count, bytes entry) override;
   void send_active_consumer_change(std::uint64_t consumer_id, bool active) override;
   void send_close_consumer(std::uint64_t consumer_id) override;
 
@@ -94,8 +96,17 @@ class session final : public std::enable_shared_from_this<session>,
   topic_registry& topics_;
   broker_context& ctx_;
   wire::frame_buffer input_;
+  // What goes out next. A large entry is not copied into output_: it is kept aside with the
+  // position in output_ it follows, and the write gathers the pieces (writev).
+  struct attached_entry {
+    std::size_t at = 0;
+    bytes data;
+  };
   bytes output_;
+  std::vector<attached_entry> attached_;
   bytes writing_;
+  std::vector<attached_entry> attached_writing_;
+  std::vector<asio::const_buffer> gather_;
   notifier output_ready_;
   asio::steady_timer keepalive_timer_;
   bool received_since_ping_ = true;

@@ -206,6 +206,7 @@ void subscription::acknowledge(consumer* c, const pb::CommandAck& ack) {
 
 void subscription::record_acks(consumer* c, const pb::CommandAck& ack) {
   const bool cumulative = ack.ack_type() == pb::CommandAck::Cumulative;
+  std::vector<std::uint64_t> individual;
   for (const auto& id : ack.message_id()) {
     const auto entry = offset_of(id, topic_.ledger_id());
     if (!entry) continue;
@@ -213,26 +214,30 @@ void subscription::record_acks(consumer* c, const pb::CommandAck& ack) {
     const bool partial = std::ranges::any_of(id.ack_set(), [](std::int64_t w) { return w != 0; });
     if (partial && !cumulative) continue;
     const std::uint64_t offset = *entry;
-    if (cumulative) {
-      if (cursor_) {
-        if (auto ok = cursor_->ack_cumulative(offset); !ok) {
-          spdlog::error("subscription {} on {}: cannot record ack: {}", name_, topic_.name(),
-                        ok.error().message());
-        }
-      }
-      while (!c->unacked.empty() && c->unacked.begin()->first <= offset) {
-        release_hash(c->unacked.begin()->second.hash);
-        c->unacked.erase(c->unacked.begin());
-      }
-      std::erase_if(replay_, [offset](std::uint64_t o) { return o <= offset; });
+    if (!cumulative) {
+      individual.push_back(offset);
       continue;
     }
     if (cursor_) {
-      if (auto ok = cursor_->ack(offset); !ok) {
+      if (auto ok = cursor_->ack_cumulative(offset); !ok) {
         spdlog::error("subscription {} on {}: cannot record ack: {}", name_, topic_.name(),
                       ok.error().message());
       }
     }
+    while (!c->unacked.empty() && c->unacked.begin()->first <= offset) {
+      release_hash(c->unacked.begin()->second.hash);
+      c->unacked.erase(c->unacked.begin());
+    }
+    std::erase_if(replay_, [offset](std::uint64_t o) { return o <= offset; });
+  }
+  if (individual.empty()) return;
+  if (cursor_) {
+    if (auto ok = journal_individual_acks(individual); !ok) {
+      spdlog::error("subscription {} on {}: cannot record ack: {}", name_, topic_.name(),
+                    ok.error().message());
+    }
+  }
+  for (const std::uint64_t offset : individual) {
     if (auto sent = c->unacked.find(offset); sent != c->unacked.end()) {
       release_hash(sent->second.hash);
       c->unacked.erase(sent);
@@ -241,6 +246,22 @@ void subscription::record_acks(consumer* c, const pb::CommandAck& ack) {
     redelivery_counts_.erase(offset);
     ++c->acks_in;
   }
+}
+
+// The offsets one ACK command settles, as one journal record: a client acking many messages at
+// once costs one write(2), not one per message.
+result<void> subscription::journal_individual_acks(std::vector<std::uint64_t> offsets) {
+  if (offsets.size() == 1) return cursor_->ack(offsets.front());
+  std::ranges::sort(offsets);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;  // half-open
+  for (const std::uint64_t offset : offsets) {
+    if (!ranges.empty() && offset <= ranges.back().second) {
+      ranges.back().second = std::max(ranges.back().second, offset + 1);
+    } else {
+      ranges.emplace_back(offset, offset + 1);
+    }
+  }
+  return cursor_->ack_ranges(ranges);
 }
 
 void subscription::redeliver(consumer* c, const std::vector<std::uint64_t>& offsets) {
@@ -419,7 +440,7 @@ consumer* subscription::next_shared() {
   return nullptr;
 }
 
-void subscription::send(consumer* c, const dispatch_entry& e) {
+void subscription::send(consumer* c, dispatch_entry& e) {
   // An exponential moving average, 1/8 weight to the newest entry.
   average_batch_ = (average_batch_ * 7 + static_cast<std::size_t>(e.messages) + 7) / 8;
   c->permits -= e.messages;
@@ -433,7 +454,7 @@ void subscription::send(consumer* c, const dispatch_entry& e) {
   const std::uint32_t redeliveries = count == redelivery_counts_.end() ? 0 : count->second;
   const wire::message_id id{.ledger = topic_.ledger_id(),
                             .entry = static_cast<std::int64_t>(e.offset)};
-  c->link->send_message(c->id, id, redeliveries, e.data);
+  c->link->send_message(c->id, id, redeliveries, std::move(e.data));
 }
 
 void subscription::offer_transient(const dispatch_entry& e) {
@@ -445,7 +466,7 @@ void subscription::offer_transient(const dispatch_entry& e) {
   messages_out_ += static_cast<std::uint64_t>(e.messages);
   const wire::message_id id{.ledger = topic_.ledger_id(),
                             .entry = static_cast<std::int64_t>(e.offset)};
-  c->link->send_message(c->id, id, 0, e.data);
+  c->link->send_message(c->id, id, 0, e.data);  // a copy: other subscriptions get it too
 }
 
 bool subscription::is_acked(std::uint64_t offset) const {

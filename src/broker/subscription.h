@@ -115,7 +115,7 @@ class subscription {
   consumer* active_consumer() const;
   consumer* next_shared();
   consumer* key_owner(std::uint32_t hash) const;
-  void send(consumer* c, const dispatch_entry& e);
+  void send(consumer* c, dispatch_entry& e);  // hands e.data over to the consumer's link
   bool is_acked(std::uint64_t offset) const;
   void release_hash(std::uint32_t hash);  // one fewer unacked entry with this key hash
   void return_to_replay(std::uint64_t offset, const consumer::in_flight& sent);
@@ -123,6 +123,7 @@ class subscription {
   bool ranges_fit(const consumer& joining) const;
   void announce_active(consumer* previous);
   void record_acks(consumer* c, const wire::pb::CommandAck& ack);
+  result<void> journal_individual_acks(std::vector<std::uint64_t> offsets);
 
   topic& topic_;
   std::string name_;

@@ -98,7 +98,8 @@ result<void> topic::load_subscriptions() {
   if (ec) return {};  // no subscriptions yet
   for (const auto& file : it) {
     if (file.path().extension() != ".cursor") continue;
-    auto cursor = storage::cursor_file::open(file.path());
+    // Compactions of the cursor's journal run on the syncer thread, off the event loop.
+    auto cursor = storage::cursor_file::open(file.path(), {}, &ctx_.syncer);
     if (!cursor) return fail(cursor.error());
     const std::string name = decode_path_component(file.path().stem().string());
     auto type = pb::CommandSubscribe::Exclusive;
@@ -289,7 +290,7 @@ result<std::unique_ptr<subscription>> topic::create_subscription(
     }
     const std::map<std::string, std::string> props{
         {type_property, pb::CommandSubscribe::SubType_Name(request.subtype())}};
-    auto opened = storage::cursor_file::open(path, props);
+    auto opened = storage::cursor_file::open(path, props, &ctx_.syncer);
     if (!opened) return fail(opened.error());
     if (auto ok = (*opened)->reset(start_of(request)); !ok) return fail(ok.error());
     cursor = std::move(*opened);

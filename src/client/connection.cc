@@ -7,6 +7,7 @@
 #include <asio/ssl/host_name_verification.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <charconv>
 
 #include "base/log.h"
 #include "client/errc.h"
@@ -92,10 +93,24 @@ awaitable<result<void>> connection::connect_socket(asio::ssl::context* tls) {
     self->socket_.close(ignored);
   });
   std::error_code ec;
-  asio::ip::tcp::resolver resolver(executor_);
-  auto endpoints = co_await resolver.async_resolve(address_.host, address_.port,
-                                                   redirect_error(use_awaitable, ec));
-  if (!ec) co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
+  // A numeric address needs no resolver: Asio's runs getaddrinfo on a thread of its own, which
+  // would make the whole process multi-threaded (and every malloc and free dearer) for good.
+  std::error_code not_numeric;
+  const auto ip = asio::ip::make_address(address_.host, not_numeric);
+  int port = 0;
+  const bool numeric_port =
+      std::from_chars(address_.port.data(), address_.port.data() + address_.port.size(), port)
+              .ptr == address_.port.data() + address_.port.size() &&
+      port > 0 && port <= 65535;
+  if (!not_numeric && numeric_port) {
+    const asio::ip::tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
+    co_await socket_.async_connect(endpoint, redirect_error(use_awaitable, ec));
+  } else {
+    asio::ip::tcp::resolver resolver(executor_);
+    auto endpoints = co_await resolver.async_resolve(address_.host, address_.port,
+                                                     redirect_error(use_awaitable, ec));
+    if (!ec) co_await asio::async_connect(socket_, endpoints, redirect_error(use_awaitable, ec));
+  }
   if (!ec) socket_.set_option(asio::ip::tcp::no_delay(true), ec);
   if (!ec && address_.tls) {
     if (tls == nullptr) co_return fail(errc::tls_failed);

@@ -122,6 +122,7 @@ awaitable<result<void>> partition_consumer::subscribe_once() {
   if (closing_) co_return fail(errc::closed);
   conn_ = std::move(*conn);
   consumed_since_flow_ = 0;
+  broker_permits_ = 0;
   grant_permits(options_.receiver_queue_size);
   co_return result<void>{};
 }
@@ -141,6 +142,7 @@ awaitable<void> partition_consumer::reconnect_loop() {
 
 void partition_consumer::grant_permits(int count) {
   if (!conn_ || count <= 0) return;
+  broker_permits_ += count;
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::FLOW);
   c.mutable_flow()->set_consumer_id(consumer_id_);
@@ -148,11 +150,24 @@ void partition_consumer::grant_permits(int count) {
   conn_->send(c);
 }
 
-void partition_consumer::message_consumed() {
-  if (++consumed_since_flow_ >= std::max(1, options_.receiver_queue_size / 2)) {
-    grant_permits(consumed_since_flow_);
-    consumed_since_flow_ = 0;
-  }
+// Permits go back to the broker once half the queue has been taken, as Pulsar's clients do. When
+// entries are large (a batch about the size of the queue), that alone asks for the next entry
+// only halfway through the current one, leaving the broker half an entry's processing time to
+// answer before the queue runs dry. So permits also go back as soon as the broker has none left
+// for this consumer and the messages taken since the last FLOW would let it send again (with
+// batches, usually after the first message of an entry): the next entry then travels while the
+// current one is worked through. Either way the permits granted are exactly the messages taken,
+// so the receiver queue holds no more than before; only the moment of the FLOW moves, and at
+// most one early FLOW follows each entry.
+bool partition_consumer::consumed(int count) {
+  consumed_since_flow_ += count;
+  const int half = std::max(1, options_.receiver_queue_size / 2);
+  const bool unblocks_broker = last_entry_messages_ >= half && broker_permits_ <= 0 &&
+                               broker_permits_ + consumed_since_flow_ > 0;
+  if (consumed_since_flow_ < half && !unblocks_broker) return false;
+  grant_permits(consumed_since_flow_);
+  consumed_since_flow_ = 0;
+  return true;
 }
 
 void partition_consumer::on_frame(const wire::frame& f) {
@@ -171,79 +186,102 @@ void partition_consumer::on_frame(const wire::frame& f) {
   }
 }
 
+// Messages are built straight into the consumer's queue (no intermediate copies or moves) from
+// views of the frame: the payload is only copied once, into each message's own bytes.
 void partition_consumer::handle_message(const wire::frame& f) {
   const auto& command = f.command.message();
+  // What the broker charged for this entry: a batch takes as many permits as it has messages.
+  last_entry_messages_ = f.metadata && f.metadata->has_num_messages_in_batch()
+                             ? std::max(1, f.metadata->num_messages_in_batch())
+                             : 1;
+  broker_permits_ -= last_entry_messages_;
   if (!f.metadata) {
     spdlog::warn("consumer on {}: message without metadata dropped", topic_);
-    return message_consumed();
+    consumed(1);
+    return;
   }
   const pb::MessageMetadata& meta = *f.metadata;
-  bytes body;
+  byte_view body = f.payload;
+  bytes unpacked;
   if (meta.compression() != pb::NONE) {
-    auto unpacked = wire::decompress(meta.compression(), f.payload, meta.uncompressed_size());
-    if (!unpacked) {
+    auto plain = wire::decompress(meta.compression(), f.payload, meta.uncompressed_size());
+    if (!plain) {
       spdlog::error("consumer on {}: cannot decompress message: {}", topic_,
-                    unpacked.error().message());
-      return message_consumed();
+                    plain.error().message());
+      consumed(1);
+      return;
     }
-    body = std::move(*unpacked);
-  } else {
-    body.assign(f.payload.begin(), f.payload.end());
+    unpacked = std::move(*plain);
+    body = unpacked;
   }
   wire::message_id entry = wire::message_id::from_pb(command.message_id());
   entry.partition = partition_;
   entry.batch_index = -1;
+  const std::uint32_t redelivery_count = command.redelivery_count();
+  // The whole entry shares its redelivery count, so it goes to the dead-letter topic as a whole.
+  const bool to_dead_letter =
+      options_.max_redeliver_count > 0 &&
+      redelivery_count > static_cast<std::uint32_t>(options_.max_redeliver_count);
 
-  auto base = [&] {
-    message m;
+  message dead;  // dead letters are rare: they are built here and moved
+  auto start_message = [&]() -> message& {
+    message& m = to_dead_letter ? (dead = message{}) : owner_.emplace_incoming();
     m.id = entry;
     m.topic = topic_;
     m.producer_name = meta.producer_name();
     m.sequence_id = meta.sequence_id();
     m.publish_time = meta.publish_time();
-    m.redelivery_count = command.redelivery_count();
+    m.redelivery_count = redelivery_count;
     return m;
   };
-  auto deliver = [&](message m) {
-    if (options_.max_redeliver_count > 0 &&
-        m.redelivery_count > static_cast<std::uint32_t>(options_.max_redeliver_count)) {
-      owner_.dead_letter(std::move(m));
-      message_consumed();
-    } else {
-      owner_.push(std::move(m));
-    }
+  auto finish_message = [&](message& m) {
+    if (!to_dead_letter) return;
+    owner_.dead_letter(std::move(m));
+    consumed(1);
   };
 
   if (!meta.has_num_messages_in_batch()) {
-    message m = base();
+    message& m = start_message();
     copy_fields(meta, m);
-    m.payload = std::move(body);
-    return deliver(std::move(m));
+    if (unpacked.empty()) {
+      m.payload.assign(body.begin(), body.end());
+    } else {
+      m.payload = std::move(unpacked);
+    }
+    finish_message(m);
+    if (!to_dead_letter) owner_.arrived();
+    return;
   }
-  auto entries = wire::decode_batch(body, meta.num_messages_in_batch());
+  auto entries = wire::decode_batch(body, meta.num_messages_in_batch(), batch_scratch_);
   if (!entries) {
     spdlog::error("consumer on {}: malformed batch {}: {}", topic_, entry.str(),
                   entries.error().message());
-    return message_consumed();
+    consumed(1);
+    return;
   }
   const int count = static_cast<int>(entries->size());
   int delivered = 0;
+  int skipped = 0;
   for (int i = 0; i < count; ++i) {
     const auto& e = (*entries)[static_cast<std::size_t>(i)];
     if (!still_unacked(command, i) || e.metadata.compacted_out()) {
-      message_consumed();
+      ++skipped;
       continue;
     }
-    message m = base();
+    message& m = start_message();
     m.id.batch_index = i;
     m.id.batch_size = count;
     copy_fields(e.metadata, m);
     if (e.metadata.has_sequence_id()) m.sequence_id = e.metadata.sequence_id();
     m.payload.assign(e.payload.begin(), e.payload.end());
     ++delivered;
-    batch_unacked_[{entry.ledger, entry.entry}] = delivered;
-    deliver(std::move(m));
+    finish_message(m);
   }
+  if (delivered > 0) {
+    batch_unacked_[{entry.ledger, entry.entry}] = delivered;
+    if (!to_dead_letter) owner_.arrived();
+  }
+  if (skipped > 0) consumed(skipped);
 }
 
 void partition_consumer::acknowledge(const wire::message_id& id) {
@@ -411,38 +449,46 @@ partition_consumer& consumer::part_of(const wire::message_id& id) {
   return *parts_[id.partition < 0 ? 0 : static_cast<std::size_t>(id.partition)];
 }
 
-void consumer::push(message m) {
-  incoming_.push_back(std::move(m));
-  arrived_.notify_all();
-}
-
 void consumer::dead_letter(message m) {
   dead_letters_.push_back(std::move(m));
   dead_letter_arrived_.notify_all();
 }
 
 std::size_t consumer::drop_queued(int partition) {
-  return std::erase_if(incoming_, [&](const message& m) { return m.id.partition == partition; });
+  return incoming_.erase_if([&](const message& m) { return m.id.partition == partition; });
 }
 
 awaitable<result<message>> consumer::receive(clock::time_point deadline) {
+  if (std::exchange(flow_queued_, false)) {
+    // The previous receive() queued a FLOW on the connection. An application that receives in
+    // a tight loop does not suspend while messages are queued, so without a turn of the event
+    // loop here the FLOW (and the acks made since) would only be written once the queue ran
+    // dry: the broker's next entry would then always arrive a round trip late, and the
+    // receiver queue would never hold more than the entry being worked through.
+    co_await yield_now();
+  }
   while (incoming_.empty()) {
     if (closed_) co_return fail(errc::closed);
     const bool woken = co_await arrived_.wait_until(deadline);
     if (!woken && incoming_.empty()) co_return fail(errc::timeout);
   }
-  message m = std::move(incoming_.front());
-  incoming_.pop_front();
-  part_of(m.id).message_consumed();
+  message& m = incoming_.front();
+  flow_queued_ = part_of(m.id).message_consumed();
   if (options_.ack_timeout.count() > 0) {
     unacked_since_[m.id] = clock::now();
     redelivery_changed_.notify_all();
   }
-  co_return m;
+  // The message moves from the queue straight into the result; its slot is freed after that
+  // (co_return hands the value over before locals are destroyed), saving a move per message.
+  struct pop_on_exit {
+    message_queue& queue;
+    ~pop_on_exit() { queue.pop_front(); }
+  } pop{incoming_};
+  co_return std::move(m);
 }
 
 void consumer::acknowledge(const message& m) {
-  unacked_since_.erase(m.id);
+  if (!unacked_since_.empty()) unacked_since_.erase(m.id);
   part_of(m.id).acknowledge(m.id);
 }
 

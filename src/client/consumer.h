@@ -3,10 +3,14 @@
 // receive into one queue that receive() drains.
 //
 // Flow control: each partition_consumer grants receiver_queue_size permits on subscribe and
-// refills them (FLOW) once the application has taken half. Acks are batched per event-loop turn
-// into one ACK command. A batch entry is acked to the broker once all its messages are acked.
-// Negative acks and ack timeouts become REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay.
-// On reconnect the local queue for that partition is dropped: the broker redelivers it.
+// refills them (FLOW) once the application has taken half, or sooner when the broker has none
+// left and a large entry waits (see consumed()); the next receive() first lets the
+// event loop run once, so the FLOW (and the acks made so far) go out at once even when the
+// application receives in a tight loop that would otherwise not suspend until the queue ran dry.
+// Acks are batched per event-loop turn into one ACK command. A batch entry is acked to the broker
+// once all its messages are acked. Negative acks and ack timeouts become
+// REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay. On reconnect the local queue for that
+// partition is dropped: the broker redelivers it.
 
 #include <asio/awaitable.hpp>
 #include <deque>
@@ -20,7 +24,9 @@
 #include "base/notifier.h"
 #include "client/connection.h"
 #include "client/message.h"
+#include "client/message_queue.h"
 #include "client/options.h"
+#include "wire/batch.h"
 
 namespace shfn::client {
 
@@ -40,7 +46,8 @@ class partition_consumer final : public connection_listener {
   // Asks the broker to send these entries again (or everything unacked, for subscription
   // types that cannot redeliver selectively).
   void redeliver(const std::vector<wire::message_id>& ids);
-  void message_consumed();
+  // The application took a message; true when that sent a FLOW.
+  bool message_consumed() { return consumed(1); }
   asio::awaitable<result<void>> unsubscribe();
   asio::awaitable<void> close();
 
@@ -51,6 +58,7 @@ class partition_consumer final : public connection_listener {
   asio::awaitable<result<void>> subscribe_once();
   asio::awaitable<void> reconnect_loop();
   void handle_message(const wire::frame& f);
+  bool consumed(int count);
   void queue_ack(const wire::message_id& entry);
   void flush_acks();
   void grant_permits(int count);
@@ -64,7 +72,12 @@ class partition_consumer final : public connection_listener {
   std::uint64_t consumer_id_;
   std::shared_ptr<connection> conn_;
   int consumed_since_flow_ = 0;
+  // The broker's view of our permits (granted minus what it sent), and the size of the last
+  // entry, for deciding when a FLOW lets the broker send its next entry.
+  std::int64_t broker_permits_ = 0;
+  int last_entry_messages_ = 1;
   std::map<std::pair<std::int64_t, std::int64_t>, int> batch_unacked_;
+  std::vector<wire::batch_entry> batch_scratch_;  // reused by every batch this consumer decodes
   std::vector<wire::message_id> pending_acks_;
   bool ack_flush_scheduled_ = false;
   bool closing_ = false;
@@ -93,8 +106,10 @@ class consumer {
 
   const std::string& topic() const { return options_.topic; }
 
-  // For partition consumers.
-  void push(message m);
+  // For partition consumers: a new message at the back of the queue, filled in place, and the
+  // wake-up for receive() once a frame's messages are all in.
+  message& emplace_incoming() { return incoming_.emplace_back(); }
+  void arrived() { arrived_.notify_all(); }
   void dead_letter(message m);
   std::size_t drop_queued(int partition);
 
@@ -106,7 +121,7 @@ class consumer {
   client& client_;
   consumer_options options_;
   std::vector<std::unique_ptr<partition_consumer>> parts_;
-  std::deque<message> incoming_;
+  message_queue incoming_;
   notifier arrived_;
   std::vector<std::pair<clock::time_point, wire::message_id>> redeliver_at_;
   std::map<wire::message_id, clock::time_point> unacked_since_;  // for ack_timeout
@@ -115,6 +130,7 @@ class consumer {
   notifier dead_letter_arrived_;
   std::unique_ptr<producer> dead_letter_producer_;
   bool closed_ = false;
+  bool flow_queued_ = false;  // by the last receive(): the next one lets it go out first
   gate gate_;
 };
 

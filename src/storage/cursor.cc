@@ -176,17 +176,45 @@ std::filesystem::path temp_path(const std::filesystem::path& file) {
   return temp;
 }
 
+// Copies the bytes [begin, end) of one file to position `to` of another.
+result<void> copy_range(int from_fd, std::uint64_t begin, std::uint64_t end, int to_fd,
+                        std::uint64_t to) {
+  if (end <= begin) return {};
+  bytes buffer(end - begin);
+  auto got = read_at(from_fd, buffer, begin);
+  if (!got) return fail(got.error());
+  if (*got != buffer.size()) return fail(std::make_error_code(std::errc::io_error));
+  return write_all_at(to_fd, buffer, to);
+}
+
 }  // namespace
+
+// What the syncer runs. It outlives the cursor only in the syncer's hands after sync_now()
+// returned, when `owner` is no longer used (the cursor's destructor waits for that).
+struct cursor_file::compaction_job final : syncable {
+  explicit compaction_job(cursor_file* c) : owner(c) {}
+  void sync_now() override { owner->compact_now(); }
+  cursor_file* owner;
+};
 
 cursor_file::cursor_file(std::filesystem::path file, cursor_state state)
     : path_(std::move(file)), state_(std::move(state)) {}
 
-cursor_file::~cursor_file() = default;
+cursor_file::~cursor_file() {
+  std::unique_lock lock(mutex_);
+  closing_ = true;
+  compaction_done_.wait(lock, [this] { return !compaction_in_flight_; });
+}
 
 result<std::unique_ptr<cursor_file>> cursor_file::open(
-    const std::filesystem::path& file, std::map<std::string, std::string> initial_properties) {
+    const std::filesystem::path& file, std::map<std::string, std::string> initial_properties,
+    syncer* compactor) {
   std::unique_ptr<cursor_file> cursor(
       new cursor_file(file, cursor_state{.properties = std::move(initial_properties)}));
+  if (compactor != nullptr) {
+    cursor->compactor_ = compactor;
+    cursor->job_ = std::make_shared<compaction_job>(cursor.get());
+  }
   auto fd = open_file(file, O_RDWR);
   if (fd) {
     cursor->fd_ = std::make_shared<unique_fd>(std::move(*fd));
@@ -236,11 +264,16 @@ result<void> cursor_file::load() {
   return {};
 }
 
-// Writes the whole state as a new file and renames it over the old one: compaction, and
-// creation (so that a crash never leaves a cursor file without its snapshot).
-result<void> cursor_file::install_snapshot() {
+bytes cursor_file::snapshot_image() const {
   bytes image = encode_header();
   append_framed(image, encode_snapshot(state_));
+  return image;
+}
+
+// Writes the whole state as a new file and renames it over the old one: compaction without a
+// syncer, and creation (so that a crash never leaves a cursor file without its snapshot).
+result<void> cursor_file::install_snapshot() {
+  const bytes image = snapshot_image();
   const auto temp = temp_path(path_);
   auto fd = open_file(temp, O_RDWR | O_CREAT | O_TRUNC);
   if (!fd) return fail(fd.error());
@@ -267,7 +300,7 @@ result<void> cursor_file::install_snapshot() {
   return {};
 }
 
-result<void> cursor_file::write_record(const bytes& body) {
+result<void> cursor_file::write_record(const bytes& body, bool& compact) {
   bytes framed;
   append_framed(framed, body);
   std::lock_guard lock(mutex_);
@@ -280,20 +313,116 @@ result<void> cursor_file::write_record(const bytes& body) {
   file_end_ += framed.size();
   journal_bytes_ += framed.size();
   dirty_ = true;
+  // Relative to the snapshot too, so that a cursor with many holes doesn't rewrite its large
+  // snapshot after every few acks.
+  compact =
+      !compaction_in_flight_ && journal_bytes_ > std::max(compact_after_bytes, snapshot_bytes_);
   return {};
 }
 
 result<void> cursor_file::journal(const bytes& body) {
-  if (auto ok = write_record(body); !ok) return ok;
+  bool compact = false;
+  if (auto ok = write_record(body, compact); !ok) return ok;
   apply_record(state_, body);
-  // Relative to the snapshot too, so that a cursor with many holes doesn't rewrite its large
-  // snapshot after every few acks.
-  if (journal_bytes_ > std::max(compact_after_bytes, snapshot_bytes_)) {
+  if (compact) start_compaction();
+  return {};
+}
+
+void cursor_file::start_compaction() {
+  if (compactor_ == nullptr) {
     if (auto ok = install_snapshot(); !ok) {
       // The change itself is journaled; the journal just stays long until a retry works.
       spdlog::warn("cursor {}: compaction failed: {}", path_.string(), ok.error().message());
     }
+    return;
   }
+  // The snapshot is the state as of the journal's current end; the syncer thread does the rest.
+  bytes image = snapshot_image();
+  {
+    std::lock_guard lock(mutex_);
+    pending_image_ = std::move(image);
+    pending_from_ = file_end_;
+    compaction_in_flight_ = true;
+  }
+  compactor_->request(job_);
+}
+
+void cursor_file::compact_now() {
+  bytes image;
+  std::uint64_t from = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      image = std::move(pending_image_);
+      from = pending_from_;
+    }
+  }
+  if (!image.empty()) {
+    if (auto ok = replace_with(std::move(image), from); !ok) {
+      // As inline: the journal stays long until the next compaction works.
+      spdlog::warn("cursor {}: compaction failed: {}", path_.string(), ok.error().message());
+    }
+  }
+  std::lock_guard lock(mutex_);
+  compaction_in_flight_ = false;
+  compaction_done_.notify_all();
+}
+
+// `image` (header and snapshot) is the state as of journal position `from`. The new file is the
+// image followed by the records journalled since, so it says what the old file says.
+result<void> cursor_file::replace_with(bytes image, std::uint64_t from) {
+  // No sync() runs until the new file is in place and its directory entry durable, so what a
+  // sync() may have covered is known: the journal up to `covered`.
+  std::lock_guard one_at_a_time(sync_mutex_);
+  std::shared_ptr<unique_fd> old;
+  std::uint64_t covered = 0;
+  {
+    std::lock_guard lock(mutex_);
+    if (broken_) return fail(broken_);
+    old = fd_;
+    covered = file_end_;
+  }
+  const auto temp = temp_path(path_);
+  auto fd = open_file(temp, O_RDWR | O_CREAT | O_TRUNC);
+  if (!fd) return fail(fd.error());
+  const std::uint64_t snapshot_size = image.size();
+  auto written = write_all_at(fd->get(), image, 0);
+  // Records a finished sync() may have made durable must be durable in the new file before it
+  // replaces the old one.
+  if (written) written = copy_range(old->get(), from, covered, fd->get(), snapshot_size);
+  if (written) written = sync_data(fd->get());
+  if (!written) {
+    (void)remove_file(temp);
+    return written;
+  }
+  {
+    // Journal writes wait here, briefly: what they wrote since `covered` (no sync() has
+    // covered it) is copied over, then the new file takes the old one's place.
+    std::lock_guard lock(mutex_);
+    if (broken_) written = fail(broken_);
+    const std::uint64_t tail_at = snapshot_size + (covered - from);
+    if (written) written = copy_range(old->get(), covered, file_end_, fd->get(), tail_at);
+    if (written && std::rename(temp.c_str(), path_.c_str()) != 0) {
+      written = fail(last_system_error());
+    }
+    if (!written) {
+      (void)remove_file(temp);
+      return written;
+    }
+    dirty_ = file_end_ > covered;  // the tail just copied is not fdatasynced yet
+    file_end_ = tail_at + (file_end_ - covered);
+    fd_ = std::make_shared<unique_fd>(std::move(*fd));
+    snapshot_bytes_ = snapshot_size;
+    journal_bytes_ = file_end_ - snapshot_size;
+    dir_dirty_ = true;  // until the directory fsync: a machine crash may still show the old file
+  }
+  if (auto ok = sync_directory(parent_directory(path_)); !ok) {
+    spdlog::warn("cursor {}: directory fsync failed ({}); sync() will retry it", path_.string(),
+                 ok.error().message());
+    return {};
+  }
+  std::lock_guard lock(mutex_);
+  dir_dirty_ = false;
   return {};
 }
 

@@ -6,7 +6,9 @@
 // the mutators. Each mutator write(2)s its journal record before returning, so an
 // acknowledgement survives the process being killed at once, and a machine crash once a later
 // sync() has returned. After a failed sync (or a failed write that cannot be undone) the
-// cursor refuses further changes.
+// cursor refuses further changes. Compaction (below) runs on the syncer thread when the cursor
+// was opened with one, else inline in the mutator that crossed the threshold; the destructor
+// waits for a compaction in flight.
 //
 // ---------------------------------------------------------------------------------------------
 // On-disk format, version 1: one file holding a snapshot followed by a journal of changes.
@@ -29,8 +31,14 @@
 // to "<file>.tmp" as a new file holding only a snapshot, fdatasynced, renamed over the file,
 // and the directory fsynced; so the file is always either the old one or the new one, whole.
 // A leftover "<file>.tmp" is ignored and overwritten by the next compaction.
+// On the syncer thread, the snapshot is taken on the I/O thread (the state at a journal
+// position P); the records journalled after P meanwhile are copied behind it in the new file
+// (those that a sync() may already have covered before the fdatasync, the rest under the lock
+// that journal writes take, just before the rename), so the new file says exactly what the old
+// one said at the moment it replaces it, and nothing a finished sync() covered can be lost.
 // ---------------------------------------------------------------------------------------------
 
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -44,6 +52,7 @@
 #include "base/result.h"
 #include "storage/file.h"
 #include "storage/range_set.h"
+#include "storage/syncer.h"
 
 namespace shfn::storage {
 
@@ -58,10 +67,11 @@ struct cursor_state {
 class cursor_file {
  public:
   // Loads the cursor in `file`, or creates it (and its directory) with `initial_properties`,
-  // which are ignored when the file already exists.
+  // which are ignored when the file already exists. With `compactor`, compactions run on that
+  // syncer's thread (which must outlive the cursor) instead of in the mutators.
   [[nodiscard]] static result<std::unique_ptr<cursor_file>> open(
-      const std::filesystem::path& file,
-      std::map<std::string, std::string> initial_properties = {});
+      const std::filesystem::path& file, std::map<std::string, std::string> initial_properties = {},
+      syncer* compactor = nullptr);
   cursor_file(const cursor_file&) = delete;
   cursor_file& operator=(const cursor_file&) = delete;
   ~cursor_file();
@@ -85,12 +95,19 @@ class cursor_file {
   [[nodiscard]] static result<void> remove(const std::filesystem::path& file);
 
  private:
+  struct compaction_job;
+
   cursor_file(std::filesystem::path file, cursor_state state);
 
   result<void> load();
+  bytes snapshot_image() const;
   result<void> install_snapshot();
   result<void> journal(const bytes& body);
-  result<void> write_record(const bytes& body);
+  // Writes the record; true in `compact` when the journal has grown past the threshold.
+  result<void> write_record(const bytes& body, bool& compact);
+  void start_compaction();
+  void compact_now();  // on the syncer thread
+  result<void> replace_with(bytes image, std::uint64_t from);
 
   const std::filesystem::path path_;
   cursor_state state_;
@@ -102,8 +119,18 @@ class cursor_file {
   std::uint64_t snapshot_bytes_ = 0;  // header and snapshot record
   std::uint64_t journal_bytes_ = 0;   // records after the snapshot
   bool dirty_ = false;                // journal written since the last sync
-  bool dir_dirty_ = false;            // a rename whose directory fsync failed
+  bool dir_dirty_ = false;            // a rename whose directory fsync failed (or is to come)
   std::error_code broken_;
+
+  // Compaction on the syncer thread. The image and its journal position are handed over under
+  // mutex_; the destructor sets closing_ and waits until no compaction is in flight.
+  syncer* compactor_ = nullptr;
+  std::shared_ptr<compaction_job> job_;
+  bytes pending_image_;
+  std::uint64_t pending_from_ = 0;
+  bool compaction_in_flight_ = false;
+  bool closing_ = false;
+  std::condition_variable compaction_done_;
 };
 
 }  // namespace shfn::storage

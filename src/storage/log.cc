@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <string_view>
 
@@ -72,7 +73,13 @@ enum class scan_status { record, end, torn, corrupt };
 class record_reader {
  public:
   record_reader(int fd, std::uint64_t position, std::uint64_t end)
-      : fd_(fd), position_(position), end_(end) {}
+      : record_reader(fd, position, end, own_buffer_) {}
+  // Reads into `buffer`, which it only ever grows: a caller that keeps it between readers does
+  // not pay for allocating and zero-filling it every time.
+  record_reader(int fd, std::uint64_t position, std::uint64_t end, bytes& buffer)
+      : fd_(fd), position_(position), end_(end), buffer_(buffer) {}
+  record_reader(const record_reader&) = delete;
+  record_reader& operator=(const record_reader&) = delete;
 
   // On scan_status::record, `out` views an internal buffer until the next call.
   result<scan_status> next(record_view& out) {
@@ -108,20 +115,30 @@ class record_reader {
       return buffer_.data() + (position_ - buffer_position_);
     }
     if (n > end_ - position_) return nullptr;
-    buffer_.resize(
+    const auto want = static_cast<std::size_t>(
         std::max<std::uint64_t>(n, std::min<std::uint64_t>(read_chunk_bytes, end_ - position_)));
-    auto got = read_at(fd_, buffer_, position_);
+    if (buffer_.size() < want) buffer_.resize(want);
+    // What is already buffered from position_ on (the start of a record larger than the
+    // read-ahead) moves to the front instead of being read again.
+    std::size_t kept = 0;
+    if (position_ >= buffer_position_ && position_ < buffer_position_ + buffered_) {
+      kept = static_cast<std::size_t>(buffer_position_ + buffered_ - position_);
+      std::memmove(buffer_.data(), buffer_.data() + (position_ - buffer_position_), kept);
+    }
+    auto got =
+        read_at(fd_, std::span<std::uint8_t>(buffer_.data() + kept, want - kept), position_ + kept);
     if (!got) return fail(got.error());
     buffer_position_ = position_;
-    buffered_ = *got;
+    buffered_ = kept + *got;
     if (buffered_ < n) return nullptr;  // the file is shorter than we were told
     return buffer_.data();
   }
 
+  bytes own_buffer_;  // before buffer_, which may refer to it
   int fd_;
   std::uint64_t position_;
   std::uint64_t end_;
-  bytes buffer_;
+  bytes& buffer_;
   std::uint64_t buffer_position_ = 0;
   std::size_t buffered_ = 0;
 };
@@ -547,7 +564,7 @@ result<std::vector<entry>> log::read(std::uint64_t from, std::size_t max_entries
   for (std::size_t i = segment_holding(from); i < segments_.size(); ++i) {
     const segment& s = segments_[i];
     const segment::point start = s.seek_point(from);
-    record_reader reader(s.file->get(), start.position, s.file_bytes);
+    record_reader reader(s.file->get(), start.position, s.file_bytes, read_buffer_);
     record_view rec;
     for (std::uint64_t expected = start.offset; out.size() < max_entries; ++expected) {
       auto status = reader.next(rec);

@@ -153,6 +153,7 @@ class log {
   mutable std::mutex mutex_;
   std::vector<segment> segments_;  // by base offset; never empty; back() is active
   bool dir_dirty_ = false;         // files created or deleted since the last directory fsync
+  mutable bytes read_buffer_;      // read()'s read-ahead (under mutex_), kept between reads
   std::error_code broken_;         // set by a failed write or sync; refuses appends and syncs
 };
 

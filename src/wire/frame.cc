@@ -111,11 +111,25 @@ void append_payload_command(bytes& out, const pb::BaseCommand& command,
   store_u32(checksum_at, crc32c(byte_view(checked, checked_size)));
 }
 
+void append_stored_payload_head(bytes& out, const pb::BaseCommand& command, byte_view checksummed) {
+  const auto command_size = static_cast<std::uint32_t>(command.ByteSizeLong());
+  const std::size_t section = 6 + checksummed.size();  // magic(2) + checksum(4) + checksummed
+  const std::size_t start = out.size();
+  out.resize(start + 8 + command_size + 6);
+  std::uint8_t* at = out.data() + start;
+  store_u32(at, static_cast<std::uint32_t>(4 + command_size + section));
+  store_u32(at + 4, command_size);
+  at = command.SerializeWithCachedSizesToArray(at + 8);
+  at[0] = static_cast<std::uint8_t>(magic_crc32c >> 8);
+  at[1] = static_cast<std::uint8_t>(magic_crc32c & 0xff);
+  store_u32(at + 2, crc32c(checksummed));
+}
+
 void append_stored_payload_command(bytes& out, const pb::BaseCommand& command,
                                    byte_view checksummed) {
-  std::uint8_t* checksum_at = begin_payload_frame(out, command, checksummed.size());
-  store_u32(checksum_at, crc32c(checksummed));
-  if (!checksummed.empty()) std::memcpy(checksum_at + 4, checksummed.data(), checksummed.size());
+  append_stored_payload_head(out, command, checksummed);
+  // insert, not resize and copy: the section is written once, never zero-filled first.
+  out.insert(out.end(), checksummed.begin(), checksummed.end());
 }
 
 }  // namespace shfn::wire

@@ -51,6 +51,10 @@ void append_payload_command(bytes& out, const pb::BaseCommand& command,
 void append_stored_payload_command(bytes& out, const pb::BaseCommand& command,
                                    byte_view checksummed);
 
+// The same frame without its checksummed section: sizes, command, magic and checksum. The caller
+// sends `checksummed` right after these bytes (a gathered write), so a large entry is not copied.
+void append_stored_payload_head(bytes& out, const pb::BaseCommand& command, byte_view checksummed);
+
 inline bytes encode_command(const pb::BaseCommand& command) {
   bytes out;
   append_command(out, command);

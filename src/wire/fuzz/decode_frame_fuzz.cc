@@ -1,7 +1,9 @@
 // libFuzzer target: any byte string fed to the frame decoder, then to the batch decoder and the
-// decompressors, must yield a frame or an error; never a crash, a hang or an over-read.
+// decompressors, must yield a frame or an error; never a crash, a hang or an over-read. The same
+// bytes as a batch message's metadata must parse exactly as protobuf parses them.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include "wire/batch.h"
 #include "wire/compression.h"
@@ -10,6 +12,13 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace shfn;
   byte_view input(data, size);
+  {
+    wire::pb::SingleMessageMetadata fast;
+    wire::pb::SingleMessageMetadata reference;
+    const bool parsed = wire::parse_single_message_metadata(input, fast);
+    if (parsed != reference.ParseFromArray(data, static_cast<int>(size))) std::abort();
+    if (parsed && fast.SerializeAsString() != reference.SerializeAsString()) std::abort();
+  }
   while (!input.empty()) {
     auto decoded = wire::decode_frame(input, 1 << 20);
     if (!decoded || !decoded->has_value()) break;
