@@ -54,6 +54,9 @@ asio::awaitable<exit_status> child::wait_exit() {
     co_await pidfd_.async_wait(descriptor::wait_read,
                                asio::redirect_error(asio::use_awaitable, ec));
     if (reaped_ || ec) break;
+    // Asio recycles descriptor state: a readiness event queued for an earlier child's pidfd,
+    // closed in the same event-loop turn, can complete this wait. Believe only waitid.
+    if (!has_exited()) continue;
     // The child has exited but is not reaped: its pid, and so its group id, is still ours.
     ::kill(-pid_, SIGKILL);
     reap(false);
@@ -79,6 +82,15 @@ void child::close_pipes() {
   stdin_.close(ignored);
   stdout_.close(ignored);
   stderr_.close(ignored);
+}
+
+bool child::has_exited() const {
+  siginfo_t info{};
+  // WNOWAIT: look without reaping, so the pid stays ours until the group is killed.
+  while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+    if (errno != EINTR) return true;  // ECHILD: gone already
+  }
+  return info.si_pid != 0;
 }
 
 bool child::reap(bool block) {

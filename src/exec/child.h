@@ -69,6 +69,8 @@ class child {
 
  private:
   // waitid on our pid; false when `block` is false and the child has not exited yet.
+  // Whether the child has exited (it may not be reaped yet).
+  bool has_exited() const;
   bool reap(bool block);
 
   pid_t pid_;

@@ -444,5 +444,31 @@ TEST(run_once, concurrent_invocations_do_not_mix_up_their_output) {
   EXPECT_TRUE(no_children());
 }
 
+// One invocation right after another, in the same event-loop turn: the pidfd of the first is
+// closed while its readiness event may still be queued, and Asio recycles descriptor state, so a
+// stale event once completed the next child's exit wait and had it killed mid-run.
+TEST(run_once, back_to_back_invocations_are_not_killed_by_a_stale_exit_event) {
+  asio::io_context io;
+  const auto outcomes = run(io, []() -> asio::awaitable<std::vector<outcome>> {
+    command cat;
+    cat.argv = {"cat"};
+    cat.env = basic_env();
+    const limits lim;
+    const line_sink ignore = [](std::string_view) {};
+    std::vector<outcome> all;
+    for (int i = 0; i < 100; ++i) {
+      invocation inv;
+      inv.input = to_bytes("hello");
+      all.push_back(co_await run_once(cat, std::move(inv), lim, ignore));
+    }
+    co_return all;
+  }());
+  ASSERT_TRUE(outcomes.has_value());
+  for (const auto& o : *outcomes) {
+    ASSERT_TRUE(o.ok()) << o.message;
+    EXPECT_EQ(to_string(o.output), "hello");
+  }
+}
+
 }  // namespace
 }  // namespace shfn::exec
