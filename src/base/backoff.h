@@ -18,7 +18,7 @@ class backoff {
     duration current = next_;
     next_ = std::min(max_, next_ * 2);
     std::uniform_int_distribution<long> jitter(current.count() / 2, current.count());
-    return duration(jitter(rng_));
+    return duration(jitter(generator()));
   }
   void reset() { next_ = initial_; }
 
@@ -26,7 +26,13 @@ class backoff {
   duration initial_;
   duration max_;
   duration next_;
-  std::minstd_rand rng_{std::random_device{}()};
+
+  // One per thread, seeded once: a std::random_device costs tens of microseconds on some
+  // virtual machines, and a backoff is made for every send that might be retried.
+  static std::minstd_rand& generator() {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    return rng;
+  }
 };
 
 }  // namespace shfn

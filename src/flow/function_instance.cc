@@ -51,6 +51,8 @@ std::string base_topic(const std::string& topic) {
 
 constexpr int stream_pipeline_depth = 64;
 constexpr std::size_t ordered_queue_per_lane = 16;
+// Messages whose script is done and whose output waits for its receipt, beyond the run slots.
+constexpr std::size_t publish_window = 1000;
 
 }  // namespace
 
@@ -75,12 +77,13 @@ function_instance::function_instance(client::client& c, config::function_spec sp
   const auto lanes = static_cast<std::size_t>(spec_.parallelism);
   lanes_ = std::vector<lane>(lanes);
   if (policy_.ordered) {
-    capacity_ = lanes * ordered_queue_per_lane;
+    run_slots_ = lanes * ordered_queue_per_lane;
   } else if (spec_.mode == config::run_mode::stream) {
-    capacity_ = lanes * stream_pipeline_depth;
+    run_slots_ = lanes * stream_pipeline_depth;
   } else {
-    capacity_ = lanes;
+    run_slots_ = lanes;
   }
+  max_in_flight_ = run_slots_ + publish_window;
 }
 
 function_instance::~function_instance() = default;
@@ -148,7 +151,7 @@ awaitable<bool> function_instance::subscribe_all() {
         .position = spec_.subscription_earliest ? client::initial_position::earliest
                                                 : client::initial_position::latest,
         .name = spec_.name + "-" + std::to_string(options_.instance_id),
-        .receiver_queue_size = static_cast<int>(std::max<std::size_t>(capacity_, 100)),
+        .receiver_queue_size = static_cast<int>(std::min<std::size_t>(max_in_flight_, 1000)),
     };
     for (;;) {
       if (stopping_) co_return false;
@@ -219,7 +222,7 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
   auto& consumer = *inputs_[input_index].consumer;
   auto ex = co_await asio::this_coro::executor;
   while (!stopping_) {
-    if (in_flight_ >= capacity_) {
+    if (running_ >= run_slots_ || in_flight_ >= max_in_flight_) {
       co_await in_flight_changed_.wait();
       continue;
     }
@@ -234,6 +237,7 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
     }
     if (stopping_) break;  // not acked: the broker redelivers it
     ++in_flight_;
+    ++running_;  // process() starts holding a run slot
     auto held = gate_.enter();
     asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
   }
@@ -248,9 +252,19 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
   if (policy_.guarantee == config::guarantee::at_most_once) acknowledge(m, input_index);
 
   int failed = 0;
+  bool holds_slot = true;
   while (!stopping_ || clock::now() < drain_deadline_) {
+    if (!holds_slot) co_await take_run_slot();
+    holds_slot = true;
     metrics_.last_invocation_ms = now_ms();
     exec::outcome o = co_await invoke(m, lane_index);
+    if (!policy_.ordered) {
+      // The next message may run while this one's output waits for its receipt. (Ordered
+      // functions keep the slot: their lane must not start the next message before this one
+      // is published.)
+      release_run_slot();
+      holds_slot = false;
+    }
     for (const auto& w : o.metadata.warnings) {
       log_.post(log_level::warn, "metadata file: " + w, m.id.str());
     }
@@ -288,7 +302,18 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     if (!go_on) break;  // stopping: left unacked, redelivered later
   }
   if (policy_.ordered) leave_lane(lane_index);
+  if (holds_slot) release_run_slot();
   --in_flight_;
+  in_flight_changed_.notify_all();
+}
+
+awaitable<void> function_instance::take_run_slot() {
+  while (running_ >= run_slots_) co_await in_flight_changed_.wait();
+  ++running_;
+}
+
+void function_instance::release_run_slot() {
+  --running_;
   in_flight_changed_.notify_all();
 }
 
@@ -459,6 +484,7 @@ nlohmann::json function_instance::status() const {
       {"mode", spec_.mode == config::run_mode::stream ? "stream" : "exec"},
       {"parallelism", spec_.parallelism},
       {"inFlight", in_flight_},
+      {"running", running_},
       {"received", metrics_.received},
       {"processedSuccessfully", metrics_.processed_successfully},
       {"userExceptions", metrics_.user_exceptions},

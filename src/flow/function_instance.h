@@ -92,6 +92,8 @@ class function_instance {
                                           std::string_view what);
   asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,
                                                     bool batching);
+  asio::awaitable<void> take_run_slot();
+  void release_run_slot();
   asio::awaitable<void> wait_turn(std::size_t lane_index, std::uint64_t ticket);
   void leave_lane(std::size_t lane_index);
   std::size_t lane_of(const client::message& m) const;
@@ -119,8 +121,13 @@ class function_instance {
 
   std::vector<lane> lanes_;
   std::uint64_t next_ticket_ = 0;
+  // Two windows: run slots bound the scripts running (or waiting in a lane) at once; the larger
+  // in-flight window also counts messages whose output waits for its receipt, so that an fsync
+  // on the broker does not idle the scripts.
+  std::size_t running_ = 0;
+  std::size_t run_slots_ = 1;
   std::size_t in_flight_ = 0;
-  std::size_t capacity_ = 1;
+  std::size_t max_in_flight_ = 1;
   notifier in_flight_changed_;
 
   bool ready_ = false;
