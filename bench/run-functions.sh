@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# Function benchmarks, side by side in one run, on the embedded broker and then on Apache Pulsar
+# standalone (fsync on for both, as bench/run.sh):
+#   - exec mode (a `#!/bin/sh` script that execs cat, parallelism 1 and 2): N messages
+#     pre-published, then `shfn run` drains them; against the raw cost of spawning the same
+#     script with the same input, environment and concurrency without a broker
+#     (shfn::exec::run_once in a loop, and a plain posix_spawn loop for reference);
+#   - stream mode (`cat`, framing lines, parallelism 1 and 2): N messages pre-published, then
+#     drained; then end-to-end latency at a fixed rate and at a fifth of it (parallelism 1);
+#     and the executor alone (worker_pool without a broker) as a ceiling.
+# Throughput is taken from the outputs' publish times, first to last (see function_bench.cc).
+# Prints figures and a table; asserts nothing (a lost or duplicated message is printed).
+#
+#   bench/run-functions.sh [stream_messages] [exec_messages] [rate] [seconds]
+#
+# Env: SHFN_BUILD (build dir, default build-bench), SHFN_BENCH_SIDES ("embedded standalone"),
+#      SHFN_BENCH_SHFN (the shfn binary to run functions with, default the build's).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+stream_n="${1:-200000}"
+exec_n="${2:-1000}"
+rate="${3:-5000}"
+secs="${4:-10}"
+low_rate=$((rate / 5))  # a second latency point, further from saturation
+sides="${SHFN_BENCH_SIDES:-embedded standalone}"
+build="${SHFN_BUILD:-$root/build-bench}"
+
+if [ ! -f "$build/build.ninja" ]; then
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+fi
+ninja -C "$build" shfn function_bench >/dev/null
+shfn="${SHFN_BENCH_SHFN:-$build/src/cli/shfn}"  # another binary, to compare a change
+fb="$build/bench/function_bench"
+
+work="$(mktemp -d /tmp/shfn-fbench.XXXXXX)"
+pulsar_dir="$work/pulsar"
+pid=""    # the shfn process (broker or run) currently running
+admin=""  # its admin URL
+cleanup() {
+  if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
+  if [ -f "$pulsar_dir/env" ]; then
+    bash scripts/pulsar-standalone.sh stop "$pulsar_dir" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+now_ms() { date +%s%3N; }
+
+# The rest of the first line on fd 3 that starts with $1.
+wait_line() {
+  local line
+  while IFS= read -r -t 180 line <&3; do
+    case "$line" in "$1"*) printf '%s\n' "${line#"$1"}"; return 0 ;; esac
+  done
+  echo "no '$1' line; see $work/shfn.log" >&2
+  tail -n 20 "$work/shfn.log" >&2
+  return 1
+}
+
+# Starts a shfn command with its stdout on fd 3.
+start_shfn() {
+  start_ms=$(now_ms)
+  exec 3< <(exec "$shfn" "$@" 2>>"$work/shfn.log")
+  pid=$!
+}
+
+# SIGTERM, then waits (a drain is bounded by --drain-timeout).
+stop_shfn() {
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 400); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "  !! shfn (pid $pid) still running 20 s after SIGTERM; killed" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  local code=0
+  wait "$pid" 2>/dev/null || code=$?
+  if [ "$code" != 0 ]; then echo "  !! shfn exited with code $code; see $work/shfn.log" >&2; fi
+  exec 3<&-
+  pid=""
+}
+
+declare -A R
+# Keeps the runtime's own counters (GET /status) of the instance under "$1".
+record_status() {
+  local body k
+  body="$(curl -fsS "$admin/status" 2>/dev/null || true)"
+  for k in processedSuccessfully userExceptions retried workerRestarts; do
+    R["$1.$k"]="$(printf '%s' "$body" | grep -o "\"$k\": *[0-9]*" | head -n 1 | cut -d: -f2 | tr -d ' ')"
+  done
+  echo "  /status: processed ${R[$1.processedSuccessfully]:-?}, script failures" \
+    "${R[$1.userExceptions]:-?}, retried ${R[$1.retried]:-?}, worker restarts ${R[$1.workerRestarts]:-?}"
+}
+# record KEY_PREFIX CMD...: runs a function_bench command, shows its lines, keeps its RESULTs.
+record() {
+  local prefix="$1" out
+  shift
+  out="$("$@" 2>&1)" || true
+  printf '%s\n' "$out" | grep -v '^RESULT ' | sed 's/^/  /'
+  while read -r _ k v; do R["$prefix.$k"]="$v"; done < <(printf '%s\n' "$out" | grep '^RESULT ' || true)
+}
+
+# The script and specs, with topics unique to this run (the standalone may be shared).
+write_specs() {
+  local dir="$1" t="$2"
+  mkdir -p "$dir"
+  printf '#!/bin/sh\nexec cat\n' >"$dir/cat.sh"
+  chmod +x "$dir/cat.sh"
+  for p in 1 2; do
+    cat >"$dir/exec$p.yaml" <<EOF
+kind: Function
+metadata:
+  name: exec-p$p
+spec:
+  script: cat.sh
+  inputs: [$t-exec$p-in]
+  output: $t-exec$p-out
+  subscriptionPosition: Earliest
+  parallelism: $p
+EOF
+    cat >"$dir/stream$p.yaml" <<EOF
+kind: Function
+metadata:
+  name: stream-p$p
+spec:
+  command: [cat]
+  mode: stream
+  framing: lines
+  inputs: [$t-stream$p-in]
+  output: $t-stream$p-out
+  subscriptionPosition: Earliest
+  parallelism: $p
+EOF
+  done
+}
+
+# Pre-publishes every input of a side.
+produce_inputs() {
+  local url="$1" t="$2"
+  for p in 1 2; do
+    "$fb" produce "$url" "$t-exec$p-in" "$exec_n" | sed 's/^/  /'
+    "$fb" produce "$url" "$t-stream$p-in" "$stream_n" | sed 's/^/  /'
+  done
+}
+
+# Runs each function in its own `shfn run` and drains it; stream p1 then gets the latency run.
+# run_functions SIDE DIR TOPIC_PREFIX CLIENT_URL|"" SHFN_RUN_ARGS...
+run_functions() {
+  local side="$1" dir="$2" t="$3" url="$4"
+  shift 4
+  for p in 1 2; do
+    echo "-- exec, parallelism $p: raw spawning without a broker"
+    record "$side.exec$p" "$fb" raw "$dir/exec$p.yaml" "exec-p$p" "$exec_n"
+    echo "-- exec, parallelism $p: through shfn run"
+    start_shfn run "$dir/exec$p.yaml" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
+    local u="$url"
+    if [ -z "$u" ]; then u="$(wait_line "shfn broker ready on ")"; fi
+    admin="$(wait_line "shfn admin ready on ")"
+    record "$side.exec$p" "$fb" drain "$u" "$t-exec$p-out" "$exec_n" 60 "$start_ms"
+    record_status "$side.exec$p"
+    stop_shfn
+  done
+  for p in 1 2; do
+    echo "-- stream, parallelism $p: through shfn run"
+    start_shfn run "$dir/stream$p.yaml" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
+    local u="$url"
+    if [ -z "$u" ]; then u="$(wait_line "shfn broker ready on ")"; fi
+    admin="$(wait_line "shfn admin ready on ")"
+    record "$side.stream$p" "$fb" drain "$u" "$t-stream$p-out" "$stream_n" 60 "$start_ms"
+    if [ "$p" = 1 ]; then
+      echo "-- stream, parallelism 1: latency at $rate msg/s for $secs s"
+      record "$side.stream1" "$fb" latency "$u" "$t-stream1-in" "$t-stream1-out" "$rate" "$secs"
+      echo "-- stream, parallelism 1: latency at $low_rate msg/s for $secs s"
+      record "$side.stream1.low" "$fb" latency "$u" "$t-stream1-in" "$t-stream1-out" "$low_rate" \
+        "$secs"
+    fi
+    record_status "$side.stream$p"
+    stop_shfn
+  done
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
+  "load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "exec: $exec_n messages per run; stream: $stream_n messages per drain, latency at $rate msg/s" \
+  "for $secs s; payload 100 B"
+suffix="fb-$(date +%s)-$$"
+
+write_specs "$work/specs" "$suffix"
+echo "== stream executor alone (worker_pool, cat, 64 pipelined per worker, no broker)"
+for p in 1 2; do record "alone.stream$p" "$fb" raw-stream "$work/specs/stream$p.yaml" "stream-p$p" "$stream_n"; done
+
+for side in $sides; do
+  case "$side" in
+    embedded)
+      echo "== embedded broker (in-process in shfn run; fsync on, group commit)"
+      data="$work/embedded-data"
+      start_shfn broker --listen 127.0.0.1:0 --data-dir "$data" --admin off
+      url="$(wait_line "shfn broker ready on ")"
+      produce_inputs "$url" "$suffix"
+      stop_shfn  # `shfn run` opens the same data directory with its embedded broker
+      run_functions embedded "$work/specs" "$suffix" "" --listen 127.0.0.1:0 --data-dir "$data"
+      ;;
+    standalone)
+      echo "== Apache Pulsar standalone (fsync on the bookie journal)"
+      t0=$(now_ms)
+      SHFN_PULSAR_FSYNC=1 bash scripts/pulsar-standalone.sh start "$pulsar_dir" >/dev/null 2>&1
+      echo "  started in $(($(now_ms) - t0)) ms"
+      # shellcheck disable=SC1091
+      . "$pulsar_dir/env"
+      produce_inputs "$PULSAR_URL" "$suffix"
+      run_functions standalone "$work/specs" "$suffix" "$PULSAR_URL" --url "$PULSAR_URL"
+      bash scripts/pulsar-standalone.sh stop "$pulsar_dir" >/dev/null 2>&1 || true
+      rm -f "$pulsar_dir/env"
+      ;;
+    *) echo "unknown side '$side'" >&2; exit 2 ;;
+  esac
+done
+
+# ---------------------------------------------------------------- table
+num() {  # value as an integer, or "-"
+  local v="${R[$1]:-}"
+  if [ -z "$v" ]; then printf -- '-'; else printf '%.0f' "$v"; fi
+}
+ms() { local v="${R[$1]:-}"; if [ -z "$v" ]; then printf -- '-'; else printf '%.1f' "$v"; fi; }
+pct() {  # $1 / $2 in percent
+  local a="${R[$1]:-}" b="${R[$2]:-}"
+  if [ -z "$a" ] || [ -z "$b" ]; then printf -- '-'; else awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f%%", 100 * a / b }'; fi
+}
+loss() {
+  local m="${R[$1.missing]:-}" d="${R[$1.duplicates]:-}"
+  if [ -z "$m" ]; then printf -- '-'; else printf '%.0f / %.0f' "$m" "$d"; fi
+}
+row() {
+  local label="$1"
+  shift
+  printf '| %-46s |' "$label"
+  for s in $sides; do printf ' %-22s |' "$("$@" "$s")"; done
+  printf '\n'
+}
+cell() { local f="$1" k="$2" s="$3"; "$f" "$s.$k"; }
+cell_pct() { pct "$3.$1" "$3.$2"; }
+cell_lat() { printf '%s / %s / %s ms' "$(ms "$2.$1.p50")" "$(ms "$2.$1.p99")" "$(ms "$2.$1.max")"; }
+cell_fail() { printf '%s / %s' "$(num "$2.$1.userExceptions")" "$(num "$2.$1.workerRestarts")"; }
+cell_alone_p() { num "alone.stream$1.worker_pool"; }
+
+echo
+echo "== Functions: $(nproc) cores; exec $exec_n msgs, stream $stream_n msgs, 100 B payloads"
+printf '| %-46s |' "msg/s unless said"
+for s in $sides; do printf ' %-22s |' "$s"; done
+printf '\n'
+for p in 1 2; do
+  row "exec p$p: raw exec::run_once (spawns/s)" cell num "exec$p.run_once"
+  row "exec p$p: raw posix_spawn (spawns/s)" cell num "exec$p.posix_spawn"
+  row "exec p$p: through shfn run" cell num "exec$p.rate"
+  row "exec p$p: shfn / raw run_once (goal >= 90%)" cell_pct exec$p.rate exec$p.run_once
+  row "exec p$p: lost / duplicated" cell loss "exec$p"
+  row "exec p$p: script failures (/status)" cell num "exec$p.userExceptions"
+done
+for p in 1 2; do
+  row "stream p$p: executor alone, no broker" cell_alone_p "$p"
+  row "stream p$p: drain (goal 100,000)" cell num "stream$p.rate"
+  row "stream p$p: drain incl. start-up" cell num "stream$p.rate_with_startup"
+  row "stream p$p: lost / duplicated" cell loss "stream$p"
+  row "stream p$p: failures / worker restarts" cell_fail "stream$p"
+done
+row "stream p1: latency p50 / p99 / max @ $rate msg/s" cell_lat stream1
+row "stream p1: latency p50 / p99 / max @ $low_rate msg/s" cell_lat stream1.low
+row "stream p1: latency outputs missing" cell num "stream1.lat_missing"
+row "stream p1: latency outputs missing (low rate)" cell num "stream1.low.lat_missing"
