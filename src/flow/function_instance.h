@@ -3,8 +3,8 @@
 // its output, with retries, a dead-letter topic and a log topic (DESIGN.md, "Delivery
 // guarantees"; flow/delivery.h says how failures are retried).
 //
-// Life of a message: a receive loop per input takes it once there is room under the instance's
-// in-flight limit and spawns one coroutine for it. Ordered functions (retainOrdering,
+// Life of a message: a receive loop per input takes it once there is a free run slot and room in
+// the in-flight window, and spawns one coroutine for it. Ordered functions (retainOrdering,
 // retainKeyOrdering, EFFECTIVELY_ONCE) first wait for their turn in a lane: one lane per input
 // partition, or per key, so that messages of the same lane run one after the other while other
 // lanes go on. Then the script runs (exec mode: one process each, up to `parallelism` at once;
