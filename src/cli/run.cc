@@ -3,12 +3,12 @@
 // 127.0.0.1:6650 with its data in ./shfn-data (or $SHFN_DATA), so that `shfn produce`,
 // `shfn consume` and the official clients can reach the same broker.
 
+#include <spdlog/spdlog.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdlib>
-
-#include <spdlog/spdlog.h>
 
 #include "base/temp_dir.h"
 #include "broker/broker.h"
@@ -131,7 +131,8 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--listen", f->listen,
                   "Embedded broker: host:port for the Pulsar protocol (port 0: any free)")
       ->capture_default_str();
-  cmd->add_option("--data-dir", f->data_dir, "Embedded broker: where data is stored (env SHFN_DATA)")
+  cmd->add_option("--data-dir", f->data_dir,
+                  "Embedded broker: where data is stored (env SHFN_DATA)")
       ->capture_default_str();
   cmd->add_option("--admin", f->admin,
                   "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "

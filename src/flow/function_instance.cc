@@ -20,19 +20,26 @@ namespace {
 
 client::subscription_type subscription_of(config::subscription_kind kind) {
   switch (kind) {
-    case config::subscription_kind::exclusive: return client::subscription_type::exclusive;
-    case config::subscription_kind::failover: return client::subscription_type::failover;
-    case config::subscription_kind::key_shared: return client::subscription_type::key_shared;
-    case config::subscription_kind::shared: break;
+    case config::subscription_kind::exclusive:
+      return client::subscription_type::exclusive;
+    case config::subscription_kind::failover:
+      return client::subscription_type::failover;
+    case config::subscription_kind::key_shared:
+      return client::subscription_type::key_shared;
+    case config::subscription_kind::shared:
+      break;
   }
   return client::subscription_type::shared;
 }
 
 exec::framing framing_of(config::framing f) {
   switch (f) {
-    case config::framing::nul: return exec::framing::nul;
-    case config::framing::length_prefixed: return exec::framing::length_prefixed;
-    case config::framing::lines: break;
+    case config::framing::nul:
+      return exec::framing::nul;
+    case config::framing::length_prefixed:
+      return exec::framing::length_prefixed;
+    case config::framing::lines:
+      break;
   }
   return exec::framing::lines;
 }
@@ -91,8 +98,9 @@ function_instance::~function_instance() = default;
 awaitable<result<void>> function_instance::start() {
   auto ex = co_await asio::this_coro::executor;
   asio::co_spawn(
-      ex, [](function_instance* self, gate::holder) -> awaitable<void> { co_await self->log_.run(); }(
-              this, gate_.enter()),
+      ex,
+      [](function_instance* self, gate::holder) -> awaitable<void> { co_await self->log_.run(); }(
+                                                    this, gate_.enter()),
       asio::detached);
 
   if (spec_.mode == config::run_mode::stream) {
@@ -280,10 +288,10 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     }
     ++metrics_.user_exceptions;
     ++failed;
-    const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
+    const int failures_so_far =
+        failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
     log_.post(log_level::warn,
-              "attempt " + std::to_string(failures_so_far) + " failed: " + o.message,
-              m.id.str());
+              "attempt " + std::to_string(failures_so_far) + " failed: " + o.message, m.id.str());
     const auto step = policy_.after_failure(failures_so_far);
     if (step == next_step::dead_letter) {
       const bool parked = co_await dead_letter(m, o, failures_so_far);
@@ -357,8 +365,8 @@ awaitable<bool> function_instance::publish_output(const client::message& m, exec
 awaitable<bool> function_instance::dead_letter(const client::message& m, const exec::outcome& o,
                                                int failed) {
   const std::string topic = dead_letter_topic_for(m);
-  client::outgoing_message parked{.payload = m.payload, .key = m.key, .properties = m.properties,
-                                  .event_time = m.event_time};
+  client::outgoing_message parked{
+      .payload = m.payload, .key = m.key, .properties = m.properties, .event_time = m.event_time};
   // Pulsar's own dead-letter properties, then what a user needs to see why it failed.
   parked.properties.emplace_back("REAL_TOPIC", m.topic);
   parked.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
@@ -374,8 +382,9 @@ awaitable<bool> function_instance::dead_letter(const client::message& m, const e
   const bool sent = co_await send_with_retries(*p, parked, "dead letter to " + topic);
   if (sent) {
     ++metrics_.dead_lettered;
-    log_.post(log_level::error, "sent to the dead-letter topic " + topic + " after " +
-                                    std::to_string(failed) + " failed attempt(s): " + o.message,
+    log_.post(log_level::error,
+              "sent to the dead-letter topic " + topic + " after " + std::to_string(failed) +
+                  " failed attempt(s): " + o.message,
               m.id.str());
   }
   co_return sent;

@@ -10,10 +10,14 @@ using asio::awaitable;
 
 std::string_view to_string(log_level level) {
   switch (level) {
-    case log_level::debug: return "DEBUG";
-    case log_level::info: return "INFO";
-    case log_level::warn: return "WARN";
-    case log_level::error: return "ERROR";
+    case log_level::debug:
+      return "DEBUG";
+    case log_level::info:
+      return "INFO";
+    case log_level::warn:
+      return "WARN";
+    case log_level::error:
+      return "ERROR";
   }
   return "INFO";
 }
@@ -42,9 +46,8 @@ void log_shipper::post(log_level level, std::string_view text, std::string_view 
     return;
   }
   client::outgoing_message m{.payload = bytes(text.begin(), text.end())};
-  m.properties = {{"function", function_},
-                  {"instance", instance_},
-                  {"level", std::string(to_string(level))}};
+  m.properties = {
+      {"function", function_}, {"instance", instance_}, {"level", std::string(to_string(level))}};
   if (!message_id.empty()) m.properties.emplace_back("message_id", std::string(message_id));
   queue_.push_back(std::move(m));
   wake_.notify_all();

@@ -10,8 +10,8 @@ namespace shfn::flow {
 
 void latency_window::record(std::chrono::microseconds latency) {
   const auto us = static_cast<std::uint64_t>(std::max<std::int64_t>(latency.count(), 0));
-  recent_us_[count_ % capacity] =
-      static_cast<std::uint32_t>(std::min<std::uint64_t>(us, std::numeric_limits<std::uint32_t>::max()));
+  recent_us_[count_ % capacity] = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(us, std::numeric_limits<std::uint32_t>::max()));
   ++count_;
   sum_us_ += us;
 }

@@ -33,7 +33,9 @@ result<void> runtime::serve_admin(asio::any_io_executor ex, const asio::ip::tcp:
   return {};
 }
 
-std::string runtime::admin_url() const { return admin_ ? admin_->url() : std::string(); }
+std::string runtime::admin_url() const {
+  return admin_ ? admin_->url() : std::string();
+}
 
 bool runtime::ready() const {
   if (stopping_) return false;
@@ -60,7 +62,7 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
       asio::co_spawn(
           ex,
           [](function_instance* i, gate::holder) -> awaitable<void> { co_await i->run(); }(
-              instance.get(), running.enter()),
+                                                     instance.get(), running.enter()),
           asio::detached);
     }
     if (on_ready) on_ready();
@@ -89,7 +91,8 @@ admin::http_response runtime::handle(const admin::http_request& request) const {
   }
   if (path.size() == 1 && path[0] == "readyz") {
     const bool ok = ready();
-    return {.status = ok ? 200 : 503, .content_type = "text/plain",
+    return {.status = ok ? 200 : 503,
+            .content_type = "text/plain",
             .body = ok ? "ready\n" : "not ready\n"};
   }
   if (path.size() == 1 && path[0] == "metrics") {

@@ -31,8 +31,7 @@ struct runtime_options {
 
 class runtime {
  public:
-  runtime(client::client& c, std::vector<config::function_spec> functions,
-          runtime_options options);
+  runtime(client::client& c, std::vector<config::function_spec> functions, runtime_options options);
   ~runtime();
 
   // Serves the admin endpoints on `at` (port 0: any free port).

@@ -68,7 +68,8 @@ environment message_environment(const client::message& m) {
     add(env, "SHFN_PROP_" + env_suffix(name), value);
   }
   // Property values are arbitrary bytes; replace what is not UTF-8 rather than fail the dump.
-  add(env, "SHFN_PROPERTIES", properties.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  add(env, "SHFN_PROPERTIES",
+      properties.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return env;
 }
 

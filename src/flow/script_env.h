@@ -5,11 +5,11 @@
 //
 //   SHFN_FUNCTION, SHFN_INSTANCE        which function instance runs the script
 //   SHFN_USER_CONFIG                    userConfig as JSON
-//   SHFN_CONFIG_<KEY>                   each top-level userConfig entry (scalars as text, else JSON)
-//   SHFN_TOPIC, SHFN_MESSAGE_ID         where the message came from ("ledger:entry:partition:batch")
-//   SHFN_KEY                            the message key (unset when it has none)
-//   SHFN_PUBLISH_TIME, SHFN_EVENT_TIME  ms since the epoch (event time unset when 0)
-//   SHFN_REDELIVERY_COUNT               how often the broker delivered it before
+//   SHFN_CONFIG_<KEY>                   each top-level userConfig entry (scalars as text, else
+//   JSON) SHFN_TOPIC, SHFN_MESSAGE_ID         where the message came from
+//   ("ledger:entry:partition:batch") SHFN_KEY                            the message key (unset
+//   when it has none) SHFN_PUBLISH_TIME, SHFN_EVENT_TIME  ms since the epoch (event time unset when
+//   0) SHFN_REDELIVERY_COUNT               how often the broker delivered it before
 //   SHFN_PRODUCER_NAME                  who published it
 //   SHFN_PROPERTIES                     all properties as a JSON object
 //   SHFN_PROP_<NAME>                    each property; NAME upper-cased, other characters -> '_'

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "base/temp_dir.h"
-
 #include "config/spec.h"
 
 namespace shfn::config::testing {

@@ -123,7 +123,8 @@ TEST(run_once, huge_output_fails_at_the_cap_and_the_process_group_dies) {
   lim.max_output = 1 << 20;
   // 100 MB, then a sleep that would hold the invocation if the group were not killed.
   const auto o = run_script(
-      dir, "echo $$ > " + (dir / "pid").string() + "\nhead -c 100000000 /dev/zero\nsleep 1000\n", {}, lim);
+      dir, "echo $$ > " + (dir / "pid").string() + "\nhead -c 100000000 /dev/zero\nsleep 1000\n",
+      {}, lim);
   EXPECT_EQ(o.what, failure::output_too_large);
   EXPECT_NE(o.message.find("1048576"), std::string::npos) << o.message;
   EXPECT_TRUE(o.output.empty());
@@ -162,7 +163,8 @@ TEST(run_once, timeout_kills_a_script_that_ignores_sigterm_after_the_grace) {
   lim.kill_grace = 300ms;
   // The ignored SIGTERM is inherited by the sleep too.
   const auto o = run_script(
-      dir, "trap '' TERM\necho $$ > " + (dir / "pid").string() + "\nsleep 1000\necho survived\n", {}, lim);
+      dir, "trap '' TERM\necho $$ > " + (dir / "pid").string() + "\nsleep 1000\necho survived\n",
+      {}, lim);
   EXPECT_EQ(o.what, failure::timeout);
   EXPECT_EQ(o.signal, SIGKILL);
   EXPECT_NE(o.message.find("SIGKILL"), std::string::npos) << o.message;
@@ -175,7 +177,8 @@ TEST(run_once, timeout_kills_a_script_that_ignores_sigterm_after_the_grace) {
 TEST(run_once, a_background_child_holding_stdout_neither_holds_the_invocation_nor_survives) {
   temp_dir dir;
   // No timeout: waiting for the pipe's EOF would hang until the test's own deadline.
-  const auto o = run_script(dir, "sleep 1000 &\necho $! > " + (dir / "bg").string() + "\necho done\n");
+  const auto o =
+      run_script(dir, "sleep 1000 &\necho $! > " + (dir / "bg").string() + "\necho done\n");
   ASSERT_TRUE(o.ok()) << o.message;
   EXPECT_EQ(to_string(o.output), "done\n");
   const pid_t background = read_pid(dir / "bg");

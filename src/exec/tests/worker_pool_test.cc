@@ -378,8 +378,8 @@ TEST(worker_pool, stop_lets_outstanding_requests_finish_then_refuses_new_ones) {
 
 TEST(worker_pool, stop_kills_a_worker_that_ignores_the_end_of_its_input) {
   temp_dir dir;
-  auto o = options_for(
-      {write_script(dir, "w.sh", "trap '' TERM\necho $$ > " + (dir / "pid").string() + "\nsleep 1000\n")});
+  auto o = options_for({write_script(
+      dir, "w.sh", "trap '' TERM\necho $$ > " + (dir / "pid").string() + "\nsleep 1000\n")});
   o.lim.kill_grace = 200ms;
   pool_fixture p(std::move(o));
   ASSERT_TRUE(p.start());

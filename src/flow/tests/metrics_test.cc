@@ -33,12 +33,16 @@ TEST(Prometheus, PulsarFunctionsNamesWithFunctionAndInstanceLabels) {
   EXPECT_NE(text.find("# TYPE pulsar_function_received_total counter"), std::string::npos);
   EXPECT_NE(text.find(R"(pulsar_function_received_total{function="reverse",instance="0"} 5)"),
             std::string::npos);
-  EXPECT_NE(text.find(R"(pulsar_function_processed_successfully_total{function="reverse",instance="0"} 4)"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(
+          R"(pulsar_function_processed_successfully_total{function="reverse",instance="0"} 4)"),
+      std::string::npos);
   EXPECT_NE(text.find(R"(pulsar_function_user_exceptions_total{function="upper",instance="1"} 0)"),
             std::string::npos);
-  EXPECT_NE(text.find(R"(pulsar_function_process_latency_ms{function="reverse",instance="0",quantile="0.5"} 2)"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(
+          R"(pulsar_function_process_latency_ms{function="reverse",instance="0",quantile="0.5"} 2)"),
+      std::string::npos);
   EXPECT_NE(text.find("pulsar_function_last_invocation{"), std::string::npos);
   // Each family is declared once.
   EXPECT_EQ(text.find("# TYPE pulsar_function_received_total"),
