@@ -16,7 +16,9 @@
 namespace shfn::storage {
 namespace {
 
+using testing::read_report;
 using testing::temp_dir;
+using testing::write_report;
 
 // The acked offsets are 0, 2, 4, ...: every other one, so that the snapshot grows and the
 // journal is compacted again and again.
@@ -30,24 +32,8 @@ std::uint64_t offset_of_report(std::uint64_t i) {
   if (!c) ::_exit(2);
   for (std::uint64_t i = 0;; ++i) {
     if (!(*c)->ack(offset_of_report(i))) ::_exit(3);
-    std::array<std::uint8_t, 8> report{};
-    for (int b = 0; b < 8; ++b) report[b] = static_cast<std::uint8_t>(i >> (56 - 8 * b));
-    if (::write(report_fd, report.data(), report.size()) != 8) ::_exit(4);
+    if (!write_report(report_fd, i)) ::_exit(4);
   }
-}
-
-bool read_report(int fd, std::uint64_t& value) {
-  std::array<std::uint8_t, 8> report{};
-  std::size_t got = 0;
-  while (got < report.size()) {
-    const ssize_t n = ::read(fd, report.data() + got, report.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    got += static_cast<std::size_t>(n);
-  }
-  value = 0;
-  for (std::uint8_t b : report) value = (value << 8) | b;
-  return true;
 }
 
 void crash_after(std::size_t reports_before_kill) {

@@ -13,7 +13,9 @@
 namespace shfn::storage {
 namespace {
 
+using testing::read_report;
 using testing::temp_dir;
+using testing::write_report;
 
 std::string payload(std::uint64_t i) {
   return "crash-test-" + std::to_string(i * 7919);
@@ -26,25 +28,8 @@ std::string payload(std::uint64_t i) {
   for (std::uint64_t i = 0;; ++i) {
     auto offset = (*l)->append(as_bytes(payload(i)), i);
     if (!offset || *offset != i) ::_exit(3);
-    std::array<std::uint8_t, 8> report{};
-    for (int b = 0; b < 8; ++b) report[b] = static_cast<std::uint8_t>(i >> (56 - 8 * b));
-    if (::write(report_fd, report.data(), report.size()) != 8) ::_exit(4);
+    if (!write_report(report_fd, i)) ::_exit(4);
   }
-}
-
-// Reads one 8-byte report; false at end of stream.
-bool read_report(int fd, std::uint64_t& offset) {
-  std::array<std::uint8_t, 8> report{};
-  std::size_t got = 0;
-  while (got < report.size()) {
-    const ssize_t n = ::read(fd, report.data() + got, report.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    got += static_cast<std::size_t>(n);
-  }
-  offset = 0;
-  for (std::uint8_t b : report) offset = (offset << 8) | b;
-  return true;
 }
 
 void crash_after(std::size_t reports_before_kill) {

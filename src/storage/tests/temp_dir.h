@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -50,6 +53,29 @@ inline void overwrite(const std::filesystem::path& file, std::uint64_t position,
 
 inline void cut_bytes(const std::filesystem::path& file, std::uint64_t how_many) {
   std::filesystem::resize_file(file, std::filesystem::file_size(file) - how_many);
+}
+
+// Crash tests: a forked child reports its progress to the parent as 8-byte big-endian numbers
+// on a pipe, so the parent knows what was done before it killed the child.
+inline bool write_report(int fd, std::uint64_t value) {
+  std::array<std::uint8_t, 8> report{};
+  for (int b = 0; b < 8; ++b) report[b] = static_cast<std::uint8_t>(value >> (56 - 8 * b));
+  return ::write(fd, report.data(), report.size()) == 8;
+}
+
+// Reads one report; false at the end of the stream.
+inline bool read_report(int fd, std::uint64_t& value) {
+  std::array<std::uint8_t, 8> report{};
+  std::size_t got = 0;
+  while (got < report.size()) {
+    const ssize_t n = ::read(fd, report.data() + got, report.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    got += static_cast<std::size_t>(n);
+  }
+  value = 0;
+  for (std::uint8_t b : report) value = (value << 8) | b;
+  return true;
 }
 
 }  // namespace shfn::storage::testing
