@@ -286,33 +286,38 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
       }
       break;  // not published: stopping, the message stays unacked
     }
-    ++metrics_.user_exceptions;
     ++failed;
-    const int failures_so_far =
-        failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
-    log_.post(log_level::warn,
-              "attempt " + std::to_string(failures_so_far) + " failed: " + o.message, m.id.str());
-    const auto step = policy_.after_failure(failures_so_far);
-    if (step == next_step::dead_letter) {
-      const bool parked = co_await dead_letter(m, o, failures_so_far);
-      if (parked && policy_.guarantee != config::guarantee::at_most_once) {
-        acknowledge(m, input_index);
-      }
-      break;
-    }
-    ++metrics_.retried;
-    const auto delay = policy_.delay(failures_so_far);
-    if (step == next_step::negative_ack) {
-      inputs_[input_index].consumer->negative_acknowledge(m, delay);
-      break;
-    }
-    const bool go_on = co_await pause(delay);
-    if (!go_on) break;  // stopping: left unacked, redelivered later
+    const bool again = co_await after_failure(m, input_index, o, failed);
+    if (!again) break;
   }
   if (policy_.ordered) leave_lane(lane_index);
   if (holds_slot) release_run_slot();
   --in_flight_;
   in_flight_changed_.notify_all();
+}
+
+awaitable<bool> function_instance::after_failure(const client::message& m, std::size_t input_index,
+                                                 const exec::outcome& o, int failed) {
+  ++metrics_.user_exceptions;
+  // Unordered messages come back through the broker, which counts their deliveries.
+  const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
+  log_.post(log_level::warn, "attempt " + std::to_string(failures_so_far) + " failed: " + o.message,
+            m.id.str());
+  const auto step = policy_.after_failure(failures_so_far);
+  if (step == next_step::dead_letter) {
+    const bool parked = co_await dead_letter(m, o, failures_so_far);
+    if (parked && policy_.guarantee != config::guarantee::at_most_once) {
+      acknowledge(m, input_index);
+    }
+    co_return false;
+  }
+  ++metrics_.retried;
+  const auto delay = policy_.delay(failures_so_far);
+  if (step == next_step::negative_ack) {
+    inputs_[input_index].consumer->negative_acknowledge(m, delay);
+    co_return false;
+  }
+  co_return co_await pause(delay);  // false when stopping: left unacked, redelivered later
 }
 
 awaitable<void> function_instance::take_run_slot() {

@@ -85,6 +85,9 @@ class function_instance {
   asio::awaitable<bool> subscribe_all();
   asio::awaitable<void> receive_loop(std::size_t input_index);
   asio::awaitable<void> process(client::message m, std::size_t input_index, gate::holder held);
+  // Counts, logs and decides a failed attempt: dead letter, negative ack, or (true) retry here.
+  asio::awaitable<bool> after_failure(const client::message& m, std::size_t input_index,
+                                      const exec::outcome& o, int failed);
   asio::awaitable<exec::outcome> invoke(const client::message& m, std::size_t lane_index);
   asio::awaitable<bool> publish_output(const client::message& m, exec::outcome& o);
   asio::awaitable<bool> dead_letter(const client::message& m, const exec::outcome& o, int failed);
