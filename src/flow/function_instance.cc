@@ -127,30 +127,37 @@ awaitable<result<void>> function_instance::start() {
   co_return result<void>{};
 }
 
+template <class T>
+awaitable<std::unique_ptr<T>> function_instance::keep_trying(attempt_fn<T> attempt,
+                                                             std::string what, log_level level,
+                                                             std::uint64_t* failures) {
+  backoff delays(options_.retry_initial, std::chrono::seconds(10));
+  while (!stopping_) {
+    auto made = co_await attempt();
+    if (made) co_return std::move(*made);
+    if (failures != nullptr) ++*failures;
+    const auto delay = delays.next();
+    log_.post(level, "cannot " + what + ": " + made.error().message() + "; retrying in " +
+                         std::to_string(delay.count()) + " ms");
+    co_await pause(delay);
+  }
+  co_return nullptr;
+}
+
 awaitable<bool> function_instance::create_output() {
   // EFFECTIVELY_ONCE publishes through one named producer per input partition instead.
   if (spec_.output.empty() || spec_.guarantees == config::guarantee::effectively_once) {
     co_return true;
   }
-  backoff delays(options_.retry_initial, std::chrono::seconds(10));
   const client::producer_options options{.topic = spec_.output, .batching = true};
-  while (!stopping_) {
-    auto p = co_await client_.create_producer(options);
-    if (p) {
-      output_ = std::move(*p);
-      co_return true;
-    }
-    const auto delay = delays.next();
-    log_.post(log_level::warn, "cannot create a producer on " + spec_.output + ": " +
-                                   p.error().message() + "; retrying in " +
-                                   std::to_string(delay.count()) + " ms");
-    co_await pause(delay);
-  }
-  co_return false;
+  const attempt_fn<client::producer> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  output_ = co_await keep_trying(attempt, "create a producer on " + spec_.output, log_level::warn);
+  co_return output_ != nullptr;
 }
 
 awaitable<bool> function_instance::subscribe_all() {
-  backoff delays(options_.retry_initial, std::chrono::seconds(10));
   for (const auto& topic : spec_.inputs) {
     const client::consumer_options options{
         .topic = topic,
@@ -161,19 +168,12 @@ awaitable<bool> function_instance::subscribe_all() {
         .name = spec_.name + "-" + std::to_string(options_.instance_id),
         .receiver_queue_size = static_cast<int>(std::min<std::size_t>(max_in_flight_, 1000)),
     };
-    for (;;) {
-      if (stopping_) co_return false;
-      auto c = co_await client_.subscribe(options);
-      if (c) {
-        inputs_.push_back({topic, std::move(*c)});
-        delays.reset();
-        break;
-      }
-      const auto delay = delays.next();
-      log_.post(log_level::warn, "cannot subscribe to " + topic + ": " + c.error().message() +
-                                     "; retrying in " + std::to_string(delay.count()) + " ms");
-      co_await pause(delay);
-    }
+    const attempt_fn<client::consumer> attempt = [this, &options] {
+      return client_.subscribe(options);
+    };
+    auto c = co_await keep_trying(attempt, "subscribe to " + topic, log_level::warn);
+    if (!c) co_return false;
+    inputs_.push_back({topic, std::move(c)});
   }
   co_return true;
 }
@@ -419,24 +419,14 @@ awaitable<client::producer*> function_instance::named_producer(std::string topic
   if (auto it = producers_.find(slot); it != producers_.end()) co_return it->second.get();
 
   creating_.insert(slot);
-  backoff delays(options_.retry_initial, std::chrono::seconds(10));
   const client::producer_options options{.topic = topic, .name = name, .batching = batching};
-  client::producer* made = nullptr;
-  for (;;) {
-    auto p = co_await client_.create_producer(options);
-    if (p) {
-      made = p->get();
-      producers_[slot] = std::move(*p);
-      break;
-    }
-    ++metrics_.system_exceptions;
-    const auto delay = delays.next();
-    log_.post(log_level::error, "cannot create a producer on " + topic + ": " +
-                                    p.error().message() + "; retrying in " +
-                                    std::to_string(delay.count()) + " ms");
-    const bool go_on = co_await pause(delay);
-    if (!go_on) break;
-  }
+  const attempt_fn<client::producer> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  auto p = co_await keep_trying(attempt, "create a producer on " + topic, log_level::error,
+                                &metrics_.system_exceptions);
+  client::producer* made = p.get();
+  if (p) producers_[slot] = std::move(p);
   creating_.erase(slot);
   producers_changed_.notify_all();
   co_return made;

@@ -22,6 +22,7 @@
 #include <asio/awaitable.hpp>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,14 @@ class function_instance {
     notifier turn;
   };
 
+  template <class T>
+  using attempt_fn = std::function<asio::awaitable<result<std::unique_ptr<T>>>()>;
+  // Repeats `attempt` with back-off until it succeeds or stop() is called (then nullptr),
+  // logging each failure as "cannot WHAT: ...; retrying in N ms" and counting it in `failures`.
+  template <class T>
+  asio::awaitable<std::unique_ptr<T>> keep_trying(attempt_fn<T> attempt, std::string what,
+                                                  log_level level,
+                                                  std::uint64_t* failures = nullptr);
   asio::awaitable<bool> create_output();
   asio::awaitable<bool> subscribe_all();
   asio::awaitable<void> receive_loop(std::size_t input_index);
