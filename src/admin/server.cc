@@ -44,6 +44,19 @@ struct connection {
     });
   }
 
+  // Appends what the client sends next to `input`; false (and closed) on an error or a stop.
+  awaitable<bool> read_more(std::array<char, read_chunk>& chunk, const bool& stopped) {
+    std::error_code ec;
+    const std::size_t n =
+        co_await socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+    if (ec || stopped) {
+      close();
+      co_return false;
+    }
+    input.append(chunk.data(), n);
+    co_return true;
+  }
+
   void close() {
     std::error_code ignored;
     socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -169,14 +182,8 @@ awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_
       c->input.erase(0, first == std::string::npos ? c->input.size() : first);
       head_end = find_head_end(c->input);
       if (head_end != std::string::npos || c->input.size() > s->limits.max_head) break;
-      std::error_code ec;
-      const std::size_t n = co_await c->socket.async_read_some(asio::buffer(chunk),
-                                                               redirect_error(use_awaitable, ec));
-      if (ec || s->stopped) {
-        c->close();
-        co_return;
-      }
-      c->input.append(chunk.data(), n);
+      const bool more = co_await c->read_more(chunk, s->stopped);
+      if (!more) co_return;
     }
     if (head_end == std::string::npos || head_end > s->limits.max_head) {
       http_response refused =
@@ -206,14 +213,8 @@ awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_
       }
     }
     while (c->input.size() < request->content_length) {
-      std::error_code ec;
-      const std::size_t n = co_await c->socket.async_read_some(asio::buffer(chunk),
-                                                               redirect_error(use_awaitable, ec));
-      if (ec || s->stopped) {
-        c->close();
-        co_return;
-      }
-      c->input.append(chunk.data(), n);
+      const bool more = co_await c->read_more(chunk, s->stopped);
+      if (!more) co_return;
     }
     request->body = c->input.substr(0, request->content_length);
     c->input.erase(0, request->content_length);
