@@ -35,6 +35,19 @@ struct blocker : syncable {
   }
 };
 
+// A syncer whose thread is busy (in a blocker) until `release` is set: work queued meanwhile
+// waits behind it.
+struct held_syncer {
+  syncer s;
+  std::promise<void> release;
+  held_syncer() {
+    auto hold = std::make_shared<blocker>();
+    hold->released = release.get_future().share();
+    s.request(hold);
+    hold->started.get_future().wait();
+  }
+};
+
 // Polls `condition` until it holds or 10 s have passed.
 template <class F>
 bool eventually(F condition) {
@@ -172,12 +185,8 @@ TEST(cursor, compaction_on_the_syncer_thread_keeps_the_state_intact) {
 
 TEST(cursor, records_journalled_while_a_compaction_waits_end_up_in_the_new_file) {
   temp_dir dir;
-  syncer s;
-  auto hold = std::make_shared<blocker>();
-  std::promise<void> release;
-  hold->released = release.get_future().share();
-  s.request(hold);
-  hold->started.get_future().wait();
+  held_syncer held;
+  syncer& s = held.s;
 
   auto opened = cursor_file::open(dir / "c", {}, &s);
   ASSERT_TRUE(opened) << opened.error().message();
@@ -187,7 +196,7 @@ TEST(cursor, records_journalled_while_a_compaction_waits_end_up_in_the_new_file)
   for (std::uint64_t i = 0; i < 6000; ++i) ASSERT_TRUE(c->ack(2 * i));
   const auto journal_only = std::filesystem::file_size(dir / "c");
   EXPECT_GT(journal_only, 6000u * 17);
-  release.set_value();
+  held.release.set_value();
   ASSERT_TRUE(eventually([&] { return std::filesystem::file_size(dir / "c") < journal_only; }))
       << "the compaction never ran";
   for (std::uint64_t i = 6000; i < 6100; ++i) ASSERT_TRUE(c->ack(2 * i));  // into the new file
@@ -200,12 +209,8 @@ TEST(cursor, records_journalled_while_a_compaction_waits_end_up_in_the_new_file)
 
 TEST(cursor, closing_waits_for_a_queued_compaction) {
   temp_dir dir;
-  syncer s;
-  auto hold = std::make_shared<blocker>();
-  std::promise<void> release;
-  hold->released = release.get_future().share();
-  s.request(hold);
-  hold->started.get_future().wait();
+  held_syncer held;
+  syncer& s = held.s;
 
   auto opened = cursor_file::open(dir / "c", {}, &s);
   ASSERT_TRUE(opened) << opened.error().message();
@@ -213,7 +218,7 @@ TEST(cursor, closing_waits_for_a_queued_compaction) {
   for (std::uint64_t i = 0; i < 5000; ++i) ASSERT_TRUE(c->ack(2 * i));  // compaction queued
   const cursor_state before = c->state();
   auto closed = std::async(std::launch::async, [&c] { c.reset(); });
-  release.set_value();
+  held.release.set_value();
   closed.get();
   // The compaction ran (or was skipped) before the cursor went: nothing touches the file now.
   EXPECT_FALSE(std::filesystem::exists(dir / "c.tmp"));
