@@ -35,5 +35,7 @@ void setup_consume(CLI::App& app, int& exit_code);
 void setup_broker(CLI::App& app, int& exit_code);
 void setup_validate(CLI::App& app, int& exit_code);
 void setup_run(CLI::App& app, int& exit_code);
+void setup_image(CLI::App& app, int& exit_code);
+void setup_k8s(CLI::App& app, int& exit_code);
 
 }  // namespace shfn::cli

@@ -69,7 +69,8 @@ const std::vector<std::string_view> known_fields = {"command",
                                                     "killGraceMs",
                                                     "userConfig",
                                                     "env",
-                                                    "workingDir"};
+                                                    "workingDir",
+                                                    "deploy"};
 
 bool valid_env_name(std::string_view s) {
   if (s.empty()) return false;
@@ -382,6 +383,66 @@ void read_environment(const document& doc, const mapping& spec, function_spec& f
   }
 }
 
+// Debian policy: lowercase letters, digits, '+', '-', '.'; at least two, starting alphanumeric.
+bool valid_package_name(std::string_view s) {
+  static const std::regex re("[a-z0-9][a-z0-9+.-]+");
+  return std::regex_match(s.begin(), s.end(), re);
+}
+
+// A Kubernetes quantity: a decimal number with an optional SI, binary or exponent suffix.
+bool valid_quantity(std::string_view s) {
+  static const std::regex re(R"(\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([numkMGTPE]|[KMGTPE]i|[eE][0-9]+)?)");
+  return std::regex_match(s.begin(), s.end(), re);
+}
+
+void read_resource_list(const mapping& resources, std::string_view key, resource_list& out) {
+  auto value = resources.get(key);
+  if (!value) return;
+  auto m = value->as_mapping({"cpu", "memory"});
+  if (!m) return;
+  auto read = [&](std::string_view name, std::string& into) {
+    auto v = m->get(name);
+    if (!v) return;
+    auto text = v->as_string();
+    if (!text) return;
+    if (!valid_quantity(*text)) {
+      v->error(fmt::format("invalid quantity {}: expected a number with an optional suffix "
+                           "(100m, 0.5, 64Mi, 1G)",
+                           quote(*text)));
+      return;
+    }
+    into = *text;
+  };
+  read("cpu", out.cpu);
+  read("memory", out.memory);
+}
+
+void read_deploy(const mapping& spec, function_spec& f) {
+  auto value = spec.get("deploy");
+  if (!value) return;
+  auto deploy = value->as_mapping({"packages", "resources"});
+  if (!deploy) return;
+  if (auto packages = deploy->get("packages")) {
+    if (auto items = packages->as_list()) {
+      for (const auto& item : *items) {
+        auto name = item.as_string();
+        if (!name) continue;
+        if (!valid_package_name(*name)) {
+          item.error(fmt::format("invalid Debian package name {}", quote(*name)));
+          continue;
+        }
+        f.deploy.packages.push_back(*name);
+      }
+    }
+  }
+  if (auto resources = deploy->get("resources")) {
+    if (auto m = resources->as_mapping({"requests", "limits"})) {
+      read_resource_list(*m, "requests", f.deploy.requests);
+      read_resource_list(*m, "limits", f.deploy.limits);
+    }
+  }
+}
+
 }  // namespace
 
 function_spec parse_function(const document& doc) {
@@ -397,6 +458,7 @@ function_spec parse_function(const document& doc) {
   read_subscription(doc, *spec, f);
   read_execution(*spec, f);
   read_environment(doc, *spec, f);
+  read_deploy(*spec, f);
   return f;
 }
 

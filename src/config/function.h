@@ -24,6 +24,19 @@ enum class framing { lines, nul, length_prefixed };
 // stdin_only: the payload on stdin; arg: on stdin and as the last argument ($1).
 enum class input_style { stdin_only, arg };
 
+// Kubernetes resource quantities ("100m", "64Mi", "1"); empty = not set.
+struct resource_list {
+  std::string cpu, memory;
+};
+
+// How the function is packaged (`shfn image build`) and deployed (`shfn k8s render`); `shfn run`
+// ignores it.
+struct deploy_spec {
+  std::vector<std::string> packages;  // extra Debian packages installed in the image
+  resource_list requests{.cpu = "100m", .memory = "64Mi"};
+  resource_list limits{.cpu = "", .memory = "512Mi"};
+};
+
 struct function_spec {
   std::string name;
   location where;  // of the document (its first key)
@@ -55,6 +68,7 @@ struct function_spec {
   nlohmann::json user_config = nlohmann::json::object();
   std::vector<std::pair<std::string, std::string>> env;  // in the order given
   std::string working_dir;  // absolute; default: the spec file's directory
+  deploy_spec deploy;
 };
 
 // The spellings used in spec files ("ATLEAST_ONCE", "Key_Shared", "length-prefixed", ...).

@@ -440,6 +440,33 @@ TEST(function_spec_test, script_is_resolved_against_the_spec_directory) {
   EXPECT_EQ(f.script, dir.str() + "/bin/reverse.sh");
 }
 
+TEST(function_spec_test, deploy_packages_and_resources) {
+  auto f = load_one(fn("  command: jq .\n  inputs: in\n  deploy:\n    packages: [jq, libc6-dev]\n"
+                       "    resources:\n      requests: {cpu: 250m, memory: 32Mi}\n"
+                       "      limits: {cpu: 1, memory: 1.5Gi}\n"));
+  EXPECT_EQ(f.deploy.packages, (std::vector<std::string>{"jq", "libc6-dev"}));
+  EXPECT_EQ(f.deploy.requests.cpu, "250m");
+  EXPECT_EQ(f.deploy.requests.memory, "32Mi");
+  EXPECT_EQ(f.deploy.limits.cpu, "1");
+  EXPECT_EQ(f.deploy.limits.memory, "1.5Gi");
+  // Defaults: small requests, a memory limit, no CPU limit (throttling hurts spawning).
+  auto d = load_one(fn("  command: cat\n  inputs: in\n"));
+  EXPECT_TRUE(d.deploy.packages.empty());
+  EXPECT_EQ(d.deploy.requests.cpu, "100m");
+  EXPECT_EQ(d.deploy.limits.cpu, "");
+  EXPECT_EQ(d.deploy.limits.memory, "512Mi");
+
+  EXPECT_THAT(
+      errors_of(fn("  command: cat\n  inputs: in\n  deploy:\n    packages: [Bad_Name]\n"
+                   "    resources:\n      limits: {memory: lots}\n      request: {}\n")),
+      ElementsAre("f.yaml:8:16: fn.spec.deploy.packages[0]: invalid Debian package name "
+                  "\"Bad_Name\"",
+                  "f.yaml:10:24: fn.spec.deploy.resources.limits.memory: invalid quantity "
+                  "\"lots\": expected a number with an optional suffix (100m, 0.5, 64Mi, 1G)",
+                  "f.yaml:11:7: fn.spec.deploy.resources.request: unknown field (did you mean "
+                  "\"requests\"?)"));
+}
+
 TEST(function_spec_test, script_must_exist_and_be_executable) {
   temp_dir dir;
   dir.write("plain.sh", "rev\n", 0644);
