@@ -1,0 +1,52 @@
+#pragma once
+// An attribute filter with the semantics of Knative Eventing's Trigger `filters` (the
+// "subscriptions API" dialects, without CESQL). Evaluated in-process: no script, no process.
+//
+//   exact:  {attr: value, ...}  every listed attribute is present and equal to its value
+//   prefix: {attr: value, ...}  every listed attribute is present and starts with its value
+//   suffix: {attr: value, ...}  every listed attribute is present and ends with its value
+//   all:    [filter, ...]       every filter matches (an empty list matches)
+//   any:    [filter, ...]       at least one filter matches (an empty list matches)
+//   not:    filter              the filter does not match
+//   {}                          matches everything
+//
+// Attributes are context attributes and extensions alike (type, source, subject, myext...),
+// compared as strings, case-sensitively. As in Knative, each filter object has exactly one
+// dialect, attribute names start with a letter and are lower-case letters and digits, and
+// values are non-empty. Knative evaluates an empty filter to "no filter", which combines as a
+// neutral element (`any: [{}, F]` is F, `not: {}` is still "no filter"); a result of "no filter"
+// passes. This does the same.
+//
+// Plain data once built; any thread.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "event/event.h"
+
+namespace shfn::event {
+
+struct filter {
+  enum class kind { none, exact, prefix, suffix, all, any, not_ };
+  kind what = kind::none;
+  attribute_list attributes;     // exact, prefix, suffix: attribute -> value, all must hold
+  std::vector<filter> children;  // all, any: the list; not: exactly one
+
+  bool operator==(const filter&) const = default;
+};
+
+bool matches(const filter& f, const cloud_event& e);
+
+// One filter in Knative's YAML shape, as JSON: {"exact": {"type": "x"}}, {"all": [...]},
+// {"not": {...}}. Errors carry the field path in error::field ("all[1].exact") and say what is
+// wrong ("expected a mapping of attribute to string"), for the caller to map onto a file and line.
+// Nesting deeper than max_filter_depth is refused.
+event_result<filter> parse_filter(const nlohmann::json& j);
+// A list of filters, all of which must match (a Trigger's `spec.filters`); field paths start with
+// the index: "[0].exact".
+event_result<filter> parse_filters(const nlohmann::json& j);
+
+inline constexpr int max_filter_depth = 32;
+
+}  // namespace shfn::event
