@@ -381,39 +381,11 @@ class api {
   }
 
   json partitioned_in(bool persistent, const std::string& tenant, const std::string& ns) const {
-    const wire::topic_name probe{
-        .persistent = persistent, .tenant = tenant, .ns = ns, .local = "probe"};
-    const fs::path dir = partitions_file(data_dir_, probe).parent_path();
-    std::set<std::string> names;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      const std::string file = entry.path().filename().string();
-      constexpr std::string_view suffix = ".partitions";
-      if (!entry.is_regular_file(ec) || !file.ends_with(suffix)) continue;
-      wire::topic_name t = probe;
-      try {
-        t.local = decode_path_component(file.substr(0, file.size() - suffix.size()));
-      } catch (const std::exception&) {
-        continue;  // not a name we wrote
-      }
-      if (partitions_of(t) > 0) names.insert(t.str());
-    }
-    return json(names);
+    return json(topics_.partitioned(persistent, tenant, ns));
   }
 
   http_response list(bool persistent, const std::string& tenant, const std::string& ns) {
-    const std::string prefix = persistent ? "persistent://" : "non-persistent://";
-    std::set<std::string> names;
-    for (auto& name : topics_.list(tenant, ns)) {
-      if (name.starts_with(prefix)) names.insert(std::move(name));
-    }
-    // As Pulsar lists them: every partition of a partitioned topic, with data or not yet.
-    for (const auto& base : partitioned_in(persistent, tenant, ns)) {
-      auto t = wire::parse_topic_name(base.get<std::string>());
-      if (!t) continue;
-      for (const auto& part : topics_of(*t)) names.insert(part.str());
-    }
-    return json_response(200, json(names));
+    return json_response(200, json(topics_.list_domain(persistent, tenant, ns)));
   }
 
   http_response create(const wire::topic_name& t) {

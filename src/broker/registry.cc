@@ -1,6 +1,8 @@
 #include "broker/registry.h"
 
+#include <algorithm>
 #include <fstream>
+#include <set>
 
 #include "broker/topic.h"
 #include "wire/errc.h"
@@ -91,14 +93,59 @@ std::vector<std::string> topic_registry::list(std::string_view tenant, std::stri
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       if (!entry.is_directory()) continue;
-      const std::string full = std::string(domain) + "://" + std::string(tenant) + "/" +
-                               std::string(ns) + "/" +
-                               decode_path_component(entry.path().filename().string());
+      std::string local;
+      try {
+        local = decode_path_component(entry.path().filename().string());
+      } catch (const std::exception&) {
+        continue;  // not a name we wrote
+      }
+      const std::string full =
+          std::string(domain) + "://" + std::string(tenant) + "/" + std::string(ns) + "/" + local;
       if (!topics_.contains(full)) names.push_back(full);
     }
   }
   std::ranges::sort(names);
   return names;
+}
+
+std::vector<std::string> topic_registry::partitioned(bool persistent, std::string_view tenant,
+                                                     std::string_view ns) const {
+  const wire::topic_name probe{.persistent = persistent,
+                               .tenant = std::string(tenant),
+                               .ns = std::string(ns),
+                               .local = "probe"};
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry :
+       fs::directory_iterator(partitions_file(ctx_.options.data_dir, probe).parent_path(), ec)) {
+    const std::string file = entry.path().filename().string();
+    constexpr std::string_view suffix = ".partitions";
+    if (!entry.is_regular_file(ec) || !file.ends_with(suffix)) continue;
+    wire::topic_name t = probe;
+    try {
+      t.local = decode_path_component(file.substr(0, file.size() - suffix.size()));
+    } catch (const std::exception&) {
+      continue;  // not a name we wrote
+    }
+    if (partitions(t.str()).value_or(0) > 0) names.push_back(t.str());
+  }
+  std::ranges::sort(names);
+  return names;
+}
+
+std::vector<std::string> topic_registry::list_domain(bool persistent, std::string_view tenant,
+                                                     std::string_view ns) const {
+  const std::string prefix = persistent ? "persistent://" : "non-persistent://";
+  std::set<std::string> names;
+  for (auto& name : list(tenant, ns)) {
+    if (name.starts_with(prefix)) names.insert(std::move(name));
+  }
+  for (const auto& base : partitioned(persistent, tenant, ns)) {
+    auto t = wire::parse_topic_name(base);
+    const int n = partitions(base).value_or(0);
+    for (int i = 0; t && i < n; ++i) names.insert(t->partition_of(i).str());
+  }
+  return {names.begin(), names.end()};
 }
 
 void topic_registry::trim_all() {

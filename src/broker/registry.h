@@ -29,6 +29,14 @@ class topic_registry {
 
   // Every topic with data on disk or loaded, by full name (partitions listed one by one).
   std::vector<std::string> list(std::string_view tenant, std::string_view ns) const;
+  // The base names of a namespace's partitioned topics, sorted.
+  std::vector<std::string> partitioned(bool persistent, std::string_view tenant,
+                                       std::string_view ns) const;
+  // A namespace's topics of one domain as Pulsar lists them (admin API, GET_TOPICS_OF_NAMESPACE),
+  // sorted: every topic loaded or with data on disk (so persistent ones not loaded since a
+  // restart too), and every partition of a partitioned topic, holding data yet or not.
+  std::vector<std::string> list_domain(bool persistent, std::string_view tenant,
+                                       std::string_view ns) const;
   const std::map<std::string, std::shared_ptr<topic>>& loaded() const { return topics_; }
   void trim_all();
   void clear() { topics_.clear(); }

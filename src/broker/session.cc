@@ -216,6 +216,8 @@ void session::handle(const wire::frame& f) {
       return on_lookup(c.lookuptopic());
     case pb::BaseCommand::PARTITIONED_METADATA:
       return on_partitioned_metadata(c.partitionmetadata());
+    case pb::BaseCommand::GET_TOPICS_OF_NAMESPACE:
+      return on_get_topics_of_namespace(c.gettopicsofnamespace());
     case pb::BaseCommand::PRODUCER:
       return on_producer(c.producer());
     case pb::BaseCommand::SEND:
@@ -320,6 +322,40 @@ void session::on_partitioned_metadata(const pb::CommandPartitionedTopicMetadata&
   } else {
     r->set_response(pb::CommandPartitionedTopicMetadataResponse::Success);
     r->set_partitions(static_cast<std::uint32_t>(*partitions));
+  }
+  send(reply);
+}
+
+// Answers with every topic of the namespace in the modes' domains (registry::list_domain). A
+// topics_pattern is not applied here (filtered stays false, so clients match themselves, as
+// they must with any broker that does not filter): std::regex backtracks, and a pattern from
+// any client would run on the broker's only thread. No topics_hash either: clients then take
+// the list as changed, which is always correct.
+void session::on_get_topics_of_namespace(const pb::CommandGetTopicsOfNamespace& c) {
+  const std::string& ns = c.namespace_();
+  const auto slash = ns.find('/');
+  const bool valid = slash != std::string::npos &&
+                     wire::parse_topic_name("persistent://" + ns + "/probe").has_value();
+  if (!valid) {
+    auto error = command_of(pb::BaseCommand::ERROR);
+    error.mutable_error()->set_request_id(c.request_id());
+    error.mutable_error()->set_error(pb::MetadataError);
+    error.mutable_error()->set_message("invalid namespace name: " + ns);
+    return send(error);
+  }
+  const std::string tenant = ns.substr(0, slash);
+  const std::string name = ns.substr(slash + 1);
+  auto reply = command_of(pb::BaseCommand::GET_TOPICS_OF_NAMESPACE_RESPONSE);
+  auto* r = reply.mutable_gettopicsofnamespaceresponse();
+  r->set_request_id(c.request_id());
+  const auto mode = c.mode();
+  for (const bool persistent : {true, false}) {
+    const bool wanted = mode == pb::CommandGetTopicsOfNamespace::ALL ||
+                        (mode == pb::CommandGetTopicsOfNamespace::PERSISTENT) == persistent;
+    if (!wanted) continue;
+    for (auto& topic : topics_.list_domain(persistent, tenant, name)) {
+      r->add_topics(std::move(topic));
+    }
   }
   send(reply);
 }

@@ -44,22 +44,17 @@ result<std::unique_ptr<broker::broker_thread>> start_embedded(const run_flags& f
   return broker::broker_thread::start(options);
 }
 
-// What the spec format accepts but the runtime cannot do yet.
-std::vector<config::spec_error> unsupported(const config::spec_file& spec) {
-  std::vector<config::spec_error> errors;
-  for (const auto& fn : spec.functions) {
-    if (!fn.topics_pattern.empty()) {
-      errors.push_back({fn.where, fn.name + ".spec.topicsPattern",
-                        "not supported by shfn run yet: list the topics in `inputs`"});
-    }
-  }
-  return errors;
+// How often a topicsPattern is listed again: one minute, as Pulsar's clients, unless
+// SHFN_PATTERN_DISCOVERY_MS says otherwise. A testing knob, so that tests need not wait a minute.
+std::chrono::milliseconds pattern_discovery_period() {
+  const char* ms = std::getenv("SHFN_PATTERN_DISCOVERY_MS");
+  const long value = ms != nullptr ? std::strtol(ms, nullptr, 10) : 0;
+  return std::chrono::milliseconds(value > 0 ? value : 60000);
 }
 
 int run_functions(const run_flags& f) {
   auto spec = config::load_file(f.spec);
   if (!spec) return print_spec_errors(spec.error());
-  if (auto errors = unsupported(*spec); !errors.empty()) return print_spec_errors(errors);
   exec::ignore_sigpipe();
 
   client::client_options client_options = f.conn.options();
@@ -86,7 +81,8 @@ int run_functions(const run_flags& f) {
   const flow::runtime_options options{
       .instance_id = f.instance,
       .scratch_dir = scratch.path().string(),
-      .drain_timeout = std::chrono::milliseconds(static_cast<long>(f.drain_seconds * 1000))};
+      .drain_timeout = std::chrono::milliseconds(static_cast<long>(f.drain_seconds * 1000)),
+      .pattern_discovery = pattern_discovery_period()};
   flow::runtime rt(**c, std::move(spec->functions), options);
   if (f.admin != "off") {
     auto at = broker::parse_listen_address(f.admin);

@@ -61,6 +61,15 @@ awaitable<result<std::unique_ptr<consumer>>> client::subscribe(const consumer_op
   co_return c;
 }
 
+awaitable<result<std::vector<std::string>>> client::get_topics_of_namespace(std::string ns,
+                                                                            topic_mode mode) {
+  using request = wire::pb::CommandGetTopicsOfNamespace;
+  const request::Mode wire_mode = mode == topic_mode::persistent       ? request::PERSISTENT
+                                  : mode == topic_mode::non_persistent ? request::NON_PERSISTENT
+                                                                       : request::ALL;
+  co_return co_await pool_->topics_of_namespace(std::move(ns), wire_mode);
+}
+
 void client::close() {
   if (pool_) pool_->close_all();
 }

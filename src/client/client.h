@@ -8,6 +8,8 @@
 #include <asio/awaitable.hpp>
 #include <asio/ssl/context.hpp>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "client/connection_pool.h"
@@ -17,6 +19,9 @@ namespace shfn::client {
 
 class producer;
 class consumer;
+
+// Which domain get_topics_of_namespace lists (GET_TOPICS_OF_NAMESPACE's mode).
+enum class topic_mode { persistent, non_persistent, all };
 
 class client {
  public:
@@ -29,6 +34,11 @@ class client {
   asio::awaitable<result<std::unique_ptr<producer>>> create_producer(
       const producer_options& options);
   asio::awaitable<result<std::unique_ptr<consumer>>> subscribe(const consumer_options& options);
+  // The topics of namespace `ns` ("tenant/namespace") that exist, by full name, as the broker
+  // lists them (GET_TOPICS_OF_NAMESPACE): each partition of a partitioned topic on its own
+  // ("...-partition-N"). What a regex subscription starts from; the caller does the matching.
+  asio::awaitable<result<std::vector<std::string>>> get_topics_of_namespace(std::string ns,
+                                                                            topic_mode mode);
   void close();
 
   // For producers and consumers.

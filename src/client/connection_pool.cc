@@ -94,6 +94,25 @@ awaitable<result<int>> connection_pool::partitions(const std::string& topic) {
   co_return static_cast<int>(r.partitions());
 }
 
+awaitable<result<std::vector<std::string>>> connection_pool::topics_of_namespace(
+    std::string ns, pb::CommandGetTopicsOfNamespace::Mode mode) {
+  auto conn = co_await get(next_service_address());
+  if (!conn) co_return fail(conn.error());
+  pb::BaseCommand c;
+  c.set_type(pb::BaseCommand::GET_TOPICS_OF_NAMESPACE);
+  const std::uint64_t request_id = (*conn)->next_request_id();
+  auto* request = c.mutable_gettopicsofnamespace();
+  request->set_request_id(request_id);
+  request->set_namespace_(ns);
+  request->set_mode(mode);
+  auto response = co_await (*conn)->request(c, request_id);
+  if (!response) co_return fail(response.error());
+  if (response->type() != pb::BaseCommand::GET_TOPICS_OF_NAMESPACE_RESPONSE)
+    co_return fail(errc::unexpected_response);
+  const auto& topics = response->gettopicsofnamespaceresponse().topics();
+  co_return std::vector<std::string>(topics.begin(), topics.end());
+}
+
 void connection_pool::close_all() {
   auto all = std::exchange(connections_, {});
   for (auto& [key, conn] : all) conn->close();

@@ -28,6 +28,11 @@ class connection_pool {
   // 0 for a non-partitioned topic.
   asio::awaitable<result<int>> partitions(const std::string& topic);
 
+  // GET_TOPICS_OF_NAMESPACE: the topics of `ns` ("tenant/namespace") as the broker lists them.
+  // Any broker answers for any namespace, so no lookup is needed.
+  asio::awaitable<result<std::vector<std::string>>> topics_of_namespace(
+      std::string ns, wire::pb::CommandGetTopicsOfNamespace::Mode mode);
+
   void close_all();
 
  private:

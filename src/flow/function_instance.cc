@@ -97,6 +97,7 @@ function_instance::~function_instance() = default;
 
 awaitable<result<void>> function_instance::start() {
   auto ex = co_await asio::this_coro::executor;
+  if (auto compiled = compile_pattern(); !compiled) co_return fail(compiled.error());
   asio::co_spawn(
       ex,
       [](function_instance* self, gate::holder) -> awaitable<void> { co_await self->log_.run(); }(
@@ -119,6 +120,8 @@ awaitable<result<void>> function_instance::start() {
   if (!have_output) co_return fail(std::make_error_code(std::errc::operation_canceled));
   const bool subscribed = co_await subscribe_all();
   if (!subscribed) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  const bool matched = co_await subscribe_pattern_topics();
+  if (!matched) co_return fail(std::make_error_code(std::errc::operation_canceled));
   ready_ = true;
   log_.post(log_level::info, "ready: " + std::to_string(inputs_.size()) + " input(s), " +
                                  std::string(config::to_string(spec_.guarantees)) + ", " +
@@ -157,25 +160,178 @@ awaitable<bool> function_instance::create_output() {
   co_return output_ != nullptr;
 }
 
+client::consumer_options function_instance::consumer_options_for(const std::string& topic) const {
+  return {
+      .topic = topic,
+      .subscription = spec_.subscription_name,
+      .type = subscription_of(spec_.subscription),
+      .position = spec_.subscription_earliest ? client::initial_position::earliest
+                                              : client::initial_position::latest,
+      .name = spec_.name + "-" + std::to_string(options_.instance_id),
+      .receiver_queue_size = static_cast<int>(std::min<std::size_t>(max_in_flight_, 1000)),
+  };
+}
+
 awaitable<bool> function_instance::subscribe_all() {
   for (const auto& topic : spec_.inputs) {
-    const client::consumer_options options{
-        .topic = topic,
-        .subscription = spec_.subscription_name,
-        .type = subscription_of(spec_.subscription),
-        .position = spec_.subscription_earliest ? client::initial_position::earliest
-                                                : client::initial_position::latest,
-        .name = spec_.name + "-" + std::to_string(options_.instance_id),
-        .receiver_queue_size = static_cast<int>(std::min<std::size_t>(max_in_flight_, 1000)),
-    };
+    const client::consumer_options options = consumer_options_for(topic);
     const attempt_fn<client::consumer> attempt = [this, &options] {
       return client_.subscribe(options);
     };
     auto c = co_await keep_trying(attempt, "subscribe to " + topic, log_level::warn);
     if (!c) co_return false;
-    inputs_.push_back({topic, std::move(c)});
+    add_input(topic, std::move(c), false);
   }
   co_return true;
+}
+
+void function_instance::add_input(std::string topic, std::unique_ptr<client::consumer> consumer,
+                                  bool by_pattern) {
+  subscribed_.insert(topic);
+  if (by_pattern) {
+    pattern_topics_.push_back(topic);
+    log_.post(log_level::info,
+              "subscribed to " + topic + " (matches topicsPattern " + spec_.topics_pattern + ")");
+  }
+  inputs_.push_back({std::move(topic), std::move(consumer)});
+}
+
+void function_instance::start_receiving(asio::any_io_executor ex, std::size_t input_index) {
+  asio::co_spawn(
+      ex,
+      [](function_instance* self, std::size_t index, gate::holder) -> awaitable<void> {
+        co_await self->receive_loop(index);
+      }(this, input_index, gate_.enter()),
+      asio::detached);
+}
+
+// ------------------------------------------------------------------------------ topicsPattern
+
+result<void> function_instance::compile_pattern() {
+  if (spec_.topics_pattern.empty()) return {};
+  // The full form, as config/function.cc writes it: DOMAIN://TENANT/NAMESPACE/REGEX.
+  const std::string& full = spec_.topics_pattern;
+  const auto scheme = full.find("://");
+  const auto slash1 = scheme == std::string::npos ? scheme : full.find('/', scheme + 3);
+  const auto slash2 = slash1 == std::string::npos ? slash1 : full.find('/', slash1 + 1);
+  if (slash2 == std::string::npos) return fail(std::make_error_code(std::errc::invalid_argument));
+  topics_pattern p;
+  p.persistent = full.substr(0, scheme) == "persistent";
+  p.ns = full.substr(scheme + 3, slash2 - scheme - 3);
+  try {
+    p.regex = std::regex(full.substr(scheme + 3), std::regex::ECMAScript);
+  } catch (const std::regex_error&) {
+    return fail(std::make_error_code(std::errc::invalid_argument));
+  }
+  pattern_ = std::move(p);
+  return {};
+}
+
+// Pulsar's Java client (TopicList.filterTopics) matches the pattern without its domain against
+// the name without its domain, whole, and takes the partitioned topic's name for a partition
+// (the name without "-partition-N"): a partitioned topic matches, or not, as a whole. Its
+// partitions are then subscribed together, through the base name, as an input would be.
+bool function_instance::matches(const wire::topic_name& t) const {
+  if (t.persistent != pattern_->persistent) return false;
+  const std::string name = t.tenant + "/" + t.ns + "/" + t.local;
+  try {
+    return std::regex_match(name, pattern_->regex);
+  } catch (const std::regex_error&) {
+    return false;  // too complex for std::regex on this name: as good as no match
+  }
+}
+
+// A function reading what it writes feeds itself forever (config refuses an output that is an
+// input; a pattern can match one only at run time): its output, log and dead-letter topics,
+// the default dead-letter topics (<input>-<subscription>-DLQ) included, are never inputs.
+bool function_instance::is_own_topic(const std::string& topic) const {
+  return topic == spec_.output || topic == spec_.log_topic || topic == spec_.dead_letter_topic ||
+         topic.ends_with("-" + spec_.subscription_name + "-DLQ");
+}
+
+awaitable<result<std::vector<std::string>>> function_instance::new_matches() {
+  const auto mode =
+      pattern_->persistent ? client::topic_mode::persistent : client::topic_mode::non_persistent;
+  auto listed = co_await client_.get_topics_of_namespace(pattern_->ns, mode);
+  if (!listed) co_return fail(listed.error());
+  std::set<std::string> found;  // a partitioned topic is listed once per partition
+  for (const auto& name : *listed) {
+    auto t = wire::parse_topic_name(name);
+    if (!t || !matches(*t)) continue;
+    std::string base = t->base();
+    if (subscribed_.contains(base)) continue;
+    if (is_own_topic(base)) {
+      if (excluded_.insert(base).second) {
+        log_.post(log_level::warn, "not subscribing to " + base + ", which matches topicsPattern " +
+                                       spec_.topics_pattern + ": the function publishes to it");
+      }
+      continue;
+    }
+    found.insert(std::move(base));
+  }
+  co_return std::vector<std::string>(found.begin(), found.end());
+}
+
+awaitable<result<std::unique_ptr<std::vector<std::string>>>>
+function_instance::new_matches_boxed() {
+  auto found = co_await new_matches();
+  if (!found) co_return fail(found.error());
+  co_return std::make_unique<std::vector<std::string>>(std::move(*found));
+}
+
+// Before the instance is ready: listing and each subscription are retried until they work, as
+// the inputs' subscriptions are.
+awaitable<bool> function_instance::subscribe_pattern_topics() {
+  if (!pattern_) co_return true;
+  const attempt_fn<std::vector<std::string>> list = [this] { return new_matches_boxed(); };
+  auto found = co_await keep_trying(list, "list the topics of " + pattern_->ns, log_level::warn);
+  if (!found) co_return false;
+  for (const auto& topic : *found) {
+    const client::consumer_options options = consumer_options_for(topic);
+    const attempt_fn<client::consumer> attempt = [this, &options] {
+      return client_.subscribe(options);
+    };
+    auto c = co_await keep_trying(attempt, "subscribe to " + topic, log_level::warn);
+    if (!c) co_return false;
+    add_input(topic, std::move(c), true);
+  }
+  co_return true;
+}
+
+// While running: one attempt per round; what fails is tried again the next round.
+awaitable<void> function_instance::discovery_loop() {
+  auto ex = co_await asio::this_coro::executor;
+  for (;;) {
+    const bool go_on = co_await pause(options_.pattern_discovery);
+    if (!go_on) break;
+    discovering_ = true;
+    auto found = co_await new_matches();
+    if (!found) {
+      log_.post(log_level::warn, "cannot list the topics of " + pattern_->ns + ": " +
+                                     found.error().message() + "; trying again in " +
+                                     std::to_string(options_.pattern_discovery.count()) + " ms");
+    }
+    const std::vector<std::string> topics = found ? std::move(*found) : std::vector<std::string>();
+    for (const auto& topic : topics) {
+      if (stopping_) break;
+      const client::consumer_options options = consumer_options_for(topic);
+      auto c = co_await client_.subscribe(options);
+      if (!c) {
+        log_.post(log_level::warn, "cannot subscribe to " + topic + ": " + c.error().message() +
+                                       "; trying again in " +
+                                       std::to_string(options_.pattern_discovery.count()) + " ms");
+        continue;
+      }
+      if (stopping_) {  // run() is closing the inputs: this one is not one of them
+        co_await (*c)->close();
+        break;
+      }
+      add_input(topic, std::move(*c), true);
+      start_receiving(ex, inputs_.size() - 1);
+    }
+    discovering_ = false;
+    discovery_idle_.notify_all();
+  }
 }
 
 void function_instance::stop(clock::time_point drain_deadline) {
@@ -193,12 +349,13 @@ awaitable<bool> function_instance::pause(std::chrono::milliseconds d) {
 
 awaitable<void> function_instance::run() {
   auto ex = co_await asio::this_coro::executor;
-  for (std::size_t i = 0; i < inputs_.size(); ++i) {
+  for (std::size_t i = 0; i < inputs_.size(); ++i) start_receiving(ex, i);
+  if (pattern_) {
     asio::co_spawn(
         ex,
-        [](function_instance* self, std::size_t index, gate::holder) -> awaitable<void> {
-          co_await self->receive_loop(index);
-        }(this, i, gate_.enter()),
+        [](function_instance* self, gate::holder) -> awaitable<void> {
+          co_await self->discovery_loop();
+        }(this, gate_.enter()),
         asio::detached);
   }
   while (!stopping_) co_await stop_requested_.wait();
@@ -212,6 +369,11 @@ awaitable<void> function_instance::run() {
                                      " message(s) in flight; they will be redelivered");
       break;
     }
+  }
+  // A discovery round may be subscribing: let it finish before the inputs close.
+  while (discovering_) {
+    const bool woken = co_await discovery_idle_.wait_until(drain_deadline_);
+    if (!woken) break;
   }
   ready_ = false;
   // Consumers first: whatever is still unacked goes back to the broker.
@@ -480,6 +642,8 @@ nlohmann::json function_instance::status() const {
       {"ready", ready_},
       {"stopping", stopping_},
       {"inputs", spec_.inputs},
+      {"topicsPattern", spec_.topics_pattern},
+      {"patternTopics", pattern_topics_},
       {"output", spec_.output},
       {"logTopic", spec_.log_topic},
       {"subscriptionName", spec_.subscription_name},

@@ -12,6 +12,10 @@
 // Its output is published, and the input is acknowledged once the output has its receipt
 // (ATLEAST_ONCE) or was acknowledged before the script ran (ATMOST_ONCE).
 //
+// topicsPattern: start() lists the pattern's namespace and subscribes to every topic whose name
+// matches (besides `inputs`); run() lists it again every `pattern_discovery` and subscribes to
+// the new ones. Each such topic is an input like the others: its own consumer and receive loop.
+//
 // Shutdown is two-phase: stop() ends the receive loops; run() then waits (up to the deadline)
 // for in-flight messages, and closes consumers before producers, so that anything not acked is
 // redelivered by the broker to whoever subscribes next. Nothing in flight is lost.
@@ -26,6 +30,8 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +47,7 @@
 #include "flow/log_shipper.h"
 #include "flow/metrics.h"
 #include "flow/script_env.h"
+#include "wire/topic_name.h"
 
 namespace shfn::flow {
 
@@ -49,6 +56,9 @@ struct instance_options {
   std::string scratch_dir;  // for the scripts' metadata files
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_max{30000};
+  // How often a topicsPattern's namespace is listed again for new topics (Pulsar's clients'
+  // patternAutoDiscoveryPeriod: one minute).
+  std::chrono::milliseconds pattern_discovery{60000};
 };
 
 class function_instance {
@@ -82,6 +92,13 @@ class function_instance {
     notifier turn;
   };
 
+  // A compiled topicsPattern.
+  struct topics_pattern {
+    std::string ns;  // "tenant/namespace", the one listed
+    bool persistent = true;
+    std::regex regex;  // over "tenant/namespace/local"
+  };
+
   template <class T>
   using attempt_fn = std::function<asio::awaitable<result<std::unique_ptr<T>>>()>;
   // Repeats `attempt` with back-off until it succeeds or stop() is called (then nullptr),
@@ -92,6 +109,18 @@ class function_instance {
                                                   std::uint64_t* failures = nullptr);
   asio::awaitable<bool> create_output();
   asio::awaitable<bool> subscribe_all();
+  client::consumer_options consumer_options_for(const std::string& topic) const;
+  void add_input(std::string topic, std::unique_ptr<client::consumer> consumer, bool by_pattern);
+  void start_receiving(asio::any_io_executor ex, std::size_t input_index);
+  // topicsPattern.
+  result<void> compile_pattern();
+  bool matches(const wire::topic_name& t) const;
+  bool is_own_topic(const std::string& topic) const;
+  // The matching topics not subscribed yet, by base name (a partitioned topic once).
+  asio::awaitable<result<std::vector<std::string>>> new_matches();
+  asio::awaitable<result<std::unique_ptr<std::vector<std::string>>>> new_matches_boxed();
+  asio::awaitable<bool> subscribe_pattern_topics();
+  asio::awaitable<void> discovery_loop();
   asio::awaitable<void> receive_loop(std::size_t input_index);
   asio::awaitable<void> process(client::message m, std::size_t input_index, gate::holder held);
   // Counts, logs and decides a failed attempt: dead letter, negative ack, or (true) retry here.
@@ -123,7 +152,15 @@ class function_instance {
   exec::limits limits_;
   std::unique_ptr<exec::worker_pool> workers_;
   std::vector<int> worker_load_;
+  // Grows while running (topicsPattern): refer to an input by index, never by reference across
+  // a suspension. Nothing is added once stopping_ is set.
   std::vector<input> inputs_;
+  std::set<std::string> subscribed_;  // the topics of inputs_
+  std::optional<topics_pattern> pattern_;
+  std::vector<std::string> pattern_topics_;  // subscribed through the pattern, in order
+  std::set<std::string> excluded_;           // matched, but the function's own; logged once
+  bool discovering_ = false;                 // a discovery round is talking to the broker
+  notifier discovery_idle_;
   std::unique_ptr<client::producer> output_;
   std::map<std::string, std::unique_ptr<client::producer>> producers_;  // by name: DLQ, EO
   std::set<std::string> creating_;

@@ -16,7 +16,8 @@ runtime::runtime(client::client& c, std::vector<config::function_spec> functions
     : options_(std::move(options)) {
   for (auto& spec : functions) {
     const instance_options io{.instance_id = options_.instance_id,
-                              .scratch_dir = options_.scratch_dir};
+                              .scratch_dir = options_.scratch_dir,
+                              .pattern_discovery = options_.pattern_discovery};
     instances_.push_back(std::make_unique<function_instance>(c, std::move(spec), io));
   }
 }

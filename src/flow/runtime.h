@@ -27,6 +27,7 @@ struct runtime_options {
   int instance_id = 0;
   std::string scratch_dir;
   std::chrono::milliseconds drain_timeout{30000};
+  std::chrono::milliseconds pattern_discovery{60000};  // see instance_options
 };
 
 class runtime {

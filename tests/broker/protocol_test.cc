@@ -11,6 +11,7 @@
 #include <asio/write.hpp>
 #include <filesystem>
 #include <optional>
+#include <set>
 
 #include "broker/broker.h"
 #include "support/broker_env.h"
@@ -122,6 +123,16 @@ pb::BaseCommand flow(std::uint32_t permits) {
   c.set_type(pb::BaseCommand::FLOW);
   c.mutable_flow()->set_consumer_id(1);
   c.mutable_flow()->set_messagepermits(permits);
+  return c;
+}
+
+pb::BaseCommand get_topics(std::uint64_t request_id, const std::string& ns,
+                           pb::CommandGetTopicsOfNamespace::Mode mode) {
+  pb::BaseCommand c;
+  c.set_type(pb::BaseCommand::GET_TOPICS_OF_NAMESPACE);
+  c.mutable_gettopicsofnamespace()->set_request_id(request_id);
+  c.mutable_gettopicsofnamespace()->set_namespace_(ns);
+  c.mutable_gettopicsofnamespace()->set_mode(mode);
   return c;
 }
 
@@ -263,6 +274,66 @@ TEST_F(broker_protocol, silent_connections_are_pinged_then_closed) {
   ASSERT_TRUE(ping && ping->type() == pb::BaseCommand::PING);
   EXPECT_FALSE(silent.next().has_value()) << "no pong: the broker closes the connection";
   EXPECT_TRUE(alive.until_pong().empty()) << "the answering client is still served";
+}
+
+// What a regex subscription starts from: persistent topics with data (loaded or not), the
+// partitions of a partitioned topic one by one, non-persistent topics that are live.
+TEST_F(broker_protocol, get_topics_of_namespace_lists_what_exists) {
+  using mode = pb::CommandGetTopicsOfNamespace;
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = "127.0.0.1:0"});
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  ASSERT_EQ(shfn::testing::admin_request(
+                "PUT", "/admin/v2/persistent/public/default/parted/partitions", "2") /
+                100,
+            2);
+  produce("persistent://public/default/a", 1);
+  produce("b", 1);
+  produce("persistent://public/elsewhere/c", 1);
+  raw_client live(broker_->service_url());
+  ASSERT_TRUE(live.connect());
+  live.send(producer_command("non-persistent://public/default/np"));
+  auto created = live.next();
+  ASSERT_TRUE(created && created->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+
+  const std::set<std::string> persistent = {"persistent://public/default/a",
+                                            "persistent://public/default/b",
+                                            "persistent://public/default/parted-partition-0",
+                                            "persistent://public/default/parted-partition-1"};
+  const std::set<std::string> transient = {"non-persistent://public/default/np"};
+  std::set<std::string> everything = persistent;
+  everything.insert(transient.begin(), transient.end());
+  auto ask = [](raw_client& c, std::uint64_t id, const pb::BaseCommand& request) {
+    c.send(request);
+    auto reply = c.next();
+    EXPECT_TRUE(reply && reply->type() == pb::BaseCommand::GET_TOPICS_OF_NAMESPACE_RESPONSE);
+    if (!reply) return std::set<std::string>();
+    const auto& r = reply->gettopicsofnamespaceresponse();
+    EXPECT_EQ(r.request_id(), id);
+    EXPECT_FALSE(r.filtered()) << "the broker leaves the matching to the client";
+    return std::set<std::string>(r.topics().begin(), r.topics().end());
+  };
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  EXPECT_EQ(ask(c, 10, get_topics(10, "public/default", mode::PERSISTENT)), persistent);
+  EXPECT_EQ(ask(c, 11, get_topics(11, "public/default", mode::NON_PERSISTENT)), transient);
+  EXPECT_EQ(ask(c, 12, get_topics(12, "public/default", mode::ALL)), everything);
+  auto with_pattern = get_topics(13, "public/default", mode::PERSISTENT);
+  with_pattern.mutable_gettopicsofnamespace()->set_topics_pattern("persistent://public/default/a");
+  EXPECT_EQ(ask(c, 13, with_pattern), persistent);
+  EXPECT_EQ(ask(c, 14, get_topics(14, "public/nothing-here", mode::ALL)), std::set<std::string>());
+
+  c.send(get_topics(15, "not-a-namespace", mode::ALL));
+  auto refused = c.next();
+  ASSERT_TRUE(refused && refused->type() == pb::BaseCommand::ERROR);
+  EXPECT_EQ(refused->error().request_id(), 15u);
+  EXPECT_TRUE(c.until_pong().empty()) << "and the connection stays usable";
+
+  // After a restart nothing is loaded: the persistent topics are found on disk; the
+  // non-persistent one went with the broker.
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = ""});
+  raw_client again(broker_->service_url());
+  ASSERT_TRUE(again.connect());
+  EXPECT_EQ(ask(again, 1, get_topics(1, "public/default", mode::ALL)), persistent);
 }
 
 std::size_t segment_files(const fs::path& log_dir) {

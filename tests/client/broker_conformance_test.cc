@@ -1,6 +1,7 @@
 // The client against a real broker (Apache Pulsar standalone in CI): what a user of Pulsar's own
 // clients would expect to see. The broker comes from the environment (support/broker_env.h).
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -237,6 +238,58 @@ awaitable<void> partitioned_topic_routes_by_key(asio::io_context& io) {
 TEST_F(broker, partitioned_topic_routes_by_key) {
   if (env("PULSAR_HTTP").empty()) GTEST_SKIP() << "no admin API to create a partitioned topic";
   shfn::testing::run_coroutine(partitioned_topic_routes_by_key);
+}
+
+// GET_TOPICS_OF_NAMESPACE lists what exists: topics produced to (persistent ones under
+// PERSISTENT, a non-persistent one with a live producer under NON_PERSISTENT, both under ALL),
+// and a partitioned topic as its partitions, never by its base name.
+awaitable<void> topics_of_a_namespace_are_listed(asio::io_context& io) {
+  auto c = make_client(io);
+  const std::string prefix = "persistent://public/default/";
+  const std::string a = unique_topic("listed-a");
+  const std::string b = unique_topic("listed-b");
+  const std::string np = "non-persistent://public/default/" + unique_topic("listed-np");
+  const std::string parted = unique_topic("listed-parted");
+  CO_ASSERT_TRUE(shfn::testing::admin_request(
+                     "PUT", "/admin/v2/persistent/public/default/" + parted + "/partitions", "2") /
+                     100 ==
+                 2);
+  const std::vector<std::string> topics = {a, b, np, parted};
+  std::vector<std::unique_ptr<producer>> producers;
+  for (const std::string& topic : topics) {
+    const producer_options po{.topic = topic};
+    auto prod = co_await c->create_producer(po);
+    CO_ASSERT_OK(prod);
+    CO_ASSERT_OK(co_await (*prod)->send(text("exists")));
+    producers.push_back(std::move(*prod));
+  }
+  auto persistent = co_await c->get_topics_of_namespace("public/default", topic_mode::persistent);
+  CO_ASSERT_OK(persistent);
+  const std::set<std::string> listed(persistent->begin(), persistent->end());
+  EXPECT_TRUE(listed.contains(prefix + a));
+  EXPECT_TRUE(listed.contains(prefix + b));
+  EXPECT_TRUE(listed.contains(prefix + parted + "-partition-0"));
+  EXPECT_TRUE(listed.contains(prefix + parted + "-partition-1"));
+  EXPECT_FALSE(listed.contains(prefix + parted)) << "partitions, not the partitioned topic";
+  EXPECT_FALSE(listed.contains(np)) << "non-persistent topics are not PERSISTENT";
+  for (const auto& name : listed) EXPECT_TRUE(name.starts_with("persistent://")) << name;
+
+  auto transient =
+      co_await c->get_topics_of_namespace("public/default", topic_mode::non_persistent);
+  CO_ASSERT_OK(transient);
+  EXPECT_NE(std::find(transient->begin(), transient->end(), np), transient->end());
+  EXPECT_EQ(std::find(transient->begin(), transient->end(), prefix + a), transient->end());
+
+  auto all = co_await c->get_topics_of_namespace("public/default", topic_mode::all);
+  CO_ASSERT_OK(all);
+  EXPECT_NE(std::find(all->begin(), all->end(), np), all->end());
+  EXPECT_NE(std::find(all->begin(), all->end(), prefix + a), all->end());
+
+  for (auto& p : producers) co_await p->close();
+}
+TEST_F(broker, topics_of_a_namespace_are_listed) {
+  if (env("PULSAR_HTTP").empty()) GTEST_SKIP() << "no admin API to create a partitioned topic";
+  shfn::testing::run_coroutine(topics_of_a_namespace_are_listed);
 }
 
 // Drains two consumers in turn until `total` messages arrived or both went quiet.
