@@ -31,7 +31,9 @@ struct invocation {
   bytes input;                          // written to stdin, then stdin is closed
   std::vector<std::string> extra_args;  // appended to argv; one holding NUL: input_rejected
   std::vector<std::pair<std::string, std::string>> extra_env;  // overrides command.env entries
-  std::string metadata_dir;  // where to create the metadata file; empty: no metadata file
+  // Where the metadata file is named (the script creates it); empty: no metadata file. Must be
+  // private to this process (mode 0700, as temp_dir makes it): names are predictable.
+  std::string metadata_dir;
 };
 
 // Runs `cmd` once. `cmd` and `lim` are copied when the coroutine starts, so they only need to
