@@ -4,6 +4,7 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <cctype>
 #include <cstdlib>
 #include <exception>
 
@@ -33,7 +34,11 @@ void connection_flags::add_to(CLI::App& app) {
 client::client_options connection_flags::options() const {
   client::client_options o;
   o.service_url = url;
+  // A token read from a file (a Kubernetes Secret made with --from-file, `$(cat f)` keeps none)
+  // often ends in a newline, which no JWT contains and which would fail authentication.
   o.auth_token = token;
+  while (!o.auth_token.empty() && std::isspace(static_cast<unsigned char>(o.auth_token.back())))
+    o.auth_token.pop_back();
   o.tls_trust_certs = tls_trust_certs;
   o.tls_allow_insecure = tls_allow_insecure;
   o.operation_timeout = std::chrono::milliseconds(static_cast<long>(timeout_seconds * 1000));

@@ -9,6 +9,7 @@
 #include "base/backoff.h"
 #include "client/errc.h"
 #include "exec/process.h"
+#include "flow/events.h"
 
 extern char** environ;
 
@@ -497,15 +498,23 @@ awaitable<exec::outcome> function_instance::invoke(const client::message& m,
   if (workers_) {
     const std::size_t worker = policy_.ordered ? lane_index : pick_worker();
     ++worker_load_[worker];
-    exec::outcome o = co_await workers_->process(m.payload, worker);
+    auto data = structured_data(m);
+    // Named, not a temporary: GCC 12 may destroy a temporary coroutine argument twice.
+    bytes input = data ? std::move(*data) : m.payload;
+    exec::outcome o = co_await workers_->process(std::move(input), worker);
     --worker_load_[worker];
     co_return o;
   }
-  exec::invocation inv{.input = m.payload,
-                       .extra_env = message_environment(m),
+  std::vector<std::string> warnings;
+  environment env = message_environment(m);
+  for (auto& var : event_environment(m, warnings)) env.push_back(std::move(var));
+  for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
+  auto data = structured_data(m);
+  exec::invocation inv{.input = data ? std::move(*data) : m.payload,
+                       .extra_env = std::move(env),
                        .metadata_dir = options_.scratch_dir};
   if (spec_.input == config::input_style::arg) {
-    inv.extra_args.emplace_back(m.payload.begin(), m.payload.end());
+    inv.extra_args.emplace_back(inv.input.begin(), inv.input.end());
   }
   exec::line_sink to_log = [this, id = m.id.str()](std::string_view line) {
     log_.post(log_level::info, line, id);
@@ -515,10 +524,9 @@ awaitable<exec::outcome> function_instance::invoke(const client::message& m,
 
 awaitable<bool> function_instance::publish_output(const client::message& m, exec::outcome& o) {
   if (spec_.output.empty() || o.output.empty()) co_return true;  // empty stdout: no output
-  client::outgoing_message out{.payload = std::move(o.output),
-                               .key = o.metadata.key ? o.metadata.key : m.key,
-                               .properties = std::move(o.metadata.properties),
-                               .event_time = m.event_time};
+  std::vector<std::string> warnings;
+  client::outgoing_message out = output_message(m, o, warnings);
+  for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
   client::producer* p = output_.get();
   if (spec_.guarantees == config::guarantee::effectively_once) {
     // One producer per input partition, named after it, so the sequence ids it sends increase.

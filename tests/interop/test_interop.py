@@ -144,3 +144,12 @@ def test_missing_token_is_refused(shfn, broker):
     r = shfn.run("produce", "t", "-m", "x", "--timeout", "5", env=env)
     assert r.returncode == 1
     assert "AuthenticationError" in r.stderr.decode()
+
+
+def test_a_token_read_from_a_file_may_end_in_a_newline(shfn, broker):
+    # As a Kubernetes Secret made with --from-file gives it.
+    if not broker["token"]:
+        pytest.skip("broker runs without authentication")
+    env = dict(shfn.env, SHFN_TOKEN=broker["token"] + "\n")
+    r = shfn.run("produce", "token-newline", "-m", "x", "--timeout", "10", env=env)
+    assert r.returncode == 0, r.stderr.decode()

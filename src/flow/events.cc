@@ -1,0 +1,72 @@
+#include "flow/events.h"
+
+#include <utility>
+
+#include "event/environment.h"
+#include "event/history.h"
+
+namespace shfn::flow {
+namespace {
+
+event::synthesis synthesis_for(const client::message& m) {
+  // The event time when the producer set one, else when the broker got the message.
+  const std::uint64_t ms = m.event_time != 0 ? m.event_time : m.publish_time;
+  event::synthesis s{.topic = m.topic, .message_id = m.id.str()};
+  if (ms != 0) s.time_ms = static_cast<std::int64_t>(ms);
+  return s;
+}
+
+}  // namespace
+
+event::event_result<event::decoded> event_of(const client::message& m) {
+  return event::from_message(m.properties, m.payload, synthesis_for(m));
+}
+
+std::optional<bytes> structured_data(const client::message& m) {
+  for (const auto& [name, value] : m.properties) {
+    if (name != event::content_type_property) continue;
+    auto decoded = event::decode(m.properties, m.payload);
+    if (!decoded || decoded->mode != event::content_mode::structured) return std::nullopt;
+    return std::move(decoded->event.data);
+  }
+  return std::nullopt;
+}
+
+environment event_environment(const client::message& m, std::vector<std::string>& warnings) {
+  auto decoded = event_of(m);
+  if (!decoded) {
+    warnings.push_back("not a valid CloudEvent, so no SHFN_CE_* variables: " +
+                       decoded.error().to_string());
+    return {};
+  }
+  return event::event_environment(decoded->event);
+}
+
+client::outgoing_message output_message(const client::message& in, exec::outcome& o,
+                                        std::vector<std::string>& warnings) {
+  client::outgoing_message out{.payload = std::move(o.output),
+                               .key = o.metadata.key ? o.metadata.key : in.key,
+                               .properties = std::move(o.metadata.properties),
+                               .event_time = in.event_time};
+  // The common case costs one look at the properties: a plain message in, no attribute set.
+  if (!event::is_cloud_event(in.properties) && o.metadata.attributes.empty()) return out;
+  auto decoded = event_of(in);
+  if (!decoded) {
+    warnings.push_back("the input is not a valid CloudEvent, so the output is a plain message: " +
+                       decoded.error().to_string());
+    return out;
+  }
+  event::cloud_event e = std::move(decoded->event);
+  e.data = std::move(out.payload);
+  e.has_data = !e.data.empty();
+  for (auto& w : event::apply_metadata(e, o.metadata.attributes)) warnings.push_back(std::move(w));
+  event::append_history(e, in.topic);
+  auto parts = decoded->mode == event::content_mode::structured
+                   ? event::encode_structured(e, out.properties)
+                   : event::encode_binary(e, out.properties);
+  out.payload = std::move(parts.payload);
+  out.properties = std::move(parts.props);
+  return out;
+}
+
+}  // namespace shfn::flow
