@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -39,6 +40,21 @@ int print_spec_errors(const std::vector<config::spec_error>& errors) {
   return 1;
 }
 
+// Flows load and validate, but nothing runs them yet: refuse them rather than run the file's
+// functions without the flows that feed them.
+std::vector<config::spec_error> flows_not_run_yet(const config::spec_file& spec) {
+  std::vector<config::spec_error> out;
+  auto refuse = [&](const config::location& where, const std::string& name, std::string_view kind) {
+    out.push_back({where, name, "kind " + std::string(kind) + " is not run by shfn run yet"});
+  };
+  for (const auto& p : spec.parallels) refuse(p.where, p.name, "Parallel");
+  for (const auto& s : spec.sequences) refuse(s.where, s.name, "Sequence");
+  for (const auto& c : spec.cron_sources) refuse(c.where, c.name, c.kind);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return a.where.line < b.where.line; });
+  return out;
+}
+
 result<std::unique_ptr<broker::broker_thread>> start_embedded(const run_flags& f) {
   broker::broker_options options{.listen = f.listen, .data_dir = f.data_dir, .admin = ""};
   return broker::broker_thread::start(options);
@@ -55,6 +71,7 @@ std::chrono::milliseconds pattern_discovery_period() {
 int run_functions(const run_flags& f) {
   auto spec = config::load_file(f.spec);
   if (!spec) return print_spec_errors(spec.error());
+  if (auto flows = flows_not_run_yet(*spec); !flows.empty()) return print_spec_errors(flows);
   exec::ignore_sigpipe();
 
   client::client_options client_options = f.conn.options();

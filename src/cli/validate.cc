@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/common.h"
@@ -9,6 +10,28 @@
 
 namespace shfn::cli {
 namespace {
+
+// "2 functions: a, b" (also for none: "0 functions").
+template <class Specs>
+std::string group(const Specs& specs, std::string_view singular, std::string_view plural) {
+  std::string out = fmt::format("{} {}", specs.size(), specs.size() == 1 ? singular : plural);
+  for (std::size_t i = 0; i < specs.size(); ++i) out += (i == 0 ? ": " : ", ") + specs[i].name;
+  return out;
+}
+
+// "2 functions: a, b; 1 parallel: p; 1 cron source: t": every kind the file has; a file of
+// functions only reads as it always did.
+std::string summary(const config::spec_file& spec) {
+  std::string out;
+  auto add = [&](std::string part) { out += (out.empty() ? "" : "; ") + part; };
+  if (!spec.functions.empty() ||
+      (spec.parallels.empty() && spec.sequences.empty() && spec.cron_sources.empty()))
+    add(group(spec.functions, "function", "functions"));
+  if (!spec.parallels.empty()) add(group(spec.parallels, "parallel", "parallels"));
+  if (!spec.sequences.empty()) add(group(spec.sequences, "sequence", "sequences"));
+  if (!spec.cron_sources.empty()) add(group(spec.cron_sources, "cron source", "cron sources"));
+  return out;
+}
 
 int validate(const std::vector<std::string>& files) {
   int exit_code = 0;
@@ -19,10 +42,7 @@ int validate(const std::vector<std::string>& files) {
       exit_code = 1;
       continue;
     }
-    std::string names;
-    for (const auto& f : loaded->functions) names += (names.empty() ? ": " : ", ") + f.name;
-    const auto n = loaded->functions.size();
-    fmt::print("{}: ok ({} function{}{})\n", file, n, n == 1 ? "" : "s", names);
+    fmt::print("{}: ok ({})\n", file, summary(*loaded));
   }
   std::fflush(stdout);
   return exit_code;

@@ -80,20 +80,6 @@ bool valid_env_name(std::string_view s) {
                      [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
 }
 
-std::optional<std::string> read_topic(const field& f) {
-  auto text = f.as_string();
-  if (!text) return std::nullopt;
-  auto topic = wire::parse_topic_name(*text);
-  if (!topic) {
-    f.error(
-        fmt::format("invalid topic name {}: expected NAME, TENANT/NAMESPACE/NAME or "
-                    "persistent://TENANT/NAMESPACE/NAME",
-                    quote(*text)));
-    return std::nullopt;
-  }
-  return topic->str();
-}
-
 // topicsPattern names its namespace like a topic name does (a short pattern lives in
 // public/default) and its last part is a regular expression over topic names.
 std::optional<std::string> read_topics_pattern(const field& f) {
@@ -155,22 +141,7 @@ void read_command(const document& doc, const mapping& spec, function_spec& f) {
     return;
   }
   if (command) {
-    if (command->is_scalar()) {
-      auto text = command->as_string();
-      if (!text) return;
-      if (text->empty()) return command->error("must not be empty");
-      // bash -c STRING NAME: NAME becomes $0, so an appended payload is $1 (see function.h).
-      f.argv = {"bash", "-c", *text, doc.name};
-    } else if (command->is_list()) {
-      auto items = command->as_list();
-      if (items->empty()) return command->error("must list at least the program to run");
-      for (const auto& item : *items) {
-        if (auto text = item.as_string()) f.argv.push_back(*text);
-      }
-      if (!f.argv.empty() && f.argv[0].empty()) (*items)[0].error("the program must not be empty");
-    } else {
-      command->error("expected a string or a list of strings, got " + describe(command->node()));
-    }
+    if (auto argv = read_command_argv(*command, doc.name)) f.argv = std::move(*argv);
     return;
   }
   auto text = script->as_string();
@@ -192,10 +163,15 @@ void read_command(const document& doc, const mapping& spec, function_spec& f) {
   f.argv = {f.script};
 }
 
-void read_inputs(const mapping& spec, function_spec& f) {
+// Giving neither inputs nor topicsPattern is no error here: a Parallel or Sequence may run the
+// function as a step (the second pass decides; see resolve.cc).
+void read_inputs(const document& doc, const mapping& spec, function_spec& f, first_pass& pass) {
   auto inputs = spec.get("inputs");
   auto pattern = spec.get("topicsPattern");
-  if (!inputs && !pattern) spec.error("one of inputs or topicsPattern is required");
+  if (!inputs && !pattern) {
+    pass.without_inputs.push_back(
+        {.name = doc.name, .where = spec.self().where(), .field = spec.self().path()});
+  }
   if (inputs) {
     std::vector<field> items;
     if (inputs->is_scalar()) {
@@ -391,7 +367,8 @@ bool valid_package_name(std::string_view s) {
 
 // A Kubernetes quantity: a decimal number with an optional SI, binary or exponent suffix.
 bool valid_quantity(std::string_view s) {
-  static const std::regex re(R"(\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([numkMGTPE]|[KMGTPE]i|[eE][0-9]+)?)");
+  static const std::regex re(
+      R"(\+?([0-9]+(\.[0-9]*)?|\.[0-9]+)([numkMGTPE]|[KMGTPE]i|[eE][0-9]+)?)");
   return std::regex_match(s.begin(), s.end(), re);
 }
 
@@ -406,9 +383,10 @@ void read_resource_list(const mapping& resources, std::string_view key, resource
     auto text = v->as_string();
     if (!text) return;
     if (!valid_quantity(*text)) {
-      v->error(fmt::format("invalid quantity {}: expected a number with an optional suffix "
-                           "(100m, 0.5, 64Mi, 1G)",
-                           quote(*text)));
+      v->error(
+          fmt::format("invalid quantity {}: expected a number with an optional suffix "
+                      "(100m, 0.5, 64Mi, 1G)",
+                      quote(*text)));
       return;
     }
     into = *text;
@@ -445,21 +423,72 @@ void read_deploy(const mapping& spec, function_spec& f) {
 
 }  // namespace
 
-function_spec parse_function(const document& doc) {
-  function_spec f;
+void parse_function(const document& doc, first_pass& pass) {
+  function_spec& f = pass.out.functions.emplace_back();
   f.name = doc.name;
   f.where = doc.where;
   f.working_dir = doc.base_dir.string();
   auto spec = doc.spec.as_mapping(known_fields);
-  if (!spec) return f;
+  if (!spec) return;
   read_command(doc, *spec, f);
-  read_inputs(*spec, f);
+  read_inputs(doc, *spec, f, pass);
   read_output_topics(*spec, f);
   read_subscription(doc, *spec, f);
   read_execution(*spec, f);
   read_environment(doc, *spec, f);
   read_deploy(*spec, f);
-  return f;
+}
+
+std::optional<std::string> read_topic(const field& f) {
+  auto text = f.as_string();
+  if (!text) return std::nullopt;
+  auto topic = wire::parse_topic_name(*text);
+  if (!topic) {
+    f.error(
+        fmt::format("invalid topic name {}: expected NAME, TENANT/NAMESPACE/NAME or "
+                    "persistent://TENANT/NAMESPACE/NAME",
+                    quote(*text)));
+    return std::nullopt;
+  }
+  return topic->str();
+}
+
+std::optional<std::vector<std::string>> read_command_argv(const field& command,
+                                                          const std::string& name) {
+  if (command.is_scalar()) {
+    auto text = command.as_string();
+    if (!text) return std::nullopt;
+    if (text->empty()) {
+      command.error("must not be empty");
+      return std::nullopt;
+    }
+    // bash -c STRING NAME: NAME becomes $0, so an appended payload is $1 (see function.h).
+    return std::vector<std::string>{"bash", "-c", *text, name};
+  }
+  if (!command.is_list()) {
+    command.error("expected a string or a list of strings, got " + describe(command.node()));
+    return std::nullopt;
+  }
+  auto items = command.as_list();
+  if (items->empty()) {
+    command.error("must list at least the program to run");
+    return std::nullopt;
+  }
+  std::vector<std::string> argv;
+  bool ok = true;
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    auto text = (*items)[i].as_string();
+    if (text && i == 0 && text->empty()) {
+      (*items)[i].error("the program must not be empty");
+      text.reset();
+    }
+    if (text)
+      argv.push_back(*text);
+    else
+      ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return argv;
 }
 
 std::string_view to_string(guarantee g) {

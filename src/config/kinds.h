@@ -1,25 +1,65 @@
 #pragma once
-// Internal: what spec.cc hands to the parser of each kind, and the parsers. Adding a kind means a
-// parse function here, its file, and one line in spec.cc's kind table.
+// Internal: what spec.cc hands to the parser of each kind, the parsers, the helpers they share,
+// and the second pass that ties documents together. Adding a kind means a parse function here,
+// its file, and one line in spec.cc's kind table.
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
-#include "config/function.h"
 #include "config/reader.h"
+#include "config/spec.h"
 
 namespace shfn::config {
 
 // One document whose header (kind, metadata) has been read.
 struct document {
   std::string name;                // metadata.name; empty when missing or invalid
+  std::string_view kind;           // as written: "Function", "PingSource"...
   location where;                  // the document's first key
   field spec;                      // the `spec` value (present and non-null)
   std::filesystem::path base_dir;  // absolute: relative paths in the spec start here
 };
 
-// Every error is reported to doc.spec.diags(); the result is only meaningful if none was.
-function_spec parse_function(const document& doc);
+// A Function whose spec gave neither `inputs` nor `topicsPattern`: an error unless a Parallel or
+// Sequence runs it as a step, which only the second pass knows.
+struct function_without_inputs {
+  std::string name;
+  location where;     // of its `spec`
+  std::string field;  // "name.spec"
+};
+
+// What the first pass (one document at a time) leaves for the second (the whole file).
+struct first_pass {
+  spec_file out;
+  // Every usable, unique name with the kind its document gave (as written, whatever it is).
+  std::map<std::string, std::string, std::less<>> kinds;
+  std::vector<function_without_inputs> without_inputs;
+};
+
+// The parsers: each appends its result to `pass.out` and reports every error to
+// doc.spec.diags(); a result is only meaningful if no error was reported.
+void parse_function(const document& doc, first_pass& pass);
+void parse_parallel(const document& doc, first_pass& pass);
+void parse_sequence(const document& doc, first_pass& pass);
+void parse_cron_source(const document& doc, first_pass& pass);
+
+// The second pass: resolves every `ref` to the document it names (a sink's topic, a step's
+// Function), reports Functions without inputs that no flow runs, and flows that feed themselves.
+void resolve(first_pass& pass, diagnostics& diags);
+
+// Shared by the kinds.
+// The cron source's three spellings: shfn's, and Knative's PingSource and CronJobSource.
+inline bool is_cron_kind(std::string_view kind) {
+  return kind == "CronSource" || kind == "PingSource" || kind == "CronJobSource";
+}
+// A topic name, expanded as Pulsar does (`foo` -> persistent://public/default/foo).
+std::optional<std::string> read_topic(const field& f);
+// `command: STRING` ({"bash", "-c", STRING, name}: name is $0) or `command: [LIST]` (as-is).
+std::optional<std::vector<std::string>> read_command_argv(const field& command,
+                                                          const std::string& name);
 
 }  // namespace shfn::config

@@ -303,6 +303,38 @@ void field::error(std::string message) const {
   diags_->error(mark_, path_, std::move(message));
 }
 
+location field::where_at(std::size_t offset) const {
+  const location start = where();
+  const std::string_view src = diags_->source();
+  if (!node_.IsScalar() || mark_.pos < 0 || static_cast<std::size_t>(mark_.pos) >= src.size())
+    return start;
+  const std::string& value = node_.Scalar();
+  if (offset > value.size()) return start;
+  const std::size_t pos = static_cast<std::size_t>(mark_.pos);
+  const char quote_char = src[pos];
+  std::size_t i = pos;
+  if (quote_char == '"' || quote_char == '\'') {
+    // Walk the quoted text: one source character per value character, but for '' in single
+    // quotes; escapes and line breaks in double quotes are given up on.
+    ++i;
+    for (std::size_t done = 0; done < offset; ++done) {
+      if (i >= src.size() || src[i] == '\n' || src[i] == '\r') return start;
+      if (quote_char == '"' && (src[i] == '\\' || src[i] == '"')) return start;
+      if (quote_char == '\'' && src[i] == '\'') {
+        if (i + 1 >= src.size() || src[i + 1] != '\'') return start;
+        ++i;
+      }
+      ++i;
+    }
+  } else {
+    // A plain scalar on one line is its own text; anything else (block scalars, folded lines)
+    // is pointed at as a whole.
+    if (src.substr(pos, value.size()) != value) return start;
+    i = pos + offset;
+  }
+  return location{start.file, start.line, start.column + static_cast<int>(i - pos)};
+}
+
 std::string field::child_path(std::string_view key) const {
   return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
 }

@@ -28,6 +28,10 @@ class diagnostics {
   explicit diagnostics(std::string file) : file_(std::move(file)) {}
 
   const std::string& file() const { return file_; }
+  // The text being read, for pointing inside a scalar (field::where_at); empty when unknown.
+  // It must outlive this object's use.
+  void set_source(std::string_view text) { source_ = text; }
+  std::string_view source() const { return source_; }
   location at(const YAML::Mark& mark) const;
   void error(const YAML::Mark& mark, std::string field, std::string message);
   void error(location where, std::string field, std::string message);
@@ -36,6 +40,7 @@ class diagnostics {
 
  private:
   std::string file_;
+  std::string_view source_;
   std::vector<spec_error> errors_;
 };
 
@@ -81,6 +86,10 @@ class field {
 
   // Reports an error at this field.
   void error(std::string message) const;
+  // Where the character at `offset` of this scalar's value is, for an error about a part of it
+  // (a cron field): exact for a plain or quoted scalar on one line without escapes, else the
+  // value's start.
+  location where_at(std::size_t offset) const;
 
   // A path below this one: "a.b" for a key, "a[3]" for an index.
   std::string child_path(std::string_view key) const;

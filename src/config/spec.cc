@@ -1,5 +1,6 @@
 // The entry point: YAML text to documents, each document's header (kind, metadata), then the
-// parser of its kind. Names are unique across the file, whatever their kinds.
+// parser of its kind; once all are read, the second pass (resolve.cc) ties refs to documents.
+// Names are unique across the file, whatever their kinds.
 
 #include "config/spec.h"
 
@@ -24,18 +25,15 @@ constexpr std::uintmax_t max_file_bytes = 16 << 20;
 
 struct kind_entry {
   std::string_view kind;
-  void (*parse)(const document&, spec_file&);
+  void (*parse)(const document&, first_pass&);
 };
 
+// PingSource and CronJobSource are Knative's cron sources: the same parser, other defaults.
 constexpr kind_entry kinds[] = {
-    {"Function",
-     [](const document& doc, spec_file& out) { out.functions.push_back(parse_function(doc)); }},
+    {"Function", parse_function},      {"Parallel", parse_parallel},
+    {"Sequence", parse_sequence},      {"CronSource", parse_cron_source},
+    {"PingSource", parse_cron_source}, {"CronJobSource", parse_cron_source},
 };
-
-// Kinds DESIGN.md promises that have no parser yet; PingSource and CronJobSource are Knative's
-// names for a cron source.
-constexpr std::string_view later_kinds[] = {"Parallel", "Sequence", "CronSource", "PingSource",
-                                            "CronJobSource"};
 
 // Kubernetes' DNS label (RFC 1123): the name will name StatefulSets and Services.
 bool valid_name(std::string_view s) {
@@ -67,13 +65,15 @@ class loader {
  public:
   loader(const std::string& file_name, fs::path base_dir)
       : diags_(file_name), base_dir_(std::move(base_dir)) {
-    out_.path = file_name;
+    pass_.out.path = file_name;
   }
 
   load_result run(std::string_view yaml) {
+    source_ = std::string(yaml);
+    diags_.set_source(source_);
     std::vector<YAML::Node> docs;
     try {
-      docs = YAML::LoadAll(std::string(yaml));
+      docs = YAML::LoadAll(source_);
     } catch (const YAML::ParserException& e) {
       diags_.error(e.mark, "", "YAML syntax error: " + e.msg);
       return tl::unexpected(diags_.take());
@@ -82,7 +82,9 @@ class loader {
       if (node.IsNull()) continue;  // empty documents ("---" followed by nothing) are allowed
       read_document(node);
     }
-    if (diags_.count() == 0) return std::move(out_);
+    // Refs name documents anywhere in the file, so they are resolved once all are read.
+    resolve(pass_, diags_);
+    if (diags_.count() == 0) return std::move(pass_.out);
     // In file order, as a compiler reports them; errors at one place keep the order found.
     auto errors = diags_.take();
     std::stable_sort(errors.begin(), errors.end(), [](const spec_error& a, const spec_error& b) {
@@ -103,30 +105,29 @@ class loader {
     }
     const mapping doc(root, {"apiVersion", "kind", "metadata", "spec"});
     if (auto api = doc.get("apiVersion")) (void)api->as_string();
-    const kind_entry* kind = read_kind(doc);
-    read_metadata(doc, name);
+    std::string kind_text;
+    const kind_entry* kind = read_kind(doc, kind_text);
+    read_metadata(doc, name, kind_text);
     auto spec = doc.require("spec");
     if (!kind || !spec) return;
-    kind->parse(document{.name = name, .where = root.where(), .spec = *spec, .base_dir = base_dir_},
-                out_);
+    kind->parse(document{.name = name,
+                         .kind = kind->kind,
+                         .where = root.where(),
+                         .spec = *spec,
+                         .base_dir = base_dir_},
+                pass_);
   }
 
-  const kind_entry* read_kind(const mapping& doc) {
+  const kind_entry* read_kind(const mapping& doc, std::string& text_out) {
     auto kind = doc.require("kind");
     if (!kind) return nullptr;
     auto text = kind->as_string();
     if (!text) return nullptr;
+    text_out = *text;
     for (const auto& k : kinds)
       if (k.kind == *text) return &k;
-    for (auto later : later_kinds) {
-      if (later == *text) {
-        kind->error(fmt::format("kind {} is not supported yet", later));
-        return nullptr;
-      }
-    }
     std::vector<std::string_view> all;
     for (const auto& k : kinds) all.push_back(k.kind);
-    for (auto later : later_kinds) all.push_back(later);
     std::string supported;
     for (const auto& k : kinds) supported += (supported.empty() ? "" : ", ") + std::string(k.kind);
     kind->error(fmt::format("unknown kind {}{}; supported: {}", quote(*text),
@@ -134,7 +135,7 @@ class loader {
     return nullptr;
   }
 
-  void read_metadata(const mapping& doc, const std::string& usable_name) {
+  void read_metadata(const mapping& doc, const std::string& usable_name, const std::string& kind) {
     auto metadata = doc.require("metadata");
     if (!metadata) return;
     auto m = metadata->as_mapping({"name", "labels", "annotations"});
@@ -159,16 +160,20 @@ class loader {
                       quote(*text)));
       return;
     }
-    auto [first, inserted] = names_.emplace(usable_name, name->where().line);
-    if (!inserted)
+    auto [first, inserted] = lines_.emplace(usable_name, name->where().line);
+    if (!inserted) {
       name->error(
           fmt::format("duplicate name \"{}\" (first used at line {})", usable_name, first->second));
+      return;
+    }
+    pass_.kinds.emplace(usable_name, kind);
   }
 
+  std::string source_;  // the text, for pointing inside scalars; outlives every use of diags_
   diagnostics diags_;
   fs::path base_dir_;
-  spec_file out_;
-  std::map<std::string, int> names_;  // name -> line of its first use
+  first_pass pass_;
+  std::map<std::string, int> lines_;  // name -> line of its first use
 };
 
 load_result load(std::string_view yaml, const std::string& file_name, fs::path base_dir) {

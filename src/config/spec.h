@@ -11,13 +11,17 @@
 #include <vector>
 
 #include "config/error.h"
+#include "config/flow.h"
 #include "config/function.h"
 
 namespace shfn::config {
 
 struct spec_file {
   std::string path;  // as given to load_file (or the file_name given to load_string)
-  std::vector<function_spec> functions;  // in document order
+  std::vector<function_spec> functions;  // in document order, as every vector here
+  std::vector<parallel_spec> parallels;
+  std::vector<sequence_spec> sequences;
+  std::vector<cron_source_spec> cron_sources;  // CronSource, PingSource and CronJobSource
 };
 
 using load_result = tl::expected<spec_file, std::vector<spec_error>>;

@@ -441,9 +441,10 @@ TEST(function_spec_test, script_is_resolved_against_the_spec_directory) {
 }
 
 TEST(function_spec_test, deploy_packages_and_resources) {
-  auto f = load_one(fn("  command: jq .\n  inputs: in\n  deploy:\n    packages: [jq, libc6-dev]\n"
-                       "    resources:\n      requests: {cpu: 250m, memory: 32Mi}\n"
-                       "      limits: {cpu: 1, memory: 1.5Gi}\n"));
+  auto f =
+      load_one(fn("  command: jq .\n  inputs: in\n  deploy:\n    packages: [jq, libc6-dev]\n"
+                  "    resources:\n      requests: {cpu: 250m, memory: 32Mi}\n"
+                  "      limits: {cpu: 1, memory: 1.5Gi}\n"));
   EXPECT_EQ(f.deploy.packages, (std::vector<std::string>{"jq", "libc6-dev"}));
   EXPECT_EQ(f.deploy.requests.cpu, "250m");
   EXPECT_EQ(f.deploy.requests.memory, "32Mi");
@@ -501,7 +502,8 @@ TEST(function_spec_test, exactly_one_of_command_and_script) {
 
 TEST(function_spec_test, inputs_are_required_and_checked) {
   EXPECT_THAT(errors_of(fn("  command: cat\n  output: out\n")),
-              ElementsAre("f.yaml:5:3: fn.spec: one of inputs or topicsPattern is required"));
+              ElementsAre("f.yaml:5:3: fn.spec: one of inputs or topicsPattern is required (or "
+                          "refer to it from a Parallel or Sequence)"));
   EXPECT_THAT(errors_of(fn("  command: cat\n  inputs: []\n")),
               ElementsAre("f.yaml:6:11: fn.spec.inputs: must list at least one topic"));
   EXPECT_THAT(

@@ -81,6 +81,89 @@ spec:
   EXPECT_EQ(r.err, "");
 }
 
+TEST(validate_cli_test, flows_are_listed_by_kind) {
+  temp_dir dir;
+  const auto spec = dir.write("flow.yaml", R"(kind: Function
+metadata: {name: even}
+spec: {command: cat}
+---
+kind: Function
+metadata: {name: show}
+spec: {command: cat, inputs: shown}
+---
+kind: Parallel
+metadata: {name: odd-even}
+spec:
+  branches: [{subscriber: {ref: {name: even}}}]
+  reply: {ref: {name: show}}
+---
+kind: PingSource
+metadata: {name: ticker}
+spec: {schedule: "*/1 * * * *", sink: {ref: {kind: Parallel, name: odd-even}}}
+---
+kind: CronSource
+metadata: {name: nightly}
+spec: {schedule: "@daily", sink: {builtin: display}}
+)");
+  auto r = run_shfn(dir, {"validate", spec.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, spec.string() +
+                       ": ok (2 functions: even, show; 1 parallel: odd-even; 2 cron sources: "
+                       "ticker, nightly)\n");
+  EXPECT_EQ(r.err, "");
+
+  const auto only = dir.write("seq.yaml", R"(kind: Sequence
+metadata: {name: pipeline}
+spec: {steps: [{command: rev}]}
+)");
+  r = run_shfn(dir, {"validate", only.string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, only.string() + ": ok (1 sequence: pipeline)\n");
+}
+
+TEST(validate_cli_test, flow_errors_name_the_line_and_field) {
+  temp_dir dir;
+  const auto spec = dir.write("flow.yaml", R"(kind: Parallel
+metadata: {name: p}
+spec:
+  branches:
+    - subscriber: {ref: {name: missing}}
+      delivery: {backoffDelay: 5s}
+)");
+  auto r = run_shfn(dir, {"validate", spec.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, spec.string() +
+                       ":5:32: p.spec.branches[0].subscriber.ref: no Function named \"missing\" "
+                       "in this file\n" +
+                       spec.string() +
+                       ":6:32: p.spec.branches[0].delivery.backoffDelay: invalid ISO-8601 "
+                       "duration \"5s\": expected e.g. PT5S or PT0.5S\n");
+}
+
+// Until the flow runtime exists, `shfn run` says so for each flow instead of running the
+// functions alone (it fails before starting any broker).
+TEST(validate_cli_test, run_refuses_flows_it_cannot_run_yet) {
+  temp_dir dir;
+  const auto spec = dir.write("flow.yaml", R"(kind: Function
+metadata: {name: f}
+spec: {command: cat, inputs: in}
+---
+kind: Sequence
+metadata: {name: s}
+spec: {steps: [{ref: {name: f}}]}
+---
+kind: PingSource
+metadata: {name: t}
+spec: {schedule: "@hourly", sink: {ref: {name: s}}}
+)");
+  auto r = run_shfn(dir, {"run", spec.string(), "--data-dir", dir.str() + "/data"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, spec.string() + ":5:1: s: kind Sequence is not run by shfn run yet\n" +
+                       spec.string() + ":9:1: t: kind PingSource is not run by shfn run yet\n");
+}
+
 TEST(validate_cli_test, errors_go_to_stderr_with_file_line_and_field) {
   temp_dir dir;
   const auto good = dir.write("good.yaml", R"(kind: Function

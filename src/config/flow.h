@@ -1,0 +1,128 @@
+#pragma once
+// The flow kinds after validation: `Parallel`, `Sequence` and the cron source (`CronSource`, and
+// Knative's `PingSource` and `CronJobSource` shapes). Field names are Knative's, so a Knative
+// manifest whose refs name shfn functions loads with few or no changes; see README.md for the
+// YAML spelling and docs/flows.md for the semantics.
+//
+// Every reference is resolved at load time: a `ref` names a document of the same file, and the
+// topics a flow reads and writes are fully expanded, so the runtime wires stages without lookups.
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/error.h"
+
+namespace shfn::config {
+
+// Knative's DeliverySpec, applied by shfn to a branch's filter and subscriber alike (Knative
+// applies it to the subscriber only).
+enum class backoff_policy { exponential, linear };
+
+// Where events are sent: `reply`, `sink`, `deadLetterSink`: one of `topic: T`, `ref: {kind,
+// name}`, `uri: URL`, `builtin: display`. After loading, every kind but `uri` and `display` is a
+// topic: a ref to a Function is its first input topic, a ref to a Parallel or
+// Sequence its ingress topic.
+struct sink_spec {
+  enum class kind { none, topic, uri, display };
+  kind type = kind::none;
+  std::string topic;     // kind::topic: expanded (persistent://... or non-persistent://...)
+  std::string uri;       // kind::uri: an absolute http:// URL
+  std::string ref;       // the name the ref gave ("" for topic/uri/display), for messages
+  std::string ref_kind;  // the kind the ref gave, as written ("Service", "Parallel"); may be ""
+  location where;        // of what the sink was given as: its topic, uri, builtin or ref name
+  std::string field;     // the dotted path of that ("odd-even.spec.reply.ref"), for messages
+};
+
+struct delivery_spec {
+  int retry = 3;  // attempts after the first; Knative's `retry`
+  backoff_policy policy = backoff_policy::exponential;
+  std::chrono::milliseconds backoff_delay{200};  // ISO-8601 `backoffDelay`, e.g. PT0.2S
+  std::chrono::milliseconds timeout{30000};      // ISO-8601 `timeout`: per attempt, > 0
+  sink_spec dead_letter;                         // `deadLetterSink`; none: the runtime's default
+};
+
+// A filter, a subscriber or a sequence step: what runs for each event.
+struct step_spec {
+  enum class kind {
+    function,    // `ref` to a Function of the file: its command, env, userConfig, workingDir...
+    command,     // `command: STRING|LIST` inline (as a Function's command)
+    uri,         // `uri`: HTTP POST in CloudEvents binary mode
+    attributes,  // a filter only: `exact`/`prefix`/`suffix`/`all`/`any`/`not` (Knative Trigger)
+    display,     // `builtin: display`: print the event as Knative's event-display does
+  };
+  kind type = kind::command;
+  std::string function;           // kind::function: the Function's name
+  std::string ref_kind;           // kind::function: the kind the ref gave ("Service"); may be ""
+  std::vector<std::string> argv;  // kind::command (built as function_spec::argv is; $0 is the
+                                  // flow's name and the step's role: "odd-even-branch-0-filter")
+  std::string uri;                // kind::uri
+  nlohmann::json attributes;      // kind::attributes: the filter as written, as JSON, in the
+                                  // shape event::parse_filter reads ({"exact": {"type": "x"}})
+  location where;                 // of what the step was given as (its ref name, command, ...)
+  std::string field;              // the dotted path of that, for messages
+};
+
+struct branch_spec {
+  std::optional<step_spec> filter;
+  step_spec subscriber;
+  sink_spec reply;  // none: the Parallel's reply
+  delivery_spec delivery;
+  std::string topic;  // the branch's channel: `<ingress>-branch-<index>` (expanded)
+  location where;
+};
+
+struct parallel_spec {
+  std::string name;
+  location where;
+  std::string ingress;     // expanded; `ingress` or, by default, the Parallel's name
+  bool in_memory = false;  // channelTemplate kind InMemoryChannel: non-persistent:// topics
+  std::vector<branch_spec> branches;  // `branches` (or Knative's older `cases`)
+  sink_spec reply;
+};
+
+struct sequence_step_spec {
+  step_spec step;
+  delivery_spec delivery;
+  std::string topic;  // the step's input channel: the ingress for step 0, else `<ingress>-step-<i>`
+};
+
+struct sequence_spec {
+  std::string name;
+  location where;
+  std::string ingress;
+  bool in_memory = false;
+  std::vector<sequence_step_spec> steps;
+  sink_spec reply;
+};
+
+// `CronSource`; also Knative's `PingSource` (sources.knative.dev v1beta2/v1) and `CronJobSource`
+// (v1alpha1) shapes, which differ only in defaults.
+struct cron_source_spec {
+  std::string name;
+  std::string kind;  // as written: CronSource, PingSource or CronJobSource
+  location where;
+  std::string schedule;  // as written (a CRON_TZ= prefix included); valid for cron::parse_schedule
+  std::string timezone;  // IANA name from `timezone` or the schedule's CRON_TZ= prefix, checked
+                         // with cron::zone::load; empty: UTC
+  std::string data;      // bytes: `data` (or the older `jsonData`) as given, or `dataBase64`
+                         // decoded; empty: events without data
+  std::string content_type;  // `contentType`; default application/json when `data` parses as
+                             // JSON, else text/plain; application/octet-stream for `dataBase64`;
+                             // empty when there is no data and no contentType
+  std::string type;          // the events' type; default dev.knative.sources.ping (CronJobSource:
+                             // dev.knative.cronjob.event)
+  std::string source;  // the events' source; default /apis/v1/namespaces/default/pingsources/NAME
+                       // (CronJobSource: .../cronjobsources/NAME)
+  std::vector<std::pair<std::string, std::string>> extensions;  // `ceOverrides.extensions`
+  sink_spec sink;
+};
+
+std::string_view to_string(backoff_policy p);
+
+}  // namespace shfn::config
