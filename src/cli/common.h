@@ -32,6 +32,7 @@ int error(const std::string& what, const std::string& detail);
 
 void setup_produce(CLI::App& app, int& exit_code);
 void setup_consume(CLI::App& app, int& exit_code);
+void setup_display(CLI::App& app, int& exit_code);
 void setup_broker(CLI::App& app, int& exit_code);
 void setup_validate(CLI::App& app, int& exit_code);
 void setup_run(CLI::App& app, int& exit_code);

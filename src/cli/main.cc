@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   shfn::cli::setup_produce(app, exit_code);
   shfn::cli::setup_consume(app, exit_code);
+  shfn::cli::setup_display(app, exit_code);
   shfn::cli::setup_broker(app, exit_code);
   shfn::cli::setup_validate(app, exit_code);
   shfn::cli::setup_run(app, exit_code);
