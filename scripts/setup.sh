@@ -17,6 +17,8 @@ build_packages=(
 )
 test_packages=(
   clang libclang-rt-14-dev openjdk-17-jre-headless maven python3 python3-venv openssl curl jq
+  tzdata
+  buildah podman runc debootstrap
 )
 
 missing_packages() {
@@ -45,4 +47,13 @@ fi
 install_packages "${build_packages[@]}" "${test_packages[@]}"
 bash "$here/setup-pulsar.sh" >/dev/null
 bash "$here/setup-python.sh" >/dev/null
+# tests/k8s's npm packages (kubernetes-models, yaml), as its package-lock.json pins them; npm
+# (nodejs from nodesource bundles it) only from Debian when there is none.
+command -v npm >/dev/null || install_packages nodejs npm
+k8s_tests="$here/../tests/k8s"
+lock_sum=$(sha256sum "$k8s_tests/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$k8s_tests/node_modules/.shfn-lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
+  (cd "$k8s_tests" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$lock_sum" >"$k8s_tests/node_modules/.shfn-lock-sum"
+fi
 echo "setup: done" >&2

@@ -33,7 +33,23 @@ struct run_flags {
   std::string admin = "127.0.0.1:8081";
   int instance = 0;
   double drain_seconds = 30;
+  int parallelism = 0;  // > 0: every function's, instead of the spec's
 };
+
+// A StatefulSet pod's ordinal from its name ("reverse-2" -> 2): the default instance id when
+// SHFN_POD_NAME is set (the manifests of `shfn k8s render` set it); 0 otherwise.
+int pod_ordinal(const char* pod_name) {
+  const std::string_view name = pod_name != nullptr ? pod_name : "";
+  const auto dash = name.rfind('-');
+  if (dash == std::string_view::npos || dash + 1 == name.size() || name.size() - dash > 10)
+    return 0;
+  int n = 0;
+  for (char c : name.substr(dash + 1)) {
+    if (c < '0' || c > '9') return 0;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
 
 int print_spec_errors(const std::vector<config::spec_error>& errors) {
   for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
@@ -72,6 +88,8 @@ int run_functions(const run_flags& f) {
   auto spec = config::load_file(f.spec);
   if (!spec) return print_spec_errors(spec.error());
   if (auto flows = flows_not_run_yet(*spec); !flows.empty()) return print_spec_errors(flows);
+  if (f.parallelism > 0)
+    for (auto& fn : spec->functions) fn.parallelism = f.parallelism;
   exec::ignore_sigpipe();
 
   client::client_options client_options = f.conn.options();
@@ -151,9 +169,16 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "
                   "\"off\": none)")
       ->capture_default_str();
-  cmd->add_option("--instance", f->instance, "Instance id (the pod ordinal on Kubernetes)")
+  f->instance = pod_ordinal(std::getenv("SHFN_POD_NAME"));
+  cmd->add_option("--instance", f->instance,
+                  "Instance id (default: the ordinal ending $SHFN_POD_NAME, a StatefulSet pod's "
+                  "name, else 0)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--parallelism", f->parallelism,
+                  "Run every function with this parallelism instead of the spec's (a Kubernetes "
+                  "pod runs 1: there, the replicas make the parallelism)")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--drain-timeout", f->drain_seconds,
                   "On SIGTERM, seconds to let in-flight messages finish")
       ->capture_default_str()

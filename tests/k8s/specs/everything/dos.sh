@@ -1,0 +1,3 @@
+#!/bin/sh
+# written on Windows
+cat
