@@ -6,11 +6,16 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "admin/http_text.h"
 #include "base/strings.h"
 
 namespace shfn::admin {
 
 namespace {
+
+using http_text::is_tchar;
+using http_text::lower;
+using http_text::trim;
 
 class http_category_impl final : public std::error_category {
  public:
@@ -67,23 +72,6 @@ std::string_view reason_phrase(int status) {
     default:
       return "Unknown";
   }
-}
-
-bool is_tchar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s, std::string_view blanks = " \t") {
-  const auto first = s.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
 }
 
 int hex_value(char c) {

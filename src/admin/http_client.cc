@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 
+#include "admin/http_text.h"
 #include "base/notifier.h"
 
 namespace shfn::admin {
@@ -27,18 +28,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+using http_text::is_tchar;
+using http_text::lower;
+
 constexpr std::size_t read_chunk = 16 << 10;
-
-bool is_tchar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 bool is_host_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';

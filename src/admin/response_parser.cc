@@ -4,38 +4,23 @@
 #include <cctype>
 
 #include "admin/http.h"
+#include "admin/http_text.h"
 #include "base/strings.h"
 
 namespace shfn::admin {
 
 namespace {
 
+using http_text::is_control;
+using http_text::is_tchar;
+using http_text::lower;
+using http_text::trim;
+
 // A server that sends 1xx after 1xx without ever answering is broken, not slow.
 constexpr int max_interim_responses = 16;
 // A chunk-size line is a few hex digits; extensions are allowed, but not without end.
 constexpr std::size_t max_chunk_line = 4096;
 constexpr std::string_view status_prefix = "HTTP/1.";
-
-bool is_tchar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_control(char c) {
-  return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == 0x7f;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
 
 std::string_view without_cr(std::string_view line) {
   if (line.ends_with('\r')) line.remove_suffix(1);

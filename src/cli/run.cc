@@ -5,7 +5,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -60,14 +59,8 @@ int print_spec_errors(const std::vector<config::spec_error>& errors) {
 // functions without the flows that feed them.
 std::vector<config::spec_error> flows_not_run_yet(const config::spec_file& spec) {
   std::vector<config::spec_error> out;
-  auto refuse = [&](const config::location& where, const std::string& name, std::string_view kind) {
-    out.push_back({where, name, "kind " + std::string(kind) + " is not run by shfn run yet"});
-  };
-  for (const auto& p : spec.parallels) refuse(p.where, p.name, "Parallel");
-  for (const auto& s : spec.sequences) refuse(s.where, s.name, "Sequence");
-  for (const auto& c : spec.cron_sources) refuse(c.where, c.name, c.kind);
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.where.line < b.where.line; });
+  for (const auto& d : config::flow_documents(spec))
+    out.push_back({d.where, d.name, "kind " + d.kind + " is not run by shfn run yet"});
   return out;
 }
 

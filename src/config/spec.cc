@@ -190,6 +190,17 @@ load_result load(std::string_view yaml, const std::string& file_name, fs::path b
 
 }  // namespace
 
+std::vector<flow_document> flow_documents(const spec_file& spec) {
+  std::vector<flow_document> out;
+  for (const auto& p : spec.parallels) out.push_back({p.where, p.name, "Parallel"});
+  for (const auto& s : spec.sequences) out.push_back({s.where, s.name, "Sequence"});
+  for (const auto& c : spec.cron_sources) out.push_back({c.where, c.name, c.kind});
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+  });
+  return out;
+}
+
 load_result load_string(std::string_view yaml, const std::string& file_name,
                         const std::string& base_dir) {
   std::error_code ec;

@@ -24,6 +24,17 @@ struct spec_file {
   std::vector<cron_source_spec> cron_sources;  // CronSource, PingSource and CronJobSource
 };
 
+// A flow document of a file: where it is, its name and its kind as written.
+struct flow_document {
+  location where;
+  std::string name;
+  std::string kind;
+};
+
+// The file's Parallel, Sequence and cron source documents, in file order: for the commands that
+// do not handle flows yet, to refuse each one by name and line.
+std::vector<flow_document> flow_documents(const spec_file& spec);
+
 using load_result = tl::expected<spec_file, std::vector<spec_error>>;
 
 // Reads and validates `path`; relative paths inside (script, workingDir) start at its directory.

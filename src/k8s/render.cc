@@ -81,15 +81,8 @@ void check_resource(const workload& w, std::string_view name, const std::string&
 // the flows that feed them.
 std::vector<config::spec_error> flows_not_rendered_yet(const config::spec_file& spec) {
   std::vector<config::spec_error> out;
-  auto refuse = [&](const config::location& where, const std::string& name, std::string_view kind) {
-    out.push_back(
-        {where, name, fmt::format("kind {} is not rendered by shfn k8s render yet", kind)});
-  };
-  for (const auto& p : spec.parallels) refuse(p.where, p.name, "Parallel");
-  for (const auto& s : spec.sequences) refuse(s.where, s.name, "Sequence");
-  for (const auto& c : spec.cron_sources) refuse(c.where, c.name, c.kind);
-  std::stable_sort(out.begin(), out.end(),
-                   [](const auto& a, const auto& b) { return a.where.line < b.where.line; });
+  for (const auto& d : config::flow_documents(spec))
+    out.push_back({d.where, d.name, "kind " + d.kind + " is not rendered by shfn k8s render yet"});
   return out;
 }
 
