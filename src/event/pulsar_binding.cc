@@ -134,6 +134,11 @@ bool is_cloud_event(const properties& props) {
   return shape_of(props) != shape::none;
 }
 
+bool is_structured(const properties& props) {
+  const shape s = shape_of(props);
+  return s == shape::structured_json || s == shape::structured_other || s == shape::batch;
+}
+
 event_result<decoded> decode(const properties& props, byte_view payload) {
   if (auto ok = check_duplicates(props); !ok) return tl::unexpected(ok.error());
   switch (shape_of(props)) {

@@ -56,6 +56,8 @@ struct decoded {
 
 // Whether the message claims to be a CloudEvent in either mode (see above).
 bool is_cloud_event(const properties& props);
+// Whether it claims to be one in structured mode: its payload is an event, not the data.
+bool is_structured(const properties& props);
 
 // Decodes a binary- or structured-mode message and validates the event. Errors: not a CloudEvent
 // (errc::not_a_cloud_event: the caller may synthesize() instead), a batch or a non-JSON format

@@ -23,13 +23,11 @@ event::event_result<event::decoded> event_of(const client::message& m) {
 }
 
 std::optional<bytes> structured_data(const client::message& m) {
-  for (const auto& [name, value] : m.properties) {
-    if (name != event::content_type_property) continue;
-    auto decoded = event::decode(m.properties, m.payload);
-    if (!decoded || decoded->mode != event::content_mode::structured) return std::nullopt;
-    return std::move(decoded->event.data);
-  }
-  return std::nullopt;
+  // Only a structured event is decoded here: a binary one's payload is its data already.
+  if (!event::is_structured(m.properties)) return std::nullopt;
+  auto decoded = event::decode(m.properties, m.payload);
+  if (!decoded) return std::nullopt;
+  return std::move(decoded->event.data);
 }
 
 environment event_environment(const client::message& m, std::vector<std::string>& warnings) {

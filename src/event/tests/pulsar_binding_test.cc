@@ -232,6 +232,9 @@ TEST(FromMessage, DecodesOrSynthesizes) {
   EXPECT_FALSE(from_message({{"ce_specversion", "1.0"}}, {}, s));
   EXPECT_TRUE(is_cloud_event(m.props));
   EXPECT_FALSE(is_cloud_event({{"ce_type", "x"}}));
+  EXPECT_FALSE(is_structured(m.props));
+  EXPECT_TRUE(is_structured(encode_structured(full_event()).props));
+  EXPECT_TRUE(is_structured({{"Content-Type", "application/cloudevents+json; charset=utf-8"}}));
   EXPECT_EQ(partition_key(full_event()), "customer-7");
   EXPECT_FALSE(partition_key(minimal_event()));
   EXPECT_EQ(to_string(content_mode::structured), "structured");
