@@ -66,6 +66,7 @@ class loader {
   loader(const std::string& file_name, fs::path base_dir)
       : diags_(file_name), base_dir_(std::move(base_dir)) {
     pass_.out.path = file_name;
+    pass_.out.base_dir = base_dir_.string();
   }
 
   load_result run(std::string_view yaml) {

@@ -17,7 +17,8 @@
 namespace shfn::config {
 
 struct spec_file {
-  std::string path;  // as given to load_file (or the file_name given to load_string)
+  std::string path;      // as given to load_file (or the file_name given to load_string)
+  std::string base_dir;  // absolute: where relative paths start (the file's directory)
   std::vector<function_spec> functions;  // in document order, as every vector here
   std::vector<parallel_spec> parallels;
   std::vector<sequence_spec> sequences;

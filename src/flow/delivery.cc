@@ -25,7 +25,7 @@ next_step delivery_policy::after_failure(int failed) const {
 
 std::chrono::milliseconds delivery_policy::delay(int failed) const {
   auto d = initial_delay;
-  for (int i = 1; i < failed && d < max_delay; ++i) d *= 2;
+  for (int i = 1; i < failed && d < max_delay; ++i) d = linear ? d + initial_delay : d * 2;
   return std::min(d, max_delay);
 }
 

@@ -9,6 +9,8 @@
 //     place, after the same delay, because a redelivered message would come after later ones
 //     (and, for EFFECTIVELY_ONCE, its output's sequence id would then be dropped as a duplicate).
 //     Pulsar also keeps no redelivery count for Exclusive and Failover subscriptions.
+// A message of a non-persistent topic is retried in place too: the broker keeps nothing to
+// redeliver (function_instance decides that per message).
 // ATMOST_ONCE acks before running the script, so there is nothing to retry: a failure goes
 // straight to the dead-letter topic.
 
@@ -26,6 +28,7 @@ struct delivery_policy {
   config::guarantee guarantee = config::guarantee::at_least_once;
   bool ordered = false;
   int max_retries = 3;
+  bool linear = false;  // Knative's backoffPolicy linear: initial * n instead of doubling
   std::chrono::milliseconds initial_delay{100};
   std::chrono::milliseconds max_delay{30000};
 
@@ -33,7 +36,8 @@ struct delivery_policy {
 
   // After the `failed`-th failed attempt (1 for the first).
   next_step after_failure(int failed) const;
-  // How long to wait before attempt `failed` + 1: initial, doubling, capped.
+  // How long to wait before attempt `failed` + 1: initial, doubling (or growing by initial when
+  // linear), capped.
   std::chrono::milliseconds delay(int failed) const;
 };
 

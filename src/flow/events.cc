@@ -1,9 +1,11 @@
 #include "flow/events.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "event/environment.h"
 #include "event/history.h"
+#include "event/text.h"
 
 namespace shfn::flow {
 namespace {
@@ -14,6 +16,19 @@ event::synthesis synthesis_for(const client::message& m) {
   event::synthesis s{.topic = m.topic, .message_id = m.id.str()};
   if (ms != 0) s.time_ms = static_cast<std::int64_t>(ms);
   return s;
+}
+
+// Knative keeps at most this much of a failed response in knativeerrordata.
+constexpr std::size_t error_data_limit = 1024;
+
+// The event as the message's payload and properties (after the user properties already there),
+// in the input's mode: structured stays structured, anything else goes binary.
+void encode_into(client::outgoing_message& out, const event::cloud_event& e,
+                 event::content_mode mode) {
+  auto parts = mode == event::content_mode::structured ? event::encode_structured(e, out.properties)
+                                                       : event::encode_binary(e, out.properties);
+  out.payload = std::move(parts.payload);
+  out.properties = std::move(parts.props);
 }
 
 }  // namespace
@@ -41,13 +56,14 @@ environment event_environment(const client::message& m, std::vector<std::string>
 }
 
 client::outgoing_message output_message(const client::message& in, exec::outcome& o,
-                                        std::vector<std::string>& warnings) {
+                                        std::vector<std::string>& warnings, bool always_event) {
   client::outgoing_message out{.payload = std::move(o.output),
                                .key = o.metadata.key ? o.metadata.key : in.key,
                                .properties = std::move(o.metadata.properties),
                                .event_time = in.event_time};
   // The common case costs one look at the properties: a plain message in, no attribute set.
-  if (!event::is_cloud_event(in.properties) && o.metadata.attributes.empty()) return out;
+  if (!always_event && !event::is_cloud_event(in.properties) && o.metadata.attributes.empty())
+    return out;
   auto decoded = event_of(in);
   if (!decoded) {
     warnings.push_back("the input is not a valid CloudEvent, so the output is a plain message: " +
@@ -59,11 +75,36 @@ client::outgoing_message output_message(const client::message& in, exec::outcome
   e.has_data = !e.data.empty();
   for (auto& w : event::apply_metadata(e, o.metadata.attributes)) warnings.push_back(std::move(w));
   event::append_history(e, in.topic);
-  auto parts = decoded->mode == event::content_mode::structured
-                   ? event::encode_structured(e, out.properties)
-                   : event::encode_binary(e, out.properties);
-  out.payload = std::move(parts.payload);
-  out.properties = std::move(parts.props);
+  encode_into(out, e, decoded->mode);
+  return out;
+}
+
+client::outgoing_message reply_message(const client::message& in, event::cloud_event reply) {
+  client::outgoing_message out{.key = in.key, .event_time = in.event_time};
+  auto decoded = event_of(in);
+  const auto mode = decoded ? decoded->mode : event::content_mode::binary;
+  if (decoded) out.properties = std::move(decoded->user_properties);
+  event::append_history(reply, in.topic);
+  encode_into(out, reply, mode);
+  return out;
+}
+
+client::outgoing_message with_knative_error(const client::message& in, const knative_error& error) {
+  client::outgoing_message out{.payload = in.payload,
+                               .key = in.key,
+                               .properties = in.properties,
+                               .event_time = in.event_time};
+  auto decoded = event_of(in);
+  if (!decoded) return out;
+  event::cloud_event& e = decoded->event;
+  (void)event::set_attribute(e, "knativeerrordest", error.destination);
+  (void)event::set_attribute(e, "knativeerrorcode", std::to_string(error.code));
+  if (!error.data.empty()) {
+    const std::string_view data(error.data.data(), std::min(error.data.size(), error_data_limit));
+    (void)event::set_attribute(e, "knativeerrordata", event::base64_encode(as_bytes(data)));
+  }
+  out.properties = std::move(decoded->user_properties);
+  encode_into(out, e, decoded->mode);
   return out;
 }
 

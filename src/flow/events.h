@@ -39,7 +39,26 @@ environment event_environment(const client::message& m, std::vector<std::string>
 // set (the input's key by default) and, as said above, as an event. `o.output` is moved from.
 // Attributes the script set that cannot be applied become warnings, as do inputs that claim to be
 // events and are not (their output stays plain).
+// `always_event` (flow stages): the output is an event for a plain input too.
 client::outgoing_message output_message(const client::message& in, exec::outcome& o,
-                                        std::vector<std::string>& warnings);
+                                        std::vector<std::string>& warnings,
+                                        bool always_event = false);
+
+// The message a flow step's reply event becomes (an attribute filter's match, a `uri`
+// subscriber's response): the event with the input topic appended to its history, in the input's
+// mode (binary for a plain input), with the input's key and user properties.
+client::outgoing_message reply_message(const client::message& in, event::cloud_event reply);
+
+// Knative's dead-letter extensions: knativeerrordest (what the event failed to reach),
+// knativeerrorcode (an HTTP status, or a script's exit code) and knativeerrordata (the response
+// body or the tail of stderr, at most 1 KiB, Base64 as Knative sends it).
+struct knative_error {
+  std::string destination;
+  int code = 0;
+  std::string data;
+};
+// The input as an event carrying the extensions, in its mode (binary for a plain input). An
+// input that claims to be an event and is not stays as it is, without them.
+client::outgoing_message with_knative_error(const client::message& in, const knative_error& error);
 
 }  // namespace shfn::flow

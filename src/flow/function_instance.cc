@@ -73,6 +73,13 @@ function_instance::function_instance(client::client& c, config::function_spec sp
         auto p = delivery_policy::for_spec(spec_);
         p.initial_delay = options_.retry_initial;
         p.max_delay = options_.retry_max;
+        if (options_.stage.backoff_delay.count() > 0) {
+          // A flow's own backoffDelay: Knative caps nothing, so neither does a stage below
+          // an hour.
+          p.initial_delay = options_.stage.backoff_delay;
+          p.max_delay = std::max(p.max_delay, std::chrono::milliseconds(std::chrono::hours(1)));
+        }
+        p.linear = options_.stage.linear_backoff;
         return p;
       }()),
       log_(c, spec_.log_topic, spec_.name, options_.instance_id) {
@@ -153,7 +160,8 @@ awaitable<bool> function_instance::create_output() {
   if (spec_.output.empty() || spec_.guarantees == config::guarantee::effectively_once) {
     co_return true;
   }
-  const client::producer_options options{.topic = spec_.output, .batching = true};
+  const client::producer_options options{.topic = spec_.output,
+                                         .batching = options_.stage.batch_output};
   const attempt_fn<client::producer> attempt = [this, &options] {
     return client_.create_producer(options);
   };
@@ -428,7 +436,8 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     if (!holds_slot) co_await take_run_slot();
     holds_slot = true;
     metrics_.last_invocation_ms = now_ms();
-    exec::outcome o = co_await invoke(m, lane_index);
+    step_result r = co_await invoke(m, lane_index);
+    exec::outcome& o = r.outcome;
     if (!policy_.ordered) {
       // The next message may run while this one's output waits for its receipt. (Ordered
       // functions keep the slot: their lane must not start the next message before this one
@@ -440,7 +449,7 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
       log_.post(log_level::warn, "metadata file: " + w, m.id.str());
     }
     if (o.ok()) {
-      const bool published = co_await publish_output(m, o);
+      const bool published = co_await publish_output(m, r);
       if (published) {
         if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
         ++metrics_.processed_successfully;
@@ -450,7 +459,7 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
       break;  // not published: stopping, the message stays unacked
     }
     ++failed;
-    const bool again = co_await after_failure(m, input_index, o, failed);
+    const bool again = co_await after_failure(m, input_index, o, failed, r.permanent);
     if (!again) break;
   }
   if (policy_.ordered) leave_lane(lane_index);
@@ -460,13 +469,14 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
 }
 
 awaitable<bool> function_instance::after_failure(const client::message& m, std::size_t input_index,
-                                                 const exec::outcome& o, int failed) {
+                                                 const exec::outcome& o, int failed,
+                                                 bool permanent) {
   ++metrics_.user_exceptions;
   // Unordered messages come back through the broker, which counts their deliveries.
   const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
   log_.post(log_level::warn, "attempt " + std::to_string(failures_so_far) + " failed: " + o.message,
             m.id.str());
-  const auto step = policy_.after_failure(failures_so_far);
+  const auto step = permanent ? next_step::dead_letter : policy_.after_failure(failures_so_far);
   if (step == next_step::dead_letter) {
     const bool parked = co_await dead_letter(m, o, failures_so_far);
     if (parked && policy_.guarantee != config::guarantee::at_most_once) {
@@ -476,7 +486,8 @@ awaitable<bool> function_instance::after_failure(const client::message& m, std::
   }
   ++metrics_.retried;
   const auto delay = policy_.delay(failures_so_far);
-  if (step == next_step::negative_ack) {
+  // A non-persistent topic keeps nothing to redeliver: a negative ack would lose the message.
+  if (step == next_step::negative_ack && !m.topic.starts_with("non-persistent://")) {
     inputs_[input_index].consumer->negative_acknowledge(m, delay);
     co_return false;
   }
@@ -493,18 +504,24 @@ void function_instance::release_run_slot() {
   in_flight_changed_.notify_all();
 }
 
-awaitable<exec::outcome> function_instance::invoke(const client::message& m,
-                                                   std::size_t lane_index) {
+awaitable<step_result> function_instance::invoke(const client::message& m, std::size_t lane_index) {
+  if (options_.stage.step) co_return co_await run_step(m);
+  step_result r;
   if (workers_) {
     const std::size_t worker = policy_.ordered ? lane_index : pick_worker();
     ++worker_load_[worker];
     auto data = structured_data(m);
     // Named, not a temporary: GCC 12 may destroy a temporary coroutine argument twice.
     bytes input = data ? std::move(*data) : m.payload;
-    exec::outcome o = co_await workers_->process(std::move(input), worker);
+    r.outcome = co_await workers_->process(std::move(input), worker);
     --worker_load_[worker];
-    co_return o;
+    co_return r;
   }
+  r.outcome = co_await run_script(m);
+  co_return r;
+}
+
+awaitable<exec::outcome> function_instance::run_script(const client::message& m) {
   std::vector<std::string> warnings;
   environment env = message_environment(m);
   for (auto& var : event_environment(m, warnings)) env.push_back(std::move(var));
@@ -522,10 +539,24 @@ awaitable<exec::outcome> function_instance::invoke(const client::message& m,
   co_return co_await exec::run_once(command_, std::move(inv), limits_, to_log);
 }
 
-awaitable<bool> function_instance::publish_output(const client::message& m, exec::outcome& o) {
-  if (spec_.output.empty() || o.output.empty()) co_return true;  // empty stdout: no output
+awaitable<step_result> function_instance::run_step(const client::message& m) {
+  auto decoded = event_of(m);
+  if (!decoded) {
+    step_result r{.outcome = {.what = exec::failure::input_rejected,
+                              .message = "not a valid CloudEvent: " + decoded.error().to_string()},
+                  .permanent = true};
+    co_return r;
+  }
+  co_return co_await options_.stage.step->run(m, decoded->event);
+}
+
+awaitable<bool> function_instance::publish_output(const client::message& m, step_result& r) {
+  // Empty stdout (or a step without a reply): no output.
+  if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) co_return true;
   std::vector<std::string> warnings;
-  client::outgoing_message out = output_message(m, o, warnings);
+  client::outgoing_message out =
+      r.reply ? reply_message(m, std::move(*r.reply))
+              : output_message(m, r.outcome, warnings, options_.stage.always_event);
   for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
   client::producer* p = output_.get();
   if (spec_.guarantees == config::guarantee::effectively_once) {
@@ -540,18 +571,7 @@ awaitable<bool> function_instance::publish_output(const client::message& m, exec
 awaitable<bool> function_instance::dead_letter(const client::message& m, const exec::outcome& o,
                                                int failed) {
   const std::string topic = dead_letter_topic_for(m);
-  client::outgoing_message parked{
-      .payload = m.payload, .key = m.key, .properties = m.properties, .event_time = m.event_time};
-  // Pulsar's own dead-letter properties, then what a user needs to see why it failed.
-  parked.properties.emplace_back("REAL_TOPIC", m.topic);
-  parked.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
-  parked.properties.emplace_back("SHFN_FUNCTION", spec_.name);
-  parked.properties.emplace_back("SHFN_FAILURE", std::string(exec::to_string(o.what)));
-  parked.properties.emplace_back("SHFN_ERROR", o.message);
-  parked.properties.emplace_back("SHFN_EXIT_CODE", std::to_string(o.exit_code));
-  if (o.signal != 0) parked.properties.emplace_back("SHFN_SIGNAL", std::to_string(o.signal));
-  parked.properties.emplace_back("SHFN_STDERR_TAIL", o.stderr_tail);
-  parked.properties.emplace_back("SHFN_ATTEMPTS", std::to_string(failed));
+  const client::outgoing_message parked = dead_letter_message(m, o, failed);
   client::producer* p = co_await named_producer(topic, "", true);
   if (p == nullptr) co_return false;
   const bool sent = co_await send_with_retries(*p, parked, "dead letter to " + topic);
@@ -563,6 +583,30 @@ awaitable<bool> function_instance::dead_letter(const client::message& m, const e
               m.id.str());
   }
   co_return sent;
+}
+
+client::outgoing_message function_instance::dead_letter_message(const client::message& m,
+                                                                const exec::outcome& o,
+                                                                int failed) const {
+  client::outgoing_message parked{
+      .payload = m.payload, .key = m.key, .properties = m.properties, .event_time = m.event_time};
+  if (!options_.stage.error_destination.empty()) {
+    const knative_error error{.destination = options_.stage.error_destination,
+                              .code = o.exit_code,
+                              .data = o.stderr_tail};
+    parked = with_knative_error(m, error);
+  }
+  // Pulsar's own dead-letter properties, then what a user needs to see why it failed.
+  parked.properties.emplace_back("REAL_TOPIC", m.topic);
+  parked.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
+  parked.properties.emplace_back("SHFN_FUNCTION", spec_.name);
+  parked.properties.emplace_back("SHFN_FAILURE", std::string(exec::to_string(o.what)));
+  parked.properties.emplace_back("SHFN_ERROR", o.message);
+  parked.properties.emplace_back("SHFN_EXIT_CODE", std::to_string(o.exit_code));
+  if (o.signal != 0) parked.properties.emplace_back("SHFN_SIGNAL", std::to_string(o.signal));
+  parked.properties.emplace_back("SHFN_STDERR_TAIL", o.stderr_tail);
+  parked.properties.emplace_back("SHFN_ATTEMPTS", std::to_string(failed));
+  return parked;
 }
 
 awaitable<bool> function_instance::send_with_retries(client::producer& p,

@@ -46,6 +46,7 @@
 #include "flow/delivery.h"
 #include "flow/log_shipper.h"
 #include "flow/metrics.h"
+#include "flow/plan.h"
 #include "flow/script_env.h"
 #include "wire/topic_name.h"
 
@@ -59,6 +60,7 @@ struct instance_options {
   // How often a topicsPattern's namespace is listed again for new topics (Pulsar's clients'
   // patternAutoDiscoveryPeriod: one minute).
   std::chrono::milliseconds pattern_discovery{60000};
+  stage_options stage;  // a flow stage's step, back-off and events; defaults: a plain function
 };
 
 class function_instance {
@@ -124,10 +126,15 @@ class function_instance {
   asio::awaitable<void> receive_loop(std::size_t input_index);
   asio::awaitable<void> process(client::message m, std::size_t input_index, gate::holder held);
   // Counts, logs and decides a failed attempt: dead letter, negative ack, or (true) retry here.
+  // `permanent`: retrying cannot help, so straight to the dead letter.
   asio::awaitable<bool> after_failure(const client::message& m, std::size_t input_index,
-                                      const exec::outcome& o, int failed);
-  asio::awaitable<exec::outcome> invoke(const client::message& m, std::size_t lane_index);
-  asio::awaitable<bool> publish_output(const client::message& m, exec::outcome& o);
+                                      const exec::outcome& o, int failed, bool permanent);
+  asio::awaitable<step_result> invoke(const client::message& m, std::size_t lane_index);
+  asio::awaitable<exec::outcome> run_script(const client::message& m);
+  asio::awaitable<step_result> run_step(const client::message& m);
+  asio::awaitable<bool> publish_output(const client::message& m, step_result& r);
+  client::outgoing_message dead_letter_message(const client::message& m, const exec::outcome& o,
+                                               int failed) const;
   asio::awaitable<bool> dead_letter(const client::message& m, const exec::outcome& o, int failed);
   asio::awaitable<bool> send_with_retries(client::producer& p, const client::outgoing_message& m,
                                           std::string_view what);

@@ -11,14 +11,18 @@ namespace shfn::flow {
 
 using asio::awaitable;
 
-runtime::runtime(client::client& c, std::vector<config::function_spec> functions,
-                 runtime_options options)
+runtime::runtime(client::client& c, plan p, runtime_options options)
     : options_(std::move(options)) {
-  for (auto& spec : functions) {
-    const instance_options io{.instance_id = options_.instance_id,
-                              .scratch_dir = options_.scratch_dir,
-                              .pattern_discovery = options_.pattern_discovery};
-    instances_.push_back(std::make_unique<function_instance>(c, std::move(spec), io));
+  for (auto& s : p.stages) {
+    instance_options io{.instance_id = options_.instance_id,
+                        .scratch_dir = options_.scratch_dir,
+                        .pattern_discovery = options_.pattern_discovery,
+                        .stage = std::move(s.options)};
+    instances_.push_back(std::make_unique<function_instance>(c, std::move(s.spec), std::move(io)));
+  }
+  for (auto& source : p.sources) {
+    const cron_source_options so{.clock = options_.clock};
+    sources_.push_back(std::make_unique<cron_source>(c, std::move(source), so));
   }
 }
 
@@ -43,6 +47,9 @@ bool runtime::ready() const {
   for (const auto& i : instances_) {
     if (!i->ready()) return false;
   }
+  for (const auto& s : sources_) {
+    if (!s->ready()) return false;
+  }
   return true;
 }
 
@@ -57,6 +64,14 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
     }
     if (stopping_) break;
   }
+  for (auto& source : sources_) {
+    if (stopping_) break;
+    auto started = co_await source->start();
+    if (!started && !stopping_) {
+      outcome = fail(started.error());
+      stop();
+    }
+  }
   gate running;
   if (!stopping_) {
     for (auto& instance : instances_) {
@@ -64,6 +79,13 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
           ex,
           [](function_instance* i, gate::holder) -> awaitable<void> { co_await i->run(); }(
                                                      instance.get(), running.enter()),
+          asio::detached);
+    }
+    for (auto& source : sources_) {
+      asio::co_spawn(
+          ex,
+          [](cron_source* s, gate::holder) -> awaitable<void> { co_await s->run(); }(
+                                               source.get(), running.enter()),
           asio::detached);
     }
     if (on_ready) on_ready();
@@ -79,6 +101,7 @@ void runtime::stop() {
   stopping_ = true;
   const auto deadline = clock::now() + options_.drain_timeout;
   for (auto& instance : instances_) instance->stop(deadline);
+  for (auto& source : sources_) source->stop();
   stopped_.notify_all();
 }
 
@@ -107,6 +130,8 @@ admin::http_response runtime::handle(const admin::http_request& request) const {
   if (path.size() == 1 && path[0] == "status") {
     nlohmann::json body = {{"ready", ready()}, {"instances", nlohmann::json::array()}};
     for (const auto& i : instances_) body["instances"].push_back(i->status());
+    body["sources"] = nlohmann::json::array();
+    for (const auto& s : sources_) body["sources"].push_back(s->status());
     return {.body = body.dump(2) + "\n"};
   }
   return {.status = 404, .body = R"({"reason": "not found"})"};

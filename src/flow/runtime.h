@@ -1,6 +1,7 @@
 #pragma once
-// The functions of one spec file, run together on one client: one function_instance each, and
-// the admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs:
+// A spec file's plan (flow/plan.h) run on one client: one function_instance per stage (a plain
+// Function, or one hop of a Parallel or Sequence), one cron_source per cron source, and the
+// admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs:
 //
 //   GET /healthz   200 "ok" while the process runs
 //   GET /readyz    200 once every instance has subscribed, 503 before and while draining
@@ -19,7 +20,9 @@
 #include "base/notifier.h"
 #include "client/client.h"
 #include "config/spec.h"
+#include "flow/cron_source.h"
 #include "flow/function_instance.h"
+#include "flow/plan.h"
 
 namespace shfn::flow {
 
@@ -28,11 +31,12 @@ struct runtime_options {
   std::string scratch_dir;
   std::chrono::milliseconds drain_timeout{30000};
   std::chrono::milliseconds pattern_discovery{60000};  // see instance_options
+  source_clock clock;  // what time the cron sources believe it is (see cron_source.h)
 };
 
 class runtime {
  public:
-  runtime(client::client& c, std::vector<config::function_spec> functions, runtime_options options);
+  runtime(client::client& c, plan p, runtime_options options);
   ~runtime();
 
   // Serves the admin endpoints on `at` (port 0: any free port).
@@ -51,6 +55,7 @@ class runtime {
  private:
   runtime_options options_;
   std::vector<std::unique_ptr<function_instance>> instances_;
+  std::vector<std::unique_ptr<cron_source>> sources_;
   std::unique_ptr<admin::http_server> admin_;
   bool stopping_ = false;
   notifier stopped_;

@@ -1,0 +1,230 @@
+#include "flow/plan.h"
+
+#include <cstdio>
+#include <deque>
+#include <utility>
+
+#include "event/filter.h"
+
+namespace shfn::flow {
+
+namespace {
+
+using config::function_spec;
+using config::sink_spec;
+using config::step_spec;
+
+// "persistent://public/default/odd-even" -> "persistent://public/default/": topics a flow makes
+// for itself live beside its ingress.
+std::string namespace_of(const std::string& topic) {
+  return topic.substr(0, topic.rfind('/') + 1);
+}
+
+void print_to_stdout(const std::string& block) {
+  std::fwrite(block.data(), 1, block.size(), stdout);
+  std::fflush(stdout);
+}
+
+class planner {
+ public:
+  planner(const config::spec_file& file, const plan_options& options)
+      : file_(file), options_(options) {
+    if (!options_.print) options_.print = print_to_stdout;
+  }
+
+  plan build() {
+    for (const auto& f : file_.functions) {
+      const bool runs_alone = !f.inputs.empty() || !f.topics_pattern.empty();
+      if (runs_alone && selected(f.name)) out_.stages.push_back({.spec = f});
+    }
+    for (const auto& p : file_.parallels) {
+      if (selected(p.name)) add_parallel(p);
+      add_sink_stages();
+    }
+    for (const auto& s : file_.sequences) {
+      if (selected(s.name)) add_sequence(s);
+      add_sink_stages();
+    }
+    for (const auto& c : file_.cron_sources) {
+      if (selected(c.name)) add_source(c);
+      add_sink_stages();
+    }
+    return std::move(out_);
+  }
+
+ private:
+  // Where a stage is, what it runs and how it is delivered.
+  struct hop {
+    std::string flow, name;  // the stage's name is also its subscription's
+    std::string input, output;
+    const step_spec* step = nullptr;
+    const config::delivery_spec* delivery = nullptr;
+  };
+
+  bool selected(const std::string& name) const {
+    return options_.only.empty() || options_.only.contains(name);
+  }
+
+  void add_parallel(const config::parallel_spec& p) {
+    for (std::size_t i = 0; i < p.branches.size(); ++i) {
+      const auto& b = p.branches[i];
+      const std::string branch = p.name + "-branch-" + std::to_string(i);
+      hop filter{.flow = p.name,
+                 .name = branch + "-filter",
+                 .input = p.ingress,
+                 .output = b.topic,
+                 .step = b.filter ? &*b.filter : &pass_all_,
+                 .delivery = &b.delivery};
+      add_stage(filter);
+      const sink_spec& reply = b.reply.type != sink_spec::kind::none ? b.reply : p.reply;
+      const std::string reply_topic =
+          b.reply.type != sink_spec::kind::none ? b.topic + "-reply" : p.ingress + "-reply";
+      const std::string reply_stage =
+          b.reply.type != sink_spec::kind::none ? branch + "-reply" : p.name + "-reply";
+      add_stage({.flow = p.name,
+                 .name = branch + "-subscriber",
+                 .input = b.topic,
+                 .output = sink_topic(reply, p.name, reply_stage, reply_topic),
+                 .step = &b.subscriber,
+                 .delivery = &b.delivery});
+    }
+  }
+
+  void add_sequence(const config::sequence_spec& s) {
+    for (std::size_t i = 0; i < s.steps.size(); ++i) {
+      const auto& st = s.steps[i];
+      const bool last = i + 1 == s.steps.size();
+      add_stage(
+          {.flow = s.name,
+           .name = s.name + "-step-" + std::to_string(i),
+           .input = st.topic,
+           .output = last ? sink_topic(s.reply, s.name, s.name + "-reply", s.ingress + "-reply")
+                          : s.steps[i + 1].topic,
+           .step = &st.step,
+           .delivery = &st.delivery});
+    }
+  }
+
+  void add_source(config::cron_source_spec c) {
+    const std::string topic = "persistent://public/default/" + c.name + "-sink";
+    c.sink.topic = sink_topic(c.sink, c.name, c.name + "-sink", topic);
+    c.sink.type = sink_spec::kind::topic;
+    out_.sources.push_back(std::move(c));
+  }
+
+  // The topic a stage publishes to for `sink`: the sink's own topic, none, or (a uri or display
+  // sink) `topic`, read by a new sink stage named `stage` that delivers to it.
+  std::string sink_topic(const sink_spec& sink, const std::string& flow, const std::string& stage,
+                         const std::string& topic) {
+    switch (sink.type) {
+      case sink_spec::kind::none:
+        return {};
+      case sink_spec::kind::topic:
+        return sink.topic;
+      case sink_spec::kind::uri:
+      case sink_spec::kind::display:
+        break;
+    }
+    if (!sink_stages_.insert(stage).second) return topic;  // a reply shared by branches
+    step_spec& step = sink_steps_.emplace_back();
+    step.type = sink.type == sink_spec::kind::uri ? step_spec::kind::uri : step_spec::kind::display;
+    step.uri = sink.uri;
+    step.where = sink.where;
+    step.field = sink.field;
+    add_stage({.flow = flow,
+               .name = stage,
+               .input = topic,
+               .output = "",
+               .step = &step,
+               .delivery = &default_delivery_},
+              true);
+    return topic;
+  }
+
+  // A flow's sink stages go after its own stages.
+  void add_sink_stages() {
+    for (auto& s : sink_stages_pending_) out_.stages.push_back(std::move(s));
+    sink_stages_pending_.clear();
+  }
+
+  void add_stage(const hop& h, bool is_sink = false) {
+    stage s{.spec = spec_for(h), .flow = h.flow};
+    s.options.always_event = true;
+    s.options.batch_output = false;
+    s.options.linear_backoff = h.delivery->policy == config::backoff_policy::linear;
+    s.options.backoff_delay = h.delivery->backoff_delay;
+    s.options.error_destination =
+        h.step->type == step_spec::kind::uri ? h.step->uri : "shfn:" + h.name;
+    s.options.step = step_for(*h.step, *h.delivery);
+    s.spec.dead_letter_topic = dead_letter_topic(h);
+    (is_sink ? sink_stages_pending_ : out_.stages).push_back(std::move(s));
+  }
+
+  std::string dead_letter_topic(const hop& h) {
+    const sink_spec& dls = h.delivery->dead_letter;
+    const std::string topic = namespace_of(h.input) + h.name + "-dead-letter";
+    return sink_topic(dls, h.flow, h.name + "-dead-letter", topic);
+  }
+
+  // The stage's function spec: a referenced Function's (its command, environment, mode,
+  // parallelism...) or a new one, with the stage's topics, subscription and delivery.
+  function_spec spec_for(const hop& h) const {
+    function_spec f;
+    if (h.step->type == step_spec::kind::function) {
+      for (const auto& candidate : file_.functions)
+        if (candidate.name == h.step->function) f = candidate;
+    } else {
+      f.where = h.step->where;
+      f.argv = h.step->argv;  // empty for a built-in step, which runs no process
+      f.working_dir = file_.base_dir;
+      // A request in flight costs nothing here: let a slow uri overlap the others.
+      if (h.step->type == step_spec::kind::uri) f.parallelism = uri_parallelism;
+    }
+    f.name = h.name;
+    f.inputs = {h.input};
+    f.topics_pattern.clear();
+    f.topics_pattern_given.clear();
+    f.output = h.output;
+    f.subscription_name = h.name;
+    f.max_message_retries = h.delivery->retry;
+    f.timeout = h.delivery->timeout;
+    return f;
+  }
+
+  std::shared_ptr<step> step_for(const step_spec& st, const config::delivery_spec& d) const {
+    switch (st.type) {
+      case step_spec::kind::function:
+      case step_spec::kind::command:
+        return nullptr;  // the spec's command
+      case step_spec::kind::uri:
+        return uri_step(st.uri, d.timeout);
+      case step_spec::kind::attributes: {
+        auto f = event::parse_filter(st.attributes);
+        return attribute_filter_step(f ? std::move(*f) : event::filter{});
+      }
+      case step_spec::kind::display:
+        return display_step(options_.print);
+    }
+    return nullptr;
+  }
+
+  static constexpr int uri_parallelism = 8;
+
+  const config::spec_file& file_;
+  plan_options options_;
+  plan out_;
+  const step_spec pass_all_{.type = step_spec::kind::attributes,
+                            .attributes = nlohmann::json::object()};
+  const config::delivery_spec default_delivery_{};
+  std::deque<step_spec> sink_steps_;  // the steps of sink stages: stable addresses
+  std::set<std::string> sink_stages_;
+  std::vector<stage> sink_stages_pending_;
+};
+
+}  // namespace
+
+plan make_plan(const config::spec_file& file, const plan_options& options) {
+  return planner(file, options).build();
+}
+
+}  // namespace shfn::flow

@@ -1,0 +1,68 @@
+#pragma once
+// A spec file compiled into what runs: stages and cron sources (docs/flows.md, "How a flow
+// runs"). A stage is one consumer -> step -> producer hop, run by a function_instance: a plain
+// Function is one stage; a Parallel or a Sequence is several, chained through topics the way
+// Knative's reconciler chains channels and subscriptions.
+//
+//   Parallel P (ingress I), branch i:
+//     I --[P-branch-i-filter: the filter, or pass-all]--> I-branch-i
+//       --[P-branch-i-subscriber]--> the branch's reply, else P's reply, else nowhere
+//   Sequence S (ingress I), step i:  topic_i --[S-step-i]--> topic_{i+1}, the last: S's reply
+//   a `uri` or `display` sink (reply, sink, deadLetterSink) D, fed by stage X:
+//     X --> X's topic for it (I-reply, I-branch-i-reply, <stage>-dead-letter, <source>-sink)
+//       --[its sink stage]--> D
+//
+// Each stage subscribes with its own name as the subscription (so every branch sees every
+// event), takes its retries, back-off, timeout and dead-letter topic from the `delivery` that
+// covers it, and always emits CloudEvents. A Function referenced by a flow lends the stage its
+// command, environment, mode and parallelism; it runs on its own as well only when it has
+// inputs of its own.
+//
+// Pure: no I/O. Load-time data in, plain data out.
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/spec.h"
+#include "flow/step.h"
+
+namespace shfn::flow {
+
+// How a stage differs from a plain function; the defaults are a plain function's.
+struct stage_options {
+  std::shared_ptr<flow::step> step;  // null: run the spec's command (exec or stream mode)
+  bool always_event = false;         // synthesize an event for a plain input's output too
+  // Batch the output. A flow stage does not: a negative ack makes the broker redeliver a whole
+  // batch, so one failing event would spend the retries of the events batched with it.
+  bool batch_output = true;
+  bool linear_backoff = false;  // Knative backoffPolicy linear: delay * n, not delay * 2^(n-1)
+  std::chrono::milliseconds backoff_delay{0};  // 0: the runtime's default retry delay
+  // Non-empty: dead letters are events carrying Knative's error extensions, knativeerrordest
+  // being this (the subscriber's uri, or "shfn:<stage>" for a process or a built-in).
+  std::string error_destination;
+};
+
+struct stage {
+  config::function_spec spec;  // name, one input, output, DLQ, retries, timeout...
+  stage_options options;
+  std::string flow;  // the Parallel or Sequence it belongs to; "" for a plain Function
+};
+
+struct plan {
+  std::vector<stage> stages;  // plain Functions first, then each flow's stages in file order
+  // Sinks resolved to topics: a uri or display sink has become a topic read by a sink stage.
+  std::vector<config::cron_source_spec> sources;
+};
+
+struct plan_options {
+  display_printer print;  // where `display` steps and sinks print; default: stdout
+  // Only these documents (functions, flows, sources), by name; empty: all. Functions referenced
+  // by a selected flow still lend it their commands.
+  std::set<std::string> only;
+};
+
+plan make_plan(const config::spec_file& file, const plan_options& options = {});
+
+}  // namespace shfn::flow

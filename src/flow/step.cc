@@ -1,0 +1,138 @@
+#include "flow/step.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "admin/errc.h"
+#include "event/display.h"
+#include "event/http_binding.h"
+
+namespace shfn::flow {
+
+using asio::awaitable;
+
+namespace {
+
+// What a dead letter keeps of a response body (Knative keeps 1 KiB of it in knativeerrordata).
+constexpr std::size_t error_data_limit = 1024;
+
+exec::outcome failed(std::string message, int code = 0, std::string body = {}) {
+  if (body.size() > error_data_limit) body.resize(error_data_limit);
+  return {.what = exec::failure::exit_code,
+          .exit_code = code,
+          .stderr_tail = std::move(body),
+          .message = std::move(message)};
+}
+
+class attribute_filter final : public step {
+ public:
+  explicit attribute_filter(event::filter f) : filter_(std::move(f)) {}
+
+  awaitable<step_result> run(const client::message&, const event::cloud_event& e) override {
+    step_result r;
+    if (event::matches(filter_, e)) r.reply = e;
+    co_return r;
+  }
+
+ private:
+  const event::filter filter_;
+};
+
+class uri_subscriber final : public step {
+ public:
+  uri_subscriber(std::string uri, std::chrono::milliseconds timeout)
+      : uri_(std::move(uri)), timeout_(timeout) {}
+
+  awaitable<step_result> run(const client::message&, const event::cloud_event& e) override {
+    step_result r;
+    auto url = admin::parse_http_url(uri_);
+    if (!url) {  // the config checked it: only a bug gets here
+      r.outcome = failed("invalid uri " + uri_ + ": " + url.error().message());
+      r.permanent = true;
+      co_return r;
+    }
+    event::http_message request = event::to_http(e);
+    admin::header_fields headers(request.headers.begin(), request.headers.end());
+    std::string body(request.body.begin(), request.body.end());
+    const admin::http_client_limits limits{.timeout = timeout_};
+    auto reply = co_await admin::post(std::move(*url), std::move(headers), std::move(body), limits);
+    if (!reply) {
+      r.outcome = failed("POST " + uri_ + ": " + reply.error().message());
+      r.permanent = !admin::is_retryable(reply.error());
+      co_return r;
+    }
+    co_return read_reply(*reply, e);
+  }
+
+ private:
+  step_result read_reply(const admin::http_reply& reply, const event::cloud_event& in) const {
+    step_result r;
+    const std::string status = std::to_string(reply.status);
+    switch (admin::classify(reply.status)) {
+      case admin::status_class::success:
+        break;
+      case admin::status_class::retryable:
+        r.outcome = failed("POST " + uri_ + ": HTTP " + status, reply.status, reply.body);
+        return r;
+      case admin::status_class::permanent:
+        r.outcome = failed("POST " + uri_ + ": HTTP " + status + " (not retried)", reply.status,
+                           reply.body);
+        r.permanent = true;
+        return r;
+    }
+    const byte_view body = as_bytes(reply.body);
+    const event::header_list fields(reply.fields.begin(), reply.fields.end());
+    auto event = event::from_http(fields, body);
+    if (event) {
+      if (*event) r.reply = std::move(**event);
+      return r;  // nullopt: 2xx without a body, no reply
+    }
+    if (event.error().code != event::errc::not_a_cloud_event) {
+      r.outcome = failed("POST " + uri_ + ": HTTP " + status +
+                             " with an invalid reply event: " + event.error().to_string(),
+                         reply.status, reply.body);
+      r.permanent = true;
+      return r;
+    }
+    // A plain body: the input's event carries it as its new data.
+    event::cloud_event e = in;
+    e.data.assign(body.begin(), body.end());
+    e.has_data = true;
+    e.datacontenttype.reset();
+    if (auto type = reply.field("content-type")) e.datacontenttype = std::string(*type);
+    r.reply = std::move(e);
+    return r;
+  }
+
+  const std::string uri_;
+  const std::chrono::milliseconds timeout_;
+};
+
+class display_subscriber final : public step {
+ public:
+  explicit display_subscriber(display_printer print) : print_(std::move(print)) {}
+
+  awaitable<step_result> run(const client::message&, const event::cloud_event& e) override {
+    print_(event::display(e));
+    co_return step_result{};
+  }
+
+ private:
+  const display_printer print_;
+};
+
+}  // namespace
+
+std::unique_ptr<step> attribute_filter_step(event::filter f) {
+  return std::make_unique<attribute_filter>(std::move(f));
+}
+
+std::unique_ptr<step> uri_step(std::string uri, std::chrono::milliseconds timeout) {
+  return std::make_unique<uri_subscriber>(std::move(uri), timeout);
+}
+
+std::unique_ptr<step> display_step(display_printer print) {
+  return std::make_unique<display_subscriber>(std::move(print));
+}
+
+}  // namespace shfn::flow
