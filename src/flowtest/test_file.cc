@@ -1,0 +1,667 @@
+// Test files read with the spec loader's YAML layer (config/reader.h): typed reads that record
+// line, column and field path, unknown keys with suggestions, every error collected.
+
+#include "flowtest/test_file.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+
+#include "config/duration.h"
+#include "config/reader.h"
+#include "event/pulsar_binding.h"
+#include "wire/topic_name.h"
+
+namespace shfn::flowtest {
+namespace {
+
+namespace fs = std::filesystem;
+using config::field;
+using config::mapping;
+using config::quote;
+
+// Test files are written by hand; anything this large is a mistake.
+constexpr std::uintmax_t max_file_bytes = 16 << 20;
+
+// What a sent event gets when the test does not say: enough for a valid CloudEvent.
+constexpr std::string_view default_source = "/shfn/test";
+constexpr std::string_view default_type = "dev.shfn.test";
+
+origin origin_of(const field& f) {
+  return origin{f.where(), f.path()};
+}
+
+std::optional<std::string> read_topic(const field& f) {
+  auto text = f.as_string();
+  if (!text) return std::nullopt;
+  auto topic = wire::parse_topic_name(*text);
+  if (!topic) {
+    f.error(
+        fmt::format("invalid topic name {}: expected NAME, TENANT/NAMESPACE/NAME or "
+                    "persistent://TENANT/NAMESPACE/NAME",
+                    quote(*text)));
+    return std::nullopt;
+  }
+  return topic->str();
+}
+
+// A name of the spec (for `to:` and `from:`): resolved later, against the loaded spec.
+std::optional<std::string> read_name(const field& f) {
+  auto text = f.as_string();
+  if (text && text->empty()) {
+    f.error("must not be empty");
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<duration> read_duration(const field& f, bool allow_zero) {
+  auto text = f.as_string();
+  if (!text) return std::nullopt;
+  auto d = parse_test_duration(*text);
+  if (!d) {
+    f.error(d.error());
+    return std::nullopt;
+  }
+  if (!allow_zero && d->count() == 0) {
+    f.error("must be longer than 0");
+    return std::nullopt;
+  }
+  return *d;
+}
+
+bool parses_as_json(std::string_view text) {
+  return nlohmann::json::accept(text);
+}
+
+// A payload or event data to send: a string as its bytes, any other value as compact JSON.
+// `is_json` says whether the bytes are JSON (for the event's default datacontenttype).
+std::optional<bytes> read_body(const field& f, bool& is_json) {
+  auto value = f.as_json();
+  if (!value) return std::nullopt;
+  std::string text;
+  if (value->is_string()) {
+    text = value->get<std::string>();
+    is_json = parses_as_json(text);
+  } else {
+    text = value->dump();
+    is_json = true;
+  }
+  return bytes(text.begin(), text.end());
+}
+
+std::optional<expected_body> read_expected_body(const field& f) {
+  auto value = f.as_json();
+  if (!value) return std::nullopt;
+  if (value->is_string())
+    return expected_body{.type = expected_body::kind::text, .text = value->get<std::string>()};
+  return expected_body{.type = expected_body::kind::json, .json = std::move(*value)};
+}
+
+std::optional<property_list> read_properties(const field& f) {
+  auto entries = f.as_entries();
+  if (!entries) return std::nullopt;
+  property_list out;
+  for (const auto& [key, value] : *entries) {
+    const std::string& name = key.node().Scalar();
+    if (name.empty()) {
+      key.error("a property name must not be empty");
+      continue;
+    }
+    // `name:` alone is the empty string, as a Function's `env` reads it.
+    if (value.node().IsNull()) {
+      out.emplace_back(name, "");
+      continue;
+    }
+    if (auto text = value.as_string()) out.emplace_back(name, *text);
+  }
+  return out;
+}
+
+// An event's attributes (any name, extensions included) and `data`, as a mapping. Calls
+// `on_data` for the `data` entry; returns the attributes in the order given.
+template <class OnData>
+std::optional<property_list> read_attributes(const field& f, OnData on_data) {
+  auto entries = f.as_entries();
+  if (!entries) return std::nullopt;
+  property_list out;
+  bool ok = true;
+  for (const auto& [key, value] : *entries) {
+    const std::string& name = key.node().Scalar();
+    if (name == "data") {
+      ok = on_data(value) && ok;
+      continue;
+    }
+    if (auto problem = event::attribute_name_problem(name)) {
+      key.error(*problem +
+                " (attributes are the event's context attributes and extensions, "
+                "plus data)");
+      ok = false;
+      continue;
+    }
+    auto text = value.as_string();
+    if (!text) {
+      ok = false;
+      continue;
+    }
+    out.emplace_back(name, *text);
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<event::cloud_event> read_event(const field& f) {
+  event::cloud_event e;
+  bool data_is_json = false;
+  bool data_given = false;
+  auto attributes = read_attributes(f, [&](const field& data) {
+    auto body = read_body(data, data_is_json);
+    if (!body) return false;
+    e.data = std::move(*body);
+    e.has_data = true;
+    data_given = true;
+    return true;
+  });
+  if (!attributes) return std::nullopt;
+  e.source = default_source;
+  e.type = default_type;
+  e.id = "placeholder";  // validated with one; each send gets its own unless the test gives one
+  bool id_given = false;
+  for (const auto& [name, value] : *attributes) {
+    if (name == "id") id_given = true;
+    // The names were checked: this cannot fail.
+    (void)event::set_attribute(e, name, value);
+  }
+  if (data_given && !e.datacontenttype)
+    e.datacontenttype = data_is_json ? "application/json" : "text/plain";
+  if (auto valid = event::validate(e); !valid) {
+    f.error("not a valid CloudEvent: " + valid.error().to_string());
+    return std::nullopt;
+  }
+  if (!id_given) e.id.clear();
+  return e;
+}
+
+std::optional<expected_message> read_expected_event(const field& f) {
+  expected_message m{.at = origin_of(f), .is_event = true};
+  bool ok = true;
+  auto attributes = read_attributes(f, [&](const field& data) {
+    auto body = read_expected_body(data);
+    ok = body.has_value();
+    m.data = std::move(body);
+    return ok;
+  });
+  if (!attributes) return std::nullopt;
+  m.attributes = std::move(*attributes);
+  return m;
+}
+
+std::optional<expected_message> read_expected_payload(const field& f) {
+  auto body = read_expected_body(f);
+  if (!body) return std::nullopt;
+  return expected_message{.at = origin_of(f), .data = std::move(*body)};
+}
+
+// A `messages:` item: an event or a payload (or neither: any message), a key, properties.
+std::optional<expected_message> read_expected_message(const field& f) {
+  auto m = f.as_mapping({"event", "payload", "key", "properties"});
+  if (!m) return std::nullopt;
+  auto ev = m->get("event");
+  auto payload = m->get("payload");
+  std::optional<expected_message> out = expected_message{.at = origin_of(f)};
+  if (ev && payload) {
+    m->error("give either event or payload, not both");
+    out.reset();
+  } else if (ev) {
+    out = read_expected_event(*ev);
+    if (out) out->at = origin_of(f);
+  } else if (payload) {
+    auto body = read_expected_body(*payload);
+    if (body)
+      out->data = std::move(*body);
+    else
+      out.reset();
+  }
+  if (auto key = m->get("key")) {
+    auto text = key->as_string();
+    if (out && text) out->key = *text;
+  }
+  if (auto props = m->get("properties")) {
+    auto list = read_properties(*props);
+    if (out && list) out->properties = std::move(*list);
+  }
+  return out;
+}
+
+std::optional<send_step> read_send(const field& f) {
+  auto m = f.as_mapping({"topic", "to", "event", "payload", "structured", "key", "properties"});
+  if (!m) return std::nullopt;
+  send_step s{.at = origin_of(f)};
+  bool ok = true;
+  auto topic = m->get("topic");
+  auto to = m->get("to");
+  if (topic && to) {
+    m->error("give either topic or to, not both");
+    ok = false;
+  } else if (topic) {
+    auto t = read_topic(*topic);
+    if (t) s.topic = *t;
+    ok = t.has_value();
+  } else if (to) {
+    auto name = read_name(*to);
+    if (name) s.to = *name;
+    s.to_at = origin_of(*to);
+    ok = name.has_value();
+  } else {
+    m->error("one of topic or to is required: where to send");
+    ok = false;
+  }
+  auto ev = m->get("event");
+  auto payload = m->get("payload");
+  if (ev && payload) {
+    m->error("give either event or payload, not both");
+    ok = false;
+  } else if (ev) {
+    s.event = read_event(*ev);
+    ok = s.event.has_value() && ok;
+  } else if (payload) {
+    bool is_json = false;
+    auto body = read_body(*payload, is_json);
+    if (body) s.payload = std::move(*body);
+    ok = body.has_value() && ok;
+  } else {
+    m->error("one of event or payload is required: what to send");
+    ok = false;
+  }
+  if (auto structured = m->get("structured")) {
+    auto b = structured->as_bool();
+    if (b && *b && !ev) {
+      structured->error("only an event can be sent in structured mode");
+      ok = false;
+    }
+    s.structured = b.value_or(false);
+    ok = b.has_value() && ok;
+  }
+  if (auto key = m->get("key")) {
+    auto text = key->as_string();
+    if (text) s.key = *text;
+    ok = text.has_value() && ok;
+  }
+  if (auto props = m->get("properties")) {
+    auto list = read_properties(*props);
+    if (list) s.properties = std::move(*list);
+    ok = list.has_value() && ok;
+  }
+  if (!ok) return std::nullopt;
+  return s;
+}
+
+// Reads a list whose items `read` turns into values; nullopt when any item failed.
+template <class T, class Read>
+std::optional<std::vector<T>> read_list(const field& f, Read read) {
+  auto items = f.as_list();
+  if (!items) return std::nullopt;
+  std::vector<T> out;
+  bool ok = true;
+  for (const auto& item : *items) {
+    auto value = read(item);
+    if (value) out.push_back(std::move(*value));
+    ok = ok && value.has_value();
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<topic_expectation> read_expect(const field& f) {
+  auto m = f.as_mapping({"topic", "from", "ordered", "events", "payloads", "messages"});
+  if (!m) return std::nullopt;
+  topic_expectation e{.at = origin_of(f)};
+  bool ok = true;
+  auto topic = m->get("topic");
+  auto from = m->get("from");
+  if (topic && from) {
+    m->error("give either topic or from, not both");
+    ok = false;
+  } else if (topic) {
+    auto t = read_topic(*topic);
+    if (t) e.topic = *t;
+    ok = t.has_value();
+  } else if (from) {
+    auto name = read_name(*from);
+    if (name) e.from = *name;
+    e.from_at = origin_of(*from);
+    ok = name.has_value();
+  } else {
+    m->error("one of topic or from is required: where the messages are expected");
+    ok = false;
+  }
+  if (auto ordered = m->get("ordered")) {
+    auto b = ordered->as_bool();
+    e.ordered = b.value_or(true);
+    ok = b.has_value() && ok;
+  }
+  // An empty list is absent for mapping::get only when null; `events: []` is a list, kept.
+  auto events = m->get("events");
+  auto payloads = m->get("payloads");
+  auto messages = m->get("messages");
+  const int given = int{events.has_value()} + int{payloads.has_value()} + int{messages.has_value()};
+  if (given != 1) {
+    m->error(given == 0 ? "one of events, payloads or messages is required (an empty list: "
+                          "nothing may arrive)"
+                        : "give only one of events, payloads and messages");
+    return std::nullopt;
+  }
+  std::optional<std::vector<expected_message>> list;
+  if (events) list = read_list<expected_message>(*events, read_expected_event);
+  if (payloads) list = read_list<expected_message>(*payloads, read_expected_payload);
+  if (messages) list = read_list<expected_message>(*messages, read_expected_message);
+  if (!list || !ok) return std::nullopt;
+  e.messages = std::move(*list);
+  return e;
+}
+
+struct case_defaults {
+  duration timeout{10000};
+  duration settle{500};
+};
+
+std::optional<test_case> read_case(const field& f, const case_defaults& defaults) {
+  auto m = f.as_mapping({"name", "send", "expect", "timeout", "settle"});
+  if (!m) return std::nullopt;
+  test_case c{.at = origin_of(f), .timeout = defaults.timeout, .settle = defaults.settle};
+  bool ok = true;
+  if (auto name = m->require("name")) {
+    auto text = name->as_string();
+    if (text && text->empty()) name->error("must not be empty");
+    if (text) c.name = *text;
+    ok = text.has_value() && !text->empty();
+    c.at = origin_of(*name);
+  } else {
+    ok = false;
+  }
+  if (auto send = m->get("send")) {
+    auto list = read_list<send_step>(*send, read_send);
+    if (list) c.sends = std::move(*list);
+    ok = list.has_value() && ok;
+  }
+  if (auto expect = m->require("expect")) {
+    auto list = read_list<topic_expectation>(*expect, read_expect);
+    if (list && list->empty()) {
+      // A case that expects nothing could never fail.
+      expect->error("must list at least one topic");
+      list.reset();
+    }
+    if (list) c.expects = std::move(*list);
+    ok = list.has_value() && ok;
+  } else {
+    ok = false;
+  }
+  if (auto timeout = m->get("timeout")) {
+    auto d = read_duration(*timeout, false);
+    if (d) c.timeout = *d;
+    ok = d.has_value() && ok;
+  }
+  if (auto settle = m->get("settle")) {
+    auto d = read_duration(*settle, true);
+    if (d) c.settle = *d;
+    ok = d.has_value() && ok;
+  }
+  if (!ok) return std::nullopt;
+  return c;
+}
+
+void read_file(const field& root, const fs::path& base_dir, test_file& out) {
+  if (!root.is_mapping()) {
+    root.error("expected a mapping with spec and tests, got " + config::describe(root.node()));
+    return;
+  }
+  auto m = root.as_mapping({"spec", "tests", "timeout", "settle", "clock"});
+  if (!m) return;
+  if (auto spec = m->require("spec")) {
+    if (auto text = spec->as_string()) {
+      out.spec = (base_dir / *text).lexically_normal().string();
+      out.spec_at = origin_of(*spec);
+    }
+  }
+  if (auto clock = m->get("clock")) {
+    if (auto text = clock->as_string()) {
+      out.clock = *text;
+      out.clock_at = origin_of(*clock);
+    }
+  }
+  case_defaults defaults;
+  if (auto timeout = m->get("timeout")) {
+    if (auto d = read_duration(*timeout, false)) defaults.timeout = *d;
+  }
+  if (auto settle = m->get("settle")) {
+    if (auto d = read_duration(*settle, true)) defaults.settle = *d;
+  }
+  auto tests = m->require("tests");
+  if (!tests) return;
+  auto items = tests->as_list();
+  if (!items) return;
+  if (items->empty()) tests->error("must list at least one test");
+  std::map<std::string, int> lines;  // name -> line of its first use
+  for (const auto& item : *items) {
+    auto c = read_case(item, defaults);
+    if (!c) continue;
+    auto [first, inserted] = lines.emplace(c->name, c->at.where.line);
+    if (!inserted) {
+      item.diags().error(c->at.where, c->at.field,
+                         fmt::format("duplicate test name {} (first used at line {})",
+                                     quote(c->name), first->second));
+      continue;
+    }
+    out.cases.push_back(std::move(*c));
+  }
+}
+
+load_result parse(std::string_view yaml, const std::string& file_name, const fs::path& base_dir) {
+  config::diagnostics diags(file_name);
+  const std::string source(yaml);
+  diags.set_source(source);
+  test_file out{.path = file_name};
+  try {
+    const YAML::Node node = YAML::Load(source);
+    read_file(field(diags, node, node.Mark(), ""), base_dir, out);
+  } catch (const YAML::ParserException& e) {
+    diags.error(e.mark, "", "YAML syntax error: " + e.msg);
+  } catch (const std::exception& e) {
+    // yaml-cpp throws beyond its parser exceptions (allocation, recursion guards).
+    diags.error(location{file_name}, "", std::string("cannot load: ") + e.what());
+  }
+  if (diags.count() == 0) return out;
+  auto errors = diags.take();
+  std::stable_sort(errors.begin(), errors.end(), [](const spec_error& a, const spec_error& b) {
+    return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
+  });
+  return tl::unexpected(std::move(errors));
+}
+
+// ---- resolve ----
+
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& names) {
+  std::vector<std::string_view> views(names.begin(), names.end());
+  return config::did_you_mean(name, views);
+}
+
+struct spec_names {
+  const config::spec_file& spec;
+  std::vector<std::string> all;
+
+  explicit spec_names(const config::spec_file& s) : spec(s) {
+    for (const auto& f : s.functions) all.push_back(f.name);
+    for (const auto& p : s.parallels) all.push_back(p.name);
+    for (const auto& q : s.sequences) all.push_back(q.name);
+    for (const auto& c : s.cron_sources) all.push_back(c.name);
+  }
+
+  template <class T>
+  static const T* find(const std::vector<T>& v, const std::string& name) {
+    auto it = std::find_if(v.begin(), v.end(), [&](const T& x) { return x.name == name; });
+    return it == v.end() ? nullptr : &*it;
+  }
+
+  std::string unknown(const std::string& name) const {
+    return fmt::format("no Function, Parallel, Sequence or cron source named {} in {}{}",
+                       quote(name), spec.path, did_you_mean(name, all));
+  }
+};
+
+// The topic a flow's reply goes to, or why it has none. A `uri` or `display` reply is fed
+// through a channel of its own, `<ingress>-reply` (flow/plan.h), which is where a test sees it.
+tl::expected<std::string, std::string> reply_topic(const config::sink_spec& reply,
+                                                   const std::string& ingress,
+                                                   std::string_view what) {
+  switch (reply.type) {
+    case config::sink_spec::kind::topic:
+      return reply.topic;
+    case config::sink_spec::kind::uri:
+    case config::sink_spec::kind::display:
+      return ingress + "-reply";
+    case config::sink_spec::kind::none:
+      break;
+  }
+  return tl::unexpected(fmt::format(
+      "{} has no reply: its output goes nowhere (expect on the topic of a branch's own reply)",
+      what));
+}
+
+tl::expected<std::string, std::string> input_of(const spec_names& names, const std::string& n) {
+  if (const auto* f = spec_names::find(names.spec.functions, n)) {
+    if (f->inputs.empty() && !f->topics_pattern.empty())
+      return tl::unexpected(fmt::format(
+          "Function {} reads the topics matching {}: send to one of them with topic:", quote(n),
+          f->topics_pattern_given));
+    if (f->inputs.empty())
+      return tl::unexpected(fmt::format(
+          "Function {} has no inputs of its own (a flow runs it): send to the flow, or to a "
+          "topic",
+          quote(n)));
+    return f->inputs.front();
+  }
+  if (const auto* p = spec_names::find(names.spec.parallels, n)) return p->ingress;
+  if (const auto* s = spec_names::find(names.spec.sequences, n)) return s->ingress;
+  if (spec_names::find(names.spec.cron_sources, n))
+    return tl::unexpected(fmt::format("{} is a cron source, which cannot receive", quote(n)));
+  return tl::unexpected(names.unknown(n));
+}
+
+tl::expected<std::string, std::string> output_of(const spec_names& names, const std::string& n) {
+  if (const auto* f = spec_names::find(names.spec.functions, n)) {
+    if (f->output.empty())
+      return tl::unexpected(fmt::format("Function {} has no output", quote(n)));
+    return f->output;
+  }
+  if (const auto* p = spec_names::find(names.spec.parallels, n))
+    return reply_topic(p->reply, p->ingress, "Parallel " + quote(n));
+  if (const auto* s = spec_names::find(names.spec.sequences, n))
+    return reply_topic(s->reply, s->ingress, "Sequence " + quote(n));
+  if (const auto* c = spec_names::find(names.spec.cron_sources, n)) {
+    // A `uri` or `display` sink is fed through `<name>-sink` (flow/plan.h).
+    if (c->sink.type == config::sink_spec::kind::topic) return c->sink.topic;
+    return "persistent://public/default/" + c->name + "-sink";
+  }
+  return tl::unexpected(names.unknown(n));
+}
+
+void check_duplicate_topics(const test_case& c, std::vector<spec_error>& errors) {
+  std::map<std::string, int> lines;
+  for (const auto& e : c.expects) {
+    if (e.topic.empty()) continue;
+    auto [first, inserted] = lines.emplace(e.topic, e.at.where.line);
+    if (!inserted)
+      errors.push_back({e.at.where, e.at.field,
+                        fmt::format("{} is expected twice in this test (first at line {}): list "
+                                    "all its messages in one place",
+                                    e.topic, first->second)});
+  }
+}
+
+}  // namespace
+
+tl::expected<duration, std::string> parse_test_duration(std::string_view text) {
+  if (text.starts_with('P') || text.starts_with('p')) return config::parse_duration(text);
+  // NUMBER[.FRACTION] then a unit: ms, s or m.
+  std::size_t i = 0;
+  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) ++i;
+  const std::string_view number = text.substr(0, i);
+  const std::string_view unit = text.substr(i);
+  double value = 0;
+  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  const bool number_ok =
+      !number.empty() && ec == std::errc() && end == number.data() + number.size();
+  double scale = 0;
+  if (unit == "ms") scale = 1;
+  if (unit == "s") scale = 1000;
+  if (unit == "m") scale = 60000;
+  if (!number_ok || scale == 0)
+    return tl::unexpected(fmt::format(
+        "invalid duration {}: expected a number and a unit (ms, s or m), e.g. 10s or 500ms",
+        quote(text)));
+  const double ms = value * scale;
+  if (ms > 24.0 * 3600 * 1000)
+    return tl::unexpected(fmt::format("duration {} is longer than a day", quote(text)));
+  return duration(static_cast<duration::rep>(ms + 0.5));
+}
+
+load_result parse_test_file(std::string_view yaml, const std::string& file_name,
+                            const std::string& base_dir) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec);
+  if (ec) dir = base_dir;
+  return parse(yaml, file_name, dir.lexically_normal());
+}
+
+load_result load_test_file(const std::string& path) {
+  auto fail = [&](std::string message) {
+    return load_result(tl::unexpected(
+        std::vector<spec_error>{spec_error{location{path}, "", std::move(message)}}));
+  };
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return fail("is a directory, not a test file");
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > max_file_bytes)
+    return fail(fmt::format("too large ({} bytes; the limit is {})", size, max_file_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::string("cannot read: ") + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return fail(std::string("cannot read: ") + std::strerror(errno));
+  fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
+  if (ec) dir = fs::path(path).parent_path();
+  return parse(text, path, dir.lexically_normal());
+}
+
+std::vector<spec_error> resolve(test_file& t, const config::spec_file& spec) {
+  const spec_names names(spec);
+  std::vector<spec_error> errors;
+  for (auto& c : t.cases) {
+    for (auto& s : c.sends) {
+      if (s.to.empty()) continue;
+      auto topic = input_of(names, s.to);
+      if (topic)
+        s.topic = *topic;
+      else
+        errors.push_back({s.to_at.where, s.to_at.field, topic.error()});
+    }
+    for (auto& e : c.expects) {
+      if (e.from.empty()) continue;
+      auto topic = output_of(names, e.from);
+      if (topic)
+        e.topic = *topic;
+      else
+        errors.push_back({e.from_at.where, e.from_at.field, topic.error()});
+    }
+    check_duplicate_topics(c, errors);
+  }
+  return errors;
+}
+
+}  // namespace shfn::flowtest
