@@ -171,7 +171,8 @@ def make_spec(workdir):
             src = os.path.join(ROOT, "examples", example)
             for name in os.listdir(src):
                 shutil.copy2(os.path.join(src, name), workdir)
-            yaml_name = [n for n in os.listdir(src) if n.endswith(".yaml")][0]
+            yaml_name = [n for n in sorted(os.listdir(src))
+                         if n.endswith(".yaml") and not n.endswith(".test.yaml")][0]
             with open(os.path.join(src, yaml_name)) as f:
                 text = f.read()
         for name, body in (scripts or {}).items():
