@@ -1,5 +1,6 @@
-// `shfn k8s render SPEC.yaml`: Kubernetes manifests for a spec's functions, on stdout as one
-// multi-document YAML stream, or with -o DIR one file per function plus a kustomization.yaml.
+// `shfn k8s render SPEC.yaml`: Kubernetes manifests for a spec's functions, flows and cron
+// sources, on stdout as one multi-document YAML stream, or with -o DIR one file per workload
+// plus a kustomization.yaml.
 
 #include <cerrno>
 #include <cstring>
@@ -62,12 +63,13 @@ int render(render_flags f) {
 }  // namespace
 
 void setup_k8s(CLI::App& app, int& exit_code) {
-  auto* k8s = app.add_subcommand("k8s", "Kubernetes manifests for functions");
+  auto* k8s = app.add_subcommand("k8s", "Kubernetes manifests for functions and flows");
   k8s->require_subcommand(1);
   auto f = std::make_shared<render_flags>();
   auto* cmd = k8s->add_subcommand(
       "render",
-      "Print a ConfigMap, a headless Service and a StatefulSet for each function of a spec");
+      "Print a ConfigMap, a headless Service and a StatefulSet for each function (with "
+      "inputs), flow and cron source of a spec");
   cmd->add_option("spec", f->spec, "Spec file (YAML)")->required();
   cmd->add_option("--image", f->options.image,
                   "Image the pods run (default: shfn/<spec file name>:latest)");
@@ -83,7 +85,7 @@ void setup_k8s(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-o,--output-dir", f->out_dir,
-                  "Write NAME.yaml per function and a kustomization.yaml into this directory "
+                  "Write NAME.yaml per workload and a kustomization.yaml into this directory "
                   "instead of printing");
   cmd->callback([f, &exit_code] { exit_code = render(*f); });
 }

@@ -160,6 +160,8 @@ node container(const workload& w, const manifest_options& o) {
         fmt::format("0.0.0.0:{}", admin_port), std::string("--parallelism"), std::string("1"),
         std::string("--drain-timeout"), std::to_string(o.drain_timeout.count())})
     command.push(std::move(arg));
+  // A flow's spec also holds the functions and flows it refers to: run the flow alone.
+  if (!w.only.empty()) command.push("--only").push(w.only);
   auto security = node::map()
                       .add("allowPrivilegeEscalation", false)
                       .add("readOnlyRootFilesystem", true)

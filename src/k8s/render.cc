@@ -77,15 +77,6 @@ void check_resource(const workload& w, std::string_view name, const std::string&
   }
 }
 
-// Flows load, but have no workload yet: refuse them rather than deploy the functions without
-// the flows that feed them.
-std::vector<config::spec_error> flows_not_rendered_yet(const config::spec_file& spec) {
-  std::vector<config::spec_error> out;
-  for (const auto& d : config::flow_documents(spec))
-    out.push_back({d.where, d.name, "kind " + d.kind + " is not rendered by shfn k8s render yet"});
-  return out;
-}
-
 std::optional<std::string> read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -136,17 +127,16 @@ std::string check_options(const render_options& o) {
 render_result render_file(const std::string& spec_path, const render_options& options) {
   auto spec = config::load_file(spec_path);
   if (!spec) return tl::unexpected(spec.error());
-  if (auto flows = flows_not_rendered_yet(*spec); !flows.empty()) return tl::unexpected(flows);
   auto source = read_text(spec_path);
   if (!source) {
     return tl::unexpected(
         std::vector<config::spec_error>{{config::location{spec_path}, "", "cannot read"}});
   }
-  auto workloads = function_workloads(*spec, *source);
+  auto workloads = spec_workloads(*spec, *source);
   if (!workloads) return tl::unexpected(workloads.error());
   if (workloads->empty()) {
     return tl::unexpected(std::vector<config::spec_error>{
-        {config::location{spec_path}, "", "no function to render"}});
+        {config::location{spec_path}, "", "no function, flow or cron source to render"}});
   }
 
   std::vector<config::spec_error> errors;

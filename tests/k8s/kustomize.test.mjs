@@ -71,3 +71,17 @@ test("ConfigMaps come through Go's YAML reader byte for byte", () => {
   }
   assert.ok(compared >= 4, `only ${compared} scripts compared`);
 });
+
+test("flows: their multi-document specs come through Go's YAML reader unchanged", () => {
+  const spec = "tests/k8s/specs/flows/flows.yaml";
+  const out = path.join(scratch, "flows");
+  shfn(["k8s", "render", spec, "-o", out]);
+  const docs = kustomize(out);
+  const direct = parseManifests(shfn(["k8s", "render", spec]).stdout.toString());
+  const maps = direct.filter((d) => d.kind === "ConfigMap");
+  assert.deepEqual(maps.map((d) => d.metadata.name).sort(), ["odd-even", "shout", "tick", "tidy"]);
+  for (const cm of maps) {
+    const through = byName(docs, cm.metadata.name).configMap;
+    assert.deepEqual(through.data, cm.data, `${cm.metadata.name}: changed on the way`);
+  }
+});

@@ -2,100 +2,21 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
-#include "base/temp_dir.h"
 #include "config/spec.h"
 #include "k8s/manifest.h"
+#include "k8s/tests/render_fixture.h"
 
 namespace shfn::k8s {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-class render_test : public ::testing::Test {
- protected:
-  std::string write(const std::string& relative, std::string_view content, mode_t mode = 0755) {
-    auto p = (base() / relative).lexically_normal();
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << content;
-    ::chmod(p.c_str(), mode);
-    return p.string();
-  }
-
-  // Renders `spec` (written as spec.yaml) and returns every document of every manifest.
-  std::vector<YAML::Node> documents(const render_options& options = {}) {
-    auto r = render_file(spec_path(), options);
-    EXPECT_TRUE(r) << errors(r);
-    std::vector<YAML::Node> docs;
-    if (!r) return docs;
-    for (const auto& m : r->manifests)
-      for (auto& d : YAML::LoadAll(m.text)) docs.push_back(d);
-    return docs;
-  }
-
-  // The one document of `kind` named `name`.
-  YAML::Node find(const std::vector<YAML::Node>& docs, const std::string& kind,
-                  const std::string& name) {
-    for (const auto& d : docs)
-      if (d["kind"].as<std::string>() == kind && d["metadata"]["name"].as<std::string>() == name)
-        return d;
-    ADD_FAILURE() << "no " << kind << " " << name;
-    return {};
-  }
-
-  std::vector<std::string> render_errors(const render_options& options = {}) {
-    auto r = render_file(spec_path(), options);
-    std::vector<std::string> out;
-    if (r) return out;
-    for (const auto& e : r.error()) out.push_back(e.to_string());
-    return out;
-  }
-
-  static std::string errors(const render_result& r) {
-    std::string out;
-    if (!r)
-      for (const auto& e : r.error()) out += e.to_string() + "\n";
-    return out;
-  }
-
-  // The spec's directory; tests put files outside it in dir_.
-  std::filesystem::path base() const { return dir_.path() / "src"; }
-  std::string spec_path() const { return (base() / "spec.yaml").string(); }
-
-  static std::vector<std::string> strings(const YAML::Node& seq) {
-    std::vector<std::string> out;
-    for (const auto& n : seq) out.push_back(n.as<std::string>());
-    return out;
-  }
-
-  // The file a ConfigMap volume puts at `path`.
-  static std::string mounted(const YAML::Node& config_map, const YAML::Node& stateful_set,
-                             const std::string& path) {
-    for (const auto& item :
-         stateful_set["spec"]["template"]["spec"]["volumes"][0]["configMap"]["items"]) {
-      if (item["path"].as<std::string>() != path) continue;
-      const auto key = item["key"].as<std::string>();
-      if (config_map["data"][key]) return config_map["data"][key].as<std::string>();
-      if (config_map["binaryData"][key]) {
-        auto bytes = YAML::DecodeBase64(config_map["binaryData"][key].as<std::string>());
-        return {bytes.begin(), bytes.end()};
-      }
-    }
-    ADD_FAILURE() << "nothing mounted at " << path;
-    return {};
-  }
-
-  temp_dir dir_{"shfn-k8s"};
-};
 
 constexpr std::string_view two_functions = R"(# Two functions.
 kind: Function
@@ -341,16 +262,8 @@ TEST_F(render_test, spec_errors_come_as_validate_prints_them) {
 
 TEST_F(render_test, an_empty_spec_renders_nothing_and_says_so) {
   write("spec.yaml", "# nothing yet\n---\n", 0644);
-  EXPECT_THAT(render_errors(), ElementsAre(HasSubstr("spec.yaml: no function to render")));
-}
-
-TEST_F(render_test, flows_are_refused_until_they_have_a_workload) {
-  write("spec.yaml",
-        "kind: Function\nmetadata: {name: step}\nspec: {command: cat}\n---\n"
-        "kind: Sequence\nmetadata: {name: seq}\nspec:\n  steps:\n  - ref: {name: step}\n",
-        0644);
   EXPECT_THAT(render_errors(),
-              ElementsAre(HasSubstr("seq: kind Sequence is not rendered by shfn k8s render yet")));
+              ElementsAre(HasSubstr("spec.yaml: no function, flow or cron source to render")));
 }
 
 TEST(render_options_test, checks_and_defaults) {
