@@ -439,20 +439,6 @@ void parse_function(const document& doc, first_pass& pass) {
   read_deploy(*spec, f);
 }
 
-std::optional<std::string> read_topic(const field& f) {
-  auto text = f.as_string();
-  if (!text) return std::nullopt;
-  auto topic = wire::parse_topic_name(*text);
-  if (!topic) {
-    f.error(
-        fmt::format("invalid topic name {}: expected NAME, TENANT/NAMESPACE/NAME or "
-                    "persistent://TENANT/NAMESPACE/NAME",
-                    quote(*text)));
-    return std::nullopt;
-  }
-  return topic->str();
-}
-
 std::optional<std::vector<std::string>> read_command_argv(const field& command,
                                                           const std::string& name) {
   if (command.is_scalar()) {

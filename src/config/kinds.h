@@ -56,8 +56,6 @@ void resolve(first_pass& pass, diagnostics& diags);
 inline bool is_cron_kind(std::string_view kind) {
   return kind == "CronSource" || kind == "PingSource" || kind == "CronJobSource";
 }
-// A topic name, expanded as Pulsar does (`foo` -> persistent://public/default/foo).
-std::optional<std::string> read_topic(const field& f);
 // `command: STRING` ({"bash", "-c", STRING, name}: name is $0) or `command: [LIST]` (as-is).
 std::optional<std::vector<std::string>> read_command_argv(const field& command,
                                                           const std::string& name);

@@ -4,11 +4,23 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+
+#include "wire/topic_name.h"
 
 namespace shfn::config {
 namespace {
+
+namespace fs = std::filesystem;
+
+// Larger than any spec or test file a person writes; a guard against reading a wrong path.
+constexpr std::uintmax_t max_file_bytes = 16 << 20;
 
 // YAML tags as yaml-cpp reports them: "?" for plain scalars, "!" for quoted ones.
 constexpr std::string_view quoted_tag = "!";
@@ -470,6 +482,49 @@ std::optional<field> mapping::require(std::string_view key) const {
   auto f = get(key);
   if (!f) self_.diags().error(self_.mark(), self_.child_path(key), "required field is missing");
   return f;
+}
+
+std::optional<std::string> read_topic(const field& f) {
+  auto text = f.as_string();
+  if (!text) return std::nullopt;
+  auto topic = wire::parse_topic_name(*text);
+  if (!topic) {
+    f.error(
+        fmt::format("invalid topic name {}: expected NAME, TENANT/NAMESPACE/NAME or "
+                    "persistent://TENANT/NAMESPACE/NAME",
+                    quote(*text)));
+    return std::nullopt;
+  }
+  return topic->str();
+}
+
+tl::expected<file_text, std::vector<spec_error>> read_file_text(const std::string& path,
+                                                                std::string_view what) {
+  const auto fail = [&](std::string message) {
+    return tl::unexpected(
+        std::vector<spec_error>{spec_error{location{path}, "", std::move(message)}});
+  };
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return fail(fmt::format("is a directory, not {}", what));
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > max_file_bytes)
+    return fail(fmt::format("too large ({} bytes; the limit is {})", size, max_file_bytes));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::string("cannot read: ") + std::strerror(errno));
+  file_text out;
+  out.text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) return fail(std::string("cannot read: ") + std::strerror(errno));
+  fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
+  if (ec) dir = fs::path(path).parent_path();
+  out.base_dir = dir.lexically_normal().string();
+  return out;
+}
+
+std::string absolute_dir(const std::string& dir) {
+  std::error_code ec;
+  fs::path out = fs::absolute(dir.empty() ? fs::path(".") : fs::path(dir), ec);
+  if (ec) out = dir;
+  return out.lexically_normal().string();
 }
 
 }  // namespace shfn::config

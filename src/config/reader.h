@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,18 @@ class diagnostics {
   std::string_view source_;
   std::vector<spec_error> errors_;
 };
+
+// A YAML file read whole for loading: its text and the absolute directory relative paths in it
+// start from. Errors (a directory, over 16 MiB, unreadable) name the file; `what` says what it
+// should have been ("a spec file").
+struct file_text {
+  std::string text;
+  std::string base_dir;
+};
+tl::expected<file_text, std::vector<spec_error>> read_file_text(const std::string& path,
+                                                                std::string_view what);
+// The absolute, normal form of a base directory given by a caller ("" is the current one).
+std::string absolute_dir(const std::string& dir);
 
 // What a node is, for "expected X, got Y" messages: "a mapping", "a list", "null", "\"abc\"".
 std::string describe(const YAML::Node& node);
@@ -151,5 +164,9 @@ class mapping {
   field self_;
   std::vector<std::string_view> known_;
 };
+
+// A topic name, expanded as Pulsar does (`foo` -> persistent://public/default/foo); an error
+// names the forms a topic may take.
+std::optional<std::string> read_topic(const field& f);
 
 }  // namespace shfn::config

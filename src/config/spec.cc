@@ -7,10 +7,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <map>
 
 #include "config/kinds.h"
@@ -19,9 +15,6 @@ namespace shfn::config {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Spec files are written by hand; anything this large is a mistake (or a hostile input).
-constexpr std::uintmax_t max_file_bytes = 16 << 20;
 
 struct kind_entry {
   std::string_view kind;
@@ -204,29 +197,13 @@ std::vector<flow_document> flow_documents(const spec_file& spec) {
 
 load_result load_string(std::string_view yaml, const std::string& file_name,
                         const std::string& base_dir) {
-  std::error_code ec;
-  fs::path dir = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec);
-  if (ec) dir = base_dir;
-  return load(yaml, file_name, dir.lexically_normal());
+  return load(yaml, file_name, absolute_dir(base_dir));
 }
 
 load_result load_file(const std::string& path) {
-  auto fail = [&](std::string message) {
-    return load_result(tl::unexpected(
-        std::vector<spec_error>{spec_error{location{path}, "", std::move(message)}}));
-  };
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return fail("is a directory, not a spec file");
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size > max_file_bytes)
-    return fail(fmt::format("too large ({} bytes; the limit is {})", size, max_file_bytes));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(std::string("cannot read: ") + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return fail(std::string("cannot read: ") + std::strerror(errno));
-  fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
-  if (ec) dir = fs::path(path).parent_path();
-  return load(text, path, dir.lexically_normal());
+  auto file = read_file_text(path, "a spec file");
+  if (!file) return tl::unexpected(std::move(file.error()));
+  return load(file->text, path, file->base_dir);
 }
 
 }  // namespace shfn::config

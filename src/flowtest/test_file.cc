@@ -6,12 +6,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 
 #include "config/duration.h"
@@ -26,9 +22,7 @@ namespace fs = std::filesystem;
 using config::field;
 using config::mapping;
 using config::quote;
-
-// Test files are written by hand; anything this large is a mistake.
-constexpr std::uintmax_t max_file_bytes = 16 << 20;
+using config::read_topic;
 
 // What a sent event gets when the test does not say: enough for a valid CloudEvent.
 constexpr std::string_view default_source = "/shfn/test";
@@ -36,20 +30,6 @@ constexpr std::string_view default_type = "dev.shfn.test";
 
 origin origin_of(const field& f) {
   return origin{f.where(), f.path()};
-}
-
-std::optional<std::string> read_topic(const field& f) {
-  auto text = f.as_string();
-  if (!text) return std::nullopt;
-  auto topic = wire::parse_topic_name(*text);
-  if (!topic) {
-    f.error(
-        fmt::format("invalid topic name {}: expected NAME, TENANT/NAMESPACE/NAME or "
-                    "persistent://TENANT/NAMESPACE/NAME",
-                    quote(*text)));
-    return std::nullopt;
-  }
-  return topic->str();
 }
 
 // A name of the spec (for `to:` and `from:`): resolved later, against the loaded spec.
@@ -614,29 +594,13 @@ tl::expected<duration, std::string> parse_test_duration(std::string_view text) {
 
 load_result parse_test_file(std::string_view yaml, const std::string& file_name,
                             const std::string& base_dir) {
-  std::error_code ec;
-  fs::path dir = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec);
-  if (ec) dir = base_dir;
-  return parse(yaml, file_name, dir.lexically_normal());
+  return parse(yaml, file_name, config::absolute_dir(base_dir));
 }
 
 load_result load_test_file(const std::string& path) {
-  auto fail = [&](std::string message) {
-    return load_result(tl::unexpected(
-        std::vector<spec_error>{spec_error{location{path}, "", std::move(message)}}));
-  };
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return fail("is a directory, not a test file");
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size > max_file_bytes)
-    return fail(fmt::format("too large ({} bytes; the limit is {})", size, max_file_bytes));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(std::string("cannot read: ") + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return fail(std::string("cannot read: ") + std::strerror(errno));
-  fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
-  if (ec) dir = fs::path(path).parent_path();
-  return parse(text, path, dir.lexically_normal());
+  auto file = config::read_file_text(path, "a test file");
+  if (!file) return tl::unexpected(std::move(file.error()));
+  return parse(file->text, path, file->base_dir);
 }
 
 std::vector<spec_error> resolve(test_file& t, const config::spec_file& spec) {
