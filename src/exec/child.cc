@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 
 #include <asio/redirect_error.hpp>
@@ -33,9 +34,38 @@ std::string describe(const exit_status& s) {
 child::child(const asio::any_io_executor& ex, spawned s)
     : pid_(s.pid),
       pidfd_(ex, s.pidfd.release()),
-      stdin_(ex, s.stdin_pipe.release()),
+      stdin_fd_(std::move(s.stdin_pipe)),
       stdout_(ex, s.stdout_pipe.release()),
-      stderr_(ex, s.stderr_pipe.release()) {}
+      stderr_(ex, s.stderr_pipe.release()) {
+  // Through Asio, so that it knows and does not set them non-blocking again before each first
+  // wait (one ioctl each, instead of fcntl's get and set plus Asio's own ioctl).
+  std::error_code ignored;
+  pidfd_.non_blocking(true, ignored);
+  stdout_.non_blocking(true, ignored);
+  stderr_.non_blocking(true, ignored);
+  int on = 1;
+  ::ioctl(stdin_fd_.get(), FIONBIO, &on);
+}
+
+child::descriptor& child::stdin_pipe() {
+  if (!stdin_) {
+    stdin_.emplace(pidfd_.get_executor(), stdin_fd_.release());
+    std::error_code ignored;
+    stdin_->non_blocking(true, ignored);  // already is; this tells Asio
+  }
+  return *stdin_;
+}
+
+int child::stdin_fd() {
+  if (stdin_) return stdin_->is_open() ? stdin_->native_handle() : -1;
+  return stdin_fd_.get();
+}
+
+void child::close_stdin() {
+  std::error_code ignored;
+  if (stdin_) stdin_->close(ignored);
+  stdin_fd_.reset();
+}
 
 child::~child() {
   kill_and_reap();
@@ -54,14 +84,19 @@ asio::awaitable<exit_status> child::wait_exit() {
     co_await pidfd_.async_wait(descriptor::wait_read,
                                asio::redirect_error(asio::use_awaitable, ec));
     if (reaped_ || ec) break;
-    // Asio recycles descriptor state: a readiness event queued for an earlier child's pidfd,
-    // closed in the same event-loop turn, can complete this wait. Believe only waitid.
-    if (!has_exited()) continue;
-    // The child has exited but is not reaped: its pid, and so its group id, is still ours.
-    ::kill(-pid_, SIGKILL);
-    reap(false);
+    try_reap();
   }
   co_return status_;
+}
+
+bool child::try_reap() {
+  if (reaped_) return true;
+  // Asio recycles descriptor state: a readiness event queued for an earlier child's pidfd,
+  // closed in the same event-loop turn, can complete a wait on ours. Believe only waitid.
+  if (!has_exited()) return false;
+  // The child has exited but is not reaped: its pid, and so its group id, is still ours.
+  ::kill(-pid_, SIGKILL);
+  return reap(false);
 }
 
 void child::kill_and_reap() {
@@ -72,14 +107,14 @@ void child::kill_and_reap() {
 
 void child::cancel_waits(bool in, bool out, bool err) {
   std::error_code ignored;
-  if (in) stdin_.cancel(ignored);
+  if (in && stdin_) stdin_->cancel(ignored);
   if (out) stdout_.cancel(ignored);
   if (err) stderr_.cancel(ignored);
 }
 
 void child::close_pipes() {
   std::error_code ignored;
-  stdin_.close(ignored);
+  close_stdin();
   stdout_.close(ignored);
   stderr_.close(ignored);
 }

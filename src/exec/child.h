@@ -15,6 +15,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <optional>
 #include <string>
 
 #include "exec/spawn.h"
@@ -42,9 +43,15 @@ class child {
   ~child();
 
   pid_t pid() const { return pid_; }
-  descriptor& stdin_pipe() { return stdin_; }
+  // stdin is registered with the event loop only when asked for: an input that fits in the
+  // pipe is written and closed at once (stdin_fd, close_stdin) without epoll ever seeing it.
+  descriptor& stdin_pipe();
+  int stdin_fd();  // -1 once closed
+  void close_stdin();
   descriptor& stdout_pipe() { return stdout_; }
   descriptor& stderr_pipe() { return stderr_; }
+  // Readable once the child has exited (or, rarely, spuriously: see try_reap).
+  descriptor& exit_descriptor() { return pidfd_; }
 
   // Sends `sig` to the child and to its process group (the child first, by pid, in case it left
   // its group). Does nothing once the child is reaped: its pid may then be someone else's.
@@ -56,6 +63,10 @@ class child {
   // process can neither outlive it nor keep its pipes open), reaps it and returns its status.
   // Returns an unknown status if the wait is cancelled before the child exits.
   asio::awaitable<exit_status> wait_exit();
+  // The same for a caller waiting on exit_descriptor() itself: once it is readable, true if the
+  // child has exited, and then its group is SIGKILLed and it is reaped (status()). False when
+  // the readiness was stale (Asio recycles descriptor state): wait again.
+  bool try_reap();
 
   // SIGKILLs the group and reaps the child now, blocking until it is gone.
   void kill_and_reap();
@@ -75,7 +86,8 @@ class child {
 
   pid_t pid_;
   descriptor pidfd_;
-  descriptor stdin_;
+  unique_fd stdin_fd_;               // until stdin_pipe() is called
+  std::optional<descriptor> stdin_;  // after
   descriptor stdout_;
   descriptor stderr_;
   bool reaped_ = false;

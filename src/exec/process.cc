@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
+#include <algorithm>
+#include <array>
 #include <asio/redirect_error.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -27,6 +27,7 @@ namespace {
 using asio::awaitable;
 using descriptor = child::descriptor;
 
+constexpr std::size_t first_read = 4096;
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t max_metadata_bytes = 1 << 20;
 
@@ -38,8 +39,10 @@ std::string millis(std::chrono::milliseconds d) {
   return std::to_string(d.count()) + " ms";
 }
 
-// Shared by run_once and its helper coroutines (stdin writer, stdout and stderr readers, exit
-// watcher). Each holds a shared_ptr, so none outlives it; run_once waits for all of them.
+// Shared by run_once and the completion handlers that feed stdin, read stdout and stderr and
+// watch for the exit. Plain handlers, not one coroutine each: a coroutine per pipe cost a frame,
+// a spawn and a wake-up of run_once per pipe and message. Each pending handler holds a
+// shared_ptr, so none outlives the state; run_once waits until none is pending.
 struct run_state {
   run_state(std::unique_ptr<child> c, bytes in, const limits& l, line_sink sink)
       : proc(std::move(c)),
@@ -55,52 +58,64 @@ struct run_state {
     message = std::move(why);
   }
 
+  // After a handler ran: wakes run_once once the child is reaped and nothing is pending.
+  void settle() {
+    if (exited && pending == 0) done.notify_all();
+  }
+
   std::unique_ptr<child> proc;
   bytes input;
+  std::size_t written = 0;
   limits lim;
   line_sink on_stderr;
   bytes output;
   stderr_lines err;
+  std::array<std::uint8_t, 4096> err_buffer;  // stderr reads land here (one at a time)
   bool exited = false;
   exit_status status;
   failure what = failure::none;
   std::string message;
   bool killed_after_grace = false;
-  int helpers = 0;
-  notifier changed;  // any of the above changed; waiters re-check their condition
+  int pending = 0;  // handlers started and not yet run
+  notifier done;
 };
 
-// Marks a helper coroutine finished, on every path out of it.
-struct helper_scope {
-  explicit helper_scope(run_state& owner) : st(owner) {}
-  helper_scope(const helper_scope&) = delete;
-  helper_scope& operator=(const helper_scope&) = delete;
-  ~helper_scope() {
-    --st.helpers;
-    st.changed.notify_all();
-  }
-  run_state& st;
-};
+using state_ptr = std::shared_ptr<run_state>;
 
-awaitable<void> write_stdin(std::shared_ptr<run_state> st) {
-  helper_scope scope{*st};
-  auto& pipe = st->proc->stdin_pipe();
-  std::size_t written = 0;
-  while (written < st->input.size() && !st->exited) {
-    const auto r = write_some(pipe.native_handle(), byte_view(st->input).subspan(written));
+// ---------------------------------------------------------------------------- stdin
+
+void close_stdin(run_state& st) {
+  st.proc->close_stdin();
+  st.input = bytes();
+}
+
+// Writes what the pipe takes now; waits for room (only an input larger than the pipe's buffer,
+// or a script slow to read, ever does) or closes stdin once all is written.
+void feed_stdin(const state_ptr& st) {
+  while (st->written < st->input.size() && !st->exited) {
+    const auto r = write_some(st->proc->stdin_fd(), byte_view(st->input).subspan(st->written));
     if (r.status == io_status::transferred) {
-      written += r.count;
+      st->written += r.count;
       continue;
     }
     // EPIPE: the script does not read (all of) its stdin, which is its right.
     if (r.status != io_status::would_block) break;
-    const bool ready = co_await wait_ready(pipe, descriptor::wait_write);
-    if (!ready) break;
+    ++st->pending;
+    st->proc->stdin_pipe().async_wait(descriptor::wait_write, [st](std::error_code ec) {
+      --st->pending;
+      if (ec) {
+        close_stdin(*st);  // cancelled at the exit, or closed
+      } else {
+        feed_stdin(st);
+      }
+      st->settle();
+    });
+    return;
   }
-  std::error_code ignored;
-  pipe.close(ignored);
-  st->input = bytes();
+  close_stdin(*st);
 }
+
+// ---------------------------------------------------------------------------- stdout
 
 void output_too_large(run_state& st) {
   st.fail(failure::output_too_large, "stdout exceeded the limit of " +
@@ -112,80 +127,128 @@ void output_too_large(run_state& st) {
   st.proc->stdout_pipe().close(ignored);
 }
 
-// Where reads land before they are copied out: one per thread, so an invocation allocates and
-// zeroes nothing up front (a 64 KiB buffer per pipe per message showed in profiles). Safe to
-// share between coroutines because each read is consumed before the next co_await.
-std::span<std::uint8_t> scratch() {
-  thread_local std::vector<std::uint8_t> buffer(read_chunk);
-  return buffer;
+// Room for the next read at the end of the output: small first (most outputs are), then as
+// large as what came so far, never more than one byte past the limit (enough to know it was
+// exceeded). Returns where it starts.
+std::size_t grow_output(run_state& st, std::size_t& chunk) {
+  const std::size_t room = st.lim.max_output - st.output.size();
+  chunk = std::min({std::max(first_read, st.output.size()), read_chunk, room + 1});
+  const std::size_t at = st.output.size();
+  st.output.resize(at + chunk);
+  return at;
 }
 
-awaitable<void> read_stdout(std::shared_ptr<run_state> st) {
-  helper_scope scope{*st};
-  auto& pipe = st->proc->stdout_pipe();
+// After the exit: what is readable now, and nothing that may come later (it belongs to a
+// process that outlived the child).
+void drain_stdout(run_state& st) {
+  auto& pipe = st.proc->stdout_pipe();
   while (pipe.is_open()) {
-    // Never more than one byte past the limit: enough to know it was exceeded.
-    const std::size_t room = st->lim.max_output - st->output.size();
-    const auto r = read_some(pipe.native_handle(), scratch().first(std::min(read_chunk, room + 1)));
-    if (r.status == io_status::transferred) {
-      const auto chunk = scratch().first(r.count);
-      st->output.insert(st->output.end(), chunk.begin(), chunk.end());
-      if (st->output.size() > st->lim.max_output) output_too_large(*st);
-      continue;
-    }
-    if (r.status == io_status::eof) break;  // exited, or closed stdout early (exec 1>&-)
+    std::size_t chunk = 0;
+    const std::size_t at = grow_output(st, chunk);
+    const auto r = read_some(pipe.native_handle(), std::span(st.output.data() + at, chunk));
+    st.output.resize(at + (r.status == io_status::transferred ? r.count : 0));
     if (r.status == io_status::failed) {
-      st->fail(failure::io_error, "reading stdout: " + errno_text(r.error));
-      st->proc->signal_group(SIGKILL);
-      break;
+      st.fail(failure::io_error, "reading stdout: " + errno_text(r.error));
     }
-    // Drained after the exit: what may come later belongs to a process that outlived it.
-    if (st->exited) break;
-    const bool ready = co_await wait_ready(pipe, descriptor::wait_read);
-    if (!ready) break;
+    if (r.status != io_status::transferred) break;
+    if (st.output.size() > st.lim.max_output) output_too_large(st);
   }
 }
 
-awaitable<void> read_stderr(std::shared_ptr<run_state> st) {
-  helper_scope scope{*st};
-  auto& pipe = st->proc->stderr_pipe();
-  while (pipe.is_open()) {
-    const auto r = read_some(pipe.native_handle(), scratch());
-    if (r.status == io_status::transferred) {
-      const auto chunk = scratch().first(r.count);
-      st->err.feed({reinterpret_cast<const char*>(chunk.data()), chunk.size()}, st->on_stderr);
-      continue;
-    }
-    if (r.status != io_status::would_block || st->exited) break;
-    const bool ready = co_await wait_ready(pipe, descriptor::wait_read);
-    if (!ready) break;
+void read_stdout(const state_ptr& st) {
+  std::size_t chunk = 0;
+  const std::size_t at = grow_output(*st, chunk);
+  ++st->pending;
+  st->proc->stdout_pipe().async_read_some(
+      asio::buffer(st->output.data() + at, chunk), [st, at](std::error_code ec, std::size_t n) {
+        --st->pending;
+        st->output.resize(at + n);
+        if (!ec) {
+          if (st->output.size() > st->lim.max_output) {
+            output_too_large(*st);
+          } else if (st->exited) {
+            drain_stdout(*st);
+          } else {
+            read_stdout(st);
+          }
+        } else if (ec == asio::error::operation_aborted) {
+          drain_stdout(*st);                  // cancelled at the exit
+        } else if (ec != asio::error::eof) {  // eof: exited, or closed stdout early (exec 1>&-)
+          st->fail(failure::io_error, "reading stdout: " + ec.message());
+          st->proc->signal_group(SIGKILL);
+        }
+        st->settle();
+      });
+}
+
+// ---------------------------------------------------------------------------- stderr
+
+void feed_stderr(run_state& st, std::size_t n) {
+  st.err.feed({reinterpret_cast<const char*>(st.err_buffer.data()), n}, st.on_stderr);
+}
+
+void drain_stderr(run_state& st) {
+  auto& pipe = st.proc->stderr_pipe();
+  for (;;) {
+    const auto r = read_some(pipe.native_handle(), st.err_buffer);
+    if (r.status != io_status::transferred) break;
+    feed_stderr(st, r.count);
   }
-  st->err.finish(st->on_stderr);
+  st.err.finish(st.on_stderr);
 }
 
-awaitable<void> watch_exit(std::shared_ptr<run_state> st) {
-  helper_scope scope{*st};
-  st->status = co_await st->proc->wait_exit();
-  st->exited = true;
-  st->proc->cancel_waits(true, true, true);  // the others drain and finish
+void read_stderr(const state_ptr& st) {
+  ++st->pending;
+  st->proc->stderr_pipe().async_read_some(
+      asio::buffer(st->err_buffer), [st](std::error_code ec, std::size_t n) {
+        --st->pending;
+        if (!ec) {
+          feed_stderr(*st, n);
+          if (st->exited) {
+            drain_stderr(*st);
+          } else {
+            read_stderr(st);
+          }
+        } else if (ec == asio::error::operation_aborted) {
+          drain_stderr(*st);  // cancelled at the exit
+        } else {
+          st->err.finish(st->on_stderr);  // eof, or an error: nothing more to read
+        }
+        st->settle();
+      });
 }
 
-void start_helpers(const asio::any_io_executor& ex, const std::shared_ptr<run_state>& st) {
-  st->helpers = 4;
-  asio::co_spawn(ex, write_stdin(st), asio::detached);
-  asio::co_spawn(ex, read_stdout(st), asio::detached);
-  asio::co_spawn(ex, read_stderr(st), asio::detached);
-  asio::co_spawn(ex, watch_exit(st), asio::detached);
+// ---------------------------------------------------------------------------- exit
+
+void exited(run_state& st, exit_status status) {
+  st.exited = true;
+  st.status = status;
+  st.proc->cancel_waits(true, true, true);  // their handlers drain the pipes and finish
 }
 
-// Waits for the exit (and the helpers), sending SIGTERM to the group at the deadline and
-// SIGKILL kill_grace later.
-awaitable<void> wait_for_exit(std::shared_ptr<run_state> st) {
+void watch_exit(const state_ptr& st) {
+  ++st->pending;
+  st->proc->exit_descriptor().async_wait(descriptor::wait_read, [st](std::error_code ec) {
+    --st->pending;
+    if (st->proc->try_reap()) {
+      exited(*st, st->proc->status());
+    } else if (ec) {
+      exited(*st, {});  // cannot watch it: unknown status; ~child kills and reaps it
+    } else {
+      watch_exit(st);  // a stale readiness event (see child::try_reap)
+    }
+    st->settle();
+  });
+}
+
+// Waits until the child is reaped and every handler has run, sending SIGTERM to the group at
+// the deadline and SIGKILL kill_grace later.
+awaitable<void> wait_for_exit(state_ptr st) {
   const bool has_timeout = st->lim.timeout.count() > 0;
   auto deadline = has_timeout ? clock::now() + st->lim.timeout : clock::time_point::max();
   bool terminated = false;
-  while (!st->exited) {
-    co_await st->changed.wait_until(deadline);
+  while (!st->exited || st->pending > 0) {
+    co_await st->done.wait_until(st->exited ? clock::time_point::max() : deadline);
     if (st->exited || clock::now() < deadline) continue;
     if (!terminated) {
       st->fail(failure::timeout, "");
@@ -198,7 +261,6 @@ awaitable<void> wait_for_exit(std::shared_ptr<run_state> st) {
       deadline = clock::time_point::max();
     }
   }
-  while (st->helpers > 0) co_await st->changed.wait();
 }
 
 std::string timeout_message(const run_state& st) {
@@ -359,7 +421,10 @@ asio::awaitable<outcome> run_once(const command& cmd, invocation inv, const limi
   auto proc = std::make_unique<child>(ex, std::move(*started));
   auto st = std::make_shared<run_state>(std::move(proc), std::move(inv.input), lim_copy,
                                         std::move(on_stderr));
-  start_helpers(ex, st);
+  feed_stdin(st);
+  read_stdout(st);
+  read_stderr(st);
+  watch_exit(st);
   co_await wait_for_exit(st);
   outcome o = finish(*st);
   if (metadata) o.metadata = metadata->parse();

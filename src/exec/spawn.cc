@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cstdint>
 
 #include "exec/errc.h"
 
@@ -61,50 +63,93 @@ result<std::pair<unique_fd, unique_fd>> make_pipe() {
   return ends;
 }
 
-result<void> set_non_blocking(const unique_fd& fd) {
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) != 0) {
-    return fail(errno_code(errno));
+// The child's side of posix_spawn: pipes on 0..2, nothing else open, working directory, a new
+// process group, no blocked signals, every disposition at its default.
+//
+// Prepared once per thread and reused: posix_spawn_file_actions_adddup2 and _addclosefrom_np
+// check every descriptor against the descriptor limit, a getrlimit system call each (seven per
+// spawn), and the kernel hands out the lowest free descriptors, so the same pipe numbers come
+// back spawn after spawn. The last few combinations of pipe ends and working directory are kept.
+class spawn_actions {
+ public:
+  spawn_actions() {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_init(&attr_);
+    const short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    attr_error_ = posix_spawnattr_setflags(&attr_, flags);
+    if (attr_error_ == 0) attr_error_ = posix_spawnattr_setpgroup(&attr_, 0);
+    if (attr_error_ == 0) attr_error_ = posix_spawnattr_setsigmask(&attr_, &none);
+    if (attr_error_ == 0) attr_error_ = posix_spawnattr_setsigdefault(&attr_, &all);
   }
-  return {};
-}
+  spawn_actions(const spawn_actions&) = delete;
+  spawn_actions& operator=(const spawn_actions&) = delete;
+  ~spawn_actions() {
+    for (slot& s : slots_) {
+      if (s.used != 0) posix_spawn_file_actions_destroy(&s.actions);
+    }
+    posix_spawnattr_destroy(&attr_);
+  }
 
-// posix_spawn's two attribute objects, destroyed on every path.
-struct spawn_attributes {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  spawn_attributes() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
+  static spawn_actions& for_this_thread() {
+    thread_local spawn_actions cache;
+    return cache;
   }
-  spawn_attributes(const spawn_attributes&) = delete;
-  spawn_attributes& operator=(const spawn_attributes&) = delete;
-  ~spawn_attributes() {
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
+
+  const posix_spawnattr_t* attr() const { return &attr_; }
+
+  // The file actions for these pipe ends and working directory, or the error number.
+  result<const posix_spawn_file_actions_t*> actions(int in, int out, int err,
+                                                    const std::string& dir) {
+    if (attr_error_ != 0) return fail(errno_code(attr_error_));
+    slot* oldest = &slots_[0];
+    for (slot& s : slots_) {
+      if (s.used != 0 && s.in == in && s.out == out && s.err == err && s.dir == dir) {
+        s.used = ++clock_;
+        return &s.actions;
+      }
+      if (s.used < oldest->used) oldest = &s;
+    }
+    if (oldest->used != 0) posix_spawn_file_actions_destroy(&oldest->actions);
+    oldest->used = 0;
+    posix_spawn_file_actions_init(&oldest->actions);
+    if (int rc = prepare(oldest->actions, in, out, err, dir); rc != 0) {
+      posix_spawn_file_actions_destroy(&oldest->actions);
+      return fail(errno_code(rc));
+    }
+    oldest->in = in;
+    oldest->out = out;
+    oldest->err = err;
+    oldest->dir = dir;
+    oldest->used = ++clock_;
+    return &oldest->actions;
   }
+
+ private:
+  struct slot {
+    int in = -1, out = -1, err = -1;
+    std::string dir;
+    posix_spawn_file_actions_t actions{};
+    std::uint64_t used = 0;  // 0: empty; else when last used (a counter, for LRU)
+  };
+
+  static int prepare(posix_spawn_file_actions_t& a, int in, int out, int err,
+                     const std::string& dir) {
+    if (!dir.empty()) {
+      if (int rc = posix_spawn_file_actions_addchdir_np(&a, dir.c_str())) return rc;
+    }
+    if (int rc = posix_spawn_file_actions_adddup2(&a, in, 0)) return rc;
+    if (int rc = posix_spawn_file_actions_adddup2(&a, out, 1)) return rc;
+    if (int rc = posix_spawn_file_actions_adddup2(&a, err, 2)) return rc;
+    return posix_spawn_file_actions_addclosefrom_np(&a, 3);
+  }
+
+  posix_spawnattr_t attr_;
+  int attr_error_ = 0;
+  std::array<slot, 4> slots_;
+  std::uint64_t clock_ = 0;
 };
-
-// The child's side: pipes on 0..2, nothing else open, working directory, a new process group,
-// no blocked signals, every disposition at its default. Returns the first error number.
-int prepare(spawn_attributes& a, const spawn_spec& spec, int in, int out, int err) {
-  auto* actions = &a.actions;
-  if (!spec.working_dir.empty()) {
-    if (int rc = posix_spawn_file_actions_addchdir_np(actions, spec.working_dir.c_str())) return rc;
-  }
-  if (int rc = posix_spawn_file_actions_adddup2(actions, in, 0)) return rc;
-  if (int rc = posix_spawn_file_actions_adddup2(actions, out, 1)) return rc;
-  if (int rc = posix_spawn_file_actions_adddup2(actions, err, 2)) return rc;
-  if (int rc = posix_spawn_file_actions_addclosefrom_np(actions, 3)) return rc;
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  const short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  if (int rc = posix_spawnattr_setflags(&a.attr, flags)) return rc;
-  if (int rc = posix_spawnattr_setpgroup(&a.attr, 0)) return rc;
-  if (int rc = posix_spawnattr_setsigmask(&a.attr, &none)) return rc;
-  return posix_spawnattr_setsigdefault(&a.attr, &all);
-}
 
 std::vector<std::string> environment_strings(const env_list& env) {
   std::vector<std::string> out;
@@ -156,31 +201,29 @@ result<std::string> find_program(std::string_view name, const env_list& env) {
 
 result<spawned> spawn_child(const spawn_spec& spec) {
   if (auto ok = check_strings(spec); !ok) return fail(ok.error());
-  if (!spec.working_dir.empty() && !is_directory(spec.working_dir)) {
-    return fail(errc::not_a_directory);
-  }
   auto program = find_program(spec.argv[0], spec.env);
   if (!program) return fail(program.error());
   auto in = make_pipe();
   auto out = make_pipe();
   auto err = make_pipe();
   if (!in || !out || !err) return fail(!in ? in.error() : !out ? out.error() : err.error());
-  for (const unique_fd* ours : {&in->second, &out->first, &err->first}) {
-    if (auto nb = set_non_blocking(*ours); !nb) return fail(nb.error());
-  }
 
-  spawn_attributes a;
-  if (int rc = prepare(a, spec, in->first.get(), out->second.get(), err->second.get()); rc != 0) {
-    return fail(errno_code(rc));
-  }
+  auto& prepared = spawn_actions::for_this_thread();
+  auto actions =
+      prepared.actions(in->first.get(), out->second.get(), err->second.get(), spec.working_dir);
+  if (!actions) return fail(actions.error());
   std::vector<std::string> args = spec.argv;
   std::vector<std::string> env = environment_strings(spec.env);
   auto c_args = c_strings(args);
   auto c_env = c_strings(env);
   pid_t pid = -1;
-  if (int rc =
-          ::posix_spawn(&pid, program->c_str(), &a.actions, &a.attr, c_args.data(), c_env.data());
+  if (int rc = ::posix_spawn(&pid, program->c_str(), *actions, prepared.attr(), c_args.data(),
+                             c_env.data());
       rc != 0) {
+    // Checked only now, so that a spawn that works costs no stat: the child's chdir failed.
+    if (!spec.working_dir.empty() && !is_directory(spec.working_dir)) {
+      return fail(errc::not_a_directory);
+    }
     return fail(errno_code(rc));
   }
 

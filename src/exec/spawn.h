@@ -30,8 +30,8 @@ struct spawn_spec {
 struct spawned {
   pid_t pid = -1;  // also the process group id
   unique_fd pidfd;
-  unique_fd stdin_pipe;  // our ends: non-blocking, close-on-exec
-  unique_fd stdout_pipe;
+  unique_fd stdin_pipe;   // our ends: close-on-exec and still blocking (child.h makes them
+  unique_fd stdout_pipe;  // non-blocking, telling Asio so, which then need not do it again)
   unique_fd stderr_pipe;
 };
 
