@@ -14,7 +14,8 @@
 #   bench/run-functions.sh [stream_messages] [exec_messages] [rate] [seconds]
 #
 # Env: SHFN_BUILD (build dir, default build-bench), SHFN_BENCH_SIDES ("embedded standalone"),
-#      SHFN_BENCH_SHFN (the shfn binary to run functions with, default the build's).
+#      SHFN_BENCH_SHFN (the shfn binary to run functions with, default the build's),
+#      SHFN_BENCH_PARTS ("exec stream": which modes to run; "exec" alone for quick A/B runs).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -24,6 +25,8 @@ rate="${3:-5000}"
 secs="${4:-10}"
 low_rate=$((rate / 5))  # a second latency point, further from saturation
 sides="${SHFN_BENCH_SIDES:-embedded standalone}"
+parts="${SHFN_BENCH_PARTS:-exec stream}"
+has_part() { case " $parts " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 build="${SHFN_BUILD:-$root/build-bench}"
 
 if [ ! -f "$build/build.ninja" ]; then
@@ -142,8 +145,8 @@ EOF
 produce_inputs() {
   local url="$1" t="$2"
   for p in 1 2; do
-    "$fb" produce "$url" "$t-exec$p-in" "$exec_n" | sed 's/^/  /'
-    "$fb" produce "$url" "$t-stream$p-in" "$stream_n" | sed 's/^/  /'
+    if has_part exec; then "$fb" produce "$url" "$t-exec$p-in" "$exec_n" | sed 's/^/  /'; fi
+    if has_part stream; then "$fb" produce "$url" "$t-stream$p-in" "$stream_n" | sed 's/^/  /'; fi
   done
 }
 
@@ -153,6 +156,7 @@ run_functions() {
   local side="$1" dir="$2" t="$3" url="$4"
   shift 4
   for p in 1 2; do
+    has_part exec || break
     echo "-- exec, parallelism $p: raw spawning without a broker"
     record "$side.exec$p" "$fb" raw "$dir/exec$p.yaml" "exec-p$p" "$exec_n"
     echo "-- exec, parallelism $p: through shfn run"
@@ -165,6 +169,7 @@ run_functions() {
     stop_shfn
   done
   for p in 1 2; do
+    has_part stream || break
     echo "-- stream, parallelism $p: through shfn run"
     start_shfn run "$dir/stream$p.yaml" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
     local u="$url"
@@ -190,8 +195,10 @@ echo "exec: $exec_n messages per run; stream: $stream_n messages per drain, late
 suffix="fb-$(date +%s)-$$"
 
 write_specs "$work/specs" "$suffix"
-echo "== stream executor alone (worker_pool, cat, 64 pipelined per worker, no broker)"
-for p in 1 2; do record "alone.stream$p" "$fb" raw-stream "$work/specs/stream$p.yaml" "stream-p$p" "$stream_n"; done
+if has_part stream; then
+  echo "== stream executor alone (worker_pool, cat, 64 pipelined per worker, no broker)"
+  for p in 1 2; do record "alone.stream$p" "$fb" raw-stream "$work/specs/stream$p.yaml" "stream-p$p" "$stream_n"; done
+fi
 
 for side in $sides; do
   case "$side" in

@@ -40,9 +40,12 @@ result<asio::ip::tcp::endpoint> parse_listen_address(const std::string& listen) 
   return asio::ip::tcp::endpoint(address, static_cast<unsigned short>(port));
 }
 
-broker::broker(asio::any_io_executor executor, broker_options options, storage::dir_lock lock)
+broker::broker(asio::any_io_executor executor, const broker_options& options,
+               storage::dir_lock lock)
     : lock_(std::move(lock)),
-      ctx_{.executor = executor, .options = std::move(options)},
+      ctx_{.executor = executor,
+           .options = options,
+           .syncer = storage::syncer({.min_interval = options.sync_interval})},
       topics_(ctx_),
       acceptor_(executor),
       maintenance_timer_(executor) {}

@@ -48,7 +48,7 @@ class broker {
   void stop();
 
  private:
-  broker(asio::any_io_executor executor, broker_options options, storage::dir_lock lock);
+  broker(asio::any_io_executor executor, const broker_options& options, storage::dir_lock lock);
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> maintenance_loop();
 

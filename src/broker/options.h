@@ -23,6 +23,12 @@ struct broker_options {
   std::filesystem::path data_dir = "shfn-data";
   std::string admin = "127.0.0.1:8080";  // host:port of the admin HTTP API; empty: off
   sync_mode sync = sync_mode::fsync;
+  // Group commit: an fdatasync starts no sooner than this after the previous one started, so
+  // that the sends arriving meanwhile share it (storage/syncer.h). After a quiet spell a send
+  // is synced at once; under load its receipt, and its delivery to subscriptions, wait up to
+  // this much longer, on every hop of a flow. 0: a sync starts as soon as the previous one is
+  // done. Worth it where a message costs more than that anyway (exec mode: a process each).
+  std::chrono::microseconds sync_interval = 0us;
   std::size_t max_message_size = wire::default_max_message_size;
   std::uint64_t segment_bytes = 64ull << 20;
   // Consumed data older than this is deleted (whole segments). Unconsumed data is kept.

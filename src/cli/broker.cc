@@ -18,6 +18,7 @@ struct broker_flags {
   std::string data_dir = "shfn-data";
   std::string admin = "127.0.0.1:8080";
   std::string sync = "fsync";
+  double sync_interval_ms = 0;
   double retention_seconds = 0;
   std::string token_secret_file;
 };
@@ -35,6 +36,7 @@ int run_broker(const broker_flags& f) {
       .data_dir = f.data_dir,
       .admin = admin,
       .sync = f.sync == "fsync" ? broker::sync_mode::fsync : broker::sync_mode::none,
+      .sync_interval = std::chrono::microseconds(static_cast<long>(f.sync_interval_ms * 1000)),
       .retention = std::chrono::seconds(static_cast<long>(f.retention_seconds)),
       .token_secret_file = f.token_secret_file};
   asio::io_context io(1);
@@ -68,6 +70,11 @@ void setup_broker(CLI::App& app, int& exit_code) {
                   "host:port for the admin HTTP API and /metrics (port 0: any free; \"off\": none)")
       ->capture_default_str();
   cmd->add_option("--sync", f->sync, "fsync (receipts after fdatasync, group commit) or none")
+      ->capture_default_str();
+  cmd->add_option("--sync-interval", f->sync_interval_ms,
+                  "Group commit: start an fdatasync no sooner than this many ms after the previous "
+                  "one, so that more sends share it (receipts wait up to that much longer)")
+      ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
   cmd->add_option("--retention", f->retention_seconds,
                   "Keep consumed data this many seconds before reclaiming it")

@@ -4,7 +4,7 @@ namespace shfn::storage {
 
 syncable::~syncable() = default;
 
-syncer::syncer() : thread_([this] { run(); }) {}
+syncer::syncer(syncer_options options) : options_(options), thread_([this] { run(); }) {}
 
 syncer::~syncer() {
   stop();
@@ -15,7 +15,9 @@ void syncer::request(std::shared_ptr<syncable> target) {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
       if (queued_.insert(target.get()).second) pending_.push_back(std::move(target));
-      wake_.notify_one();
+      // Only an idle thread needs waking: a busy one looks at pending_ when it is done, and one
+      // holding back must not start early (every request would cut the group short).
+      if (idle_) wake_.notify_one();
       return;
     }
   }
@@ -34,8 +36,12 @@ void syncer::stop() {
 void syncer::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    idle_ = true;
     wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
+    idle_ = false;
     if (pending_.empty()) return;  // stopping, and everything queued has run
+    hold_back(lock);
+    last_start_ = clock::now();
     auto batch = std::move(pending_);
     pending_.clear();
     queued_.clear();
@@ -44,6 +50,14 @@ void syncer::run() {
     batch.clear();  // release our shares off the lock: a destructor may call request()
     lock.lock();
   }
+}
+
+// Waits until min_interval has passed since the last sync started (or until stop()), letting
+// requests gather for one sync.
+void syncer::hold_back(std::unique_lock<std::mutex>& lock) {
+  if (options_.min_interval.count() <= 0) return;
+  const clock::time_point start_at = last_start_ + options_.min_interval;
+  wake_.wait_until(lock, start_at, [this] { return stopping_; });
 }
 
 }  // namespace shfn::storage

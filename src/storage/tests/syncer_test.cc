@@ -69,6 +69,54 @@ TEST(syncer, stop_runs_every_pending_request) {
   for (auto& p : pending) EXPECT_EQ(p->calls, 1);
 }
 
+// Counts, and fulfils a promise at its first sync.
+struct announcing : counting {
+  std::promise<void> synced;
+  void sync_now() override {
+    counting::sync_now();
+    if (calls == 1) synced.set_value();
+  }
+};
+
+// Group commit with an interval: the first request after a quiet spell is synced at once; those
+// that follow within the interval wait for it and then share one sync. (The interval here is an
+// hour, so they wait until stop(), which runs them at once.)
+TEST(syncer, requests_within_the_interval_wait_and_share_one_sync) {
+  auto first = std::make_shared<announcing>();
+  auto later = std::make_shared<announcing>();
+  auto first_synced = first->synced.get_future();
+  auto later_synced = later->synced.get_future();
+
+  syncer s({.min_interval = std::chrono::hours(1)});
+  s.request(first);
+  first_synced.wait();  // not held back: nothing was synced before it
+  for (int i = 0; i < 10; ++i) {
+    s.request(later);
+    s.request(first);
+  }
+  // The syncer is idle, so without the interval these would be synced within microseconds.
+  EXPECT_EQ(later_synced.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  EXPECT_EQ(first->calls, 1);
+  s.stop();  // runs what is pending, at once
+  EXPECT_EQ(first->calls, 2);
+  EXPECT_EQ(later->calls, 1);
+}
+
+TEST(syncer, a_held_back_request_is_synced_once_the_interval_has_passed) {
+  auto first = std::make_shared<announcing>();
+  auto later = std::make_shared<announcing>();
+  auto first_synced = first->synced.get_future();
+  auto later_synced = later->synced.get_future();
+
+  syncer s({.min_interval = std::chrono::milliseconds(50)});
+  s.request(first);
+  first_synced.wait();
+  s.request(later);  // within the interval: held back, then synced without anyone asking again
+  EXPECT_EQ(later_synced.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  s.stop();
+  EXPECT_EQ(later->calls, 1);
+}
+
 TEST(syncer, a_request_after_stop_runs_on_the_caller) {
   auto target = std::make_shared<counting>();
   syncer s;
