@@ -153,8 +153,8 @@ kind: Sequence
 metadata: {name: s}
 spec: {steps: [{ref: {name: f}}]}
 )");
-  auto r = run_shfn(dir, {"run", spec.string(), "--data-dir", dir.str() + "/data", "--only",
-                          "s,sequence"});
+  auto r = run_shfn(
+      dir, {"run", spec.string(), "--data-dir", dir.str() + "/data", "--only", "s,sequence"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_NE(r.err.find("--only sequence"), std::string::npos) << r.err;

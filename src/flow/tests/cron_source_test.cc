@@ -11,6 +11,9 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -578,6 +581,12 @@ TEST_F(cron_source_test, a_restart_that_covers_published_ticks_again_repeats_non
   testing::run_coroutine([this](asio::io_context& io) { return restart_covers_again(io, b_); });
 }
 
+// Until the virtual clock shows `t`: one timer to the steady instant it does (no polling).
+awaitable<void> until_virtual(const source_clock& c, sys_time t) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, c.steady_at(t));
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
 // The broker is down when the source starts: it keeps trying, and once the broker comes the
 // ticks that fell due meanwhile are published, in order, none lost.
 awaitable<void> broker_comes_later(asio::io_context& io, test_broker& b, std::string address) {
@@ -589,11 +598,8 @@ awaitable<void> broker_comes_later(asio::io_context& io, test_broker& b, std::st
   d.source = std::make_unique<cron_source>(
       *c, spec, cron_source_options{.clock = d.clock, .retry_initial = 10ms, .retry_max = 100ms});
   launch(io, d);
-  // Three ticks fall due while nothing answers (a condition on the virtual clock).
-  const auto deadline = clock::now() + patience;
-  while (d.clock.now() < sys_time(utc(2026, 6, 1, 8, 3, 30)) && clock::now() < deadline) {
-    co_await sleep_for(10ms);
-  }
+  // Three ticks fall due while nothing answers.
+  co_await until_virtual(d.clock, sys_time(utc(2026, 6, 1, 8, 3, 30)));
   EXPECT_FALSE(d.started);
   EXPECT_FALSE(d.source->ready());
 
@@ -655,10 +661,7 @@ awaitable<void> stop_while_retrying(asio::io_context& io, test_broker& b) {
                                     cron_source_options{.clock = d.clock, .retry_initial = 5ms});
   launch(io, d);
   // Some attempts have failed by the time a virtual minute has passed (60 ms).
-  const auto deadline = clock::now() + patience;
-  while (d.clock.now() < sys_time(utc(2026, 6, 1, 8, 1)) && clock::now() < deadline) {
-    co_await sleep_for(10ms);
-  }
+  co_await until_virtual(d.clock, sys_time(utc(2026, 6, 1, 8, 1)));
   EXPECT_FALSE(d.started);
   const bool finished = co_await stop_and_wait(d);
   EXPECT_TRUE(finished);
