@@ -76,15 +76,15 @@ class planner {
                  .step = b.filter ? &*b.filter : &pass_all_,
                  .delivery = &b.delivery};
       add_stage(filter);
-      const sink_spec& reply = b.reply.type != sink_spec::kind::none ? b.reply : p.reply;
-      const std::string reply_topic =
-          b.reply.type != sink_spec::kind::none ? b.topic + "-reply" : p.ingress + "-reply";
-      const std::string reply_stage =
-          b.reply.type != sink_spec::kind::none ? branch + "-reply" : p.name + "-reply";
+      // The branch's own reply, else the Parallel's (one sink stage shared by the branches).
+      const bool own_reply = b.reply.type != sink_spec::kind::none;
+      const std::string output =
+          own_reply ? sink_topic(b.reply, p.name, branch + "-reply", b.topic + "-reply")
+                    : sink_topic(p.reply, p.name, p.name + "-reply", p.ingress + "-reply");
       add_stage({.flow = p.name,
                  .name = branch + "-subscriber",
                  .input = b.topic,
-                 .output = sink_topic(reply, p.name, reply_stage, reply_topic),
+                 .output = output,
                  .step = &b.subscriber,
                  .delivery = &b.delivery});
     }
