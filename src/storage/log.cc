@@ -27,6 +27,7 @@ constexpr std::size_t record_header_bytes = 8 + record_fixed_bytes;
 constexpr std::size_t max_data_bytes = UINT32_MAX - record_fixed_bytes;
 constexpr std::uint64_t index_interval_bytes = 4096;
 constexpr std::size_t read_chunk_bytes = 64 << 10;
+constexpr std::size_t zero_chunk_bytes = 64 << 10;
 // Far above any real index (16 bytes per 4 KiB of segment); guards against reading junk.
 constexpr std::uint64_t max_index_file_bytes = 256ull << 20;
 
@@ -66,7 +67,37 @@ struct record_view {
   std::uint64_t size = 0;      // of the whole record, length and crc fields included
 };
 
-enum class scan_status { record, end, torn, corrupt };
+// unwritten: zeros where a record would start, the space written ahead of the records.
+enum class scan_status { record, end, unwritten, torn, corrupt };
+
+const std::array<std::uint8_t, zero_chunk_bytes>& zeros() {
+  static const std::array<std::uint8_t, zero_chunk_bytes> chunk{};
+  return chunk;
+}
+
+// Writes zeros over [from, to).
+result<void> write_zeros(int fd, std::uint64_t from, std::uint64_t to) {
+  while (from < to) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(to - from, zero_chunk_bytes));
+    if (auto ok = write_all_at(fd, byte_view(zeros()).first(n), from); !ok) return ok;
+    from += n;
+  }
+  return {};
+}
+
+// Whether [from, to) of the file holds nothing but zeros.
+result<bool> all_zeros(int fd, std::uint64_t from, std::uint64_t to) {
+  std::array<std::uint8_t, zero_chunk_bytes> chunk{};
+  while (from < to) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(to - from, chunk.size()));
+    auto got = read_at(fd, std::span<std::uint8_t>(chunk.data(), n), from);
+    if (!got) return fail(got.error());
+    if (*got == 0) return true;  // the file is shorter than we were told
+    if (std::memcmp(chunk.data(), zeros().data(), *got) != 0) return false;
+    from += *got;
+  }
+  return true;
+}
 
 // Sequential, checksum-verifying reader of a segment's records between two file positions. It
 // reads ahead in chunks so that small records don't cost one pread each.
@@ -89,6 +120,7 @@ class record_reader {
     if (*head == nullptr) return scan_status::torn;
     const std::uint32_t length = load_u32(*head);
     const std::uint32_t crc = load_u32(*head + 4);
+    if (length == 0 && crc == 0) return scan_status::unwritten;
     if (length < record_fixed_bytes) return scan_status::corrupt;
     if (length > end_ - position_ - 8) return scan_status::torn;
     auto whole = fetch(8 + std::size_t{length});
@@ -153,7 +185,8 @@ struct log::segment {
 
   std::uint64_t base = 0;
   std::uint64_t end = 0;         // the offset after its last record
-  std::uint64_t file_bytes = 0;  // file size, header included
+  std::uint64_t file_bytes = 0;  // up to the end of the last record, header included
+  std::uint64_t allocated = 0;   // the file's size: file_bytes, then zeros written ahead
   std::uint64_t min_time = UINT64_MAX;
   std::uint64_t max_time = 0;
   std::vector<point> index;  // sparse; index[0] is the first record
@@ -327,6 +360,7 @@ result<bool> log::load_sealed(segment& s) {
   auto size = file_size(s.file->get());
   if (!size) return fail(size.error());
   s.file_bytes = *size;
+  s.allocated = *size;
   std::array<std::uint8_t, segment_header_bytes> header{};
   auto got = read_at(s.file->get(), header, 0);
   if (!got) return fail(got.error());
@@ -361,12 +395,14 @@ result<bool> log::recover(segment& s, bool active) {
   auto size = file_size(fd);
   if (!size) return fail(size.error());
   s.forget_records();
+  s.allocated = *size;
   s.dirty = true;  // what we read may only be in the page cache: the next sync() flushes it
   if (*size < segment_header_bytes && active) {
     // A crash while rolling, between creating the file and writing its header.
     spdlog::warn("log {}: re-initialising segment {} (header incomplete)", dir_.string(), s.base);
     if (auto ok = truncate_file(fd, 0); !ok) return fail(ok.error());
     if (auto ok = write_all_at(fd, encode_segment_header(s.base), 0); !ok) return fail(ok.error());
+    s.allocated = segment_header_bytes;
     return true;
   }
   std::array<std::uint8_t, segment_header_bytes> header{};
@@ -382,6 +418,12 @@ result<bool> log::recover(segment& s, bool active) {
     auto status = reader.next(rec);
     if (!status) return fail(status.error());
     if (*status == scan_status::end) return true;
+    if (*status == scan_status::unwritten) {
+      auto cut = cut_unwritten_tail(s, active, *size);
+      if (!cut) return fail(cut.error());
+      if (*cut) return true;
+      break;  // a sealed segment that stops short of the next one: damaged
+    }
     if (*status != scan_status::record || rec.offset != s.end) break;
     s.add(rec.offset, rec.publish_time, rec.position, rec.size);
   }
@@ -400,7 +442,29 @@ result<bool> log::recover(segment& s, bool active) {
     }
   }
   if (auto ok = truncate_file(fd, cut_at); !ok) return fail(ok.error());
+  s.allocated = cut_at;
   return false;
+}
+
+// The records of `s` end at s.file_bytes, where zeros start. The rest of the file is cut off, so
+// that neither a later scan nor a later append meets whatever it holds. False (and nothing cut)
+// for a sealed segment whose records do not reach the next segment: that is damage.
+result<bool> log::cut_unwritten_tail(segment& s, bool active, std::uint64_t file_size) {
+  const int fd = s.file->get();
+  if (!active) {
+    const auto next = static_cast<std::size_t>(&s - segments_.data()) + 1;
+    if (next >= segments_.size() || segments_[next].base != s.end) return false;
+  }
+  auto zeros_only = all_zeros(fd, s.file_bytes, file_size);
+  if (!zeros_only) return fail(zeros_only.error());
+  if (!*zeros_only) {
+    // Pages written after one that a machine crash lost: never durable, so never acknowledged.
+    spdlog::warn("log {}: dropping {} bytes after a gap in segment {} at offset {}", dir_.string(),
+                 file_size - s.file_bytes, s.base, s.end);
+  }
+  if (auto ok = truncate_file(fd, s.file_bytes); !ok) return fail(ok.error());
+  s.allocated = s.file_bytes;
+  return true;
 }
 
 result<void> log::drop_segments_after(std::size_t index) {
@@ -442,6 +506,7 @@ result<void> log::create_segment(std::uint64_t base) {
   segments_.push_back({.base = base,
                        .end = base,
                        .file_bytes = segment_header_bytes,
+                       .allocated = segment_header_bytes,
                        .file = std::make_shared<unique_fd>(std::move(*fd)),
                        .dirty = true});
   dir_dirty_ = true;
@@ -451,7 +516,31 @@ result<void> log::create_segment(std::uint64_t base) {
 result<void> log::roll() {
   // The sealed segment's index is written by the sync() that makes its data durable, so an
   // index on disk always describes data that is on disk.
+  if (auto ok = seal(segments_.back()); !ok) return ok;
   return create_segment(segments_.back().end);
+}
+
+// Cuts the zeros written ahead off a segment that will take no more appends. Marked dirty: the
+// next sync() makes the new size durable before the segment's index is written.
+result<void> log::seal(segment& s) {
+  if (s.allocated == s.file_bytes) return {};
+  if (auto ok = truncate_file(s.file->get(), s.file_bytes); !ok) return ok;
+  s.allocated = s.file_bytes;
+  s.dirty = true;
+  return {};
+}
+
+// Extends the active segment's file with zeros to hold at least `needed` bytes, a chunk of
+// preallocate_bytes at a time (within segment_bytes). Zeros beyond the records are harmless:
+// recovery reads them as the end.
+result<void> log::preallocate(segment& s, std::uint64_t needed) {
+  if (options_.preallocate_bytes == 0 || needed <= s.allocated) return {};
+  const std::uint64_t chunk_end =
+      std::min(s.allocated + options_.preallocate_bytes, options_.segment_bytes);
+  const std::uint64_t target = std::max(needed, chunk_end);
+  if (auto ok = write_zeros(s.file->get(), s.allocated, target); !ok) return ok;
+  s.allocated = target;
+  return {};
 }
 
 result<std::uint64_t> log::append(byte_view data, std::uint64_t publish_time) {
@@ -464,6 +553,7 @@ result<std::uint64_t> log::append(byte_view data, std::uint64_t publish_time) {
     if (auto ok = roll(); !ok) return fail(ok.error());
   }
   segment& active = segments_.back();
+  if (auto ok = preallocate(active, active.file_bytes + record_size); !ok) return fail(ok.error());
   const std::uint64_t offset = active.end;
   std::array<std::uint8_t, record_header_bytes> head{};
   store_u32(head.data(), static_cast<std::uint32_t>(record_fixed_bytes + data.size()));
@@ -471,11 +561,19 @@ result<std::uint64_t> log::append(byte_view data, std::uint64_t publish_time) {
   store_u64(head.data() + 16, publish_time);
   store_u32(head.data() + 4, wire::crc32c(data, wire::crc32c(byte_view(head).subspan(8))));
   if (auto ok = write_all_at(active.file->get(), head, data, active.file_bytes); !ok) {
-    // A partial record would hide every later one from recovery: cut it off, or stop writing.
-    if (!truncate_file(active.file->get(), active.file_bytes)) broken_ = ok.error();
+    // A partial record would hide every later one from recovery: cut it off (zeros where it
+    // was, within the space written ahead), or stop writing.
+    const bool undone =
+        active.allocated > active.file_bytes
+            ? write_zeros(active.file->get(), active.file_bytes,
+                          std::min(active.allocated, active.file_bytes + record_size))
+                  .has_value()
+            : truncate_file(active.file->get(), active.file_bytes).has_value();
+    if (!undone) broken_ = ok.error();
     return fail(ok.error());
   }
   active.add(offset, publish_time, active.file_bytes, record_size);
+  active.allocated = std::max(active.allocated, active.file_bytes);
   active.dirty = true;
   return offset;
 }

@@ -34,6 +34,9 @@
 //     [..] data
 //   A record whose length runs past the end of the file is torn; one whose crc fails, whose
 //   length is < 16, or whose offset is not the previous offset + 1 is corrupt.
+//   The active segment may end in zeros after its last record: space written ahead (see
+//   log_options::preallocate_bytes). A length and crc of 0 where a record would start mark the
+//   end of the records ("unwritten").
 //
 // DIR/<base>.idx   index of a sealed (no longer appended to) segment, written once its data is
 //                  durable (by the sync() after it was sealed), via a temp file and rename:
@@ -53,15 +56,22 @@
 // A new log is one empty active segment, 00000000000000000000.seg. A segment is rolled (sealed,
 // and a new active one created at the next offset) before an append that would take it past
 // segment_bytes, unless it is empty, so a single record larger than that gets its own segment.
+// Sealing cuts the zeros written ahead off, so a sealed segment ends with its last record once
+// the sync that follows has returned.
 // "*.tmp" files are leftovers of interrupted index writes and are deleted on open.
 //
 // Recovery on open:
 //  - the active segment is scanned and verified record by record; a torn or corrupt tail is
-//    truncated away (logged at warn: bytes dropped and from which offset). An active segment
-//    shorter than its header (a crash while rolling) is re-initialised.
-//  - a sealed segment without a valid index is scanned the same way. If it turns out damaged,
-//    nothing after the damage can be trusted to be contiguous: it is truncated there and the
-//    segments after it are deleted (logged at error).
+//    truncated away (logged at warn: bytes dropped and from which offset). So is what follows
+//    the first unwritten record: quietly when it is all zeros; at warn when it is not (records
+//    written after a page that a machine crash lost, which were never durable and which a later
+//    append must not bring back by lining up with them). An active segment shorter than its
+//    header (a crash while rolling) is re-initialised.
+//  - a sealed segment without a valid index is scanned the same way. Zeros after its last
+//    record are a seal whose truncation was not yet durable: cut off quietly when the records
+//    reach the next segment's base. Otherwise, if it turns out damaged, nothing after the
+//    damage can be trusted to be contiguous: it is truncated there and the segments after it
+//    are deleted (logged at error).
 //  - a gap between segments (a trim that was only partly persisted) drops the segments before
 //    the gap (logged at warn): offsets always remain dense from start_offset().
 //  - a segment header that is complete but wrong fails open() with errc::bad_segment_header.
@@ -81,6 +91,11 @@ namespace shfn::storage {
 
 struct log_options {
   std::uint64_t segment_bytes = 64ull << 20;
+  // The active segment's file is extended with written zeros this much at a time (capped by
+  // segment_bytes), so that an append overwrites space the file already has: its fdatasync
+  // then flushes the data alone, without the inode (file size) and, on journalling file
+  // systems, without a journal commit. 0: every append extends the file.
+  std::uint64_t preallocate_bytes = 1ull << 20;
 };
 
 struct entry {
@@ -139,6 +154,9 @@ class log {
   result<void> load(std::vector<std::uint64_t> bases);
   result<bool> load_sealed(segment& s);
   result<bool> recover(segment& s, bool active);
+  result<bool> cut_unwritten_tail(segment& s, bool active, std::uint64_t file_size);
+  result<void> preallocate(segment& s, std::uint64_t needed);
+  result<void> seal(segment& s);
   result<void> drop_segments_after(std::size_t index);
   void drop_segments_before_gap();
   result<void> create_segment(std::uint64_t base);

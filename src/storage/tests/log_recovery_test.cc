@@ -27,18 +27,24 @@ std::filesystem::path segment_file(const std::filesystem::path& dir, std::uint64
   return dir / fmt::format("{:020}.seg", base);
 }
 
+// Most tests shape the end of a segment file (a torn record is a file cut short), so their logs
+// write no zeros ahead: a file ends with its last record, as with preallocate_bytes = 0 or a
+// log written before preallocation. The tests of preallocation pass their own.
+constexpr std::uint64_t no_preallocation = 0;
+
 // Appends `count` ten-byte records; returns the log still open.
 std::unique_ptr<log> make_log(const std::filesystem::path& dir, std::uint64_t count,
-                              std::uint64_t segment_bytes = 1 << 20) {
-  auto l = log::open(dir, {.segment_bytes = segment_bytes});
+                              std::uint64_t segment_bytes = 1 << 20,
+                              std::uint64_t preallocate = no_preallocation) {
+  auto l = log::open(dir, {.segment_bytes = segment_bytes, .preallocate_bytes = preallocate});
   EXPECT_TRUE(l);
   for (std::uint64_t i = 0; i < count; ++i) EXPECT_EQ((*l)->append(as_bytes(ten_bytes), i), i);
   return std::move(*l);
 }
 
-std::unique_ptr<log> reopen(const std::filesystem::path& dir,
-                            std::uint64_t segment_bytes = 1 << 20) {
-  auto l = log::open(dir, {.segment_bytes = segment_bytes});
+std::unique_ptr<log> reopen(const std::filesystem::path& dir, std::uint64_t segment_bytes = 1 << 20,
+                            std::uint64_t preallocate = no_preallocation) {
+  auto l = log::open(dir, {.segment_bytes = segment_bytes, .preallocate_bytes = preallocate});
   EXPECT_TRUE(l) << l.error().message();
   return l ? std::move(*l) : nullptr;
 }
@@ -242,6 +248,93 @@ TEST(log_recovery, damage_found_by_a_read_is_an_error_not_garbage) {
   auto got = l->read(0, SIZE_MAX, SIZE_MAX);
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error(), errc::corrupt_record);
+}
+
+// ------------------------------------------------------------------ space written ahead (zeros)
+
+constexpr std::uint64_t ahead = 4096;
+
+std::uint64_t records_end(std::uint64_t records) {
+  return header + records * (record_overhead + 10);
+}
+
+TEST(log_preallocation, the_active_segment_is_extended_with_zeros_cut_off_on_reopen) {
+  temp_dir dir;
+  const auto file = segment_file(dir.path(), 0);
+  {
+    auto l = make_log(dir.path(), 10, 1 << 20, ahead);
+    EXPECT_EQ(std::filesystem::file_size(file), header + ahead);  // one chunk past the header
+    EXPECT_EQ(l->size_bytes(), records_end(10));                  // what the records take
+    ASSERT_TRUE(l->sync());
+  }
+  auto l = reopen(dir.path(), 1 << 20, ahead);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->end_offset(), 10u);
+  expect_readable(*l, 0, 10);
+  EXPECT_EQ(std::filesystem::file_size(file), records_end(10));
+  // Appends go on past the first chunk, extending the file a chunk at a time.
+  for (std::uint64_t i = 10; i < 200; ++i) ASSERT_EQ(l->append(as_bytes(ten_bytes), i), i);
+  EXPECT_EQ((std::filesystem::file_size(file) - records_end(10)) % ahead, 0u);
+  l.reset();
+  expect_readable(*reopen(dir.path(), 1 << 20, ahead), 0, 200);
+}
+
+TEST(log_preallocation, records_after_a_lost_page_are_dropped_and_never_come_back) {
+  temp_dir dir;
+  make_log(dir.path(), 10, 1 << 20, ahead);
+  // A machine crash kept the pages of records 4..9 but not record 3's: zeros there.
+  overwrite(segment_file(dir.path(), 0), records_end(3), std::string(34, '\0'));
+  auto l = reopen(dir.path(), 1 << 20, ahead);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->end_offset(), 3u);
+  expect_readable(*l, 0, 3);
+  // A new record 3 of the same size: old record 4 would follow it, with the next offset and a
+  // valid checksum, had recovery not cut it off.
+  ASSERT_EQ(l->append(as_bytes(ten_bytes), 3), 3u);
+  l.reset();
+  l = reopen(dir.path(), 1 << 20, ahead);
+  EXPECT_EQ(l->end_offset(), 4u);
+  expect_readable(*l, 0, 4);
+}
+
+TEST(log_preallocation, a_record_torn_inside_the_zeros_is_cut_off) {
+  temp_dir dir;
+  make_log(dir.path(), 10, 1 << 20, ahead);
+  // The last record's last bytes never reached the disk: zeros inside it, a failing checksum.
+  overwrite(segment_file(dir.path(), 0), records_end(10) - 5, std::string(5, '\0'));
+  auto l = reopen(dir.path(), 1 << 20, ahead);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->end_offset(), 9u);
+  expect_readable(*l, 0, 9);
+  EXPECT_EQ(std::filesystem::file_size(segment_file(dir.path(), 0)), records_end(9));
+}
+
+TEST(log_preallocation, a_sealed_segment_keeps_its_records_when_the_seal_was_not_durable) {
+  temp_dir dir;
+  make_log(dir.path(), 20, 256, ahead);  // never synced: no indexes, every segment scanned
+  const auto segments = files_with_extension(dir.path(), ".seg");
+  ASSERT_GE(segments.size(), 3u);
+  const auto sealed_size = std::filesystem::file_size(segments[0]);
+  // The truncation that sealed segment 0 was lost: its zeros are back.
+  std::filesystem::resize_file(segments[0], 256);
+  auto l = reopen(dir.path(), 256, ahead);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->end_offset(), 20u);
+  expect_readable(*l, 0, 20);
+  EXPECT_EQ(files_with_extension(dir.path(), ".seg").size(), segments.size());
+  EXPECT_EQ(std::filesystem::file_size(segments[0]), sealed_size);
+}
+
+TEST(log_preallocation, zeros_that_stop_a_sealed_segment_short_are_damage) {
+  temp_dir dir;
+  make_log(dir.path(), 20, 256, ahead);
+  // Record 2 of sealed segment 0 was lost: the segment no longer reaches segment 1's base.
+  overwrite(segment_file(dir.path(), 0), records_end(2), std::string(34, '\0'));
+  auto l = reopen(dir.path(), 256, ahead);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->end_offset(), 2u);
+  expect_readable(*l, 0, 2);
+  EXPECT_EQ(files_with_extension(dir.path(), ".seg").size(), 1u);
 }
 
 }  // namespace
