@@ -260,11 +260,15 @@ void partition_consumer::handle_message(const wire::frame& f) {
     return;
   }
   const int count = static_cast<int>(entries->size());
+  batch_acks& acks = batches_[{entry.ledger, entry.entry}];
+  if (acks.acked.size() != static_cast<std::size_t>(count)) acks = {std::vector<bool>(count), 0};
   int delivered = 0;
   int skipped = 0;
   for (int i = 0; i < count; ++i) {
     const auto& e = (*entries)[static_cast<std::size_t>(i)];
-    if (!still_unacked(command, i) || e.metadata.compacted_out()) {
+    if (acks.acked[static_cast<std::size_t>(i)] || !still_unacked(command, i) ||
+        e.metadata.compacted_out()) {
+      acks.acked[static_cast<std::size_t>(i)] = true;
       ++skipped;
       continue;
     }
@@ -277,19 +281,27 @@ void partition_consumer::handle_message(const wire::frame& f) {
     ++delivered;
     finish_message(m);
   }
+  acks.left = static_cast<std::size_t>(delivered);
   if (delivered > 0) {
-    batch_unacked_[{entry.ledger, entry.entry}] = delivered;
     if (!to_dead_letter) owner_.arrived();
+  } else {
+    // Nothing left to deliver (all acked before, the last ack lost with a connection): done.
+    batches_.erase({entry.ledger, entry.entry});
+    queue_ack(entry);
   }
   if (skipped > 0) consumed(skipped);
 }
 
 void partition_consumer::acknowledge(const wire::message_id& id) {
   if (id.batch_index >= 0) {
-    auto it = batch_unacked_.find({id.ledger, id.entry});
-    if (it == batch_unacked_.end()) return;  // entry already redelivered or acked
-    if (--it->second > 0) return;
-    batch_unacked_.erase(it);
+    auto it = batches_.find({id.ledger, id.entry});
+    if (it == batches_.end()) return;  // the whole entry is acked already
+    batch_acks& acks = it->second;
+    const auto index = static_cast<std::size_t>(id.batch_index);
+    if (index >= acks.acked.size() || acks.acked[index]) return;
+    acks.acked[index] = true;
+    if (--acks.left > 0) return;
+    batches_.erase(it);
   }
   queue_ack(id);
 }
@@ -301,7 +313,7 @@ void partition_consumer::acknowledge_cumulative(const wire::message_id& id) {
     if (id.entry == 0) return;
     upto.entry = id.entry - 1;
   }
-  std::erase_if(batch_unacked_, [&](const auto& kv) {
+  std::erase_if(batches_, [&](const auto& kv) {
     return std::pair(kv.first.first, kv.first.second) <= std::pair(upto.ledger, upto.entry);
   });
   if (!conn_) return;
@@ -347,13 +359,11 @@ void partition_consumer::redeliver(const std::vector<wire::message_id>& ids) {
     std::set<std::pair<std::int64_t, std::int64_t>> entries;
     for (const auto& id : ids) {
       if (!entries.insert({id.ledger, id.entry}).second) continue;
-      batch_unacked_.erase({id.ledger, id.entry});
       id.to_pb(*r->add_message_ids());
     }
   } else {
     // The broker redelivers everything unacked for these types; what we hold locally would be
     // duplicated, so drop it and hand its permits back.
-    batch_unacked_.clear();
     int dropped = static_cast<int>(owner_.drop_queued(partition_));
     grant_permits(dropped);
   }
@@ -361,7 +371,7 @@ void partition_consumer::redeliver(const std::vector<wire::message_id>& ids) {
 }
 
 void partition_consumer::reset_local_state() {
-  batch_unacked_.clear();
+  // batches_ stays: the broker sends the entries again, and what was acked of them is skipped.
   pending_acks_.clear();
   owner_.drop_queued(partition_);
 }

@@ -8,7 +8,8 @@
 // event loop run once, so the FLOW (and the acks made so far) go out at once even when the
 // application receives in a tight loop that would otherwise not suspend until the queue ran dry.
 // Acks are batched per event-loop turn into one ACK command. A batch entry is acked to the broker
-// once all its messages are acked. Negative acks and ack timeouts become
+// once all its messages are acked; when the broker sends a batch again, the messages of it that
+// were acked are skipped. Negative acks and ack timeouts become
 // REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay. On reconnect the local queue for that
 // partition is dropped: the broker redelivers it.
 
@@ -76,7 +77,15 @@ class partition_consumer final : public connection_listener {
   // entry, for deciding when a FLOW lets the broker send its next entry.
   std::int64_t broker_permits_ = 0;
   int last_entry_messages_ = 1;
-  std::map<std::pair<std::int64_t, std::int64_t>, int> batch_unacked_;
+  // Batch entries delivered and not yet wholly acked: which of their messages the application
+  // has acked. The broker acks and redelivers whole entries (a negative ack of one message, a
+  // reconnect), so this outlives redeliveries: the messages already acked are skipped when the
+  // entry comes again, instead of being processed twice.
+  struct batch_acks {
+    std::vector<bool> acked;
+    std::size_t left = 0;  // messages not acked yet
+  };
+  std::map<std::pair<std::int64_t, std::int64_t>, batch_acks> batches_;
   std::vector<wire::batch_entry> batch_scratch_;  // reused by every batch this consumer decodes
   std::vector<wire::message_id> pending_acks_;
   bool ack_flush_scheduled_ = false;

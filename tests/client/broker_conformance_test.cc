@@ -498,6 +498,68 @@ TEST_F(broker, negative_acks_count_up_then_dead_letter) {
   shfn::testing::run_coroutine(negative_acks_count_up_then_dead_letter);
 }
 
+// The broker redelivers a batch as a whole: after one message of a batch is negatively acked,
+// only that one comes back, not its neighbours that were acked (they would be processed twice).
+awaitable<void> only_the_unacked_messages_of_a_batch_come_back(asio::io_context& io,
+                                                               subscription_type type) {
+  auto c = make_client(io);
+  const std::string topic = unique_topic("batchnack");
+  const consumer_options co{.topic = topic,
+                            .subscription = "s",
+                            .type = type,
+                            .position = initial_position::earliest,
+                            .negative_ack_delay = 100ms};
+  auto cons = co_await c->subscribe(co);
+  CO_ASSERT_OK(cons);
+  const producer_options po{
+      .topic = topic, .batching = true, .batching_max_messages = 5, .batching_max_delay = 1s};
+  auto prod = co_await c->create_producer(po);
+  CO_ASSERT_OK(prod);
+  for (int i = 0; i < 5; ++i) {
+    co_await (*prod)->send_async(text("m" + std::to_string(i)), [](result<wire::message_id>) {});
+  }
+  CO_ASSERT_OK(co_await (*prod)->flush());
+  auto first = co_await receive_n(**cons, 5, 10s, /*ack=*/false);
+  CO_ASSERT_TRUE(first.size() == 5);
+  // The five share one batch, or this would test nothing.
+  CO_ASSERT_TRUE(first[2].id.batch_size == 5);
+  for (const auto& m : first) {
+    if (text_of(m) == "m2") {
+      (*cons)->negative_acknowledge(m);
+    } else {
+      (*cons)->acknowledge(m);
+    }
+  }
+  auto again = co_await (*cons)->receive(clock::now() + 10s);
+  CO_ASSERT_OK(again);
+  EXPECT_EQ(text_of(*again), "m2");
+  // Pulsar counts redeliveries for shared subscriptions only (an exclusive one is rewound).
+  if (type == subscription_type::shared) {
+    EXPECT_EQ(again->redelivery_count, 1u);
+  }
+  (*cons)->acknowledge(*again);
+  auto more = co_await (*cons)->receive(clock::now() + 1s);
+  EXPECT_FALSE(more.has_value()) << "delivered again: " << text_of(*more);
+  co_await (*prod)->close();
+  co_await (*cons)->close();
+  // Wholly acked: a new consumer on the subscription gets nothing.
+  auto later = co_await c->subscribe(co);
+  CO_ASSERT_OK(later);
+  auto after = co_await (*later)->receive(clock::now() + 1s);
+  EXPECT_FALSE(after.has_value()) << "the batch was not acked: " << text_of(*after);
+  co_await (*later)->close();
+}
+TEST_F(broker, only_the_unacked_messages_of_a_batch_come_back_shared) {
+  shfn::testing::run_coroutine([](asio::io_context& io) {
+    return only_the_unacked_messages_of_a_batch_come_back(io, subscription_type::shared);
+  });
+}
+TEST_F(broker, only_the_unacked_messages_of_a_batch_come_back_exclusive) {
+  shfn::testing::run_coroutine([](asio::io_context& io) {
+    return only_the_unacked_messages_of_a_batch_come_back(io, subscription_type::exclusive);
+  });
+}
+
 awaitable<void> ack_timeout_redelivers(asio::io_context& io) {
   auto c = make_client(io);
   const std::string topic = unique_topic("acktimeout");

@@ -63,6 +63,41 @@ def test_graceful_shutdown_finishes_in_flight_work_and_loses_nothing(
     rt2.terminate()
 
 
+PICKY = """kind: Function
+metadata:
+  name: picky
+spec:
+  command: 'x=$(cat); [ "$x" != bad ] || exit 3; printf %s "$x"'
+  inputs: [in]
+  output: out
+  deadLetterTopic: dlq
+  maxMessageRetries: 2
+  subscriptionPosition: Earliest
+"""
+
+
+def test_a_failing_message_does_not_replay_the_rest_of_its_batch(make_spec, runtimes, clients):
+    """The broker redelivers a batch as a whole; the neighbours of a failing message, already
+    processed and acked, must not run (and publish) again with each of its retries."""
+    spec = make_spec(text=PICKY, topics=["in", "out", "dlq"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    producer = c.py.create_producer(spec.topic("in"), batching_enabled=True,
+                                    batching_max_messages=5, batching_max_publish_delay_ms=1000)
+    # One batch; "bad" last, so that its neighbours are done before its first failure.
+    for p in [b"a", b"b", b"c", b"d", b"bad"]:
+        producer.send_async(p, None)
+    producer.flush()
+    parked = read_all(c.py, spec.topic("dlq"), 1)
+    assert parked == [b"bad"]
+    outputs = read_all(c.py, spec.topic("out"), 4)
+    assert sorted(outputs) == [b"a", b"b", b"c", b"d"]  # each once
+    status = rt.instance("picky")
+    assert status["processedSuccessfully"] == 4
+    assert status["userExceptions"] == 3  # the first attempt and two retries of "bad" alone
+    assert rt.terminate() == 0
+
+
 def test_broker_down_at_start_then_restarted_mid_run(make_spec, runtimes, workdir):
     if standalone():
         pytest.skip("restarts a broker of its own")
