@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "k8s/documents.h"
+#include "k8s/quantity.h"
 
 namespace shfn::k8s {
 
@@ -52,6 +53,25 @@ bool has_inputs(const config::function_spec& fn) {
 
 bool before(const config::location& a, const config::location& b) {
   return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+}
+
+// The larger of two quantities. Empty is the smallest as a request (nothing asked for) and the
+// largest as a limit (no limit).
+std::string larger(const std::string& a, const std::string& b, bool empty_is_unlimited) {
+  if (a.empty() || b.empty()) return (a.empty() == empty_is_unlimited) ? a : b;
+  const auto va = quantity_value(a);
+  const auto vb = quantity_value(b);
+  if (!va || !vb) return va ? a : b;  // config has checked them; keep the one that parses
+  return *vb > *va ? b : a;
+}
+
+// Resources that cover both: a flow pod runs all its steps, so it gets, for each request and
+// limit, the largest any of them asks for.
+void cover(config::deploy_spec& pod, const config::deploy_spec& step) {
+  pod.requests.cpu = larger(pod.requests.cpu, step.requests.cpu, false);
+  pod.requests.memory = larger(pod.requests.memory, step.requests.memory, false);
+  pod.limits.cpu = larger(pod.limits.cpu, step.limits.cpu, true);
+  pod.limits.memory = larger(pod.limits.memory, step.limits.memory, true);
 }
 
 // A Parallel, Sequence or cron source as far as deploying it goes: what it refers to.
@@ -191,9 +211,12 @@ class builder {
       for (const auto& file : *files) scripts.emplace(file.path, file.content);
     }
     if (!ok) return std::nullopt;
-    for (const auto& step : f.steps)
-      if (auto fn = functions_.find(step); fn != functions_.end())
+    for (const auto& step : f.steps) {
+      if (auto fn = functions_.find(step); fn != functions_.end()) {
         w.kill_grace = std::max(w.kill_grace, fn->second->kill_grace);
+        cover(w.deploy, fn->second->deploy);
+      }
+    }
     auto text = documents_of(f, names);
     if (!text) return std::nullopt;
     w.files.push_back({.path = w.spec_path, .content = std::move(*text)});

@@ -151,6 +151,35 @@ TEST_F(flow_test, pods_run_the_flow_alone_with_one_replica) {
               Not(::testing::Contains("--only")));
 }
 
+TEST_F(flow_test, a_flow_pod_gets_the_largest_resources_its_steps_ask_for) {
+  write("spec.yaml", R"(kind: Function
+metadata: {name: light}
+spec:
+  command: cat
+  deploy: {resources: {requests: {cpu: 250m}, limits: {memory: 1Gi}}}
+---
+kind: Function
+metadata: {name: heavy}
+spec:
+  command: cat
+  deploy: {resources: {requests: {cpu: 200m, memory: 256Mi}, limits: {cpu: "2", memory: 256Mi}}}
+---
+kind: Sequence
+metadata: {name: both}
+spec:
+  steps: [{ref: {name: light}}, {ref: {name: heavy}}]
+)",
+        0644);
+  auto docs = documents();
+  const auto r =
+      find(docs, "StatefulSet", "both")["spec"]["template"]["spec"]["containers"][0]["resources"];
+  EXPECT_EQ(r["requests"]["cpu"].as<std::string>(), "250m");      // light's
+  EXPECT_EQ(r["requests"]["memory"].as<std::string>(), "256Mi");  // heavy's
+  EXPECT_EQ(r["limits"]["memory"].as<std::string>(), "1Gi");      // light's
+  // light sets no CPU limit, and no limit is the largest: the pod gets none.
+  EXPECT_FALSE(r["limits"]["cpu"]) << r["limits"];
+}
+
 TEST_F(flow_test, a_flows_config_map_holds_what_it_refers_to_and_their_scripts) {
   auto docs = documents();
   // The Parallel: its filter and subscriber, the Sequence its reply names, and that Sequence's
