@@ -260,18 +260,21 @@ void partition_consumer::handle_message(const wire::frame& f) {
     return;
   }
   const int count = static_cast<int>(entries->size());
-  batch_acks& acks = batches_[{entry.ledger, entry.entry}];
-  if (acks.acked.size() != static_cast<std::size_t>(count)) acks = {std::vector<bool>(count), 0};
+  batch_state& batch = batches_[{entry.ledger, entry.entry}];
+  if (batch.messages.size() != static_cast<std::size_t>(count)) {
+    batch = {std::vector<batch_message>(static_cast<std::size_t>(count)), 0};
+  }
   int delivered = 0;
   int skipped = 0;
   for (int i = 0; i < count; ++i) {
     const auto& e = (*entries)[static_cast<std::size_t>(i)];
-    if (acks.acked[static_cast<std::size_t>(i)] || !still_unacked(command, i) ||
-        e.metadata.compacted_out()) {
-      acks.acked[static_cast<std::size_t>(i)] = true;
+    batch_message& state = batch.messages[static_cast<std::size_t>(i)];
+    if (!still_unacked(command, i) || e.metadata.compacted_out()) state = batch_message::acked;
+    if (state != batch_message::available) {
       ++skipped;
       continue;
     }
+    state = batch_message::outstanding;
     message& m = start_message();
     m.id.batch_index = i;
     m.id.batch_size = count;
@@ -281,26 +284,37 @@ void partition_consumer::handle_message(const wire::frame& f) {
     ++delivered;
     finish_message(m);
   }
-  acks.left = static_cast<std::size_t>(delivered);
-  if (delivered > 0) {
-    if (!to_dead_letter) owner_.arrived();
-  } else {
-    // Nothing left to deliver (all acked before, the last ack lost with a connection): done.
+  batch.left = static_cast<std::size_t>(
+      std::count_if(batch.messages.begin(), batch.messages.end(),
+                    [](batch_message m) { return m != batch_message::acked; }));
+  if (batch.left == 0) {
+    // All acked already (the last ack was lost with a connection): ack the entry now.
     batches_.erase({entry.ledger, entry.entry});
     queue_ack(entry);
   }
+  if (delivered > 0 && !to_dead_letter) owner_.arrived();
   if (skipped > 0) consumed(skipped);
+}
+
+void partition_consumer::make_available(const wire::message_id& id) {
+  if (id.batch_index < 0) return;
+  auto it = batches_.find({id.ledger, id.entry});
+  if (it == batches_.end()) return;
+  const auto index = static_cast<std::size_t>(id.batch_index);
+  if (index < it->second.messages.size() && it->second.messages[index] != batch_message::acked) {
+    it->second.messages[index] = batch_message::available;
+  }
 }
 
 void partition_consumer::acknowledge(const wire::message_id& id) {
   if (id.batch_index >= 0) {
     auto it = batches_.find({id.ledger, id.entry});
     if (it == batches_.end()) return;  // the whole entry is acked already
-    batch_acks& acks = it->second;
+    batch_state& batch = it->second;
     const auto index = static_cast<std::size_t>(id.batch_index);
-    if (index >= acks.acked.size() || acks.acked[index]) return;
-    acks.acked[index] = true;
-    if (--acks.left > 0) return;
+    if (index >= batch.messages.size() || batch.messages[index] == batch_message::acked) return;
+    batch.messages[index] = batch_message::acked;
+    if (--batch.left > 0) return;
     batches_.erase(it);
   }
   queue_ack(id);
@@ -350,6 +364,7 @@ void partition_consumer::flush_acks() {
 }
 
 void partition_consumer::redeliver(const std::vector<wire::message_id>& ids) {
+  for (const auto& id : ids) make_available(id);
   if (!conn_) return;  // the resubscribe will redeliver everything unacked anyway
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::REDELIVER_UNACKNOWLEDGED_MESSAGES);
@@ -364,16 +379,18 @@ void partition_consumer::redeliver(const std::vector<wire::message_id>& ids) {
   } else {
     // The broker redelivers everything unacked for these types; what we hold locally would be
     // duplicated, so drop it and hand its permits back.
-    int dropped = static_cast<int>(owner_.drop_queued(partition_));
-    grant_permits(dropped);
+    const auto dropped = owner_.drop_queued(partition_);
+    for (const auto& id : dropped) make_available(id);
+    grant_permits(static_cast<int>(dropped.size()));
   }
   conn_->send(c);
 }
 
 void partition_consumer::reset_local_state() {
-  // batches_ stays: the broker sends the entries again, and what was acked of them is skipped.
+  // batches_ stays: the broker sends the entries again, and only what is available of them is
+  // delivered (what the application holds, it still acks or gives back).
   pending_acks_.clear();
-  owner_.drop_queued(partition_);
+  for (const auto& id : owner_.drop_queued(partition_)) make_available(id);
 }
 
 void partition_consumer::on_disconnected() {
@@ -464,8 +481,14 @@ void consumer::dead_letter(message m) {
   dead_letter_arrived_.notify_all();
 }
 
-std::size_t consumer::drop_queued(int partition) {
-  return incoming_.erase_if([&](const message& m) { return m.id.partition == partition; });
+std::vector<wire::message_id> consumer::drop_queued(int partition) {
+  std::vector<wire::message_id> dropped;
+  incoming_.erase_if([&](const message& m) {
+    if (m.id.partition != partition) return false;
+    dropped.push_back(m.id);
+    return true;
+  });
+  return dropped;
 }
 
 awaitable<result<message>> consumer::receive(clock::time_point deadline) {

@@ -8,10 +8,10 @@
 // event loop run once, so the FLOW (and the acks made so far) go out at once even when the
 // application receives in a tight loop that would otherwise not suspend until the queue ran dry.
 // Acks are batched per event-loop turn into one ACK command. A batch entry is acked to the broker
-// once all its messages are acked; when the broker sends a batch again, the messages of it that
-// were acked are skipped. Negative acks and ack timeouts become
-// REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay. On reconnect the local queue for that
-// partition is dropped: the broker redelivers it.
+// once all its messages are acked; when the broker sends a batch again, only its messages that
+// were given back (negatively acked, timed out, dropped locally) are delivered again. Negative acks
+// and ack timeouts become REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay. On reconnect the
+// local queue for that partition is dropped: the broker redelivers it.
 
 #include <asio/awaitable.hpp>
 #include <deque>
@@ -64,6 +64,9 @@ class partition_consumer final : public connection_listener {
   void flush_acks();
   void grant_permits(int count);
   void reset_local_state();
+  // A batch message that was given back (negatively acked, timed out, dropped from the local
+  // queue): delivered again when the broker resends its entry.
+  void make_available(const wire::message_id& id);
 
   client& client_;
   consumer& owner_;
@@ -77,15 +80,21 @@ class partition_consumer final : public connection_listener {
   // entry, for deciding when a FLOW lets the broker send its next entry.
   std::int64_t broker_permits_ = 0;
   int last_entry_messages_ = 1;
-  // Batch entries delivered and not yet wholly acked: which of their messages the application
-  // has acked. The broker acks and redelivers whole entries (a negative ack of one message, a
-  // reconnect), so this outlives redeliveries: the messages already acked are skipped when the
-  // entry comes again, instead of being processed twice.
-  struct batch_acks {
-    std::vector<bool> acked;
+  // Batch entries delivered and not yet wholly acked: where each of their messages is. The
+  // broker acks and redelivers whole entries (after a negative ack of one message, an ack
+  // timeout, a reconnect), so this outlives redeliveries: when the entry comes again, only its
+  // `available` messages are delivered, not those acked or still with the application, which
+  // would otherwise be processed twice.
+  enum class batch_message : std::uint8_t {
+    available,    // to deliver when the entry comes (again)
+    outstanding,  // queued here or with the application
+    acked,
+  };
+  struct batch_state {
+    std::vector<batch_message> messages;
     std::size_t left = 0;  // messages not acked yet
   };
-  std::map<std::pair<std::int64_t, std::int64_t>, batch_acks> batches_;
+  std::map<std::pair<std::int64_t, std::int64_t>, batch_state> batches_;
   std::vector<wire::batch_entry> batch_scratch_;  // reused by every batch this consumer decodes
   std::vector<wire::message_id> pending_acks_;
   bool ack_flush_scheduled_ = false;
@@ -120,7 +129,8 @@ class consumer {
   message& emplace_incoming() { return incoming_.emplace_back(); }
   void arrived() { arrived_.notify_all(); }
   void dead_letter(message m);
-  std::size_t drop_queued(int partition);
+  // Drops the partition's messages not yet received; returns their ids.
+  std::vector<wire::message_id> drop_queued(int partition);
 
  private:
   partition_consumer& part_of(const wire::message_id& id);
