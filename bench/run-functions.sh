@@ -4,7 +4,10 @@
 #   - exec mode (a `#!/bin/sh` script that execs cat, parallelism 1 and 2): N messages
 #     pre-published, then `shfn run` drains them; against the raw cost of spawning the same
 #     script with the same input, environment and concurrency without a broker
-#     (shfn::exec::run_once in a loop, and a plain posix_spawn loop for reference);
+#     (shfn::exec::run_once in a loop, and a plain posix_spawn loop for reference). Raw and
+#     shfn alternate for SHFN_BENCH_EXEC_ROUNDS rounds (default 3, each on topics of its own);
+#     the table shows the medians and the ratio of each round, since one run swings by 10-20
+#     points on a shared 2-core machine;
 #   - stream mode (`cat`, framing lines, parallelism 1 and 2): N messages pre-published, then
 #     drained; then end-to-end latency at a fixed rate and at a fifth of it (parallelism 1);
 #     and the executor alone (worker_pool without a broker) as a ceiling.
@@ -15,12 +18,14 @@
 #
 # Env: SHFN_BUILD (build dir, default build-bench), SHFN_BENCH_SIDES ("embedded standalone"),
 #      SHFN_BENCH_SHFN (the shfn binary to run functions with, default the build's),
-#      SHFN_BENCH_PARTS ("exec stream": which modes to run; "exec" alone for quick A/B runs).
+#      SHFN_BENCH_PARTS ("exec stream": which modes to run; "exec" alone for quick A/B runs),
+#      SHFN_BENCH_EXEC_ROUNDS (3).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 stream_n="${1:-200000}"
 exec_n="${2:-1000}"
+exec_rounds="${SHFN_BENCH_EXEC_ROUNDS:-3}"
 rate="${3:-5000}"
 secs="${4:-10}"
 low_rate=$((rate / 5))  # a second latency point, further from saturation
@@ -100,11 +105,46 @@ record_status() {
 }
 # record KEY_PREFIX CMD...: runs a function_bench command, shows its lines, keeps its RESULTs.
 record() {
-  local prefix="$1" out
+  local prefix="$1" out tag name value
   shift
   out="$("$@" 2>&1)" || true
   printf '%s\n' "$out" | grep -v '^RESULT ' | sed 's/^/  /'
-  while read -r _ k v; do R["$prefix.$k"]="$v"; done < <(printf '%s\n' "$out" | grep '^RESULT ' || true)
+  while read -r tag name value; do R["$prefix.$name"]="$value"; done < <(printf '%s\n' "$out" | grep '^RESULT ' || true)
+}
+
+# The median of the numbers given (empty if none).
+median() {
+  printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# Folds the rounds "$1.r1", "$1.r2", ... into "$1": the medians of the rates and of the ratios,
+# the ratio of each round, and the totals of what was lost, duplicated or failed.
+summarize_rounds() {
+  local key="$1" r field v
+  local ratios=() ratio_list=""
+  for field in run_once posix_spawn rate; do
+    local values=()
+    for r in $(seq 1 "$exec_rounds"); do values+=("${R[$key.r$r.$field]:-}"); done
+    R["$key.$field"]="$(median "${values[@]}")"
+  done
+  for field in missing duplicates userExceptions; do
+    local total=""
+    for r in $(seq 1 "$exec_rounds"); do
+      v="${R[$key.r$r.$field]:-}"
+      if [ -n "$v" ]; then total=$(awk -v a="${total:-0}" -v b="$v" 'BEGIN { print a + b }'); fi
+    done
+    if [ -n "$total" ]; then R["$key.$field"]="$total"; fi
+  done
+  for r in $(seq 1 "$exec_rounds"); do
+    local a="${R[$key.r$r.rate]:-}" b="${R[$key.r$r.run_once]:-}"
+    if [ -n "$a" ] && [ -n "$b" ]; then
+      ratios+=("$(awk -v a="$a" -v b="$b" 'BEGIN { print 100 * a / b }')")
+      ratio_list+="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f%% ", 100 * a / b }')"
+    fi
+  done
+  R["$key.ratio"]="$(median "${ratios[@]}")"
+  R["$key.ratios"]="${ratio_list% }"
 }
 
 # The script and specs, with topics unique to this run (the standalone may be shared).
@@ -114,17 +154,19 @@ write_specs() {
   printf '#!/bin/sh\nexec cat\n' >"$dir/cat.sh"
   chmod +x "$dir/cat.sh"
   for p in 1 2; do
-    cat >"$dir/exec$p.yaml" <<EOF
+    for r in $(seq 1 "$exec_rounds"); do
+      cat >"$dir/exec$p-r$r.yaml" <<EOF
 kind: Function
 metadata:
   name: exec-p$p
 spec:
   script: cat.sh
-  inputs: [$t-exec$p-in]
-  output: $t-exec$p-out
+  inputs: [$t-exec$p-r$r-in]
+  output: $t-exec$p-r$r-out
   subscriptionPosition: Earliest
   parallelism: $p
 EOF
+    done
     cat >"$dir/stream$p.yaml" <<EOF
 kind: Function
 metadata:
@@ -145,7 +187,11 @@ EOF
 produce_inputs() {
   local url="$1" t="$2"
   for p in 1 2; do
-    if has_part exec; then "$fb" produce "$url" "$t-exec$p-in" "$exec_n" | sed 's/^/  /'; fi
+    if has_part exec; then
+      for r in $(seq 1 "$exec_rounds"); do
+        "$fb" produce "$url" "$t-exec$p-r$r-in" "$exec_n" | sed 's/^/  /'
+      done
+    fi
     if has_part stream; then "$fb" produce "$url" "$t-stream$p-in" "$stream_n" | sed 's/^/  /'; fi
   done
 }
@@ -157,16 +203,20 @@ run_functions() {
   shift 4
   for p in 1 2; do
     has_part exec || break
-    echo "-- exec, parallelism $p: raw spawning without a broker"
-    record "$side.exec$p" "$fb" raw "$dir/exec$p.yaml" "exec-p$p" "$exec_n"
-    echo "-- exec, parallelism $p: through shfn run"
-    start_shfn run "$dir/exec$p.yaml" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
-    local u="$url"
-    if [ -z "$u" ]; then u="$(wait_line "shfn broker ready on ")"; fi
-    admin="$(wait_line "shfn admin ready on ")"
-    record "$side.exec$p" "$fb" drain "$u" "$t-exec$p-out" "$exec_n" 60 "$start_ms"
-    record_status "$side.exec$p"
-    stop_shfn
+    for r in $(seq 1 "$exec_rounds"); do
+      local round="$side.exec$p.r$r"
+      echo "-- exec, parallelism $p, round $r: raw spawning without a broker"
+      record "$round" "$fb" raw "$dir/exec$p-r$r.yaml" "exec-p$p" "$exec_n"
+      echo "-- exec, parallelism $p, round $r: through shfn run"
+      start_shfn run "$dir/exec$p-r$r.yaml" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
+      local u="$url"
+      if [ -z "$u" ]; then u="$(wait_line "shfn broker ready on ")"; fi
+      admin="$(wait_line "shfn admin ready on ")"
+      record "$round" "$fb" drain "$u" "$t-exec$p-r$r-out" "$exec_n" 60 "$start_ms"
+      record_status "$round"
+      stop_shfn
+    done
+    summarize_rounds "$side.exec$p"
   done
   for p in 1 2; do
     has_part stream || break
@@ -233,10 +283,6 @@ num() {  # value as an integer, or "-"
   if [ -z "$v" ]; then printf -- '-'; else printf '%.0f' "$v"; fi
 }
 ms() { local v="${R[$1]:-}"; if [ -z "$v" ]; then printf -- '-'; else printf '%.1f' "$v"; fi; }
-pct() {  # $1 / $2 in percent
-  local a="${R[$1]:-}" b="${R[$2]:-}"
-  if [ -z "$a" ] || [ -z "$b" ]; then printf -- '-'; else awk -v a="$a" -v b="$b" 'BEGIN { printf "%.0f%%", 100 * a / b }'; fi
-}
 loss() {
   local m="${R[$1.missing]:-}" d="${R[$1.duplicates]:-}"
   if [ -z "$m" ]; then printf -- '-'; else printf '%.0f / %.0f' "$m" "$d"; fi
@@ -244,26 +290,28 @@ loss() {
 row() {
   local label="$1"
   shift
-  printf '| %-46s |' "$label"
+  printf '| %-52s |' "$label"
   for s in $sides; do printf ' %-22s |' "$("$@" "$s")"; done
   printf '\n'
 }
 cell() { local f="$1" k="$2" s="$3"; "$f" "$s.$k"; }
-cell_pct() { pct "$3.$1" "$3.$2"; }
+cell_ratio() { local v="${R[$2.$1.ratio]:-}"; if [ -z "$v" ]; then printf -- '-'; else printf '%.0f%%' "$v"; fi; }
+cell_text() { printf '%s' "${R[$2.$1]:--}"; }
 cell_lat() { printf '%s / %s / %s ms' "$(ms "$2.$1.p50")" "$(ms "$2.$1.p99")" "$(ms "$2.$1.max")"; }
 cell_fail() { printf '%s / %s' "$(num "$2.$1.userExceptions")" "$(num "$2.$1.workerRestarts")"; }
 cell_alone_p() { num "alone.stream$1.worker_pool"; }
 
 echo
 echo "== Functions: $(nproc) cores; exec $exec_n msgs, stream $stream_n msgs, 100 B payloads"
-printf '| %-46s |' "msg/s unless said"
+printf '| %-52s |' "msg/s unless said"
 for s in $sides; do printf ' %-22s |' "$s"; done
 printf '\n'
 for p in 1 2; do
-  row "exec p$p: raw exec::run_once (spawns/s)" cell num "exec$p.run_once"
-  row "exec p$p: raw posix_spawn (spawns/s)" cell num "exec$p.posix_spawn"
-  row "exec p$p: through shfn run" cell num "exec$p.rate"
-  row "exec p$p: shfn / raw run_once (goal >= 90%)" cell_pct exec$p.rate exec$p.run_once
+  row "exec p$p: raw exec::run_once (spawns/s, median)" cell num "exec$p.run_once"
+  row "exec p$p: raw posix_spawn (spawns/s, median)" cell num "exec$p.posix_spawn"
+  row "exec p$p: through shfn run (msg/s, median)" cell num "exec$p.rate"
+  row "exec p$p: shfn / raw run_once, median (goal >= 90%)" cell_ratio "exec$p"
+  row "exec p$p: shfn / raw run_once, each round" cell_text "exec$p.ratios"
   row "exec p$p: lost / duplicated" cell loss "exec$p"
   row "exec p$p: script failures (/status)" cell num "exec$p.userExceptions"
 done
