@@ -43,8 +43,9 @@ fb="$build/bench/function_bench"
 
 work="$(mktemp -d /tmp/shfn-fbench.XXXXXX)"
 pulsar_dir="$work/pulsar"
-pid=""    # the shfn process (broker or run) currently running
-admin=""  # its admin URL
+pid=""      # the shfn process (broker or run) currently running
+admin=""    # its admin URL
+service=""  # the broker URL its clients use
 cleanup() {
   if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
   if [ -f "$pulsar_dir/env" ]; then
@@ -196,6 +197,17 @@ produce_inputs() {
   done
 }
 
+# Starts `shfn run SPEC` (with SHFN_RUN_ARGS...) and waits until it is ready; sets `service`, the
+# URL for clients ($2, or the embedded broker's when $2 is empty), and `admin`.
+run_function() {
+  local spec="$1" given_url="$2"
+  shift 2
+  start_shfn run "$spec" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
+  service="$given_url"
+  if [ -z "$service" ]; then service="$(wait_line "shfn broker ready on ")"; fi
+  admin="$(wait_line "shfn admin ready on ")"
+}
+
 # Runs each function in its own `shfn run` and drains it; stream p1 then gets the latency run.
 # run_functions SIDE DIR TOPIC_PREFIX CLIENT_URL|"" SHFN_RUN_ARGS...
 run_functions() {
@@ -208,11 +220,8 @@ run_functions() {
       echo "-- exec, parallelism $p, round $r: raw spawning without a broker"
       record "$round" "$fb" raw "$dir/exec$p-r$r.yaml" "exec-p$p" "$exec_n"
       echo "-- exec, parallelism $p, round $r: through shfn run"
-      start_shfn run "$dir/exec$p-r$r.yaml" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
-      local u="$url"
-      if [ -z "$u" ]; then u="$(wait_line "shfn broker ready on ")"; fi
-      admin="$(wait_line "shfn admin ready on ")"
-      record "$round" "$fb" drain "$u" "$t-exec$p-r$r-out" "$exec_n" 60 "$start_ms"
+      run_function "$dir/exec$p-r$r.yaml" "$url" "$@"
+      record "$round" "$fb" drain "$service" "$t-exec$p-r$r-out" "$exec_n" 60 "$start_ms"
       record_status "$round"
       stop_shfn
     done
@@ -221,17 +230,15 @@ run_functions() {
   for p in 1 2; do
     has_part stream || break
     echo "-- stream, parallelism $p: through shfn run"
-    start_shfn run "$dir/stream$p.yaml" --admin 127.0.0.1:0 --drain-timeout 5 "$@"
-    local u="$url"
-    if [ -z "$u" ]; then u="$(wait_line "shfn broker ready on ")"; fi
-    admin="$(wait_line "shfn admin ready on ")"
-    record "$side.stream$p" "$fb" drain "$u" "$t-stream$p-out" "$stream_n" 60 "$start_ms"
+    run_function "$dir/stream$p.yaml" "$url" "$@"
+    record "$side.stream$p" "$fb" drain "$service" "$t-stream$p-out" "$stream_n" 60 "$start_ms"
     if [ "$p" = 1 ]; then
       echo "-- stream, parallelism 1: latency at $rate msg/s for $secs s"
-      record "$side.stream1" "$fb" latency "$u" "$t-stream1-in" "$t-stream1-out" "$rate" "$secs"
-      echo "-- stream, parallelism 1: latency at $low_rate msg/s for $secs s"
-      record "$side.stream1.low" "$fb" latency "$u" "$t-stream1-in" "$t-stream1-out" "$low_rate" \
+      record "$side.stream1" "$fb" latency "$service" "$t-stream1-in" "$t-stream1-out" "$rate" \
         "$secs"
+      echo "-- stream, parallelism 1: latency at $low_rate msg/s for $secs s"
+      record "$side.stream1.low" "$fb" latency "$service" "$t-stream1-in" "$t-stream1-out" \
+        "$low_rate" "$secs"
     fi
     record_status "$side.stream$p"
     stop_shfn
