@@ -562,13 +562,11 @@ result<std::uint64_t> log::append(byte_view data, std::uint64_t publish_time) {
   store_u32(head.data() + 4, wire::crc32c(data, wire::crc32c(byte_view(head).subspan(8))));
   if (auto ok = write_all_at(active.file->get(), head, data, active.file_bytes); !ok) {
     // A partial record would hide every later one from recovery: cut it off (zeros where it
-    // was, within the space written ahead), or stop writing.
-    const bool undone =
-        active.allocated > active.file_bytes
-            ? write_zeros(active.file->get(), active.file_bytes,
-                          std::min(active.allocated, active.file_bytes + record_size))
-                  .has_value()
-            : truncate_file(active.file->get(), active.file_bytes).has_value();
+    // was, when preallocate() wrote space ahead covering it), or stop writing.
+    const int fd = active.file->get();
+    const auto undone = active.allocated > active.file_bytes
+                            ? write_zeros(fd, active.file_bytes, active.file_bytes + record_size)
+                            : truncate_file(fd, active.file_bytes);
     if (!undone) broken_ = ok.error();
     return fail(ok.error());
   }
