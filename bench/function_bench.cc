@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,6 +67,20 @@ using namespace std::chrono;
 namespace {
 
 constexpr std::size_t header_bytes = 31;  // "%010u %019d "
+
+// CPU time (user + system) of this process's threads, or of its reaped children, in µs.
+double cpu_us(int who) {
+  rusage u{};
+  ::getrusage(who, &u);
+  const auto us = [](const timeval& t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  return us(u.ru_utime) + us(u.ru_stime);
+}
+
+long voluntary_switches() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_nvcsw;
+}
 
 double seconds_since(clock::time_point t0) {
   return duration<double>(clock::now() - t0).count();
@@ -513,17 +528,26 @@ int raw(const std::string& spec, const std::string& name, int count, std::size_t
             .payload = payload,
             .no_yield = no_yield != nullptr && std::string_view(no_yield) == "1"};
   const auto t0 = clock::now();
+  const double self0 = cpu_us(RUSAGE_SELF), children0 = cpu_us(RUSAGE_CHILDREN);
+  const long switches0 = voluntary_switches();
   asio::co_spawn(io, raw_all(&r, p), asio::detached);
   io.run();
   const double run_once_rate = count / seconds_since(t0);
-  fmt::print("raw {} (parallelism {}): exec::run_once x {} = {:.0f} spawns/s, {} failed\n", name, p,
-             count, run_once_rate, r.failed);
+  const double self_us = (cpu_us(RUSAGE_SELF) - self0) / count;
+  const double children_us = (cpu_us(RUSAGE_CHILDREN) - children0) / count;
+  const double switches = double(voluntary_switches() - switches0) / count;
+  fmt::print(
+      "raw {} (parallelism {}): exec::run_once x {} = {:.0f} spawns/s, {} failed; CPU per "
+      "spawn: parent {:.0f} us ({:.1f} voluntary switches), children {:.0f} us\n",
+      name, p, count, run_once_rate, r.failed, self_us, switches, children_us);
   int failed = 0;
   const double plain_rate = plain_spawn_rate(*s, count, p, payload, failed);
   fmt::print("raw {} (parallelism {}): plain posix_spawn x {} = {:.0f} spawns/s, {} failed\n", name,
              p, count, plain_rate, failed);
   result_line("run_once", run_once_rate);
   result_line("run_once_failed", r.failed);
+  result_line("run_once_parent_us", self_us);
+  result_line("run_once_children_us", children_us);
   result_line("posix_spawn", plain_rate);
   std::error_code ignored;
   std::filesystem::remove_all(s->scratch, ignored);
