@@ -219,17 +219,18 @@ std::optional<std::string> attribute_name_problem(std::string_view name) {
 }
 
 std::optional<std::string> attribute_value_problem(std::string_view name, std::string_view value) {
-  const std::string quoted_name = "\"" + std::string(name) + "\"";
+  // Runs for every attribute of every event: nothing is built unless there is a problem.
+  const auto quoted_name = [name] { return "\"" + std::string(name) + "\""; };
   if (value.empty()) {
     const bool required =
         name == "specversion" || name == "id" || name == "source" || name == "type";
-    if (required) return "missing required attribute " + quoted_name;
-    return "attribute " + quoted_name + " is empty";
+    if (required) return "missing required attribute " + quoted_name();
+    return "attribute " + quoted_name() + " is empty";
   }
   if (name == "specversion" && value != spec_version) {
     return "unsupported specversion " + quote(value) + ": only \"1.0\" is supported";
   }
-  if (auto why = string_problem(value)) return "attribute " + quoted_name + " " + *why;
+  if (auto why = string_problem(value)) return "attribute " + quoted_name() + " " + *why;
   if (name == "source" && !is_uri_reference(value)) {
     return "source " + quote(value) + " is not a URI-reference";
   }

@@ -46,7 +46,10 @@ std::optional<bytes> structured_data(const client::message& m) {
 }
 
 environment event_environment(const client::message& m, std::vector<std::string>& warnings) {
-  auto decoded = event_of(m);
+  // Only a structured event's attributes are in its payload; otherwise the payload is data,
+  // which the environment does not hold, so it is not copied into the event.
+  const byte_view payload = event::is_structured(m.properties) ? byte_view(m.payload) : byte_view();
+  auto decoded = event::from_message(m.properties, payload, synthesis_for(m));
   if (!decoded) {
     warnings.push_back("not a valid CloudEvent, so no SHFN_CE_* variables: " +
                        decoded.error().to_string());
