@@ -70,6 +70,7 @@ const std::vector<std::string_view> known_fields = {"command",
                                                     "userConfig",
                                                     "env",
                                                     "workingDir",
+                                                    "producerConfig",
                                                     "deploy"};
 
 bool valid_env_name(std::string_view s) {
@@ -395,6 +396,34 @@ void read_resource_list(const mapping& resources, std::string_view key, resource
   read("memory", out.memory);
 }
 
+void read_producer_config(const mapping& spec, function_spec& f) {
+  auto value = spec.get("producerConfig");
+  if (!value) return;
+  auto producer = value->as_mapping({"batchingConfig"});
+  if (!producer) return;
+  auto batching_field = producer->get("batchingConfig");
+  if (!batching_field) return;
+  auto batching = batching_field->as_mapping(
+      {"enabled", "batchingMaxPublishDelayMs", "batchingMaxMessages", "batchingMaxBytes"});
+  if (!batching) return;
+  if (f.guarantees == guarantee::effectively_once) {
+    batching_field->error(
+        "does not apply to EFFECTIVELY_ONCE, which publishes every output on its own");
+    return;
+  }
+  batching_spec& b = f.output_batching;
+  if (auto v = batching->get("enabled")) b.enabled = v->as_bool().value_or(b.enabled);
+  if (auto v = batching->get("batchingMaxPublishDelayMs")) {
+    if (auto n = v->as_int(0, 60000)) b.max_publish_delay = std::chrono::milliseconds(*n);
+  }
+  if (auto v = batching->get("batchingMaxMessages")) {
+    if (auto n = v->as_int(1, int32_max)) b.max_messages = static_cast<int>(*n);
+  }
+  if (auto v = batching->get("batchingMaxBytes")) {
+    if (auto n = v->as_int(1, int32_max)) b.max_bytes = static_cast<std::size_t>(*n);
+  }
+}
+
 void read_deploy(const mapping& spec, function_spec& f) {
   auto value = spec.get("deploy");
   if (!value) return;
@@ -436,6 +465,7 @@ void parse_function(const document& doc, first_pass& pass) {
   read_subscription(doc, *spec, f);
   read_execution(*spec, f);
   read_environment(doc, *spec, f);
+  read_producer_config(*spec, f);
   read_deploy(*spec, f);
 }
 

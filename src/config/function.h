@@ -37,6 +37,16 @@ struct deploy_spec {
   resource_list limits{.cpu = "", .memory = "512Mi"};
 };
 
+// How the output is batched: Pulsar Functions' producerConfig.batchingConfig (PIP-401), with its
+// defaults: batching on, a batch published at the latest 10 ms after its first message. Only
+// ATLEAST_ONCE and ATMOST_ONCE outputs batch; EFFECTIVELY_ONCE publishes each output alone.
+struct batching_spec {
+  bool enabled = true;
+  std::chrono::milliseconds max_publish_delay{10};
+  int max_messages = 1000;
+  std::size_t max_bytes = 128 * 1024;
+};
+
 struct function_spec {
   std::string name;
   location where;  // of the document (its first key)
@@ -65,6 +75,7 @@ struct function_spec {
   std::chrono::milliseconds kill_grace{2000};
   int max_message_retries = 3;
   std::size_t max_output_bytes = 5 << 20;
+  batching_spec output_batching;
   nlohmann::json user_config = nlohmann::json::object();
   std::vector<std::pair<std::string, std::string>> env;  // in the order given
   std::string working_dir;  // absolute; default: the spec file's directory

@@ -1,5 +1,6 @@
 """Stream mode with per-key order, ATMOST_ONCE, and script stderr on the log topic."""
 import pulsar
+import pytest
 
 from conftest import wait_for
 
@@ -78,3 +79,48 @@ def test_at_most_once_never_retries_and_stderr_reaches_the_log_topic(make_spec, 
             assert props["message_id"] == parked["properties"]["ORIGIN_MESSAGE_ID"]
             assert props["level"] == "INFO"
             break
+
+
+BATCHED = """kind: Function
+metadata:
+  name: batched
+spec:
+  command: cat
+  inputs: [in]
+  output: out
+  subscriptionPosition: Earliest
+  producerConfig:
+    batchingConfig:
+      enabled: ENABLED
+      batchingMaxPublishDelayMs: 30000
+      batchingMaxMessages: 5
+"""
+
+
+def output_entries(client, topic, count):
+    """The (ledger, entry) of each of the first `count` messages on `topic`, and their payloads."""
+    reader = client.create_reader(topic, pulsar.MessageId.earliest)
+    entries, payloads = [], []
+    for _ in range(count):
+        m = reader.read_next(timeout_millis=30000)
+        entries.append((m.message_id().ledger_id(), m.message_id().entry_id()))
+        payloads.append(m.data())
+    reader.close()
+    return entries, payloads
+
+
+@pytest.mark.parametrize("enabled,distinct_entries", [("true", 2), ("false", 10)])
+def test_outputs_are_batched_as_the_producer_config_says(make_spec, runtimes, clients, enabled,
+                                                         distinct_entries):
+    spec = make_spec(text=BATCHED.replace("ENABLED", enabled), topics=["in", "out"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    producer = c.py.create_producer(spec.topic("in"))
+    inputs = [f"m-{i}".encode() for i in range(10)]
+    for p in inputs:
+        producer.send(p)
+    # Batched, five outputs fill a batch long before its 30 s delay: two entries of five.
+    entries, payloads = output_entries(c.py, spec.topic("out"), len(inputs))
+    assert payloads == inputs
+    assert len(set(entries)) == distinct_entries
+    assert rt.terminate() == 0

@@ -65,6 +65,10 @@ spec:
   EXPECT_EQ(f.kill_grace, std::chrono::milliseconds(2000));
   EXPECT_EQ(f.max_message_retries, 3);
   EXPECT_EQ(f.max_output_bytes, 5u << 20);
+  EXPECT_TRUE(f.output_batching.enabled);  // as Pulsar Functions: on, 10 ms
+  EXPECT_EQ(f.output_batching.max_publish_delay, std::chrono::milliseconds(10));
+  EXPECT_EQ(f.output_batching.max_messages, 1000);
+  EXPECT_EQ(f.output_batching.max_bytes, 128u * 1024);
   EXPECT_EQ(f.user_config, nlohmann::json::object());
   EXPECT_TRUE(f.env.empty());
   EXPECT_EQ(f.working_dir, dir.str());
@@ -315,6 +319,35 @@ TEST(function_spec_test, integers_are_typed_and_ranged) {
                           "2147483647, got 99999999999999999999"));
   EXPECT_EQ(load_one(fn(head + "  parallelism: 0x10\n")).parallelism, 16);
   EXPECT_EQ(load_one(fn(head + "  parallelism: 1024\n")).parallelism, 1024);
+}
+
+TEST(function_spec_test, producer_batching_config) {
+  const std::string head = "  command: cat\n  inputs: in\n";
+  auto f = load_one(fn(head + R"(  producerConfig:
+    batchingConfig:
+      batchingMaxPublishDelayMs: 1
+      batchingMaxMessages: 50
+      batchingMaxBytes: 65536
+)"));
+  EXPECT_TRUE(f.output_batching.enabled);
+  EXPECT_EQ(f.output_batching.max_publish_delay, std::chrono::milliseconds(1));
+  EXPECT_EQ(f.output_batching.max_messages, 50);
+  EXPECT_EQ(f.output_batching.max_bytes, 65536u);
+  EXPECT_FALSE(load_one(fn(head + "  producerConfig: {batchingConfig: {enabled: false}}\n"))
+                   .output_batching.enabled);
+
+  EXPECT_THAT(
+      errors_of(fn(head + "  producerConfig: {batchingConfig: {batchingMaxMessages: 0}}\n")),
+      ElementsAre("f.yaml:7:58: fn.spec.producerConfig.batchingConfig.batchingMaxMessages: "
+                  "must be between 1 and 2147483647, got 0"));
+  EXPECT_THAT(errors_of(fn(head + "  producerConfig: {batchingConfig: {maxDelay: 5}}\n")),
+              ElementsAre("f.yaml:7:37: fn.spec.producerConfig.batchingConfig.maxDelay: unknown "
+                          "field"));
+  // EFFECTIVELY_ONCE publishes every output alone: a batching setting there would be ignored.
+  EXPECT_THAT(errors_of(fn(head + "  processingGuarantees: EFFECTIVELY_ONCE\n"
+                                  "  producerConfig:\n    batchingConfig: {enabled: true}\n")),
+              ElementsAre("f.yaml:9:21: fn.spec.producerConfig.batchingConfig: does not apply to "
+                          "EFFECTIVELY_ONCE, which publishes every output on its own"));
 }
 
 TEST(function_spec_test, booleans_are_true_or_false) {
