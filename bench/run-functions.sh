@@ -5,7 +5,7 @@
 #     pre-published, then `shfn run` drains them; against the raw cost of spawning the same
 #     script with the same input, environment and concurrency without a broker
 #     (shfn::exec::run_once in a loop, and a plain posix_spawn loop for reference). Raw and
-#     shfn alternate for SHFN_BENCH_EXEC_ROUNDS rounds (default 3, each on topics of its own);
+#     shfn alternate for SHFN_BENCH_EXEC_ROUNDS rounds (default 5, each on topics of its own);
 #     the table shows the medians and the ratio of each round, since one run swings by 10-20
 #     points on a shared 2-core machine;
 #   - stream mode (`cat`, framing lines, parallelism 1 and 2): N messages pre-published, then
@@ -19,13 +19,13 @@
 # Env: SHFN_BUILD (build dir, default build-bench), SHFN_BENCH_SIDES ("embedded standalone"),
 #      SHFN_BENCH_SHFN (the shfn binary to run functions with, default the build's),
 #      SHFN_BENCH_PARTS ("exec stream": which modes to run; "exec" alone for quick A/B runs),
-#      SHFN_BENCH_EXEC_ROUNDS (3).
+#      SHFN_BENCH_EXEC_ROUNDS (5).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 stream_n="${1:-200000}"
 exec_n="${2:-1000}"
-exec_rounds="${SHFN_BENCH_EXEC_ROUNDS:-3}"
+exec_rounds="${SHFN_BENCH_EXEC_ROUNDS:-5}"
 rate="${3:-5000}"
 secs="${4:-10}"
 low_rate=$((rate / 5))  # a second latency point, further from saturation
