@@ -113,6 +113,8 @@ class consumer {
 
   // The next message; errc::timeout at the deadline, errc::closed once closed.
   asio::awaitable<result<message>> receive(clock::time_point deadline = clock::time_point::max());
+  // Whether receive() has a message to return at once.
+  bool has_queued() const { return !incoming_.empty(); }
   void acknowledge(const message& m);
   void acknowledge_cumulative(const message& m);
   // Redelivered after negative_ack_delay, with a higher redelivery count.

@@ -47,6 +47,8 @@ class partition_producer final : public connection_listener {
   // Queues the message (into the current batch when batching); `done` is called exactly once,
   // with the receipt or the error.
   void enqueue(outgoing_message message, send_callback done);
+  // Sends the open batch, if any, without waiting for its delay or size.
+  void send_batch();
   asio::awaitable<result<void>> flush();
   asio::awaitable<void> close();
 
@@ -75,7 +77,6 @@ class partition_producer final : public connection_listener {
   asio::awaitable<result<void>> connect_once();
   asio::awaitable<void> reconnect_loop();
   asio::awaitable<void> timer_loop();
-  void send_batch();
   void queue_send(pending_send op, wire::pb::MessageMetadata metadata, byte_view payload);
   void complete_front(result<wire::message_id> outcome);
   void fail_all(std::error_code ec);
@@ -116,8 +117,11 @@ class producer {
   // the lambda captures anything with a destructor: GCC 12 destroys such lambda temporaries in a
   // co_await argument twice.
   asio::awaitable<void> send_async(outgoing_message message, send_callback done);
-  // Sends and waits for the receipt.
-  asio::awaitable<result<wire::message_id>> send(outgoing_message message);
+  // Sends and waits for the receipt. With `publish_now`, the message's batch (and any other
+  // open one) goes out at once instead of after its delay: for a sender that knows nothing else
+  // is coming for a while.
+  asio::awaitable<result<wire::message_id>> send(outgoing_message message,
+                                                 bool publish_now = false);
   // Sends any open batch and waits until every message has its receipt.
   asio::awaitable<result<void>> flush();
   asio::awaitable<void> close();

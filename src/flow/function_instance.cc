@@ -59,8 +59,10 @@ std::string base_topic(const std::string& topic) {
 
 constexpr int stream_pipeline_depth = 64;
 constexpr std::size_t ordered_queue_per_lane = 16;
-// Messages whose script is done and whose output waits for its receipt, beyond the run slots.
-constexpr std::size_t publish_window = 1000;
+// Messages whose script is done and whose output waits for its receipt, beyond the run slots:
+// two full batches (config::batching_spec's default size), so that the next one fills while one
+// waits for its receipt.
+constexpr std::size_t publish_window = 2000;
 
 }  // namespace
 
@@ -162,14 +164,16 @@ awaitable<bool> function_instance::create_output() {
   }
   // Batched as Pulsar Functions batch (config::batching_spec): waiting up to 10 ms for more
   // outputs turns a publish, a write, an fsync, a receipt and an ack per message into one per
-  // batch, at the price of that much latency.
+  // batch. A batch goes out early when nothing else is coming (nothing_else_coming()), so the
+  // wait costs latency only while messages keep the function busy.
   const config::batching_spec& batching = spec_.output_batching;
   const client::producer_options options{
       .topic = spec_.output,
       .batching = options_.stage.batch_output && batching.enabled,
       .batching_max_messages = batching.max_messages,
       .batching_max_bytes = batching.max_bytes,
-      .batching_max_delay = batching.max_publish_delay};
+      .batching_max_delay = batching.max_publish_delay,
+      .max_pending_messages = max_in_flight_};
   const attempt_fn<client::producer> attempt = [this, &options] {
     return client_.create_producer(options);
   };
@@ -444,7 +448,9 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     if (!holds_slot) co_await take_run_slot();
     holds_slot = true;
     metrics_.last_invocation_ms = now_ms();
+    ++invoking_;
     step_result r = co_await invoke(m, lane_index);
+    --invoking_;
     exec::outcome& o = r.outcome;
     if (!policy_.ordered) {
       // The next message may run while this one's output waits for its receipt. (Ordered
@@ -573,7 +579,20 @@ awaitable<bool> function_instance::publish_output(const client::message& m, step
     p = co_await named_producer(spec_.output, spec_.name + "@" + m.topic, false);
     if (p == nullptr) co_return false;
   }
-  co_return co_await send_with_retries(*p, out, "output to " + spec_.output);
+  co_return co_await send_with_retries(*p, out, "output to " + spec_.output, nothing_else_coming());
+}
+
+// Whether no other output can join this one's batch soon: no script is running and no message
+// can start one (none is queued, or the in-flight window is full until receipts come back).
+// Then the batch goes out now rather than after its delay, so batching costs no latency when
+// messages come one at a time. An ordered function's lane waits for this output's receipt
+// before its next message, so its outputs never wait.
+bool function_instance::nothing_else_coming() const {
+  if (policy_.ordered) return true;
+  if (invoking_ > 0) return false;
+  if (in_flight_ >= max_in_flight_) return true;
+  return std::none_of(inputs_.begin(), inputs_.end(),
+                      [](const input& in) { return in.consumer->has_queued(); });
 }
 
 awaitable<bool> function_instance::dead_letter(const client::message& m, const exec::outcome& o,
@@ -619,10 +638,10 @@ client::outgoing_message function_instance::dead_letter_message(const client::me
 
 awaitable<bool> function_instance::send_with_retries(client::producer& p,
                                                      const client::outgoing_message& m,
-                                                     std::string_view what) {
+                                                     std::string_view what, bool publish_now) {
   backoff delays(options_.retry_initial, std::chrono::seconds(10));
   for (;;) {
-    auto sent = co_await p.send(m);
+    auto sent = co_await p.send(m, publish_now);
     if (sent) co_return true;
     ++metrics_.system_exceptions;
     const auto delay = delays.next();

@@ -136,8 +136,10 @@ class function_instance {
   client::outgoing_message dead_letter_message(const client::message& m, const exec::outcome& o,
                                                int failed) const;
   asio::awaitable<bool> dead_letter(const client::message& m, const exec::outcome& o, int failed);
+  // `publish_now`: see client::producer::send.
   asio::awaitable<bool> send_with_retries(client::producer& p, const client::outgoing_message& m,
-                                          std::string_view what);
+                                          std::string_view what, bool publish_now = false);
+  bool nothing_else_coming() const;
   asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,
                                                     bool batching);
   asio::awaitable<void> take_run_slot();
@@ -184,6 +186,7 @@ class function_instance {
   std::size_t run_slots_ = 1;
   std::size_t in_flight_ = 0;
   std::size_t max_in_flight_ = 1;
+  std::size_t invoking_ = 0;  // messages whose script (or step) is running now
   notifier in_flight_changed_;
 
   bool ready_ = false;

@@ -498,6 +498,35 @@ TEST_F(broker, negative_acks_count_up_then_dead_letter) {
   shfn::testing::run_coroutine(negative_acks_count_up_then_dead_letter);
 }
 
+// send(m, publish_now) publishes the open batch at once, however long its delay: the messages
+// queued before it go out with it, in one batch.
+awaitable<void> publish_now_sends_the_open_batch(asio::io_context& io) {
+  auto c = make_client(io);
+  const std::string topic = unique_topic("pubnow");
+  const consumer_options co{
+      .topic = topic, .subscription = "s", .position = initial_position::earliest};
+  auto cons = co_await c->subscribe(co);
+  CO_ASSERT_OK(cons);
+  // Without publish_now the batch would wait an hour, and the sends time out after 30 s.
+  const producer_options po{
+      .topic = topic, .batching = true, .batching_max_delay = std::chrono::hours(1)};
+  auto prod = co_await c->create_producer(po);
+  CO_ASSERT_OK(prod);
+  co_await (*prod)->send_async(text("a"), [](result<wire::message_id>) {});
+  co_await (*prod)->send_async(text("b"), [](result<wire::message_id>) {});
+  auto sent = co_await (*prod)->send(text("c"), /*publish_now=*/true);
+  CO_ASSERT_OK(sent);
+  auto got = co_await receive_n(**cons, 3, 10s);
+  CO_ASSERT_TRUE(got.size() == 3);
+  EXPECT_EQ(text_of(got[0]) + text_of(got[1]) + text_of(got[2]), "abc");
+  EXPECT_EQ(got[2].id.batch_size, 3);
+  co_await (*prod)->close();
+  co_await (*cons)->close();
+}
+TEST_F(broker, publish_now_sends_the_open_batch) {
+  shfn::testing::run_coroutine(publish_now_sends_the_open_batch);
+}
+
 // The broker redelivers a batch as a whole: after one message of a batch is negatively acked,
 // only that one comes back, not its neighbours, acked or still held by the application (they
 // would be processed twice).

@@ -115,12 +115,32 @@ def test_outputs_are_batched_as_the_producer_config_says(make_spec, runtimes, cl
     spec = make_spec(text=BATCHED.replace("ENABLED", enabled), topics=["in", "out"])
     rt = runtimes(spec)
     c = clients(rt)
-    producer = c.py.create_producer(spec.topic("in"))
+    # One input batch: the function sees the ten at once, so more are always waiting until the
+    # last; batched, five outputs then fill a batch long before its 30 s delay.
+    producer = c.py.create_producer(spec.topic("in"), batching_enabled=True,
+                                    batching_max_publish_delay_ms=60000)
     inputs = [f"m-{i}".encode() for i in range(10)]
     for p in inputs:
-        producer.send(p)
-    # Batched, five outputs fill a batch long before its 30 s delay: two entries of five.
+        producer.send_async(p, None)
+    producer.flush()
     entries, payloads = output_entries(c.py, spec.topic("out"), len(inputs))
     assert payloads == inputs
     assert len(set(entries)) == distinct_entries
+    assert rt.terminate() == 0
+
+
+def test_an_output_with_nothing_else_coming_does_not_wait_for_its_batch(make_spec, runtimes,
+                                                                        clients):
+    spec = make_spec(text=BATCHED.replace("ENABLED", "true"), topics=["in", "out"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    out = c.py.subscribe(spec.topic("out"), "check",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    producer = c.py.create_producer(spec.topic("in"))
+    for payload in (b"alone", b"alone again"):
+        producer.send(payload)
+        # Far sooner than the batch's 30 s delay: no script ran and no input waited after it.
+        m = out.receive(timeout_millis=10000)
+        assert m.data() == payload
+        out.acknowledge(m)
     assert rt.terminate() == 0
