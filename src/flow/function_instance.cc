@@ -60,9 +60,9 @@ std::string base_topic(const std::string& topic) {
 constexpr int stream_pipeline_depth = 64;
 constexpr std::size_t ordered_queue_per_lane = 16;
 // Messages whose script is done and whose output waits for its receipt, beyond the run slots:
-// two full batches (config::batching_spec's default size), so that the next one fills while one
-// waits for its receipt.
-constexpr std::size_t publish_window = 2000;
+// two full batches of the default size, so that the next one fills while one waits for its
+// receipt.
+constexpr std::size_t publish_window = 2 * std::size_t{config::batching_spec{}.max_messages};
 
 }  // namespace
 
