@@ -3,6 +3,7 @@
 // a session (one client connection) implements both interfaces.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/bytes.h"
@@ -11,13 +12,24 @@
 
 namespace shfn::broker {
 
+// A PRODUCER answered: at once, or later for a WaitForExclusive producer that was queued.
+struct producer_success {
+  std::uint64_t request_id = 0;
+  std::string producer_name;
+  std::int64_t last_sequence_id = -1;
+  std::optional<std::uint64_t> topic_epoch;  // exclusive access modes
+  bool ready = true;                         // false: queued behind an exclusive producer
+};
+
 class producer_link {
  public:
   virtual ~producer_link() = default;
+  virtual void send_producer_success(std::uint64_t producer_id, const producer_success& s) = 0;
   virtual void send_receipt(std::uint64_t producer_id, std::uint64_t sequence_id,
                             std::uint64_t highest_sequence_id, const wire::message_id& id) = 0;
   virtual void send_error(std::uint64_t producer_id, std::uint64_t sequence_id,
                           wire::pb::ServerError error, const std::string& message) = 0;
+  // The broker closes the producer (topic deleted, fenced by an exclusive producer).
   virtual void send_close_producer(std::uint64_t producer_id) = 0;
 };
 

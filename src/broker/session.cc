@@ -5,6 +5,8 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <google/protobuf/unknown_field_set.h>
+#include <optional>
 
 #include "base/log.h"
 #include "broker/context.h"
@@ -34,8 +36,29 @@ pb::BaseCommand command_of(pb::BaseCommand::Type type) {
   return c;
 }
 
+// The request id of a command we do not model (transactions, topic watchers): the command's
+// body is the unknown field numbered as its type, and in every such upstream command the
+// request id is field 1. Without it the client would wait out its operation timeout.
+std::optional<std::uint64_t> unmodelled_request_id(const pb::BaseCommand& c) {
+  const auto& unknown = c.GetReflection()->GetUnknownFields(c);
+  for (int i = 0; i < unknown.field_count(); ++i) {
+    const auto& body = unknown.field(i);
+    if (body.number() != c.type() ||
+        body.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED)
+      continue;
+    google::protobuf::UnknownFieldSet fields;
+    if (!fields.ParseFromString(body.length_delimited())) return std::nullopt;
+    for (int j = 0; j < fields.field_count(); ++j) {
+      const auto& f = fields.field(j);
+      if (f.number() == 1 && f.type() == google::protobuf::UnknownField::TYPE_VARINT)
+        return f.varint();
+    }
+  }
+  return std::nullopt;
+}
+
 // The request id of a command that has one, for answering an unsupported command.
-std::uint64_t request_id_of(const pb::BaseCommand& c) {
+std::optional<std::uint64_t> request_id_of(const pb::BaseCommand& c) {
   const auto* descriptor = c.GetDescriptor();
   const auto* reflection = c.GetReflection();
   for (int i = 0; i < descriptor->field_count(); ++i) {
@@ -49,7 +72,38 @@ std::uint64_t request_id_of(const pb::BaseCommand& c) {
       return inner.GetReflection()->GetUInt64(inner, id);
     }
   }
-  return 0;
+  return unmodelled_request_id(c);
+}
+
+// Schemas the broker can honour without a registry: none (bytes) and plain strings, whose
+// payload is the value itself. Anything else needs versions and compatibility checks; it is
+// refused, never accepted and ignored.
+std::optional<std::string> unsupported_schema(const pb::Schema& schema, bool consuming) {
+  switch (schema.type()) {
+    case pb::Schema::None:
+    case pb::Schema::String:
+      return std::nullopt;
+    case pb::Schema::AutoConsume:
+      if (consuming) return std::nullopt;  // reads what is there: bytes
+      [[fallthrough]];
+    default:
+      return "schema type " + pb::Schema::Type_Name(schema.type()) +
+             " is not supported by the shfn broker: it has no schema registry (use bytes or "
+             "string, or Apache Pulsar)";
+  }
+}
+
+// Pulsar's words for a refused producer, so users of its clients recognise them.
+std::string producer_refusal(std::error_code ec, pb::ProducerAccessMode mode) {
+  if (ec == wire::server_error(pb::ProducerBusy) && mode == pb::Shared) {
+    return "Topic has an existing exclusive producer";
+  }
+  if (ec == wire::server_error(pb::ProducerFenced)) {
+    return mode == pb::Shared ? "Producer was fenced: its topic epoch is stale"
+                              : "Topic has an existing producer (" +
+                                    pb::ProducerAccessMode_Name(mode) + " was asked for)";
+  }
+  return ec.message();
 }
 
 pb::ServerError server_error_of(std::error_code ec) {
@@ -187,10 +241,15 @@ void session::send_success(std::uint64_t request_id) {
 }
 
 void session::send_request_error(std::uint64_t request_id, std::error_code error) {
+  send_request_error(request_id, server_error_of(error), error.message());
+}
+
+void session::send_request_error(std::uint64_t request_id, pb::ServerError error,
+                                 const std::string& message) {
   auto c = command_of(pb::BaseCommand::ERROR);
   c.mutable_error()->set_request_id(request_id);
-  c.mutable_error()->set_error(server_error_of(error));
-  c.mutable_error()->set_message(error.message());
+  c.mutable_error()->set_error(error);
+  c.mutable_error()->set_message(message);
   send(c);
 }
 
@@ -208,8 +267,12 @@ void session::handle(const wire::frame& f) {
   switch (c.type()) {
     case pb::BaseCommand::CONNECT:
       return on_connect(c.connect());
-    case pb::BaseCommand::PING:
-      return send(command_of(pb::BaseCommand::PONG));
+    case pb::BaseCommand::PING: {
+      // With its (empty) body: the Java client checks hasPong() and drops a connection without.
+      auto pong = command_of(pb::BaseCommand::PONG);
+      pong.mutable_pong();
+      return send(pong);
+    }
     case pb::BaseCommand::PONG:
       return;
     case pb::BaseCommand::LOOKUP:
@@ -240,6 +303,10 @@ void session::handle(const wire::frame& f) {
       return on_get_last_message_id(c.getlastmessageid());
     case pb::BaseCommand::SEEK:
       return on_seek(c.seek());
+    case pb::BaseCommand::GET_SCHEMA:
+      return on_get_schema(c.getschema());
+    case pb::BaseCommand::GET_OR_CREATE_SCHEMA:
+      return on_get_or_create_schema(c.getorcreateschema());
     default:
       return on_unsupported(c);
   }
@@ -248,11 +315,37 @@ void session::handle(const wire::frame& f) {
 void session::on_unsupported(const pb::BaseCommand& c) {
   const std::string name = pb::BaseCommand::Type_Name(c.type());
   spdlog::warn("client {}: unsupported command {}", peer(), name);
+  const auto request_id = request_id_of(c);
+  if (!request_id) return;  // a command without one (AUTH_RESPONSE...): nobody waits for it
   auto error = command_of(pb::BaseCommand::ERROR);
-  error.mutable_error()->set_request_id(request_id_of(c));
+  error.mutable_error()->set_request_id(*request_id);
   error.mutable_error()->set_error(pb::NotAllowedError);
   error.mutable_error()->set_message("command " + name + " is not supported by the shfn broker");
   send(error);
+}
+
+// No schema is ever stored, so every topic is one "without a schema", answered as Pulsar
+// answers for such a topic (TopicNotFound): clients then read bytes, as they would there.
+void session::on_get_schema(const pb::CommandGetSchema& c) {
+  auto reply = command_of(pb::BaseCommand::GET_SCHEMA_RESPONSE);
+  auto* r = reply.mutable_getschemaresponse();
+  r->set_request_id(c.request_id());
+  r->set_error_code(pb::TopicNotFound);
+  r->set_error_message("the topic has no schema: the shfn broker keeps no schema registry");
+  send(reply);
+}
+
+void session::on_get_or_create_schema(const pb::CommandGetOrCreateSchema& c) {
+  auto reply = command_of(pb::BaseCommand::GET_OR_CREATE_SCHEMA_RESPONSE);
+  auto* r = reply.mutable_getorcreateschemaresponse();
+  r->set_request_id(c.request_id());
+  if (auto refused = unsupported_schema(c.schema(), /*consuming=*/false)) {
+    r->set_error_code(pb::NotAllowedError);
+    r->set_error_message(*refused);
+  } else {
+    r->set_schema_version("");
+  }
+  send(reply);
 }
 
 void session::on_connect(const pb::CommandConnect& c) {
@@ -363,26 +456,56 @@ void session::on_get_topics_of_namespace(const pb::CommandGetTopicsOfNamespace& 
 // ------------------------------------------------------------------------------ producers
 
 void session::on_producer(const pb::CommandProducer& c) {
-  if (producers_.contains(c.producer_id())) {
-    // A retried PRODUCER for a producer that already exists: it is ready.
-    auto reply = command_of(pb::BaseCommand::PRODUCER_SUCCESS);
-    reply.mutable_producer_success()->set_request_id(c.request_id());
-    reply.mutable_producer_success()->set_producer_name(producers_[c.producer_id()].name);
-    return send(reply);
+  if (auto it = producers_.find(c.producer_id()); it != producers_.end()) {
+    // A retried PRODUCER for a producer that already exists: it is ready, as first answered.
+    return send_producer_success(c.producer_id(), {.request_id = c.request_id(),
+                                                   .producer_name = it->second.name,
+                                                   .last_sequence_id = it->second.last_sequence_id,
+                                                   .topic_epoch = it->second.topic_epoch});
+  }
+  if (c.has_schema()) {
+    if (auto refused = unsupported_schema(c.schema(), /*consuming=*/false)) {
+      spdlog::info("client {}: producer on {} refused: {}", peer(), c.topic(), *refused);
+      return send_request_error(c.request_id(), pb::NotAllowedError, *refused);
+    }
   }
   auto t = topics_.get(c.topic());
   if (!t) return send_request_error(c.request_id(), t.error());
   const std::string name = c.has_producer_name() && !c.producer_name().empty()
                                ? c.producer_name()
                                : ctx_.next_producer_name();
-  auto last_sequence = (*t)->add_producer(name, weak_from_this(), c.producer_id());
-  if (!last_sequence) return send_request_error(c.request_id(), last_sequence.error());
-  producers_[c.producer_id()] = {.owner = *t, .name = name};
+  auto admitted = (*t)->add_producer(
+      {.name = name,
+       .link = weak_from_this(),
+       .producer_id = c.producer_id(),
+       .request_id = c.request_id(),
+       .access = c.producer_access_mode(),
+       .topic_epoch = c.has_topic_epoch() ? std::optional(c.topic_epoch()) : std::nullopt});
+  if (!admitted) {
+    return send_request_error(c.request_id(), server_error_of(admitted.error()),
+                              producer_refusal(admitted.error(), c.producer_access_mode()));
+  }
+  producers_[c.producer_id()] = {.owner = *t,
+                                 .name = name,
+                                 .last_sequence_id = admitted->last_sequence_id,
+                                 .topic_epoch = admitted->topic_epoch};
+  send_producer_success(c.producer_id(), *admitted);
+}
+
+void session::send_producer_success(std::uint64_t producer_id, const producer_success& s) {
+  if (auto it = producers_.find(producer_id); it != producers_.end() && s.ready) {
+    it->second.topic_epoch = s.topic_epoch;
+  }
   auto reply = command_of(pb::BaseCommand::PRODUCER_SUCCESS);
   auto* r = reply.mutable_producer_success();
-  r->set_request_id(c.request_id());
-  r->set_producer_name(name);
-  r->set_last_sequence_id(*last_sequence);
+  r->set_request_id(s.request_id);
+  r->set_producer_name(s.producer_name);
+  r->set_last_sequence_id(s.last_sequence_id);
+  // Always present, empty without a schema, as Pulsar sends it: the Java client reads it
+  // unconditionally and fails the producer when it is missing.
+  r->set_schema_version("");
+  if (s.topic_epoch) r->set_topic_epoch(*s.topic_epoch);
+  if (!s.ready) r->set_producer_ready(false);
   send(reply);
 }
 
@@ -453,6 +576,12 @@ session::consumer_handle* session::find_consumer(std::uint64_t consumer_id) {
 
 void session::on_subscribe(const pb::CommandSubscribe& c) {
   if (find_consumer(c.consumer_id()) != nullptr) return send_success(c.request_id());
+  if (c.has_schema()) {
+    if (auto refused = unsupported_schema(c.schema(), /*consuming=*/true)) {
+      spdlog::info("client {}: consumer on {} refused: {}", peer(), c.topic(), *refused);
+      return send_request_error(c.request_id(), pb::NotAllowedError, *refused);
+    }
+  }
   auto t = topics_.get(c.topic());
   if (!t) return send_request_error(c.request_id(), t.error());
   subscription* sub = nullptr;
@@ -521,10 +650,13 @@ void session::on_get_last_message_id(const pb::CommandGetLastMessageId& c) {
   auto reply = command_of(pb::BaseCommand::GET_LAST_MESSAGE_ID_RESPONSE);
   auto* r = reply.mutable_getlastmessageidresponse();
   r->set_request_id(c.request_id());
-  h->owner->last_message_id().to_pb(*r->mutable_last_message_id());
+  const wire::message_id last = h->owner->last_message_id();
+  last.to_pb(*r->mutable_last_message_id());
+  if (last.batch_index >= 0) r->mutable_last_message_id()->set_batch_index(last.batch_index);
   const std::uint64_t mark_delete = h->sub->mark_delete();
   const wire::message_id position{.ledger = h->owner->ledger_id(),
-                                  .entry = static_cast<std::int64_t>(mark_delete) - 1};
+                                  .entry = static_cast<std::int64_t>(mark_delete) - 1,
+                                  .partition = h->owner->partition()};
   position.to_pb(*r->mutable_consumer_mark_delete_position());
   send(reply);
 }
@@ -547,12 +679,14 @@ void session::on_seek(const pb::CommandSeek& c) {
   } else {
     return send_request_error(c.request_id(), wire::server_error(pb::NotAllowedError));
   }
-  // Answer first: the seek closes this consumer, and the client expects the answer before that.
-  subscription* sub = h->sub;
-  send_success(c.request_id());
-  if (auto ok = sub->seek(offset); !ok) {
+  // As Pulsar: the consumers are closed first (CLOSE_CONSUMER), then the seek is answered. The
+  // C++ client subscribes again from the sought position only while its seek is still pending;
+  // answered first, it resubscribes from its own last position and skips messages.
+  if (auto ok = h->sub->seek(offset); !ok) {
     spdlog::warn("client {}: seek failed: {}", peer(), ok.error().message());
+    return send_request_error(c.request_id(), ok.error());
   }
+  send_success(c.request_id());
 }
 
 void session::send_message(std::uint64_t consumer_id, const wire::message_id& id,

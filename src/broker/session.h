@@ -12,6 +12,7 @@
 #include <asio/steady_timer.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@ class session final : public std::enable_shared_from_this<session>,
   bool closed() const { return closed_; }
 
   // producer_link
+  void send_producer_success(std::uint64_t producer_id, const producer_success& s) override;
   void send_receipt(std::uint64_t producer_id, std::uint64_t sequence_id,
                     std::uint64_t highest_sequence_id, const wire::message_id& id) override;
   void send_error(std::uint64_t producer_id, std::uint64_t sequence_id, wire::pb::ServerError error,
@@ -56,6 +58,8 @@ class session final : public std::enable_shared_from_this<session>,
   struct producer_handle {
     std::shared_ptr<topic> owner;
     std::string name;
+    std::int64_t last_sequence_id = -1;        // as first answered, for a retried PRODUCER
+    std::optional<std::uint64_t> topic_epoch;  // once it holds the topic
   };
   struct consumer_handle {
     std::shared_ptr<topic> owner;
@@ -83,6 +87,8 @@ class session final : public std::enable_shared_from_this<session>,
   void on_unsubscribe(const wire::pb::CommandUnsubscribe& c);
   void on_get_last_message_id(const wire::pb::CommandGetLastMessageId& c);
   void on_seek(const wire::pb::CommandSeek& c);
+  void on_get_schema(const wire::pb::CommandGetSchema& c);
+  void on_get_or_create_schema(const wire::pb::CommandGetOrCreateSchema& c);
   void on_unsupported(const wire::pb::BaseCommand& c);
 
   consumer_handle* find_consumer(std::uint64_t consumer_id);
@@ -91,6 +97,8 @@ class session final : public std::enable_shared_from_this<session>,
   void send(const wire::pb::BaseCommand& command);
   void send_success(std::uint64_t request_id);
   void send_request_error(std::uint64_t request_id, std::error_code error);
+  void send_request_error(std::uint64_t request_id, wire::pb::ServerError error,
+                          const std::string& message);
   std::string peer() const;
 
   asio::ip::tcp::socket socket_;

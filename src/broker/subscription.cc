@@ -1,6 +1,7 @@
 #include "broker/subscription.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "base/log.h"
 #include "broker/topic.h"
@@ -21,6 +22,12 @@ constexpr std::size_t read_chunk = 100;  // entries per log read while dispatchi
 // Key_Shared may set entries aside while their key's consumer is busy; past this many it stops
 // reading ahead so one slow consumer cannot make the broker buffer the whole topic.
 constexpr std::size_t max_replay_backlog = 10000;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::uint32_t key_hash(std::string_view key) {
   return wire::murmur3_32(key) % hash_range;
@@ -69,6 +76,8 @@ result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data, bool wit
   }
   dispatch_entry e{.offset = offset};
   e.messages = meta.has_num_messages_in_batch() ? std::max(1, meta.num_messages_in_batch()) : 1;
+  e.batched = meta.has_num_messages_in_batch();
+  e.deliver_at_ms = meta.deliver_at_time();
   if (with_key_hash) e.hash = key_hash(sticky_key(meta, r.rest()));
   e.data = std::move(data);
   return e;
@@ -80,7 +89,8 @@ subscription::subscription(topic& owner, std::string name, sub_type type,
       name_(std::move(name)),
       type_(type),
       cursor_(std::move(cursor)),
-      ephemeral_(ephemeral) {
+      ephemeral_(ephemeral),
+      delay_timer_(owner.executor()) {
   read_position_ = cursor_ ? cursor_->state().mark_delete : topic_.end_offset();
 }
 
@@ -296,6 +306,7 @@ result<void> subscription::seek(std::uint64_t offset) {
   for (const auto& c : consumers_) c->unacked.clear();
   hash_owner_.clear();
   replay_.clear();
+  delayed_.clear();
   redelivery_counts_.clear();
   read_position_ = offset;
   // As Pulsar does: the consumers are closed and subscribe again from the new position (their
@@ -380,6 +391,11 @@ void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
         read_position_ = offset + 1;
         continue;
       }
+      if (e->deliver_at_ms > 0 && delays_delivery() && e->deliver_at_ms > now_ms()) {
+        set_aside(offset, e->deliver_at_ms);
+        read_position_ = offset + 1;
+        continue;
+      }
       consumer* c = choose(*e, held_hashes);
       if (c == nullptr) {
         if (type_ != pb::CommandSubscribe::Key_Shared) return;
@@ -392,6 +408,43 @@ void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
       if (usable_permits() == 0) return;
     }
   }
+}
+
+bool subscription::delays_delivery() const {
+  return type_ == pb::CommandSubscribe::Shared || type_ == pb::CommandSubscribe::Key_Shared;
+}
+
+void subscription::set_aside(std::uint64_t offset, std::int64_t deliver_at_ms) {
+  delayed_.emplace(deliver_at_ms, offset);
+  arm_delay_timer();
+}
+
+// One timer for the earliest message set aside. The handler finds the subscription again by
+// name through its topic: the subscription may be gone (or replaced) when the timer fires.
+void subscription::arm_delay_timer() {
+  if (delayed_.empty()) return;
+  const std::int64_t due = delayed_.begin()->first;
+  if (delay_timer_at_ != 0 && delay_timer_at_ <= due) return;
+  delay_timer_at_ = due;
+  delay_timer_.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(0, due - now_ms())));
+  delay_timer_.async_wait([owner = topic_.weak_from_this(), name = name_](std::error_code ec) {
+    if (ec) return;
+    auto t = owner.lock();
+    if (auto* sub = t ? t->find_subscription(name) : nullptr) sub->release_due();
+  });
+}
+
+// Messages whose time has come join the replay set (without a redelivery: they were never
+// delivered) and go out before new entries.
+void subscription::release_due() {
+  delay_timer_at_ = 0;
+  const std::int64_t now = now_ms();
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    replay_.insert(delayed_.begin()->second);
+    delayed_.erase(delayed_.begin());
+  }
+  arm_delay_timer();
+  dispatch();
 }
 
 // Permits the consumers that can be sent to right now have left (the active one for Exclusive
@@ -453,7 +506,8 @@ void subscription::send(consumer* c, dispatch_entry& e) {
   auto count = redelivery_counts_.find(e.offset);
   const std::uint32_t redeliveries = count == redelivery_counts_.end() ? 0 : count->second;
   const wire::message_id id{.ledger = topic_.ledger_id(),
-                            .entry = static_cast<std::int64_t>(e.offset)};
+                            .entry = static_cast<std::int64_t>(e.offset),
+                            .partition = topic_.partition()};
   c->link->send_message(c->id, id, redeliveries, std::move(e.data));
 }
 
@@ -465,7 +519,8 @@ void subscription::offer_transient(const dispatch_entry& e) {
   c->messages_out += static_cast<std::uint64_t>(e.messages);
   messages_out_ += static_cast<std::uint64_t>(e.messages);
   const wire::message_id id{.ledger = topic_.ledger_id(),
-                            .entry = static_cast<std::int64_t>(e.offset)};
+                            .entry = static_cast<std::int64_t>(e.offset),
+                            .partition = topic_.partition()};
   c->link->send_message(c->id, id, 0, e.data);  // a copy: other subscriptions get it too
 }
 

@@ -16,7 +16,13 @@
 // ranges) before anything else happens, so after a crash only unacked entries come back.
 // Entries a consumer had but did not ack (it left, or asked for redelivery) go to the replay
 // set, dispatched before new entries, with their redelivery count raised.
+//
+// Delayed delivery (a message's deliver_at_time), as Pulsar: Shared and Key_Shared
+// subscriptions set a message aside until its time and deliver it then; Exclusive and Failover
+// deliver at once. What is set aside is only remembered in memory: it is unacknowledged, so
+// after a restart the dispatcher reads it again from the cursor and sets it aside again.
 
+#include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -56,7 +62,9 @@ struct dispatch_entry {
   std::uint64_t offset = 0;
   bytes data;  // the stored checksummed section
   int messages = 1;
+  bool batched = false;    // the producer batched it (even a batch of one)
   std::uint32_t hash = 0;  // Key_Shared sticky key hash
+  std::int64_t deliver_at_ms = 0;  // delayed delivery: not before this time (0: at once)
 };
 
 // The log offset a client's message id names, when it names an entry of `ledger` (clients send
@@ -110,6 +118,10 @@ class subscription {
   void dispatch();
   void dispatch_replays(std::set<std::uint32_t>& held_hashes);
   void dispatch_new(std::set<std::uint32_t>& held_hashes);
+  bool delays_delivery() const;
+  void set_aside(std::uint64_t offset, std::int64_t deliver_at_ms);
+  void arm_delay_timer();
+  void release_due();
   std::size_t usable_permits() const;
   consumer* choose(const dispatch_entry& e, std::set<std::uint32_t>& held_hashes);
   consumer* active_consumer() const;
@@ -136,6 +148,9 @@ class subscription {
   std::unordered_map<std::uint32_t, std::pair<consumer*, int>> hash_owner_;  // unacked by hash
   std::uint64_t read_position_ = 0;  // next offset never dispatched yet
   std::set<std::uint64_t> replay_;
+  std::multimap<std::int64_t, std::uint64_t> delayed_;  // deliver-at time (ms) -> offset
+  asio::steady_timer delay_timer_;
+  std::int64_t delay_timer_at_ = 0;  // the deliver-at time the timer is set for (0: unset)
   std::unordered_map<std::uint64_t, std::uint32_t> redelivery_counts_;
   std::uint64_t messages_out_ = 0;
   std::size_t average_batch_ = 1;  // messages per entry lately, to size reads

@@ -126,8 +126,9 @@ result<void> topic::rebuild_dedup_state() {
       pb::MessageMetadata meta;
       if (r.read_u32(size) && r.read_span(size, raw) &&
           meta.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
-        auto& last = last_sequence_[meta.producer_name()];
-        last = std::max(last, highest_sequence_of(meta));
+        auto& last = stored_up_to_[meta.producer_name()];
+        const auto sequence = static_cast<std::int64_t>(meta.sequence_id());
+        last = std::max(last, publish_position::reached(sequence, highest_sequence_of(meta), meta));
       }
       at = e.offset + 1;
     }
@@ -137,20 +138,63 @@ result<void> topic::rebuild_dedup_state() {
 
 // ------------------------------------------------------------------------------ producers
 
-result<std::int64_t> topic::add_producer(const std::string& producer_name,
-                                         std::weak_ptr<producer_link> link,
-                                         std::uint64_t producer_id) {
-  if (auto it = producers_.find(producer_name);
-      it != producers_.end() && !it->second.link.expired()) {
+std::int64_t topic::last_sequence_of(const std::string& producer_name) const {
+  auto last = stored_up_to_.find(producer_name);
+  return last == stored_up_to_.end() ? -1 : last->second.last_complete();
+}
+
+result<producer_success> topic::add_producer(producer_registration r) {
+  if (auto it = producers_.find(r.name); it != producers_.end() && !it->second.link.expired()) {
     return fail(wire::server_error(pb::ProducerBusy));
   }
-  producers_[producer_name] = {.link = std::move(link), .producer_id = producer_id};
-  auto last = last_sequence_.find(producer_name);
-  return last == last_sequence_.end() ? -1 : last->second;
+  auto admitted = access_.admit({.name = r.name, .access = r.access, .topic_epoch = r.topic_epoch});
+  if (!admitted) return fail(admitted.error());
+  fence(admitted->fenced);
+  producers_[r.name] = {
+      .link = std::move(r.link), .producer_id = r.producer_id, .request_id = r.request_id};
+  if (!admitted->ready) {
+    spdlog::info("topic {}: producer {} waits for the exclusive producer to leave", full_name_,
+                 r.name);
+  }
+  return producer_success{.request_id = r.request_id,
+                          .producer_name = r.name,
+                          .last_sequence_id = last_sequence_of(r.name),
+                          .topic_epoch = admitted->topic_epoch,
+                          .ready = admitted->ready};
+}
+
+// ExclusiveWithFencing took the topic: everyone else is closed, and their clients, reconnecting
+// with an older epoch, are refused.
+void topic::fence(const std::vector<std::string>& names) {
+  for (const auto& name : names) {
+    auto it = producers_.find(name);
+    if (it == producers_.end()) continue;
+    spdlog::info("topic {}: producer {} fenced by an exclusive producer", full_name_, name);
+    auto link = it->second.link.lock();
+    const std::uint64_t id = it->second.producer_id;
+    producers_.erase(it);
+    if (link) link->send_close_producer(id);
+  }
+}
+
+void topic::promote(const producer_access::promotion& p) {
+  auto it = producers_.find(p.name);
+  if (it == producers_.end()) return;
+  spdlog::info("topic {}: waiting producer {} now holds the topic", full_name_, p.name);
+  auto link = it->second.link.lock();
+  if (!link) return remove_producer(p.name);  // gone while it waited: the next one, then
+  {
+    link->send_producer_success(it->second.producer_id,
+                                {.request_id = it->second.request_id,
+                                 .producer_name = p.name,
+                                 .last_sequence_id = last_sequence_of(p.name),
+                                 .topic_epoch = p.topic_epoch});
+  }
 }
 
 void topic::remove_producer(const std::string& producer_name) {
   producers_.erase(producer_name);
+  if (auto next = access_.release(producer_name)) promote(*next);
 }
 
 void topic::publish(const wire::frame& send, publish_request request) {
@@ -165,9 +209,10 @@ void topic::publish(const wire::frame& send, publish_request request) {
     }
     return;
   }
-  auto last = last_sequence_.find(request.producer_name);
-  if (last != last_sequence_.end() &&
-      static_cast<std::int64_t>(request.sequence_id) <= last->second) {
+  const auto& meta = *send.metadata;
+  const auto sequence = static_cast<std::int64_t>(request.sequence_id);
+  auto last = stored_up_to_.find(request.producer_name);
+  if (last != stored_up_to_.end() && publish_position::first(sequence, meta) <= last->second) {
     return answer_duplicate(request);
   }
   auto offset = log_->append(send.checksummed, send.metadata->publish_time());
@@ -179,8 +224,8 @@ void topic::publish(const wire::frame& send, publish_request request) {
     }
     return;
   }
-  last_sequence_[request.producer_name] =
-      static_cast<std::int64_t>(std::max(request.sequence_id, request.highest_sequence_id));
+  stored_up_to_[request.producer_name] = publish_position::reached(
+      sequence, static_cast<std::int64_t>(request.highest_sequence_id), meta);
   ++stats_.entries;
   awaiting_sync_.push_back({.offset = *offset, .request = std::move(request)});
   request_sync();
@@ -375,9 +420,18 @@ std::uint64_t topic::end_offset() const {
   return log_ ? log_->end_offset() : transient_sequence_;
 }
 
+// The last message, as Pulsar names it: in a batch, the batch's last index, so a reader that
+// starts inclusive at the last message gets that message and not the batch's first.
 wire::message_id topic::last_message_id() const {
+  wire::message_id id{.ledger = ledger_id(), .partition = partition()};
   const bool empty = !log_ || durable_end_ == 0 || durable_end_ <= log_->start_offset();
-  return {.ledger = ledger_id(), .entry = empty ? -1 : static_cast<std::int64_t>(durable_end_ - 1)};
+  if (empty) return id;
+  id.entry = static_cast<std::int64_t>(durable_end_ - 1);
+  auto stored = read(durable_end_ - 1, 1);
+  if (!stored || stored->empty()) return id;
+  auto last = describe_entry(durable_end_ - 1, std::move(stored->front().data), false);
+  if (last && last->batched) id.batch_index = last->messages - 1;
+  return id;
 }
 
 result<std::uint64_t> topic::offset_at_time(std::uint64_t publish_time) const {

@@ -7,9 +7,10 @@
 // covering the entry reports back on the broker's executor; only then do subscriptions see the
 // entry, so nothing a consumer got can vanish in a crash.
 //
-// Deduplication: per producer name the highest sequence id stored is known (rebuilt from the log
-// when the topic loads). A SEND at or below it is answered without being stored again, so a
-// producer resending after a reconnect does not create duplicates.
+// Deduplication: per producer name the highest sequence id stored (and chunk, for a chunked
+// message stored in part; publish_position.h) is known, rebuilt from the log when the topic
+// loads. A SEND at or below it is answered without being stored again, so a producer resending
+// after a reconnect does not create duplicates.
 //
 // Non-persistent topics have no log: a SEND is offered to the subscriptions at once and the
 // receipt follows straight away.
@@ -26,6 +27,8 @@
 #include "base/result.h"
 #include "broker/context.h"
 #include "broker/links.h"
+#include "broker/producer_access.h"
+#include "broker/publish_position.h"
 #include "broker/subscription.h"
 #include "storage/cursor.h"
 #include "storage/log.h"
@@ -42,6 +45,16 @@ struct publish_request {
   std::uint64_t highest_sequence_id = 0;
 };
 
+// A producer asking to publish, with its PRODUCER command's access mode and epoch.
+struct producer_registration {
+  std::string name;
+  std::weak_ptr<producer_link> link;
+  std::uint64_t producer_id = 0;
+  std::uint64_t request_id = 0;
+  wire::pb::ProducerAccessMode access = wire::pb::Shared;
+  std::optional<std::uint64_t> topic_epoch;
+};
+
 struct topic_stats {
   std::uint64_t messages_in = 0;
   std::uint64_t bytes_in = 0;
@@ -55,14 +68,16 @@ class topic : public std::enable_shared_from_this<topic> {
   ~topic();
 
   const std::string& name() const { return full_name_; }
+  asio::any_io_executor executor() const { return ctx_.executor; }
   int partition() const { return name_.partition; }
   bool persistent() const { return log_ != nullptr; }
   // Every entry's ledger id. One log per topic, so one ledger: entry ids are log offsets.
   std::int64_t ledger_id() const { return 0; }
 
-  // Producers. Returns the last sequence id stored for `producer_name` (-1: none).
-  result<std::int64_t> add_producer(const std::string& producer_name,
-                                    std::weak_ptr<producer_link> link, std::uint64_t producer_id);
+  // Producers, admitted by their access mode (producer_access.h). The answer carries the last
+  // sequence id stored for the name (-1: none); a queued WaitForExclusive producer is answered
+  // again through its link once it holds the topic.
+  result<producer_success> add_producer(producer_registration r);
   void remove_producer(const std::string& producer_name);
   void publish(const wire::frame& send, publish_request request);
 
@@ -111,6 +126,7 @@ class topic : public std::enable_shared_from_this<topic> {
   struct producer_entry {
     std::weak_ptr<producer_link> link;
     std::uint64_t producer_id = 0;
+    std::uint64_t request_id = 0;  // to answer a queued producer when it is promoted
   };
   struct awaiting_sync {
     std::uint64_t offset = 0;  // answered once the log is durable past it
@@ -123,6 +139,9 @@ class topic : public std::enable_shared_from_this<topic> {
   result<void> rebuild_dedup_state();
   void publish_transient(const wire::frame& send, const publish_request& request);
   void answer_duplicate(const publish_request& request);
+  void fence(const std::vector<std::string>& names);
+  void promote(const producer_access::promotion& p);
+  std::int64_t last_sequence_of(const std::string& producer_name) const;
   void request_sync();
   std::filesystem::path cursor_path(const std::string& subscription) const;
   std::filesystem::path reader_cursor_path(const std::string& subscription) const;
@@ -141,7 +160,8 @@ class topic : public std::enable_shared_from_this<topic> {
   bool sync_requested_ = false;
   bool failed_ = false;  // the log could not be written or synced: refuse further sends
   std::map<std::string, producer_entry> producers_;
-  std::map<std::string, std::int64_t> last_sequence_;  // dedup: producer name -> highest stored
+  producer_access access_;
+  std::map<std::string, publish_position> stored_up_to_;  // dedup, by producer name
   std::map<std::string, std::unique_ptr<subscription>> subscriptions_;
   topic_stats stats_;
 };
