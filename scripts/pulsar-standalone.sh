@@ -165,6 +165,12 @@ allowAutoTopicCreation=true
 allowAutoTopicCreationType=non-partitioned
 allowAutoSubscriptionCreation=true
 brokerDeduplicationEnabled=true
+# As Pulsar's own conf/standalone.conf and conf/bookkeeper.conf: the frame limit sits 10 KiB
+# above maxMessageSize (5 MiB), so an entry near the limit, with its headers, still fits the
+# bookie's frame; at 5 MiB exactly such an entry wedges the bookie ("Not enough non-faulty
+# bookies") for the rest of the run.
+maxMessageSize=5242880
+nettyMaxFrameSizeBytes=5253120
 loadManagerClassName=org.apache.pulsar.broker.loadbalance.NoopLoadManager
 loadBalancerEnabled=false
 transactionCoordinatorEnabled=false
