@@ -101,7 +101,7 @@ broker::~broker() {
 }
 
 std::string broker::service_url() const {
-  return "pulsar://" + endpoint_.address().to_string() + ":" + std::to_string(endpoint_.port());
+  return pulsar_url(endpoint_);
 }
 
 std::optional<asio::ip::tcp::endpoint> broker::admin_endpoint() const {

@@ -3,6 +3,7 @@
 // does group commit, the data directory and the options. Owned by `broker`.
 
 #include <asio/any_io_executor.hpp>
+#include <asio/ip/tcp.hpp>
 #include <filesystem>
 #include <optional>
 
@@ -14,6 +15,11 @@
 namespace shfn::broker {
 
 std::string random_run_id();  // 8 hex digits
+
+// "pulsar://HOST:PORT" for a listening or connected endpoint: an IPv6 address in brackets, and
+// an IPv4 address seen through a dual-stack socket (::ffff:a.b.c.d) as the IPv4 address, so
+// every client can parse the URL and dial it.
+std::string pulsar_url(const asio::ip::tcp::endpoint& endpoint);
 
 struct broker_context {
   asio::any_io_executor executor;

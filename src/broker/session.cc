@@ -303,6 +303,8 @@ void session::handle(const wire::frame& f) {
       return on_get_last_message_id(c.getlastmessageid());
     case pb::BaseCommand::SEEK:
       return on_seek(c.seek());
+    case pb::BaseCommand::CONSUMER_STATS:
+      return on_consumer_stats(c.consumerstats());
     case pb::BaseCommand::GET_SCHEMA:
       return on_get_schema(c.getschema());
     case pb::BaseCommand::GET_OR_CREATE_SCHEMA:
@@ -322,6 +324,29 @@ void session::on_unsupported(const pb::BaseCommand& c) {
   error.mutable_error()->set_error(pb::NotAllowedError);
   error.mutable_error()->set_message("command " + name + " is not supported by the shfn broker");
   send(error);
+}
+
+// The C++ client's getBrokerConsumerStats() waits for this response type; an ERROR never
+// reaches it.
+void session::on_consumer_stats(const pb::CommandConsumerStats& c) {
+  auto reply = command_of(pb::BaseCommand::CONSUMER_STATS_RESPONSE);
+  auto* r = reply.mutable_consumerstatsresponse();
+  r->set_request_id(c.request_id());
+  auto* h = find_consumer(c.consumer_id());
+  if (h == nullptr) {
+    r->set_error_code(pb::ConsumerNotFound);
+    r->set_error_message("no such consumer");
+    return send(reply);
+  }
+  r->set_consumername(h->c->name);
+  r->set_availablepermits(static_cast<std::uint64_t>(std::max<std::int64_t>(0, h->c->permits)));
+  std::uint64_t unacked = 0;
+  for (const auto& [offset, sent] : h->c->unacked) unacked += static_cast<std::uint64_t>(sent.messages);
+  r->set_unackedmessages(unacked);
+  r->set_msgbacklog(h->sub->backlog());
+  r->set_type(pb::CommandSubscribe::SubType_Name(h->sub->type()));
+  r->set_address(peer());
+  send(reply);
 }
 
 // No schema is ever stored, so every topic is one "without a schema", answered as Pulsar
@@ -397,8 +422,7 @@ void session::on_lookup(const pb::CommandLookupTopic& c) {
   std::error_code ec;
   const auto local = socket_.local_endpoint(ec);
   r->set_response(pb::CommandLookupTopicResponse::Connect);
-  r->set_brokerserviceurl("pulsar://" + local.address().to_string() + ":" +
-                          std::to_string(local.port()));
+  r->set_brokerserviceurl(pulsar_url(local));
   r->set_authoritative(true);
   send(reply);
 }
@@ -457,6 +481,11 @@ void session::on_get_topics_of_namespace(const pb::CommandGetTopicsOfNamespace& 
 
 void session::on_producer(const pb::CommandProducer& c) {
   if (auto it = producers_.find(c.producer_id()); it != producers_.end()) {
+    if (!it->second.ready) {
+      // Still queued behind an exclusive producer: not ready, as Pulsar answers.
+      return send_request_error(c.request_id(), pb::ServiceNotReady,
+                                "the producer is waiting for exclusive access to the topic");
+    }
     // A retried PRODUCER for a producer that already exists: it is ready, as first answered.
     return send_producer_success(c.producer_id(), {.request_id = c.request_id(),
                                                    .producer_name = it->second.name,
@@ -488,13 +517,15 @@ void session::on_producer(const pb::CommandProducer& c) {
   producers_[c.producer_id()] = {.owner = *t,
                                  .name = name,
                                  .last_sequence_id = admitted->last_sequence_id,
-                                 .topic_epoch = admitted->topic_epoch};
+                                 .topic_epoch = admitted->topic_epoch,
+                                 .ready = admitted->ready};
   send_producer_success(c.producer_id(), *admitted);
 }
 
 void session::send_producer_success(std::uint64_t producer_id, const producer_success& s) {
   if (auto it = producers_.find(producer_id); it != producers_.end() && s.ready) {
     it->second.topic_epoch = s.topic_epoch;
+    it->second.ready = true;
   }
   auto reply = command_of(pb::BaseCommand::PRODUCER_SUCCESS);
   auto* r = reply.mutable_producer_success();
@@ -512,6 +543,10 @@ void session::send_producer_success(std::uint64_t producer_id, const producer_su
 void session::on_send(const wire::frame& f) {
   const auto& c = f.command.send();
   auto it = producers_.find(c.producer_id());
+  // SENDs that crossed our CLOSE_PRODUCER (fenced, topic deleted) are dropped without a word, as
+  // Pulsar does: the client resends them once it has the producer back, and an error here
+  // would make the C++ client drop the whole connection.
+  if (it == producers_.end() && closed_producers_.contains(c.producer_id())) return;
   if (it == producers_.end() || !f.metadata) {
     send_error(c.producer_id(), c.sequence_id(), pb::NotAllowedError,
                it == producers_.end() ? "no such producer" : "SEND without a payload");
@@ -561,6 +596,7 @@ void session::send_error(std::uint64_t producer_id, std::uint64_t sequence_id,
 
 void session::send_close_producer(std::uint64_t producer_id) {
   producers_.erase(producer_id);
+  closed_producers_.insert(producer_id);
   auto c = command_of(pb::BaseCommand::CLOSE_PRODUCER);
   c.mutable_close_producer()->set_producer_id(producer_id);
   c.mutable_close_producer()->set_request_id(0);

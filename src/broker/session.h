@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,7 @@ class session final : public std::enable_shared_from_this<session>,
     std::string name;
     std::int64_t last_sequence_id = -1;        // as first answered, for a retried PRODUCER
     std::optional<std::uint64_t> topic_epoch;  // once it holds the topic
+    bool ready = true;                         // false: queued (WaitForExclusive)
   };
   struct consumer_handle {
     std::shared_ptr<topic> owner;
@@ -87,6 +89,7 @@ class session final : public std::enable_shared_from_this<session>,
   void on_unsubscribe(const wire::pb::CommandUnsubscribe& c);
   void on_get_last_message_id(const wire::pb::CommandGetLastMessageId& c);
   void on_seek(const wire::pb::CommandSeek& c);
+  void on_consumer_stats(const wire::pb::CommandConsumerStats& c);
   void on_get_schema(const wire::pb::CommandGetSchema& c);
   void on_get_or_create_schema(const wire::pb::CommandGetOrCreateSchema& c);
   void on_unsupported(const wire::pb::BaseCommand& c);
@@ -124,6 +127,7 @@ class session final : public std::enable_shared_from_this<session>,
   bool closed_ = false;
   std::map<std::uint64_t, producer_handle> producers_;
   std::map<std::uint64_t, consumer_handle> consumers_;
+  std::set<std::uint64_t> closed_producers_;  // closed by the broker; their late SENDs are dropped
 };
 
 }  // namespace shfn::broker

@@ -231,7 +231,10 @@ TEST_F(broker_protocol, flow_permits_are_honoured_exactly) {
   EXPECT_EQ(c.until_pong().size(), 7u) << "the rest, and nothing more";
 }
 
-TEST_F(broker_protocol, an_unsupported_command_gets_an_error_naming_it) {
+// The C++ client's getBrokerConsumerStats() waits for CONSUMER_STATS_RESPONSE; an ERROR never
+// reaches it.
+TEST_F(broker_protocol, consumer_stats_are_answered_in_their_own_response) {
+  produce("stats", 3);
   raw_client c(broker_->service_url());
   ASSERT_TRUE(c.connect());
   pb::BaseCommand stats;
@@ -239,13 +242,25 @@ TEST_F(broker_protocol, an_unsupported_command_gets_an_error_naming_it) {
   stats.mutable_consumerstats()->set_consumer_id(1);
   stats.mutable_consumerstats()->set_request_id(42);
   c.send(stats);
-  auto reply = c.next();
-  ASSERT_TRUE(reply.has_value());
-  ASSERT_EQ(reply->type(), pb::BaseCommand::ERROR);
-  EXPECT_EQ(reply->error().request_id(), 42u);
-  EXPECT_NE(reply->error().message().find("CONSUMER_STATS"), std::string::npos)
-      << reply->error().message();
-  EXPECT_TRUE(c.until_pong().empty()) << "and the connection stays usable";
+  auto unknown = c.next();
+  ASSERT_TRUE(unknown && unknown->type() == pb::BaseCommand::CONSUMER_STATS_RESPONSE);
+  EXPECT_EQ(unknown->consumerstatsresponse().request_id(), 42u);
+  EXPECT_EQ(unknown->consumerstatsresponse().error_code(), pb::ConsumerNotFound);
+
+  c.send(subscribe_command("stats"));
+  ASSERT_TRUE(c.next().has_value());
+  c.send(flow(2));
+  ASSERT_EQ(c.until_pong().size(), 2u);
+  stats.mutable_consumerstats()->set_request_id(43);
+  c.send(stats);
+  auto known = c.next();
+  ASSERT_TRUE(known && known->type() == pb::BaseCommand::CONSUMER_STATS_RESPONSE);
+  const auto& r = known->consumerstatsresponse();
+  EXPECT_EQ(r.request_id(), 43u);
+  EXPECT_FALSE(r.has_error_code());
+  EXPECT_EQ(r.unackedmessages(), 2u);
+  EXPECT_EQ(r.msgbacklog(), 3u);
+  EXPECT_EQ(r.type(), "Exclusive");
 }
 
 // Each malformed input closes its own connection; the broker keeps serving, data intact.
@@ -668,6 +683,10 @@ TEST_F(broker_protocol, producer_access_modes_are_enforced) {
   ASSERT_TRUE(queued && queued->type() == pb::BaseCommand::PRODUCER_SUCCESS);
   EXPECT_FALSE(queued->producer_success().producer_ready());
   EXPECT_TRUE(second.until_pong().empty()) << "it waits while the first holds the topic";
+  second.send(waiting);  // asked again while queued: not ready, as Pulsar answers
+  auto not_ready = second.next();
+  ASSERT_TRUE(not_ready && not_ready->type() == pb::BaseCommand::ERROR);
+  EXPECT_EQ(not_ready->error().error(), pb::ServiceNotReady);
 
   pb::BaseCommand close;
   close.set_type(pb::BaseCommand::CLOSE_PRODUCER);
@@ -688,6 +707,10 @@ TEST_F(broker_protocol, producer_access_modes_are_enforced) {
       << "the waiting producer that got the topic is fenced out";
   auto took = fencing.next();
   ASSERT_TRUE(took && took->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+  // A SEND that crossed the CLOSE_PRODUCER is dropped without an answer: a SEND_ERROR would
+  // make the C++ client drop the whole connection.
+  second.write(send_frame(0, "late"));
+  EXPECT_TRUE(second.until_pong().empty());
 }
 
 // ------------------------------------------------------------------ delayed delivery
