@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything shfn needs to build and test, from package registries only:
-# Debian packages, Apache Pulsar standalone + pulsar-perf from Maven Central, and the official
-# Python client from PyPI in a venv. Idempotent, and quick when everything is already there.
+# Debian packages, Apache Pulsar standalone, pulsar-perf and pulsar-client from Maven Central,
+# the official Python client from PyPI in a venv, the official Java client (Maven Central) and
+# Go client (the Go module proxy) for the interop suites. Idempotent, and quick when everything
+# is already there.
 #
 #   scripts/setup.sh            build deps + test deps
 #   scripts/setup.sh --build    build deps only (enough for `shfn`)
@@ -47,6 +49,10 @@ fi
 install_packages "${build_packages[@]}" "${test_packages[@]}"
 bash "$here/setup-pulsar.sh" >/dev/null
 bash "$here/setup-python.sh" >/dev/null
+# The interop suites written with the official Java and Go clients: their Maven artifacts and Go
+# modules, fetched now so that the tests run offline.
+bash "$here/../tests/interop/java/setup.sh"
+bash "$here/../tests/interop/go/setup.sh"
 # tests/k8s's npm packages (kubernetes-models, yaml), as its package-lock.json pins them; npm
 # (nodejs from nodesource bundles it) only from Debian when there is none.
 command -v npm >/dev/null || install_packages nodejs npm
