@@ -55,8 +55,8 @@ void syncer::run() {
 // Waits until min_interval has passed since the last sync started (or until stop()), letting
 // requests gather for one sync.
 void syncer::hold_back(std::unique_lock<std::mutex>& lock) {
-  if (options_.min_interval.count() <= 0) return;
-  const clock::time_point start_at = last_start_ + options_.min_interval;
+  if (options_.min_interval.count() <= 0 || !last_start_) return;
+  const clock::time_point start_at = *last_start_ + options_.min_interval;
   wake_.wait_until(lock, start_at, [this] { return stopping_; });
 }
 

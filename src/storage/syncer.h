@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -64,7 +65,9 @@ class syncer {
   std::unordered_set<const syncable*> queued_;  // pending_, for coalescing
   bool idle_ = false;  // the thread waits for a request (not syncing, not holding back)
   bool stopping_ = false;
-  clock::time_point last_start_;
+  // Unset until the first sync: the steady clock's epoch is the machine's boot, so a default
+  // time point would hold the first sync back until min_interval after boot.
+  std::optional<clock::time_point> last_start_;
   std::thread thread_;  // last: it starts in the constructor and uses the members above
 };
 
