@@ -560,9 +560,17 @@ void session::on_send(const wire::frame& f) {
   it->second.owner->publish(f, std::move(request));
 }
 
+// Answered once the producer's sends in flight have their receipts, as Pulsar does: the clients
+// fail whatever is still waiting when the close is answered, and an application that resends
+// a failed message would store it twice.
 void session::on_close_producer(const pb::CommandCloseProducer& c) {
+  auto it = producers_.find(c.producer_id());
+  if (it == producers_.end()) return send_success(c.request_id());
+  const std::shared_ptr<topic> owner = it->second.owner;
   close_producer(c.producer_id());
-  send_success(c.request_id());
+  owner->after_pending_answers([self = weak_from_this(), request_id = c.request_id()] {
+    if (auto s = self.lock()) s->send_success(request_id);
+  });
 }
 
 void session::close_producer(std::uint64_t producer_id) {

@@ -245,6 +245,11 @@ void topic::answer_duplicate(const publish_request& request) {
       {.offset = awaiting_sync_.back().offset, .request = request, .duplicate = true});
 }
 
+void topic::after_pending_answers(std::function<void()> then) {
+  if (awaiting_sync_.empty()) return then();
+  awaiting_sync_.push_back({.offset = awaiting_sync_.back().offset, .then = std::move(then)});
+}
+
 void topic::publish_transient(const wire::frame& send, const publish_request& request) {
   const std::uint64_t offset = transient_sequence_++;
   bytes data(send.checksummed.begin(), send.checksummed.end());
@@ -280,7 +285,9 @@ void topic::on_synced(result<std::uint64_t> end) {
                   end.error().message());
     failed_ = true;
     for (auto& waiting : awaiting_sync_) {
-      if (auto link = waiting.request.link.lock()) {
+      if (waiting.then) {
+        waiting.then();
+      } else if (auto link = waiting.request.link.lock()) {
         link->send_error(waiting.request.producer_id, waiting.request.sequence_id,
                          pb::PersistenceError, "the message could not be made durable");
       }
@@ -291,7 +298,9 @@ void topic::on_synced(result<std::uint64_t> end) {
   durable_end_ = std::max(durable_end_, *end);
   while (!awaiting_sync_.empty() && awaiting_sync_.front().offset < durable_end_) {
     const awaiting_sync& done = awaiting_sync_.front();
-    if (auto link = done.request.link.lock()) {
+    if (done.then) {
+      done.then();
+    } else if (auto link = done.request.link.lock()) {
       const wire::message_id id =
           done.duplicate ? wire::message_id{.ledger = -1, .entry = -1}
                          : wire::message_id{.ledger = ledger_id(),

@@ -18,6 +18,7 @@
 #include <asio/any_io_executor.hpp>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -80,6 +81,10 @@ class topic : public std::enable_shared_from_this<topic> {
   result<producer_success> add_producer(producer_registration r);
   void remove_producer(const std::string& producer_name);
   void publish(const wire::frame& send, publish_request request);
+  // Calls `then` once every SEND received so far has been answered (receipt or error), as a
+  // closing producer's CLOSE_PRODUCER must be: Pulsar's clients fail the sends still waiting
+  // for a receipt when the close is answered, though they are stored.
+  void after_pending_answers(std::function<void()> then);
 
   // Subscriptions.
   result<consumer*> subscribe(const wire::pb::CommandSubscribe& request, consumer_link* link,
@@ -132,6 +137,7 @@ class topic : public std::enable_shared_from_this<topic> {
     std::uint64_t offset = 0;  // answered once the log is durable past it
     publish_request request;
     bool duplicate = false;  // answered without an id: the entry was stored before
+    std::function<void()> then;  // set: not a receipt, a call once everything before is answered
   };
 
   topic(broker_context& ctx, wire::topic_name name, std::shared_ptr<storage::log> log);

@@ -548,6 +548,37 @@ TEST_F(broker_protocol, a_schema_the_broker_cannot_honour_is_refused_by_name) {
       << "a string is its payload: nothing to register";
 }
 
+// The Java client fails the sends still waiting for a receipt when CLOSE_PRODUCER is answered:
+// answered before their receipts, stored messages would be reported as failed (and resent).
+TEST_F(broker_protocol, a_close_is_answered_after_the_receipts_of_the_sends_before_it) {
+  restart({.listen = "127.0.0.1:0",
+           .data_dir = dir_,
+           .admin = "",
+           .sync_interval = std::chrono::milliseconds(300)});
+  raw_client p(broker_->service_url());
+  ASSERT_TRUE(p.connect());
+  p.send(named_producer("closing", "raw"));
+  ASSERT_TRUE(p.next().has_value());
+  p.write(send_frame(0, "m0"));
+  ASSERT_TRUE(p.next().has_value());  // synced at once; the next sync waits for the interval
+  p.write(send_frame(1, "m1"));
+  p.write(send_frame(2, "m2"));
+  pb::BaseCommand close;
+  close.set_type(pb::BaseCommand::CLOSE_PRODUCER);
+  close.mutable_close_producer()->set_producer_id(1);
+  close.mutable_close_producer()->set_request_id(9);
+  p.send(close);
+  std::vector<pb::BaseCommand::Type> order;
+  for (int i = 0; i < 3; ++i) {
+    auto frame = p.next();
+    ASSERT_TRUE(frame.has_value());
+    order.push_back(frame->type());
+  }
+  EXPECT_EQ(order, (std::vector<pb::BaseCommand::Type>{pb::BaseCommand::SEND_RECEIPT,
+                                                       pb::BaseCommand::SEND_RECEIPT,
+                                                       pb::BaseCommand::SUCCESS}));
+}
+
 // ------------------------------------------------------------------ chunks
 
 // Every chunk carries the message's sequence id; each is stored, and only a resend of a chunk
