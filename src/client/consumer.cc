@@ -201,9 +201,18 @@ void partition_consumer::handle_message(const wire::frame& f) {
     return;
   }
   const pb::MessageMetadata& meta = *f.metadata;
+  wire::message_id entry = wire::message_id::from_pb(command.message_id());
+  entry.partition = partition_;
+  entry.batch_index = -1;
   byte_view body = f.payload;
   bytes unpacked;
-  if (meta.compression() != pb::NONE) {
+  if (meta.num_chunks_from_msg() > 1) {
+    if (!gather_chunk(f, entry, unpacked)) {
+      consumed(1);  // nothing to deliver yet: the permit goes back
+      return;
+    }
+    body = unpacked;
+  } else if (meta.compression() != pb::NONE) {
     auto plain = wire::decompress(meta.compression(), f.payload, meta.uncompressed_size());
     if (!plain) {
       spdlog::error("consumer on {}: cannot decompress message: {}", topic_,
@@ -214,9 +223,6 @@ void partition_consumer::handle_message(const wire::frame& f) {
     unpacked = std::move(*plain);
     body = unpacked;
   }
-  wire::message_id entry = wire::message_id::from_pb(command.message_id());
-  entry.partition = partition_;
-  entry.batch_index = -1;
   const std::uint32_t redelivery_count = command.redelivery_count();
   // The whole entry shares its redelivery count, so it goes to the dead-letter topic as a whole.
   const bool to_dead_letter =
@@ -296,6 +302,49 @@ void partition_consumer::handle_message(const wire::frame& f) {
   if (skipped > 0) consumed(skipped);
 }
 
+bool partition_consumer::gather_chunk(const wire::frame& f, const wire::message_id& entry,
+                                      bytes& whole) {
+  const pb::MessageMetadata& meta = *f.metadata;
+  const int chunk = meta.chunk_id();
+  if (chunk == 0) {
+    gathering_[meta.uuid()] = {};  // a first chunk (again, after a redelivery) starts afresh
+  }
+  auto it = gathering_.find(meta.uuid());
+  if (it == gathering_.end() || it->second.next_chunk != chunk) {
+    spdlog::warn("consumer on {}: chunk {} of message {} ({}) without the chunks before it; "
+                 "left unacknowledged",
+                 topic_, chunk, meta.uuid(), entry.str());
+    if (it != gathering_.end()) gathering_.erase(it);
+    return false;
+  }
+  chunk_gathering& g = it->second;
+  g.payload.insert(g.payload.end(), f.payload.begin(), f.payload.end());
+  g.chunks.push_back(entry);
+  if (++g.next_chunk < meta.num_chunks_from_msg()) return false;
+  std::vector<wire::message_id> others(g.chunks.begin(), g.chunks.end() - 1);
+  bytes gathered = std::move(g.payload);
+  gathering_.erase(it);
+  if (meta.compression() == pb::NONE) {
+    whole = std::move(gathered);
+  } else {
+    auto plain = wire::decompress(meta.compression(), gathered, meta.uncompressed_size());
+    if (!plain) {
+      spdlog::error("consumer on {}: cannot decompress chunked message {}: {}", topic_,
+                    meta.uuid(), plain.error().message());
+      return false;
+    }
+    whole = std::move(*plain);
+  }
+  chunked_[{entry.ledger, entry.entry}] = std::move(others);
+  return true;
+}
+
+std::vector<wire::message_id> partition_consumer::chunks_of(const wire::message_id& id) const {
+  if (id.batch_index >= 0) return {};
+  auto it = chunked_.find({id.ledger, id.entry});
+  return it == chunked_.end() ? std::vector<wire::message_id>{} : it->second;
+}
+
 void partition_consumer::make_available(const wire::message_id& id) {
   if (id.batch_index < 0) return;
   auto it = batches_.find({id.ledger, id.entry});
@@ -317,6 +366,8 @@ void partition_consumer::acknowledge(const wire::message_id& id) {
     if (--batch.left > 0) return;
     batches_.erase(it);
   }
+  for (const auto& chunk : chunks_of(id)) queue_ack(chunk);
+  chunked_.erase({id.ledger, id.entry});
   queue_ack(id);
 }
 
@@ -327,9 +378,11 @@ void partition_consumer::acknowledge_cumulative(const wire::message_id& id) {
     if (id.entry == 0) return;
     upto.entry = id.entry - 1;
   }
-  std::erase_if(batches_, [&](const auto& kv) {
+  auto covered = [&](const auto& kv) {
     return std::pair(kv.first.first, kv.first.second) <= std::pair(upto.ledger, upto.entry);
-  });
+  };
+  std::erase_if(batches_, covered);
+  std::erase_if(chunked_, covered);
   if (!conn_) return;
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::ACK);
@@ -372,9 +425,12 @@ void partition_consumer::redeliver(const std::vector<wire::message_id>& ids) {
   r->set_consumer_id(consumer_id_);
   if (selective_redelivery(options_.type)) {
     std::set<std::pair<std::int64_t, std::int64_t>> entries;
+    auto add = [&](const wire::message_id& id) {
+      if (entries.insert({id.ledger, id.entry}).second) id.to_pb(*r->add_message_ids());
+    };
     for (const auto& id : ids) {
-      if (!entries.insert({id.ledger, id.entry}).second) continue;
-      id.to_pb(*r->add_message_ids());
+      for (const auto& chunk : chunks_of(id)) add(chunk);  // a chunked message comes back whole
+      add(id);
     }
   } else {
     // The broker redelivers everything unacked for these types; what we hold locally would be
@@ -390,6 +446,7 @@ void partition_consumer::reset_local_state() {
   // batches_ stays: the broker sends the entries again, and only what is available of them is
   // delivered (what the application holds, it still acks or gives back).
   pending_acks_.clear();
+  gathering_.clear();  // the broker sends the unacked chunks again, from the first
   for (const auto& id : owner_.drop_queued(partition_)) make_available(id);
 }
 

@@ -12,6 +12,12 @@
 // were given back (negatively acked, timed out, dropped locally) are delivered again. Negative acks
 // and ack timeouts become REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay. On reconnect the
 // local queue for that partition is dropped: the broker redelivers it.
+//
+// Chunked messages (a producer's `chunking`: one large message as several entries, each with
+// the message's uuid and a chunk id) are put together here: the chunks' payloads are joined in
+// order, decompressed as a whole, and delivered as one message whose id is its last chunk's.
+// Acking (or giving back) that message acks (or gives back) every chunk. A chunk that does not
+// continue what was gathered (its first chunk is missing) is not delivered; it stays unacked.
 
 #include <asio/awaitable.hpp>
 #include <deque>
@@ -59,6 +65,11 @@ class partition_consumer final : public connection_listener {
   asio::awaitable<result<void>> subscribe_once();
   asio::awaitable<void> reconnect_loop();
   void handle_message(const wire::frame& f);
+  // A chunk of a chunked message: gathered; true when it completed the message, whose payload
+  // (decompressed) is then in `whole`.
+  bool gather_chunk(const wire::frame& f, const wire::message_id& entry, bytes& whole);
+  // The other chunks of a delivered chunked message, named by its id; empty for any other.
+  std::vector<wire::message_id> chunks_of(const wire::message_id& id) const;
   bool consumed(int count);
   void queue_ack(const wire::message_id& entry);
   void flush_acks();
@@ -96,6 +107,14 @@ class partition_consumer final : public connection_listener {
   };
   std::map<std::pair<std::int64_t, std::int64_t>, batch_state> batches_;
   std::vector<wire::batch_entry> batch_scratch_;  // reused by every batch this consumer decodes
+  struct chunk_gathering {
+    int next_chunk = 0;
+    bytes payload;  // as produced: compressed, if the message is
+    std::vector<wire::message_id> chunks;
+  };
+  std::map<std::string, chunk_gathering> gathering_;  // by the message's uuid
+  // Delivered chunked messages not acked yet: the last chunk's entry -> the other chunks.
+  std::map<std::pair<std::int64_t, std::int64_t>, std::vector<wire::message_id>> chunked_;
   std::vector<wire::message_id> pending_acks_;
   bool ack_flush_scheduled_ = false;
   bool closing_ = false;

@@ -2,6 +2,7 @@
 Pulsar does, against whichever broker the suite runs on: chunked messages, delayed delivery,
 partition indexes in message ids, seeks, inclusive readers at the latest message, producer
 access modes, and schemas the broker cannot honour failing at once."""
+import base64
 import datetime
 import os
 import time
@@ -27,6 +28,27 @@ def test_a_chunked_10_mib_message_arrives_byte_exact(py_client, topic):
     consumer.acknowledge(first)
     assert consumer.receive(timeout_millis=10000).data() == b"after the chunks"
     consumer.close()
+
+
+@pytest.mark.parametrize("compression", [pulsar.CompressionType.NONE, pulsar.CompressionType.LZ4])
+def test_shfn_puts_a_chunked_message_together(py_client, shfn, topic, compression):
+    """shfn's own client (here `shfn consume`) joins the chunks the official client cut."""
+    payload = os.urandom(3 * 1024 * 1024) * 3  # 9 MiB, compressible
+    producer = py_client.create_producer(topic, chunking_enabled=True, batching_enabled=False,
+                                         compression_type=compression)
+    producer.send(payload, properties={"size": "9MiB"})
+    producer.send(b"after the chunks")
+    producer.close()
+    got = shfn.consume_json(topic, 2)
+    payloads = [m["payload"].encode() if "payload" in m else base64.b64decode(m["payload_base64"])
+                for m in got]
+    assert [len(p) for p in payloads] == [len(payload), 16]
+    assert payloads[0] == payload
+    assert got[0]["properties"] == {"size": "9MiB"}
+    # Every chunk was acknowledged with the message: nothing comes back to the subscription.
+    again = shfn.run("consume", topic, "-s", "check", "-n", "1", "-p", "earliest",
+                     "--receive-timeout", "2")
+    assert again.stdout == b"", again.stdout[:100]
 
 
 def test_a_delayed_message_waits_on_a_shared_subscription(py_client, topic):
