@@ -22,35 +22,13 @@ pom_hash() {
   sha256sum "$POM" | cut -c1-16
 }
 
-# Pulsar's root pom lists extra repositories (confluent, restlet) that are
-# unreachable here; mirroring everything to Central keeps Maven from
-# trying them (and gives a clear "not found in central" on a real miss).
-# Passed as *global* settings so a user's ~/.m2/settings.xml still applies.
-# The mirror id is "central" so jars already in ~/.m2 (recorded as coming
-# from "central") are reused instead of being re-verified/re-downloaded.
-write_settings() {
-  local file="$1"
-  cat >"$file" <<'EOF'
-<settings xmlns="http://maven.apache.org/SETTINGS/1.2.0">
-  <mirrors>
-    <mirror>
-      <id>central</id>
-      <mirrorOf>*</mirrorOf>
-      <url>https://repo.maven.apache.org/maven2</url>
-    </mirror>
-  </mirrors>
-</settings>
-EOF
-}
-
 # Resolve into a temp dir and rename it into place, so an interrupted run
 # never leaves a half-filled lib dir behind the stamp file.
 resolve() {
   local base="$1" tmp
   tmp="$(mktemp -d "$base/.tmp.XXXXXX")"
-  write_settings "$tmp/settings.xml"
   log "resolving Pulsar jars with Maven (first run downloads ~270 MB)..."
-  if ! "$MVN" -q -B -gs "$tmp/settings.xml" -f "$POM" package \
+  if ! "$MVN" -q -B -gs "$ROOT/tools/maven/central-mirror.xml" -f "$POM" package \
       -Dshfn.lib.dir="$tmp/lib" >"$tmp/mvn.log" 2>&1; then
     tail -n 40 "$tmp/mvn.log" >&2
     rm -rf "$tmp"

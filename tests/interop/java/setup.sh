@@ -21,25 +21,11 @@ bash "$root/scripts/setup-pulsar.sh" >/dev/null
 tmp="$(mktemp -d /tmp/shfn-java-interop.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 
-# Same mirror settings as scripts/setup-pulsar.sh: everything through Maven Central, with
-# the id "central" so that jars already in ~/.m2 are reused.
-cat >"$tmp/settings.xml" <<'XML'
-<settings xmlns="http://maven.apache.org/SETTINGS/1.2.0">
-  <mirrors>
-    <mirror>
-      <id>central</id>
-      <mirrorOf>*</mirrorOf>
-      <url>https://repo.maven.apache.org/maven2</url>
-    </mirror>
-  </mirrors>
-</settings>
-XML
-
 # A real run with a JUnit tag filter that no test has: Maven fetches every plugin and
 # dependency, Surefire its JUnit Platform provider and launcher, and the forked JVM starts,
 # yet no test runs (so no broker is needed).
 probe() {
-  "$MVN" -B -q "$@" -gs "$tmp/settings.xml" -f "$here/pom.xml" test \
+  "$MVN" -B -q "$@" -gs "$root/tools/maven/central-mirror.xml" -f "$here/pom.xml" test \
     -Dshfn.build.dir="$tmp/build" -Dgroups=shfn-setup-probe >"$tmp/mvn.log" 2>&1
 }
 
