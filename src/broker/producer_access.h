@@ -36,7 +36,7 @@ class producer_access {
     std::optional<std::uint64_t> topic_epoch;  // the epoch a reconnecting producer was granted
   };
   struct admission {
-    bool ready = true;  // false: queued (WaitForExclusive); see release()
+    bool ready = true;                         // false: queued (WaitForExclusive); see release()
     std::optional<std::uint64_t> topic_epoch;  // set for exclusive grants
     std::vector<std::string> fenced;           // producers to close first (fencing)
   };

@@ -25,8 +25,8 @@ struct publish_position {
   // The position a SEND of `sequence` (a batch: up to `highest`) with this metadata reaches.
   static publish_position reached(std::int64_t sequence, std::int64_t highest,
                                   const wire::pb::MessageMetadata& meta) {
-    const bool partial = meta.num_chunks_from_msg() > 1 &&
-                         meta.chunk_id() < meta.num_chunks_from_msg() - 1;
+    const bool partial =
+        meta.num_chunks_from_msg() > 1 && meta.chunk_id() < meta.num_chunks_from_msg() - 1;
     if (partial) return {.sequence = sequence, .chunk = meta.chunk_id()};
     return {.sequence = std::max(sequence, highest), .chunk = whole};
   }

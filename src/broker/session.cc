@@ -1,11 +1,12 @@
 #include "broker/session.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <google/protobuf/unknown_field_set.h>
 #include <optional>
 
 #include "base/log.h"
@@ -341,7 +342,8 @@ void session::on_consumer_stats(const pb::CommandConsumerStats& c) {
   r->set_consumername(h->c->name);
   r->set_availablepermits(static_cast<std::uint64_t>(std::max<std::int64_t>(0, h->c->permits)));
   std::uint64_t unacked = 0;
-  for (const auto& [offset, sent] : h->c->unacked) unacked += static_cast<std::uint64_t>(sent.messages);
+  for (const auto& [offset, sent] : h->c->unacked)
+    unacked += static_cast<std::uint64_t>(sent.messages);
   r->set_unackedmessages(unacked);
   r->set_msgbacklog(h->sub->backlog());
   r->set_type(pb::CommandSubscribe::SubType_Name(h->sub->type()));

@@ -62,8 +62,8 @@ struct dispatch_entry {
   std::uint64_t offset = 0;
   bytes data;  // the stored checksummed section
   int messages = 1;
-  bool batched = false;    // the producer batched it (even a batch of one)
-  std::uint32_t hash = 0;  // Key_Shared sticky key hash
+  bool batched = false;            // the producer batched it (even a batch of one)
+  std::uint32_t hash = 0;          // Key_Shared sticky key hash
   std::int64_t deliver_at_ms = 0;  // delayed delivery: not before this time (0: at once)
 };
 

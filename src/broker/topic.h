@@ -136,7 +136,7 @@ class topic : public std::enable_shared_from_this<topic> {
   struct awaiting_sync {
     std::uint64_t offset = 0;  // answered once the log is durable past it
     publish_request request;
-    bool duplicate = false;  // answered without an id: the entry was stored before
+    bool duplicate = false;      // answered without an id: the entry was stored before
     std::function<void()> then;  // set: not a receipt, a call once everything before is answered
   };
 

@@ -311,9 +311,10 @@ bool partition_consumer::gather_chunk(const wire::frame& f, const wire::message_
   }
   auto it = gathering_.find(meta.uuid());
   if (it == gathering_.end() || it->second.next_chunk != chunk) {
-    spdlog::warn("consumer on {}: chunk {} of message {} ({}) without the chunks before it; "
-                 "left unacknowledged",
-                 topic_, chunk, meta.uuid(), entry.str());
+    spdlog::warn(
+        "consumer on {}: chunk {} of message {} ({}) without the chunks before it; "
+        "left unacknowledged",
+        topic_, chunk, meta.uuid(), entry.str());
     if (it != gathering_.end()) gathering_.erase(it);
     return false;
   }
@@ -329,8 +330,8 @@ bool partition_consumer::gather_chunk(const wire::frame& f, const wire::message_
   } else {
     auto plain = wire::decompress(meta.compression(), gathered, meta.uncompressed_size());
     if (!plain) {
-      spdlog::error("consumer on {}: cannot decompress chunked message {}: {}", topic_,
-                    meta.uuid(), plain.error().message());
+      spdlog::error("consumer on {}: cannot decompress chunked message {}: {}", topic_, meta.uuid(),
+                    plain.error().message());
       return false;
     }
     whole = std::move(*plain);

@@ -2,6 +2,7 @@
 // ids, unsupported commands, and malformed input that must close one connection and nothing
 // else.
 
+#include <google/protobuf/unknown_field_set.h>
 #include <gtest/gtest.h>
 
 #include <asio/connect.hpp>
@@ -11,7 +12,6 @@
 #include <asio/write.hpp>
 #include <chrono>
 #include <filesystem>
-#include <google/protobuf/unknown_field_set.h>
 #include <optional>
 #include <set>
 
@@ -133,9 +133,8 @@ pb::BaseCommand named_producer(const std::string& topic, const std::string& name
   return c;
 }
 
-pb::BaseCommand subscribe_command(
-    const std::string& topic,
-    pb::CommandSubscribe::SubType type = pb::CommandSubscribe::Exclusive) {
+pb::BaseCommand subscribe_command(const std::string& topic, pb::CommandSubscribe::SubType type =
+                                                                pb::CommandSubscribe::Exclusive) {
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::SUBSCRIBE);
   auto* s = c.mutable_subscribe();
@@ -510,7 +509,7 @@ TEST_F(broker_protocol, an_unmodelled_command_is_refused_with_its_request_id) {
   raw_client c(broker_->service_url());
   ASSERT_TRUE(c.connect());
   google::protobuf::UnknownFieldSet body;
-  body.AddVarint(1, 9);  // CommandNewTxn.request_id
+  body.AddVarint(1, 9);   // CommandNewTxn.request_id
   body.AddVarint(2, 60);  // txn_ttl_seconds
   std::string encoded;
   ASSERT_TRUE(body.SerializeToString(&encoded));
