@@ -183,11 +183,10 @@ void topic::promote(const producer_access::promotion& p) {
   spdlog::info("topic {}: waiting producer {} now holds the topic", full_name_, p.name);
   auto link = it->second.link.lock();
   if (!link) return remove_producer(p.name);  // gone while it waited: the next one, then
-  link->send_producer_success(it->second.producer_id,
-                              {.request_id = it->second.request_id,
-                               .producer_name = p.name,
-                               .last_sequence_id = last_sequence_of(p.name),
-                               .topic_epoch = p.topic_epoch});
+  link->send_producer_success(it->second.producer_id, {.request_id = it->second.request_id,
+                                                       .producer_name = p.name,
+                                                       .last_sequence_id = last_sequence_of(p.name),
+                                                       .topic_epoch = p.topic_epoch});
 }
 
 void topic::remove_producer(const std::string& producer_name) {
