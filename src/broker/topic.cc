@@ -163,13 +163,13 @@ result<producer_success> topic::add_producer(producer_registration r) {
                           .ready = admitted->ready};
 }
 
-// ExclusiveWithFencing took the topic: everyone else is closed, and their clients, reconnecting
-// with an older epoch, are refused.
+// Closes these producers (ExclusiveWithFencing took the topic, or a write failed): their
+// clients reconnect, and a fenced exclusive producer, with an older epoch, is refused.
 void topic::fence(const std::vector<std::string>& names) {
   for (const auto& name : names) {
     auto it = producers_.find(name);
     if (it == producers_.end()) continue;
-    spdlog::info("topic {}: producer {} fenced by an exclusive producer", full_name_, name);
+    spdlog::info("topic {}: producer {} closed", full_name_, name);
     auto link = it->second.link.lock();
     const std::uint64_t id = it->second.producer_id;
     producers_.erase(it);
@@ -219,6 +219,11 @@ void topic::publish(const wire::frame& send, publish_request request) {
       link->send_error(request.producer_id, request.sequence_id, pb::PersistenceError,
                        "cannot store the message: " + offset.error().message());
     }
+    // As Pulsar closes a producer on a persistence error: its SENDs already on their way
+    // (a smaller one may still fit) must not be stored ahead of the failed one, or the
+    // deduplication mark would pass it and its resend would be dropped as a duplicate.
+    fence({request.producer_name});
+    if (auto next = access_.release(request.producer_name)) promote(*next);
     return;
   }
   stored_up_to_[request.producer_name] = publish_position::reached(

@@ -4,13 +4,16 @@
 
 #include <google/protobuf/unknown_field_set.h>
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/write.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -576,6 +579,59 @@ TEST_F(broker_protocol, a_close_is_answered_after_the_receipts_of_the_sends_befo
   EXPECT_EQ(order, (std::vector<pb::BaseCommand::Type>{pb::BaseCommand::SEND_RECEIPT,
                                                        pb::BaseCommand::SEND_RECEIPT,
                                                        pb::BaseCommand::SUCCESS}));
+}
+
+// A failed append (here a full disk, on a small tmpfs) closes the producer: a smaller SEND behind
+// it that would still fit must not be stored ahead of it, or the deduplication mark passes the
+// failed message and its resend is dropped as a duplicate although it was never stored.
+TEST_F(broker_protocol, a_failed_append_closes_the_producer_so_nothing_overtakes_it) {
+  const fs::path disk = dir_ / "small-disk";
+  fs::create_directories(disk);
+  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1536k") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno)
+                 << "); the full-disk case needs one";
+  }
+  struct unmount_at_exit {
+    fs::path at;
+    ~unmount_at_exit() { ::umount2(at.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  restart({.listen = "127.0.0.1:0", .data_dir = disk / "data", .admin = ""});
+  const std::string big(300 * 1024, 'b');
+  {
+    raw_client p(broker_->service_url());
+    ASSERT_TRUE(p.connect());
+    p.send(named_producer("full", "raw"));
+    ASSERT_TRUE(p.next().has_value());
+    for (int i = 0; i < 3; ++i) {  // within the first MiB the log writes ahead
+      p.write(send_frame(static_cast<std::uint64_t>(i), big));
+      auto receipt = p.next();
+      ASSERT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
+    }
+    p.write(send_frame(3, big));      // needs the next MiB: the disk is full
+    p.write(send_frame(4, "small"));  // would fit in what is written ahead already
+    auto frames = p.until_pong();
+    ASSERT_GE(frames.size(), 2u);
+    EXPECT_EQ(frames[0].type(), pb::BaseCommand::SEND_ERROR);
+    EXPECT_EQ(frames[1].type(), pb::BaseCommand::CLOSE_PRODUCER);
+    for (const auto& f : frames) {
+      EXPECT_NE(f.type(), pb::BaseCommand::SEND_RECEIPT) << "nothing after the failure is stored";
+    }
+  }
+  ASSERT_EQ(::mount("tmpfs", disk.c_str(), "tmpfs", MS_REMOUNT, "size=8m"), 0)
+      << std::strerror(errno);  // space comes back
+  raw_client p(broker_->service_url());
+  ASSERT_TRUE(p.connect());
+  p.send(named_producer("full", "raw"));
+  auto created = p.next();
+  ASSERT_TRUE(created && created->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+  EXPECT_EQ(created->producer_success().last_sequence_id(), 2);
+  p.write(send_frame(3, big));  // the client resends both, in order
+  p.write(send_frame(4, "small"));
+  for (std::uint64_t entry : {3u, 4u}) {
+    auto receipt = p.next();
+    ASSERT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
+    EXPECT_EQ(receipt->send_receipt().message_id().entryid(), entry) << "stored, in order";
+  }
 }
 
 // ------------------------------------------------------------------ chunks
