@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/accept_failures.h"
 #include "base/log.h"
 #include "base/notifier.h"
 
@@ -155,15 +156,16 @@ http_response http_server::state::answer(const http_request& request) const {
 }
 
 awaitable<void> http_server::state::accept_loop(std::shared_ptr<state> s) {
+  accept_failures failures("HTTP server on " + url_of(s->endpoint));
   while (!s->stopped) {
     std::error_code ec;
     auto socket = co_await s->acceptor.async_accept(redirect_error(use_awaitable, ec));
     if (s->stopped) break;
     if (ec) {
-      spdlog::warn("HTTP server on {}: accept failed: {}", url_of(s->endpoint), ec.message());
-      co_await sleep_for(std::chrono::milliseconds(100));  // e.g. out of file descriptors
+      co_await sleep_for(failures.failed(ec));
       continue;
     }
+    failures.succeeded();
     auto c = std::make_shared<connection>(std::move(socket));
     std::erase_if(s->connections, [](const auto& w) { return w.expired(); });
     s->connections.push_back(c);

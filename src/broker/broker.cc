@@ -8,7 +8,9 @@
 #include <asio/use_awaitable.hpp>
 #include <future>
 
+#include "base/accept_failures.h"
 #include "base/log.h"
+#include "base/notifier.h"
 #include "broker/admin.h"
 #include "broker/session.h"
 
@@ -121,14 +123,16 @@ std::size_t broker::connection_count() const {
 }
 
 awaitable<void> broker::accept_loop() {
+  accept_failures failures("broker on " + service_url());
   while (!stopped_) {
     std::error_code ec;
     auto socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
     if (stopped_) break;
     if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
+      co_await sleep_for(failures.failed(ec));
       continue;
     }
+    failures.succeeded();
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto s = std::make_shared<session>(std::move(socket), topics_, ctx_);
     std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
