@@ -29,6 +29,7 @@ struct run_flags {
   std::string spec;
   connection_flags conn;
   bool url_given = false;
+  std::string url_source;  // "--url" or "SHFN_URL": why there is no embedded broker
   std::string listen = "127.0.0.1:6650";
   std::string data_dir;
   std::string admin = "127.0.0.1:8081";
@@ -108,7 +109,12 @@ int run_functions(const run_flags& f) {
 
   client::client_options client_options = f.conn.options();
   std::unique_ptr<broker::broker_thread> embedded;
-  if (!f.url_given) {
+  if (f.url_given) {
+    spdlog::info("using the broker at {} (from {}); no embedded broker", f.conn.url,
+                 f.url_source);
+  } else {
+    spdlog::info("starting the embedded broker on {} with its data in {} (no --url or SHFN_URL)",
+                 f.listen, f.data_dir);
     auto b = start_embedded(f);
     if (!b) {
       if (storage::is_dir_in_use(b.error())) {
@@ -203,7 +209,17 @@ void setup_run(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->callback([f, cmd, &exit_code] {
-    f->url_given = cmd->count("--url") > 0 || std::getenv("SHFN_URL") != nullptr;
+    const char* env_url = std::getenv("SHFN_URL");
+    f->url_given = cmd->count("--url") > 0 || (env_url != nullptr && *env_url != '\0');
+    f->url_source = cmd->count("--url") > 0 ? "--url" : "SHFN_URL";
+    if (f->url_given && (cmd->count("--listen") > 0 || cmd->count("--data-dir") > 0)) {
+      // They configure the embedded broker, which a remote URL turns off: never ignore them.
+      error(cmd->count("--listen") > 0 ? "--listen" : "--data-dir",
+            "configures the embedded broker, which does not run when " + f->url_source +
+                " names a broker (" + f->conn.url + "); drop one or the other");
+      exit_code = 2;  // a usage error
+      return;
+    }
     // Lifecycle lines are the point of a long-running command: info unless SHFN_LOG says.
     if (std::getenv("SHFN_LOG") == nullptr) spdlog::set_level(spdlog::level::info);
     exit_code = run_functions(*f);

@@ -123,3 +123,24 @@ def test_non_executable_script_is_refused(workdir):
     r = subprocess.run([_env("SHFN_BIN"), "validate", spec], capture_output=True, timeout=30)
     assert r.returncode == 1
     assert f"{spec}:5:" in r.stderr.decode() and "executable" in r.stderr.decode()
+
+
+def test_the_mode_is_said_and_embedded_flags_with_a_remote_broker_are_refused(
+        workdir, make_spec, runtimes):
+    spec = os.path.join(workdir, "cat.yaml")
+    with open(spec, "w") as f:
+        f.write("kind: Function\nmetadata:\n  name: cat\nspec:\n  command: [cat]\n"
+                "  inputs: [in]\n")
+    # An exported SHFN_URL turns the embedded broker off; its flags would be ignored: refused.
+    env = dict(os.environ, SHFN_URL="pulsar://127.0.0.1:1")
+    r = subprocess.run([_env("SHFN_BIN"), "run", spec, "--data-dir", "elsewhere", "--admin", "off"],
+                       capture_output=True, timeout=30, cwd=workdir, env=env)
+    assert r.returncode == 2, r.stderr.decode()
+    assert "--data-dir" in r.stderr.decode() and "SHFN_URL" in r.stderr.decode()
+    assert not os.path.exists(os.path.join(workdir, "elsewhere"))
+    # Otherwise one line says which broker it uses and why.
+    rt = runtimes(make_spec(text=open(spec).read(), topics=("in",)))
+    if hasattr(rt, "data_dir"):
+        assert "starting the embedded broker" in rt.stderr(), rt.stderr()
+    else:
+        assert "using the broker at" in rt.stderr() and "(from --url)" in rt.stderr()
