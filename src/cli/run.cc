@@ -110,8 +110,7 @@ int run_functions(const run_flags& f) {
   client::client_options client_options = f.conn.options();
   std::unique_ptr<broker::broker_thread> embedded;
   if (f.url_given) {
-    spdlog::info("using the broker at {} (from {}); no embedded broker", f.conn.url,
-                 f.url_source);
+    spdlog::info("using the broker at {} (from {}); no embedded broker", f.conn.url, f.url_source);
   } else {
     spdlog::info("starting the embedded broker on {} with its data in {} (no --url or SHFN_URL)",
                  f.listen, f.data_dir);
