@@ -1,10 +1,14 @@
 #include "broker/registry.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <fstream>
 #include <set>
 
+#include "base/log.h"
 #include "broker/topic.h"
+#include "storage/file.h"
 #include "wire/errc.h"
 
 namespace shfn::broker {
@@ -19,7 +23,8 @@ result<std::shared_ptr<topic>> topic_registry::get(std::string_view name) {
   if (auto it = topics_.find(full); it != topics_.end()) return it->second;
   if (parsed->partition < 0) {
     auto n = partitions(full);
-    if (n && *n > 0) return fail(wire::server_error(pb::NotAllowedError));
+    if (!n) return fail(n.error());
+    if (*n > 0) return fail(wire::server_error(pb::NotAllowedError));
   }
   auto loaded = topic::load(ctx_, *parsed);
   if (!loaded) return fail(loaded.error());
@@ -31,10 +36,15 @@ result<int> topic_registry::partitions(std::string_view name) const {
   auto parsed = wire::parse_topic_name(name);
   if (!parsed) return fail(parsed.error());
   if (parsed->partition >= 0) return 0;
-  std::ifstream in(partitions_file(ctx_.options.data_dir, *parsed));
+  const fs::path file = partitions_file(ctx_.options.data_dir, *parsed);
+  std::ifstream in(file);
+  if (!in) return 0;  // no such file: not a partitioned topic
+  // A file that is there but unreadable must not turn a partitioned topic into a plain one,
+  // whose producers would then write where no consumer of the partitions looks.
   int n = 0;
-  if (in >> n) return n;
-  return 0;
+  if (in >> n && n > 0) return n;
+  spdlog::error("the partition count of {} in {} is damaged", parsed->str(), file.string());
+  return fail(wire::server_error(pb::MetadataError));
 }
 
 result<void> topic_registry::create_partitioned(std::string_view name, int partitions) {
@@ -45,17 +55,19 @@ result<void> topic_registry::create_partitioned(std::string_view name, int parti
   const fs::path file = partitions_file(ctx_.options.data_dir, *parsed);
   std::error_code ec;
   if (fs::exists(file, ec)) return fail(wire::server_error(pb::NotAllowedError));
-  fs::create_directories(file.parent_path(), ec);
-  if (ec) return fail(ec);
+  // Durable before it is answered: written and fsynced aside, renamed over, the rename made
+  // durable by an fsync of the directory. A crash leaves the old state or the new, never an
+  // empty file.
+  if (auto ok = storage::create_directory_durably(file.parent_path()); !ok) return fail(ok.error());
   const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << partitions << "\n";
-    if (!out.flush()) return fail(std::make_error_code(std::errc::io_error));
-  }
+  const std::string text = std::to_string(partitions) + "\n";
+  auto out = storage::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+  if (!out) return fail(out.error());
+  if (auto ok = storage::write_all_at(out->get(), as_bytes(text), 0); !ok) return ok;
+  if (auto ok = storage::sync_data(out->get()); !ok) return ok;
   fs::rename(tmp, file, ec);
   if (ec) return fail(ec);
-  return {};
+  return storage::sync_directory(file.parent_path());
 }
 
 result<void> topic_registry::remove(std::string_view name) {

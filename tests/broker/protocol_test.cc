@@ -15,10 +15,12 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 
 #include "broker/broker.h"
+#include "broker/context.h"
 #include "support/broker_env.h"
 #include "wire/frame.h"
 #include "wire/frame_buffer.h"
@@ -632,6 +634,31 @@ TEST_F(broker_protocol, a_failed_append_closes_the_producer_so_nothing_overtakes
     ASSERT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
     EXPECT_EQ(receipt->send_receipt().message_id().entryid(), entry) << "stored, in order";
   }
+}
+
+// A damaged partition count (a crash mid-write on an older version, a disk error) is an error,
+// not "not partitioned": that would let producers write to a plain topic no consumer of the
+// partitions reads.
+TEST_F(broker_protocol, a_damaged_partition_count_is_an_error_not_a_plain_topic) {
+  const auto name = wire::parse_topic_name("persistent://public/default/damaged");
+  ASSERT_TRUE(name.has_value());
+  const fs::path file = partitions_file(dir_, *name);
+  fs::create_directories(file.parent_path());
+  std::ofstream(file).flush();  // empty
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  pb::BaseCommand metadata;
+  metadata.set_type(pb::BaseCommand::PARTITIONED_METADATA);
+  metadata.mutable_partitionmetadata()->set_topic(name->str());
+  metadata.mutable_partitionmetadata()->set_request_id(3);
+  c.send(metadata);
+  auto reply = c.next();
+  ASSERT_TRUE(reply && reply->type() == pb::BaseCommand::PARTITIONED_METADATA_RESPONSE);
+  EXPECT_EQ(reply->partitionmetadataresponse().response(),
+            pb::CommandPartitionedTopicMetadataResponse::Failed);
+  c.send(producer_command(name->str()));
+  auto refused = c.next();
+  ASSERT_TRUE(refused && refused->type() == pb::BaseCommand::ERROR) << "no plain topic instead";
 }
 
 // ------------------------------------------------------------------ chunks
