@@ -79,10 +79,12 @@ awaitable<result<void>> partition_consumer::start() {
   while (true) {
     auto ok = co_await subscribe_once();
     if (ok) break;
-    if (!is_retriable(ok.error()) || clock::now() + backoff_.next() >= deadline) {
+    // One draw per attempt: the delay checked against the deadline is the one slept.
+    const auto delay = backoff_.next();
+    if (!is_retriable(ok.error()) || clock::now() + delay >= deadline) {
       co_return fail(ok.error());
     }
-    co_await sleep_for(backoff_.next());
+    co_await sleep_for(delay);
   }
   backoff_.reset();
   asio::co_spawn(

@@ -65,11 +65,13 @@ awaitable<result<void>> partition_producer::start() {
   while (true) {
     auto ok = co_await connect_once();
     if (ok) break;
-    if (!is_retriable(ok.error()) || clock::now() + backoff_.next() >= deadline) {
+    // One draw per attempt: the delay checked against the deadline is the one slept.
+    const auto delay = backoff_.next();
+    if (!is_retriable(ok.error()) || clock::now() + delay >= deadline) {
       co_return fail(ok.error());
     }
     spdlog::debug("producer on {}: {}; retrying", topic_, ok.error().message());
-    co_await sleep_for(backoff_.next());
+    co_await sleep_for(delay);
   }
   backoff_.reset();
   auto ex = client_.executor();
