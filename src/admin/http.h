@@ -42,6 +42,12 @@ struct http_limits {
   // How long a server waits for a request to arrive, after connecting or after its previous
   // answer, before it closes the connection. (Only the server reads this one.)
   std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
+  // How long a request's head may take once its first byte is in: a client that trickles its
+  // header fields (slowloris) would otherwise hold a connection for the whole idle timeout.
+  std::chrono::steady_clock::duration head_timeout = std::chrono::seconds(10);
+  // Connections one client address may hold open at once; more are closed on accept, so one
+  // client cannot take every descriptor of the process.
+  std::size_t max_connections_per_address = 64;
 };
 
 struct http_request {

@@ -9,6 +9,7 @@
 #include <asio/write.hpp>
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -90,12 +91,16 @@ struct http_server::state {
                                           http_response response);
   // The handler's answer, or a 500 when it throws.
   http_response answer(const http_request& request) const;
+  // Whether the peer of `socket` holds limits.max_connections_per_address already (logged once
+  // per address and burst).
+  bool at_address_limit(const asio::ip::tcp::socket& socket);
 
   asio::ip::tcp::acceptor acceptor;
   asio::ip::tcp::endpoint endpoint;
   handler handle;
   http_limits limits;
   std::vector<std::weak_ptr<connection>> connections;
+  std::optional<asio::ip::address> refusing;  // the address last refused, to log once
   bool stopped = false;
 };
 
@@ -166,27 +171,62 @@ awaitable<void> http_server::state::accept_loop(std::shared_ptr<state> s) {
       continue;
     }
     failures.succeeded();
-    auto c = std::make_shared<connection>(std::move(socket));
     std::erase_if(s->connections, [](const auto& w) { return w.expired(); });
+    if (s->at_address_limit(socket)) {
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto c = std::make_shared<connection>(std::move(socket));
     s->connections.push_back(c);
     asio::co_spawn(s->acceptor.get_executor(), serve(s, std::move(c)), asio::detached);
   }
+}
+
+bool http_server::state::at_address_limit(const asio::ip::tcp::socket& socket) {
+  std::error_code ec;
+  const auto peer = socket.remote_endpoint(ec).address();
+  if (ec) return false;
+  std::size_t held = 0;
+  for (const auto& w : connections) {
+    auto c = w.lock();
+    if (!c) continue;
+    const auto other = c->socket.remote_endpoint(ec);
+    if (!ec && other.address() == peer) ++held;
+  }
+  if (held < limits.max_connections_per_address) {
+    if (refusing == peer) refusing.reset();
+    return false;
+  }
+  if (refusing != peer) {
+    spdlog::warn("HTTP server on {}: {} holds {} connections; refusing more from it",
+                 url_of(endpoint), peer.to_string(), held);
+    refusing = peer;
+  }
+  return true;
 }
 
 awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_ptr<connection> c) {
   std::array<char, read_chunk> chunk{};
   while (!s->stopped) {
     connection::arm(c, s->limits.idle_timeout);
-    // The head. Blank lines before a request line are ignored (RFC 9112, 2.2).
+    // The head. Blank lines before a request line are ignored (RFC 9112, 2.2). Once it has
+    // begun, it has head_timeout to arrive whole.
     std::size_t head_end = std::string::npos;
+    bool head_begun = false;
     while (true) {
       const auto first = c->input.find_first_not_of("\r\n");
       c->input.erase(0, first == std::string::npos ? c->input.size() : first);
+      if (!head_begun && !c->input.empty()) {
+        head_begun = true;
+        connection::arm(c, s->limits.head_timeout);
+      }
       head_end = find_head_end(c->input);
       if (head_end != std::string::npos || c->input.size() > s->limits.max_head) break;
       const bool more = co_await c->read_more(chunk, s->stopped);
       if (!more) co_return;
     }
+    connection::arm(c, s->limits.idle_timeout);  // for the body
     if (head_end == std::string::npos || head_end > s->limits.max_head) {
       http_response refused =
           error_response(431, make_error_code(http_errc::header_fields_too_large).message());

@@ -11,7 +11,10 @@
 // the connection. Before closing, the server stops sending and reads (and drops) what the
 // client still sends, for up to 2 s or 4 MiB, so that the client is not reset before it reads
 // the answer. A connection on which no request arrives within limits.idle_timeout (after
-// connecting or after the previous answer) is closed. A handler that throws is answered 500.
+// connecting or after the previous answer) is closed, and so is one whose request head, once
+// begun, is not whole within limits.head_timeout (a client trickling its header fields). A
+// client address holding limits.max_connections_per_address has further connections closed on
+// accept. A handler that throws is answered 500.
 //
 // Threads and ownership: the server runs on the executor it was started with; its owner holds
 // it by unique_ptr and calls stop() and the destructor on that executor (or once it no longer

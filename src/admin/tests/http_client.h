@@ -37,9 +37,11 @@ class http_client {
  public:
   explicit http_client(const tcp::endpoint& at) : socket_(io_) { socket_.connect(at); }
 
-  void send(std::string_view raw) {
+  // False once the connection is gone (the server closed it, and said so with a reset).
+  bool send(std::string_view raw) {
     std::error_code ec;
     asio::write(socket_, asio::buffer(raw.data(), raw.size()), ec);
+    return !ec;
   }
   void finish_sending() {
     std::error_code ignored;

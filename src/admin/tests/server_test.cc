@@ -261,7 +261,7 @@ TEST_F(http_server_test, a_handler_that_throws_is_a_500) {
 }
 
 TEST_F(http_server_test, idle_connections_are_closed) {
-  start({.idle_timeout = 200ms});
+  start({.idle_timeout = 200ms, .head_timeout = 200ms});
   {
     http_client c(at_);
     EXPECT_TRUE(c.closed_by_server());
@@ -278,6 +278,39 @@ TEST_F(http_server_test, idle_connections_are_closed) {
     EXPECT_TRUE(c.closed_by_server());
   }
   EXPECT_EQ(request(at_, "GET", "/hello").status, 200);
+}
+
+// A client that trickles its header fields (slowloris) is cut off once the head has taken
+// head_timeout, long before the idle timeout.
+TEST_F(http_server_test, a_head_that_trickles_in_is_cut_off) {
+  start({.idle_timeout = 60s, .head_timeout = 200ms});
+  http_client c(at_);
+  bool cut_off = !c.send("GET /hello HTTP/1.1\r\n");
+  for (int i = 0; i < 200 && !cut_off; ++i) {  // one header field every 50 ms, for up to 10 s
+    std::this_thread::sleep_for(50ms);
+    cut_off = !c.send("X-Slow-" + std::to_string(i) + ": y\r\n");
+  }
+  EXPECT_TRUE(cut_off) << "the server still reads a head after 10 s";
+  EXPECT_EQ(request(at_, "GET", "/hello").status, 200);
+}
+
+// One client address cannot take every connection (and so every descriptor) of the process.
+TEST_F(http_server_test, connections_per_address_are_capped) {
+  start({.max_connections_per_address = 3});
+  std::vector<std::unique_ptr<http_client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<http_client>(at_));
+    held.back()->send("GET /hello HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(held.back()->read_reply().status, 200);  // accepted and served
+  }
+  http_client extra(at_);
+  extra.send("GET /hello HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(extra.read_reply().status, 0) << "a fourth connection from the same address is closed";
+  held.pop_back();
+  // The server notices the close when it reads; ask until a new connection is served.
+  int status = 0;
+  for (int i = 0; i < 100 && status != 200; ++i) status = request(at_, "GET", "/hello").status;
+  EXPECT_EQ(status, 200) << "room again once one is closed";
 }
 
 TEST_F(http_server_test, stop_closes_the_listener_and_every_connection) {
