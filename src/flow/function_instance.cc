@@ -106,6 +106,20 @@ function_instance::function_instance(client::client& c, config::function_spec sp
 function_instance::~function_instance() = default;
 
 awaitable<result<void>> function_instance::start() {
+  auto started = co_await start_parts();
+  if (!started) co_await stop_started_parts();
+  co_return started;
+}
+
+// start() failed or was stopped half way: run() will not run, so what start() began (the log
+// shipper, which retries while the broker is away, and the stream workers) stops here, or it
+// would keep the process alive after SIGTERM.
+awaitable<void> function_instance::stop_started_parts() {
+  if (workers_) co_await workers_->stop();
+  co_await log_.stop(stopping_ ? drain_deadline_ : clock::now());
+}
+
+awaitable<result<void>> function_instance::start_parts() {
   auto ex = co_await asio::this_coro::executor;
   if (auto compiled = compile_pattern(); !compiled) co_return fail(compiled.error());
   asio::co_spawn(

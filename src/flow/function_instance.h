@@ -109,6 +109,8 @@ class function_instance {
   asio::awaitable<std::unique_ptr<T>> keep_trying(attempt_fn<T> attempt, std::string what,
                                                   log_level level,
                                                   std::uint64_t* failures = nullptr);
+  asio::awaitable<result<void>> start_parts();
+  asio::awaitable<void> stop_started_parts();
   asio::awaitable<bool> create_output();
   asio::awaitable<bool> subscribe_all();
   client::consumer_options consumer_options_for(const std::string& topic) const;

@@ -1,6 +1,8 @@
 """Scripts that misbehave, payloads that are not text, specs that are wrong: each gets a clear
 outcome, and the runtime loses nothing and keeps going."""
 import os
+import signal
+import socket
 import subprocess
 
 import pulsar
@@ -144,3 +146,27 @@ def test_the_mode_is_said_and_embedded_flags_with_a_remote_broker_are_refused(
         assert "starting the embedded broker" in rt.stderr(), rt.stderr()
     else:
         assert "using the broker at" in rt.stderr() and "(from --url)" in rt.stderr()
+
+
+def test_sigterm_stops_a_runtime_that_never_reached_its_broker(workdir):
+    """With the broker unreachable, start-up keeps retrying; SIGTERM must still end it, log
+    shipper and all."""
+    spec = os.path.join(workdir, "logged.yaml")
+    with open(spec, "w") as f:
+        f.write("kind: Function\nmetadata:\n  name: logged\nspec:\n  command: [cat]\n"
+                "  inputs: [in]\n  output: out\n  logTopic: logs\n")
+    # A port that is bound but not listening: every connection is refused, whoever runs here.
+    unreachable = socket.socket()
+    unreachable.bind(("127.0.0.1", 0))
+    url = f"pulsar://127.0.0.1:{unreachable.getsockname()[1]}"
+    env = {k: v for k, v in os.environ.items() if k != "SHFN_URL"}
+    proc = subprocess.Popen([_env("SHFN_BIN"), "run", spec, "--url", url, "--admin", "off"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=workdir, env=env)
+    try:
+        wait_for(lambda: b"retrying" in proc.stderr.read1(), what="a retry line")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        unreachable.close()
