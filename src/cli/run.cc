@@ -17,6 +17,7 @@
 #include "cli/common.h"
 #include "client/client.h"
 #include "config/spec.h"
+#include "exec/orphans.h"
 #include "exec/process.h"
 #include "flow/runtime.h"
 #include "storage/errc.h"
@@ -106,6 +107,12 @@ int run_functions(const run_flags& f) {
   const flow::plan_options plan_options{.only = {f.only.begin(), f.only.end()}};
   flow::plan plan = flow::make_plan(*spec, plan_options);
   exec::ignore_sigpipe();
+  if (auto adopted = exec::adopt_orphans(); !adopted) {
+    spdlog::warn(
+        "cannot become the scripts' subreaper ({}): a process a script moves out of its "
+        "process group (setsid) will outlive the script",
+        adopted.error().message());
+  }
 
   client::client_options client_options = f.conn.options();
   std::unique_ptr<broker::broker_thread> embedded;

@@ -9,6 +9,8 @@
 #include <asio/use_awaitable.hpp>
 #include <cerrno>
 
+#include "exec/orphans.h"
+
 namespace shfn::exec {
 
 std::string signal_name(int sig) {
@@ -45,6 +47,7 @@ child::child(const asio::any_io_executor& ex, spawned s)
   stderr_.non_blocking(true, ignored);
   int on = 1;
   ::ioctl(stdin_fd_.get(), FIONBIO, &on);
+  track_child(pid_);
 }
 
 child::descriptor& child::stdin_pipe() {
@@ -134,11 +137,14 @@ bool child::reap(bool block) {
     if (errno == EINTR) continue;
     // ECHILD: reaped by someone else (SIGCHLD set to SIG_IGN, or a waitpid(-1) elsewhere).
     reaped_ = true;
+    untrack_child(pid_);
     status_ = {};
     return true;
   }
   if (info.si_pid == 0) return false;
   reaped_ = true;
+  untrack_child(pid_);
+  kill_orphans();  // what it started and left behind outside its group
   status_.known = true;
   if (info.si_code == CLD_EXITED) {
     status_.code = info.si_status;

@@ -170,3 +170,39 @@ def test_sigterm_stops_a_runtime_that_never_reached_its_broker(workdir):
         if proc.poll() is None:
             proc.kill()
         unreachable.close()
+
+
+ESCAPING = r"""#!/usr/bin/env bash
+# A child that leaves the script's process group (and session): the group kill misses it.
+setsid sleep 6543 < /dev/null > /dev/null 2>&1 &
+child=$!
+# Only once it leads a session of its own has it escaped: wait for that.
+until [ "$(cut -d' ' -f6 "/proc/$child/stat")" = "$child" ]; do sleep 0.01; done
+echo "$child" > "$PID_FILE"
+echo escaped
+"""
+
+
+def test_a_process_that_leaves_the_scripts_group_is_killed_when_the_script_ends(
+        make_spec, runtimes, clients, workdir):
+    pid_file = os.path.join(workdir, "escaped.pid")
+    spec = make_spec(text=f"""kind: Function
+metadata:
+  name: escaping
+spec:
+  script: escaping.sh
+  inputs: [in]
+  output: out
+  env:
+    PID_FILE: {pid_file}
+""", topics=["in", "out"], scripts={"escaping.sh": ESCAPING})
+    rt = runtimes(spec)
+    c = clients(rt)
+    out = c.py.subscribe(spec.topic("out"), "check",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    c.py.create_producer(spec.topic("in")).send(b"go")
+    assert out.receive(timeout_millis=30000).data() == b"escaped\n"
+    pid = int(open(pid_file).read())
+    wait_for(lambda: not _alive(pid), what=f"escaped process {pid} to be killed")
+    assert f"killing process {pid}" in rt.stderr()
+    assert rt.terminate() == 0
