@@ -530,13 +530,17 @@ result<void> log::seal(segment& s) {
   return {};
 }
 
-// Extends the active segment's file with zeros to hold at least `needed` bytes, a chunk of
-// preallocate_bytes at a time (within segment_bytes). Zeros beyond the records are harmless:
-// recovery reads them as the end.
+// Extends the active segment's file with zeros to hold at least `needed` bytes (within
+// segment_bytes). Zeros beyond the records are harmless: recovery reads them as the end. A
+// chunk is as large as the file already is, from 64 KiB up to preallocate_bytes, so that the
+// log of a topic with little data takes little disk (thousands of topics are thousands of logs)
+// while a busy one still extends its file rarely.
 result<void> log::preallocate(segment& s, std::uint64_t needed) {
   if (options_.preallocate_bytes == 0 || needed <= s.allocated) return {};
-  const std::uint64_t chunk_end =
-      std::min(s.allocated + options_.preallocate_bytes, options_.segment_bytes);
+  constexpr std::uint64_t first_chunk = 64 << 10;
+  const std::uint64_t chunk = std::clamp(
+      s.allocated, std::min(first_chunk, options_.preallocate_bytes), options_.preallocate_bytes);
+  const std::uint64_t chunk_end = std::min(s.allocated + chunk, options_.segment_bytes);
   const std::uint64_t target = std::max(needed, chunk_end);
   if (auto ok = write_zeros(s.file->get(), s.allocated, target); !ok) return ok;
   s.allocated = target;

@@ -91,10 +91,11 @@ namespace shfn::storage {
 
 struct log_options {
   std::uint64_t segment_bytes = 64ull << 20;
-  // The active segment's file is extended with written zeros this much at a time (capped by
-  // segment_bytes), so that an append overwrites space the file already has: its fdatasync
-  // then flushes the data alone, without the inode (file size) and, on journalling file
-  // systems, without a journal commit. 0: every append extends the file.
+  // The active segment's file is extended with written zeros up to this much at a time (as much
+  // as it already holds, from 64 KiB; capped by segment_bytes), so that an append overwrites
+  // space the file already has: its fdatasync then flushes the data alone, without the inode
+  // (file size) and, on journalling file systems, without a journal commit. 0: every append
+  // extends the file.
   std::uint64_t preallocate_bytes = 1ull << 20;
 };
 

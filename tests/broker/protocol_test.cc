@@ -589,7 +589,7 @@ TEST_F(broker_protocol, a_close_is_answered_after_the_receipts_of_the_sends_befo
 TEST_F(broker_protocol, a_failed_append_closes_the_producer_so_nothing_overtakes_it) {
   const fs::path disk = dir_ / "small-disk";
   fs::create_directories(disk);
-  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1536k") != 0) {
+  if (::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=1m") != 0) {
     GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno)
                  << "); the full-disk case needs one";
   }
@@ -598,26 +598,46 @@ TEST_F(broker_protocol, a_failed_append_closes_the_producer_so_nothing_overtakes
     ~unmount_at_exit() { ::umount2(at.c_str(), MNT_DETACH); }
   } unmount{disk};
   restart({.listen = "127.0.0.1:0", .data_dir = disk / "data", .admin = ""});
-  const std::string big(300 * 1024, 'b');
+  const std::string big(100 * 1024, 'b');
+  auto answers_until_pong = [](raw_client& c) {
+    std::vector<pb::BaseCommand::Type> types;
+    for (const auto& f : c.until_pong()) types.push_back(f.type());
+    return types;
+  };
+  std::uint64_t stored = 0;  // messages with a receipt
   {
     raw_client p(broker_->service_url());
     ASSERT_TRUE(p.connect());
     p.send(named_producer("full", "raw"));
     ASSERT_TRUE(p.next().has_value());
-    for (int i = 0; i < 3; ++i) {  // within the first MiB the log writes ahead
-      p.write(send_frame(static_cast<std::uint64_t>(i), big));
-      auto receipt = p.next();
-      ASSERT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
+    for (; stored < 40; ++stored) {  // one at a time until the disk is full
+      p.write(send_frame(stored, big));
+      auto answer = p.next();
+      ASSERT_TRUE(answer.has_value());
+      if (answer->type() == pb::BaseCommand::SEND_ERROR) break;
+      ASSERT_EQ(answer->type(), pb::BaseCommand::SEND_RECEIPT);
     }
-    p.write(send_frame(3, big));      // needs the next MiB: the disk is full
-    p.write(send_frame(4, "small"));  // would fit in what is written ahead already
-    auto frames = p.until_pong();
-    ASSERT_GE(frames.size(), 2u);
-    EXPECT_EQ(frames[0].type(), pb::BaseCommand::SEND_ERROR);
-    EXPECT_EQ(frames[1].type(), pb::BaseCommand::CLOSE_PRODUCER);
-    for (const auto& f : frames) {
-      EXPECT_NE(f.type(), pb::BaseCommand::SEND_RECEIPT) << "nothing after the failure is stored";
-    }
+    ASSERT_LT(stored, 40u) << "the disk never filled";
+    EXPECT_EQ(answers_until_pong(p),
+              std::vector<pb::BaseCommand::Type>{pb::BaseCommand::CLOSE_PRODUCER})
+        << "a failed write closes the producer";
+  }
+  {
+    // The client comes back and sends the failed message and, right behind it, a small one
+    // that may still fit in the space the log has written ahead.
+    raw_client p(broker_->service_url());
+    ASSERT_TRUE(p.connect());
+    p.send(named_producer("full", "raw"));
+    auto created = p.next();
+    ASSERT_TRUE(created && created->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+    EXPECT_EQ(created->producer_success().last_sequence_id(),
+              static_cast<std::int64_t>(stored) - 1);
+    p.write(send_frame(stored, big));
+    p.write(send_frame(stored + 1, "s"));
+    EXPECT_EQ(answers_until_pong(p),
+              (std::vector<pb::BaseCommand::Type>{pb::BaseCommand::SEND_ERROR,
+                                                  pb::BaseCommand::CLOSE_PRODUCER}))
+        << "nothing after the failure is stored";
   }
   ASSERT_EQ(::mount("tmpfs", disk.c_str(), "tmpfs", MS_REMOUNT, "size=8m"), 0)
       << std::strerror(errno);  // space comes back
@@ -626,10 +646,10 @@ TEST_F(broker_protocol, a_failed_append_closes_the_producer_so_nothing_overtakes
   p.send(named_producer("full", "raw"));
   auto created = p.next();
   ASSERT_TRUE(created && created->type() == pb::BaseCommand::PRODUCER_SUCCESS);
-  EXPECT_EQ(created->producer_success().last_sequence_id(), 2);
-  p.write(send_frame(3, big));  // the client resends both, in order
-  p.write(send_frame(4, "small"));
-  for (std::uint64_t entry : {3u, 4u}) {
+  EXPECT_EQ(created->producer_success().last_sequence_id(), static_cast<std::int64_t>(stored) - 1);
+  p.write(send_frame(stored, big));  // resent, in order
+  p.write(send_frame(stored + 1, "s"));
+  for (std::uint64_t entry : {stored, stored + 1}) {
     auto receipt = p.next();
     ASSERT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
     EXPECT_EQ(receipt->send_receipt().message_id().entryid(), entry) << "stored, in order";

@@ -279,6 +279,31 @@ TEST(log_preallocation, the_active_segment_is_extended_with_zeros_cut_off_on_reo
   expect_readable(*reopen(dir.path(), 1 << 20, ahead), 0, 200);
 }
 
+// A topic with one small message must not cost a whole chunk of disk: the space written ahead
+// starts small and grows with the file.
+TEST(log_preallocation, what_is_written_ahead_grows_with_the_file) {
+  temp_dir dir;
+  const auto file = segment_file(dir.path(), 0);
+  constexpr std::uint64_t chunk = 1 << 20;
+  auto l = make_log(dir.path(), 1, 64 << 20, chunk);
+  EXPECT_LE(std::filesystem::file_size(file), header + (64 << 10)) << "a small log stays small";
+  const std::string big(100 << 10, 'x');
+  std::uint64_t previous = std::filesystem::file_size(file);
+  int extensions = 0;
+  for (std::uint64_t i = 1; i < 60; ++i) {  // about 6 MiB
+    ASSERT_EQ(l->append(as_bytes(big), i), i);
+    const std::uint64_t now = std::filesystem::file_size(file);
+    if (now != previous) ++extensions;
+    EXPECT_LE(now - previous, chunk + big.size()) << "never more than a chunk ahead at once";
+    previous = now;
+  }
+  EXPECT_LE(extensions, 12) << "a busy log still extends its file rarely";
+  l.reset();
+  auto again = reopen(dir.path(), 64 << 20, chunk);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->end_offset(), 60u);
+}
+
 TEST(log_preallocation, records_after_a_lost_page_are_dropped_and_never_come_back) {
   temp_dir dir;
   make_log(dir.path(), 10, 1 << 20, ahead);
