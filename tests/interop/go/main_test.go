@@ -373,3 +373,15 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// perKey rounds of one message for each of `keys` keys, payload "key-K/I": in order per key.
+func keyedMessages(keys, perKey int) []*pulsar.ProducerMessage {
+	var msgs []*pulsar.ProducerMessage
+	for i := 0; i < perKey; i++ {
+		for k := 0; k < keys; k++ {
+			msgs = append(msgs, &pulsar.ProducerMessage{Key: fmt.Sprintf("key-%d", k),
+				Payload: []byte(fmt.Sprintf("key-%d/%d", k, i))})
+		}
+	}
+	return msgs
+}

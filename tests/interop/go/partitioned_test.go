@@ -28,13 +28,7 @@ func TestPartitionedTopic(t *testing.T) {
 	p := newProducer(t, client, pulsar.ProducerOptions{Topic: topic})
 
 	const keys, perKey = 10, 4
-	var msgs []*pulsar.ProducerMessage
-	for i := 0; i < perKey; i++ {
-		for k := 0; k < keys; k++ {
-			msgs = append(msgs, &pulsar.ProducerMessage{Key: fmt.Sprintf("key-%d", k),
-				Payload: []byte(fmt.Sprintf("key-%d/%d", k, i))})
-		}
-	}
+	msgs := keyedMessages(keys, perKey)
 	sendBatch(t, p, msgs)
 
 	keyPartition := map[string]int{}

@@ -151,13 +151,7 @@ func TestSubscriptionKeyShared(t *testing.T) {
 	c2 := subscribe(t, client, opts)
 	p := newProducer(t, client, pulsar.ProducerOptions{Topic: topic, DisableBatching: true})
 	const keys, perKey = 8, 5
-	var msgs []*pulsar.ProducerMessage
-	for i := 0; i < perKey; i++ {
-		for k := 0; k < keys; k++ {
-			msgs = append(msgs, &pulsar.ProducerMessage{Key: fmt.Sprintf("key-%d", k),
-				Payload: []byte(fmt.Sprintf("key-%d/%d", k, i))})
-		}
-	}
+	msgs := keyedMessages(keys, perKey)
 	sendBatch(t, p, msgs)
 	got := collect(t, []pulsar.Consumer{c1, c2}, len(msgs), 30*time.Second)
 	// Each key goes to one consumer only, and its messages arrive in order.
