@@ -1,16 +1,21 @@
 #include "exec/orphans.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <array>
 #include <cerrno>
-#include <filesystem>
-#include <fstream>
+#include <cstdlib>
 #include <set>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "base/log.h"
+#include "base/unique_fd.h"
 
 namespace shfn::exec {
 
@@ -20,14 +25,23 @@ bool adopting = false;
 std::set<pid_t> tracked;       // spawned by exec, reaped by their child objects
 std::set<pid_t> killed_early;  // orphans sent SIGKILL, not reaped yet
 
-// Every child of this process: each thread has its own list of the children it is parent of.
-std::set<pid_t> children_of_this_process() {
-  std::set<pid_t> pids;
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
-    std::ifstream list(task.path() / "children");
-    pid_t pid = 0;
-    while (list >> pid) pids.insert(pid);
+// The children of this process's main thread. Each thread has its own list of the children it
+// is parent of, and the kernel re-parents an orphan to the subreaper's first live thread: the
+// main thread, which lives as long as the process. One small read, since a sweep follows every
+// reap (once per message in exec mode).
+std::vector<pid_t> children_of_the_main_thread() {
+  static const std::string path = "/proc/self/task/" + std::to_string(::getpid()) + "/children";
+  std::vector<pid_t> pids;
+  const unique_fd list(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (list.get() < 0) return pids;
+  std::array<char, 4096> text{};
+  const ssize_t n = ::read(list.get(), text.data(), text.size() - 1);  // pids, space-separated
+  if (n <= 0) return pids;
+  const char* at = text.data();
+  char* end = nullptr;
+  for (long pid = std::strtol(at, &end, 10); end != at; pid = std::strtol(at, &end, 10)) {
+    pids.push_back(static_cast<pid_t>(pid));
+    at = end;
   }
   return pids;
 }
@@ -52,7 +66,7 @@ void untrack_child(pid_t pid) {
 
 void kill_orphans() {
   if (!adopting) return;
-  for (const pid_t pid : children_of_this_process()) {
+  for (const pid_t pid : children_of_the_main_thread()) {
     if (tracked.contains(pid) || killed_early.contains(pid)) continue;
     spdlog::info(
         "killing process {}: started by a script that has ended (it left the "
