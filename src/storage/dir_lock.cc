@@ -1,12 +1,12 @@
 #include "storage/dir_lock.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
-#include <charconv>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "storage/errc.h"
@@ -14,15 +14,44 @@
 namespace shfn::storage {
 namespace {
 
-// The pid recorded by the holder; 0 when unreadable (e.g. it is between truncate and write).
-pid_t recorded_pid(int fd) {
-  std::array<std::uint8_t, 32> text{};
-  auto n = read_at(fd, text, 0);
-  if (!n) return 0;
-  pid_t pid = 0;
-  const char* begin = reinterpret_cast<const char*>(text.data());
-  std::from_chars(begin, begin + *n, pid);
-  return pid;
+// The directories this process holds. The kernel cannot say: it grants a process's second lock.
+class held_directories {
+ public:
+  static held_directories& instance() {
+    static held_directories table;
+    return table;
+  }
+  bool claim(const std::pair<dev_t, ino_t>& id) {
+    std::lock_guard guard(mutex_);
+    return held_.insert(id).second;
+  }
+  void release(const std::pair<dev_t, ino_t>& id) {
+    std::lock_guard guard(mutex_);
+    held_.erase(id);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::pair<dev_t, ino_t>> held_;
+};
+
+result<std::pair<dev_t, ino_t>> identify(const std::filesystem::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return fail(last_system_error());
+  return std::pair{st.st_dev, st.st_ino};
+}
+
+// Takes the whole-file write lock, or names the process that has it (0 when the kernel cannot
+// say, e.g. across pid namespaces).
+result<void> lock_whole_file(int fd) {
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  if (::fcntl(fd, F_SETLK, &whole) == 0) return {};
+  if (errno != EACCES && errno != EAGAIN) return fail(last_system_error());
+  struct flock holder = whole;
+  const bool known = ::fcntl(fd, F_GETLK, &holder) == 0 && holder.l_type != F_UNLCK;
+  return fail(dir_in_use_error(known ? holder.l_pid : 0));
 }
 
 result<void> record_our_pid(int fd) {
@@ -37,22 +66,33 @@ result<dir_lock> dir_lock::acquire(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(ec);
+  auto id = identify(dir);
+  if (!id) return fail(id.error());
+  // Checked before the file is opened: opening and closing it again would drop our own lock.
+  if (!held_directories::instance().claim(*id)) return fail(dir_in_use_error(::getpid()));
   auto fd = open_file(dir / "LOCK", O_RDWR | O_CREAT);
-  if (!fd) return fail(fd.error());
-  // flock, not fcntl locks: flock belongs to the open file description, so a second acquire in
-  // the same process conflicts too, and closing some other fd on the file doesn't drop it.
-  if (::flock(fd->get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno != EWOULDBLOCK) return fail(last_system_error());
-    return fail(dir_in_use_error(recorded_pid(fd->get())));
+  result<void> locked = fd ? lock_whole_file(fd->get()) : fail(fd.error());
+  if (locked) locked = record_our_pid(fd->get());
+  if (!locked) {
+    if (fd) fd->reset();  // closed before the claim is released, as in the destructor
+    held_directories::instance().release(*id);
+    return fail(locked.error());
   }
-  if (auto ok = record_our_pid(fd->get()); !ok) return fail(ok.error());
-  return dir_lock(dir, std::move(*fd));
+  return dir_lock(dir, *id, std::move(*fd));
 }
 
+dir_lock::dir_lock(dir_lock&& other) noexcept
+    : dir_(std::move(other.dir_)), id_(other.id_), fd_(std::move(other.fd_)) {}
+
 dir_lock::~dir_lock() {
+  if (!fd_.valid()) return;  // moved from
   // Clear the pid while still holding the lock, so nobody reads a stale one; the file stays, as
-  // unlinking a lock file races with the next acquirer's open.
-  if (fd_.valid()) (void)truncate_file(fd_.get(), 0);
+  // unlinking a lock file races with the next acquirer's open. The descriptor is closed before
+  // the claim is given up, so that a new holder in this process never has its lock dropped by
+  // our close.
+  (void)truncate_file(fd_.get(), 0);
+  fd_.reset();
+  held_directories::instance().release(id_);
 }
 
 }  // namespace shfn::storage
