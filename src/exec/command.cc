@@ -24,6 +24,8 @@ std::string_view to_string(failure f) {
       return "worker_restarted";
     case failure::io_error:
       return "io_error";
+    case failure::stopped:
+      return "stopped";
   }
   return "unknown";
 }

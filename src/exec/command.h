@@ -40,6 +40,7 @@ enum class failure {
   worker_crashed,
   worker_restarted,
   io_error,
+  stopped,  // the caller asked it to stop (invocation::stop), e.g. shfn is shutting down
 };
 std::string_view to_string(failure f);
 

@@ -76,7 +76,8 @@ struct run_state {
   failure what = failure::none;
   std::string message;
   bool killed_after_grace = false;
-  int pending = 0;  // handlers started and not yet run
+  bool stop_requested = false;  // invocation::stop
+  int pending = 0;              // handlers started and not yet run
   notifier done;
 };
 
@@ -241,17 +242,18 @@ void watch_exit(const state_ptr& st) {
   });
 }
 
-// Waits until the child is reaped and every handler has run, sending SIGTERM to the group at
-// the deadline and SIGKILL kill_grace later.
+// Waits until the child is reaped and every handler has run. At the deadline, or as soon as a
+// stop is requested, SIGTERM goes to the group, and SIGKILL kill_grace later.
 awaitable<void> wait_for_exit(state_ptr st) {
   const bool has_timeout = st->lim.timeout.count() > 0;
   auto deadline = has_timeout ? clock::now() + st->lim.timeout : clock::time_point::max();
   bool terminated = false;
   while (!st->exited || st->pending > 0) {
-    co_await st->done.wait_until(st->exited ? clock::time_point::max() : deadline);
-    if (st->exited || clock::now() < deadline) continue;
-    if (!terminated) {
-      st->fail(failure::timeout, "");
+    const bool stop_now = !terminated && st->stop_requested;
+    if (st->exited || (!stop_now && clock::now() < deadline)) {
+      co_await st->done.wait_until(st->exited ? clock::time_point::max() : deadline);
+    } else if (!terminated) {
+      st->fail(stop_now ? failure::stopped : failure::timeout, "");
       st->proc->signal_group(SIGTERM);
       terminated = true;
       deadline = clock::now() + st->lim.kill_grace;
@@ -263,8 +265,11 @@ awaitable<void> wait_for_exit(state_ptr st) {
   }
 }
 
-std::string timeout_message(const run_state& st) {
-  std::string text = "timed out after " + millis(st.lim.timeout) + "; ";
+// Why the process was ended: its timeout, or its caller's stop request.
+std::string termination_message(const run_state& st) {
+  std::string text = st.what == failure::timeout
+                         ? "timed out after " + millis(st.lim.timeout) + "; "
+                         : std::string("stopped by its caller; ");
   if (st.killed_after_grace) {
     return text + "still running " + millis(st.lim.kill_grace) +
            " after SIGTERM, so the process group was killed with SIGKILL";
@@ -280,7 +285,8 @@ outcome finish(run_state& st) {
   o.output = std::move(st.output);
   if (st.what != failure::none) {
     o.what = st.what;
-    o.message = st.what == failure::timeout ? timeout_message(st) : st.message;
+    const bool ended = st.what == failure::timeout || st.what == failure::stopped;
+    o.message = ended ? termination_message(st) : st.message;
   } else if (!st.status.known) {
     o.what = failure::io_error;
     o.message = describe(st.status);
@@ -399,6 +405,7 @@ asio::awaitable<outcome> run_once(const command& cmd, invocation inv, const limi
   const limits lim_copy = lim;
   spawn_spec spec{cmd.argv, cmd.env, cmd.working_dir};
   if (auto why = reject_input(inv)) co_return failed(failure::input_rejected, *why);
+  if (inv.stop.stop_requested()) co_return failed(failure::stopped, "stopped before it started");
   spec.argv.insert(spec.argv.end(), inv.extra_args.begin(), inv.extra_args.end());
   for (const auto& [name, value] : inv.extra_env) set_env(spec.env, name, value);
 
@@ -425,6 +432,10 @@ asio::awaitable<outcome> run_once(const command& cmd, invocation inv, const limi
   read_stdout(st);
   read_stderr(st);
   watch_exit(st);
+  const std::stop_callback on_stop(inv.stop, [&state = *st] {
+    state.stop_requested = true;
+    state.done.notify_all();
+  });
   co_await wait_for_exit(st);
   outcome o = finish(*st);
   if (metadata) o.metadata = metadata->parse();

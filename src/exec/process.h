@@ -3,10 +3,10 @@
 //
 // run_once spawns the command in a new process group (see spawn.h for what the child gets),
 // writes the input to its stdin and closes it, collects stdout up to limits.max_output,
-// delivers stderr line by line, enforces the timeout (SIGTERM to the group, SIGKILL kill_grace
-// later), and returns only once the process is reaped. When the process exits, what is left of
-// its group is SIGKILLed and its pipes are drained of what is already readable: a background
-// child holding stdout cannot hold up the invocation.
+// delivers stderr line by line, enforces the timeout and honours a stop request (SIGTERM to the
+// group, SIGKILL kill_grace later), and returns only once the process is reaped. When the process
+// exits, what is left of its group is SIGKILLed and its pipes are drained of what is already
+// readable: a background child holding stdout cannot hold up the invocation.
 //
 // Threading: everything runs on the executor of the calling coroutine (a single-threaded
 // io_context, no thread per process); on_stderr is called there, as lines arrive.
@@ -15,6 +15,7 @@
 // does not have to ignore it; ignore_sigpipe() is there for a runtime that wants it anyway.
 
 #include <asio/awaitable.hpp>
+#include <stop_token>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,10 @@ struct invocation {
   // Where the metadata file is named (the script creates it); empty: no metadata file. Must be
   // private to this process (mode 0700, as temp_dir makes it): names are predictable.
   std::string metadata_dir;
+  // When stop is requested (from the caller's executor), the process is ended as at a timeout
+  // and the outcome is `stopped`: a runtime that shuts down does not wait for a script that
+  // will not finish. Requested before the spawn: nothing runs.
+  std::stop_token stop;
 };
 
 // Runs `cmd` once. `cmd` and `lim` are copied when the coroutine starts, so they only need to
@@ -41,7 +46,7 @@ struct invocation {
 // braced temporary: GCC 12 may destroy such a coroutine argument twice.
 //
 // Failures are reported in the outcome, never thrown: spawn_failed (message names the path),
-// input_rejected, timeout, output_too_large, signal, exit_code, io_error.
+// input_rejected, timeout, output_too_large, signal, exit_code, io_error, stopped.
 asio::awaitable<outcome> run_once(const command& cmd, invocation inv, const limits& lim,
                                   line_sink on_stderr);
 

@@ -402,6 +402,7 @@ awaitable<void> function_instance::run() {
     if (!woken && in_flight_ > 0) {
       log_.post(log_level::warn, "drain deadline passed with " + std::to_string(in_flight_) +
                                      " message(s) in flight; they will be redelivered");
+      co_await abandon_in_flight();
       break;
     }
   }
@@ -421,6 +422,21 @@ awaitable<void> function_instance::run() {
   for (auto& [name, p] : producers_) co_await p->close();
   log_.post(log_level::info, "stopped");
   co_await log_.stop(drain_deadline_);
+  // What was still waiting (a receipt, a receive) has been failed by the closes above.
+  co_await gate_.close();
+}
+
+awaitable<void> function_instance::abandon_in_flight() {
+  abandoning_ = true;
+  stop_scripts_.request_stop();
+  if (workers_) co_await workers_->stop();  // outstanding requests fail: worker_restarted
+  // Scripts get SIGTERM now and SIGKILL kill_grace later; a message waiting for its output's
+  // receipt is failed when the producers close, after this.
+  const auto grace = clock::now() + limits_.kill_grace + std::chrono::seconds(1);
+  while (in_flight_ > 0) {
+    const bool woken = co_await in_flight_changed_.wait_until(grace);
+    if (!woken) break;
+  }
 }
 
 awaitable<void> function_instance::receive_loop(std::size_t input_index) {
@@ -466,6 +482,7 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     step_result r = co_await invoke(m, lane_index);
     --invoking_;
     exec::outcome& o = r.outcome;
+    if (!o.ok() && abandoning_) break;  // ended by the shutdown: not the message's fault
     if (!policy_.ordered) {
       // The next message may run while this one's output waits for its receipt. (Ordered
       // functions keep the slot: their lane must not start the next message before this one
@@ -557,7 +574,8 @@ awaitable<exec::outcome> function_instance::run_script(const client::message& m)
   auto data = structured_data(m);
   exec::invocation inv{.input = data ? std::move(*data) : m.payload,
                        .extra_env = std::move(env),
-                       .metadata_dir = options_.scratch_dir};
+                       .metadata_dir = options_.scratch_dir,
+                       .stop = stop_scripts_.get_token()};
   if (spec_.input == config::input_style::arg) {
     inv.extra_args.emplace_back(inv.input.begin(), inv.input.end());
   }

@@ -33,6 +33,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,9 @@ class function_instance {
   std::string dead_letter_topic_for(const client::message& m) const;
   // Waits `d`, or less when stop() is called; false when stopping.
   asio::awaitable<bool> pause(std::chrono::milliseconds d);
+  // Past the drain deadline: ends what is still running and waits (kill_grace at most) until
+  // the messages in flight have let go.
+  asio::awaitable<void> abandon_in_flight();
 
   client::client& client_;
   const config::function_spec spec_;
@@ -195,6 +199,11 @@ class function_instance {
   bool stopping_ = false;
   clock::time_point drain_deadline_ = clock::time_point::max();
   notifier stop_requested_;
+  // Past the drain deadline: running scripts are stopped, and their messages left unacked for
+  // redelivery, neither retried nor counted as failures.
+  bool abandoning_ = false;
+  std::stop_source stop_scripts_;
+  // Every coroutine that uses `this` holds it; run() returns only once it is closed.
   gate gate_;
 };
 

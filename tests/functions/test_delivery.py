@@ -63,6 +63,51 @@ def test_graceful_shutdown_finishes_in_flight_work_and_loses_nothing(
     rt2.terminate()
 
 
+STUCK = """kind: Function
+metadata:
+  name: stuck
+spec:
+  command: "./stuck.sh"
+  inputs: [in]
+  output: out
+  deadLetterTopic: dlq
+  maxMessageRetries: 0
+  subscriptionPosition: Earliest
+"""
+
+
+def test_past_the_drain_deadline_running_scripts_are_stopped_and_their_messages_kept(
+        make_spec, runtimes, clients, workdir):
+    """A script that will not finish in time is killed when the drain deadline passes: shfn run
+    exits then, not when the script would have ended, and the message is neither counted as a
+    failure nor parked in the dead-letter topic: the next run gets it again."""
+    pids = os.path.join(workdir, "pids")
+    spec = make_spec(text=STUCK, topics=["in", "out", "dlq"], scripts={
+        "stuck.sh": f"#!/bin/sh\necho $$ >> {pids}\nexec sleep 300\n"})
+    rt = runtimes(spec, "--drain-timeout", "0.5")
+    c = clients(rt)
+    c.produce(spec.topic("in"), "held")
+    wait_for(lambda: os.path.exists(pids), what="the script to start")
+    rt.proc.send_signal(signal.SIGTERM)
+    assert rt.proc.wait(timeout=60) == 0, rt.stderr()
+    log = rt.stderr()
+    assert "drain deadline passed" in log
+    assert "failed" not in log, log
+    with open(pids) as f:
+        pid = int(f.read().split()[0])
+    assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/stat").read().split()[2]
+
+    rt2 = runtimes(spec, "--drain-timeout", "0.5")
+    wait_for(lambda: len(open(pids).read().split()) >= 2, what="the message to come back")
+    assert rt2.instance("stuck")["userExceptions"] == 0
+    c2 = clients(rt2)
+    dlq = c2.py.subscribe(spec.topic("dlq"), "check",
+                          initial_position=pulsar.InitialPosition.Earliest)
+    with pytest.raises(pulsar.Timeout):
+        dlq.receive(timeout_millis=500)
+    assert rt2.terminate() == 0
+
+
 PICKY = """kind: Function
 metadata:
   name: picky

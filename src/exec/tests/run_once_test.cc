@@ -174,6 +174,33 @@ TEST(run_once, timeout_kills_a_script_that_ignores_sigterm_after_the_grace) {
   EXPECT_TRUE(eventually([&] { return group_dead(group); }));
 }
 
+TEST(run_once, a_stop_request_ends_a_running_script_without_waiting_for_it) {
+  temp_dir dir;
+  std::stop_source stopper;
+  invocation inv;
+  inv.stop = stopper.get_token();
+  // No timeout: only the stop request can end it before the test's own deadline.
+  const auto o =
+      run_script(dir, "echo $$ > " + (dir / "pid").string() + "\necho up >&2\nsleep 1000\n",
+                 std::move(inv), {}, [&](std::string_view) { stopper.request_stop(); });
+  EXPECT_EQ(o.what, failure::stopped);
+  EXPECT_EQ(o.signal, SIGTERM);
+  EXPECT_NE(o.message.find("stopped by its caller"), std::string::npos) << o.message;
+  const pid_t group = read_pid(dir / "pid");
+  EXPECT_TRUE(eventually([&] { return group_dead(group); }));
+}
+
+TEST(run_once, a_stop_requested_before_the_spawn_runs_nothing) {
+  temp_dir dir;
+  std::stop_source stopper;
+  stopper.request_stop();
+  invocation inv;
+  inv.stop = stopper.get_token();
+  const auto o = run_script(dir, "touch " + (dir / "ran").string() + "\n", std::move(inv));
+  EXPECT_EQ(o.what, failure::stopped);
+  EXPECT_FALSE(std::filesystem::exists(dir / "ran"));
+}
+
 TEST(run_once, a_background_child_holding_stdout_neither_holds_the_invocation_nor_survives) {
   temp_dir dir;
   // No timeout: waiting for the pipe's EOF would hang until the test's own deadline.
