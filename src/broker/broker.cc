@@ -13,6 +13,8 @@
 #include "base/notifier.h"
 #include "broker/admin.h"
 #include "broker/session.h"
+#include "broker/subscription.h"
+#include "broker/topic.h"
 
 namespace shfn::broker {
 
@@ -122,6 +124,14 @@ std::size_t broker::connection_count() const {
   }));
 }
 
+std::uint64_t broker::backlog() const {
+  std::uint64_t entries = 0;
+  for (const auto& [name, t] : topics_.loaded()) {
+    for (const auto& [sub_name, sub] : t->subscriptions()) entries += sub->backlog();
+  }
+  return entries;
+}
+
 awaitable<void> broker::accept_loop() {
   accept_failures failures("broker on " + service_url());
   while (!stopped_) {
@@ -177,6 +187,12 @@ result<std::unique_ptr<broker_thread>> broker_thread::start(broker_options optio
   t->admin_url_ = t->broker_->admin_url();
   t->thread_ = std::thread([io = &t->io_] { io->run(); });
   return t;
+}
+
+awaitable<std::uint64_t> broker_thread::backlog() {
+  const broker* b = broker_.get();
+  co_return co_await asio::co_spawn(
+      io_, [b]() -> awaitable<std::uint64_t> { co_return b->backlog(); }, asio::use_awaitable);
 }
 
 broker_thread::~broker_thread() {

@@ -43,6 +43,9 @@ class broker {
   topic_registry& topics() { return topics_; }
   broker_context& context() { return ctx_; }
   std::size_t connection_count() const;  // open client connections
+  // Entries not acknowledged, summed over the durable subscriptions of the loaded topics: 0
+  // when every consumer has acknowledged everything stored.
+  std::uint64_t backlog() const;
 
   // Closes the listener and every connection, then waits for pending syncs. Idempotent.
   void stop();
@@ -71,6 +74,8 @@ class broker_thread {
 
   std::string service_url() const { return url_; }
   std::string admin_url() const { return admin_url_; }  // empty when the admin API is off
+  // broker::backlog(), read on the broker's thread; the caller resumes on its own executor.
+  asio::awaitable<std::uint64_t> backlog();
 
  private:
   broker_thread() = default;

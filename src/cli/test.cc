@@ -4,9 +4,9 @@
 // FILE:LINE:COL: FIELD: MESSAGE and nothing runs (exit 2). Then each file gets a fresh embedded
 // broker (127.0.0.1:0, data in a temporary directory) and one flow runtime for its spec, both in
 // this process. Each case subscribes to its expected topics at their latest position, sends its
-// messages in order, waits until every expected message has arrived (or the timeout), then for
-// the settle period, and is judged (flowtest/messages.h). Exit 0 when every case passed, 1
-// otherwise.
+// messages in order, waits until every expected message has arrived (or the timeout), then until
+// the flow is quiescent (at most the settle period), and is judged (flowtest/messages.h). Exit 0
+// when every case passed, 1 otherwise.
 //
 // Threads: the broker on a thread of its own; the runtime, the client and the cases on one
 // io_context on the calling thread.
@@ -47,6 +47,8 @@ constexpr int exit_failed = 1;
 constexpr int exit_bad_file = 2;
 // How long a runtime may take to subscribe everything on a broker in the same process.
 constexpr auto ready_timeout = 60s;
+// How often a case asks whether the flow has become quiescent.
+constexpr auto quiescence_poll = 10ms;
 
 struct test_flags {
   std::vector<std::string> files;
@@ -144,6 +146,8 @@ class capture_logs {
 // What the cases of a file share: the client, producers by topic, display output, the log.
 struct file_context {
   client::client& client;
+  broker::broker_thread& broker;
+  const flow::runtime* runtime = nullptr;
   const test_flags& flags;
   capture_logs& logs;
   std::map<std::string, std::unique_ptr<client::producer>> producers;
@@ -250,6 +254,28 @@ asio::awaitable<bool> send_all(file_context& ctx, const flowtest::test_case& tc,
   co_return true;
 }
 
+// Whether the flow has nothing left to do with what was sent: no subscription has a backlog (every
+// stage has processed and acknowledged what reached it, and the case has received what they
+// published) and nothing is in flight in the runtime (at-most-once stages acknowledge first).
+asio::awaitable<bool> quiescent(file_context& ctx) {
+  if (!ctx.runtime->idle()) co_return false;
+  const std::uint64_t backlog = co_await ctx.broker.backlog();
+  co_return backlog == 0 && ctx.runtime->idle();
+}
+
+// Waits until the flow is quiescent, an unexpected message has come (the case has failed), or
+// `until`; false at `until`.
+asio::awaitable<bool> settle(file_context& ctx, const std::vector<std::unique_ptr<watch>>& watches,
+                             notifier& changed, clock::time_point until) {
+  for (;;) {
+    if (any_extra(watches)) co_return true;
+    const bool done = co_await quiescent(ctx);
+    if (done) co_return true;
+    if (clock::now() >= until) co_return false;
+    co_await changed.wait_until(std::min(until, clock::now() + quiescence_poll));
+  }
+}
+
 asio::awaitable<case_outcome> run_case(file_context& ctx, const flowtest::test_case& tc) {
   case_outcome out;
   ctx.display.clear();
@@ -265,12 +291,18 @@ asio::awaitable<case_outcome> run_case(file_context& ctx, const flowtest::test_c
     ok = co_await send_all(ctx, tc, out);
     while (ok && !all_arrived(watches) && clock::now() < deadline)
       co_await changed.wait_until(deadline);
-    // The settle period is part of what is tested: a message delivered twice, or one that
-    // should have been dropped, arrives in it. It ends early once one has: the case has failed.
-    // Not needed once the timeout has passed.
-    const auto settled = clock::now() + tc.settle;
-    while (ok && all_arrived(watches) && !any_extra(watches) && clock::now() < settled)
-      co_await changed.wait_until(settled);
+    // "Nothing more comes" is part of what is tested (a message delivered twice, one that
+    // should have been dropped), and can only be judged once the flow is done with what was
+    // sent. Not needed once the timeout has passed.
+    if (ok && all_arrived(watches) && tc.settle.count() > 0) {
+      const bool settled = co_await settle(ctx, watches, changed, clock::now() + tc.settle);
+      if (!settled) {
+        out.lines.push_back(fmt::format(
+            "the flow was still busy {} ms after the expected messages came (a backlog, or "
+            "messages in flight): more may come; give the case a longer settle",
+            tc.settle.count()));
+      }
+    }
   }
   for (auto& w : watches) {
     // Unsubscribing drops the subscription, so the broker keeps nothing for it.
@@ -387,7 +419,7 @@ void run_file(const prepared& p, const test_flags& f, capture_logs& logs, totals
   auto c = client::client::create(io.get_executor(), co);
   if (!c) return fail_all("cannot create a client: " + c.error().message());
 
-  file_context ctx{.client = **c, .flags = f, .logs = logs};
+  file_context ctx{.client = **c, .broker = **broker, .flags = f, .logs = logs};
   flow::plan_options po;
   po.print = [&ctx](const std::string& block) { ctx.display.push_back(block); };
   flow::plan plan = flow::make_plan(p.spec, po);
@@ -401,6 +433,7 @@ void run_file(const prepared& p, const test_flags& f, capture_logs& logs, totals
     plan.sources.clear();  // on the real clock, ticks would land in cases at random
   }
   flow::runtime rt(**c, std::move(plan), ro);
+  ctx.runtime = &rt;
 
   runtime_state st;
   std::function<void()> on_ready = [&st] {

@@ -79,6 +79,9 @@ class function_instance {
   void stop(clock::time_point drain_deadline);
 
   bool ready() const { return ready_; }
+  // Messages received and not yet done with (running, retried in place, or waiting for their
+  // output's receipt).
+  std::size_t in_flight() const { return in_flight_; }
   const config::function_spec& spec() const { return spec_; }
   int instance_id() const { return options_.instance_id; }
   function_metrics metrics() const;

@@ -1,5 +1,6 @@
 #include "flow/runtime.h"
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/this_coro.hpp>
@@ -51,6 +52,10 @@ bool runtime::ready() const {
     if (!s->ready()) return false;
   }
   return true;
+}
+
+bool runtime::idle() const {
+  return std::ranges::all_of(instances_, [](const auto& i) { return i->in_flight() == 0; });
 }
 
 awaitable<result<void>> runtime::run(std::function<void()> on_ready) {

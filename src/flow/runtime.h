@@ -50,6 +50,8 @@ class runtime {
   void stop();
 
   bool ready() const;
+  // No instance has a message in flight.
+  bool idle() const;
   admin::http_response handle(const admin::http_request& request) const;
 
  private:

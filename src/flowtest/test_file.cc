@@ -349,7 +349,7 @@ std::optional<topic_expectation> read_expect(const field& f) {
 
 struct case_defaults {
   duration timeout{10000};
-  duration settle{500};
+  duration settle{10000};
 };
 
 std::optional<test_case> read_case(const field& f, const case_defaults& defaults) {

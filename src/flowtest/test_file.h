@@ -97,7 +97,7 @@ struct test_case {
   std::vector<send_step> sends;
   std::vector<topic_expectation> expects;
   duration timeout{10000};  // for every expected message to arrive
-  duration settle{500};     // then, for more messages that must not come
+  duration settle{10000};   // then, at most, for the flow to become quiescent
 };
 
 struct test_file {

@@ -179,3 +179,37 @@ def test_cron_sources_run_only_on_a_test_clock(tmp_path):
     r = shfn_test(without)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "nothing arrived within 5s" in r.stdout
+
+
+SLOW_LEAK_SPEC = """kind: Function
+metadata: {name: leaky}
+spec: {command: "sleep 1.5; cat", inputs: [leak-in], output: leak-out}
+"""
+
+SLOW_LEAK_TEST = """spec: leaky.yaml
+tests:
+  - name: nothing may come out
+    send: [{to: leaky, payload: secret}]
+    expect: [{from: leaky, payloads: []}]
+"""
+
+
+def test_expecting_nothing_waits_for_a_slow_flow_to_finish(tmp_path):
+    """A case that expects nothing is judged once the flow is done with what was sent, not after
+    a fixed pause: a function slower than the default settle still fails it."""
+    write(tmp_path, "leaky.yaml", SLOW_LEAK_SPEC)
+    r = shfn_test(write(tmp_path, "leaky.test.yaml", SLOW_LEAK_TEST))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert outcome_lines(r.stdout) == {"nothing may come out": "FAIL"}, r.stdout
+    assert "secret" in r.stdout, r.stdout
+
+
+def test_a_flow_still_busy_at_the_end_of_settle_fails_the_case(tmp_path):
+    """When the flow has not finished with what was sent within `settle`, "nothing more comes"
+    cannot be judged: the case fails and says so instead of passing."""
+    write(tmp_path, "leaky.yaml", SLOW_LEAK_SPEC.replace("sleep 1.5", "sleep 30"))
+    r = shfn_test(write(tmp_path, "busy.test.yaml",
+                        SLOW_LEAK_TEST.replace("tests:", "settle: 300ms\ntests:")))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert outcome_lines(r.stdout) == {"nothing may come out": "FAIL"}, r.stdout
+    assert "the flow was still busy 300 ms after the expected messages came" in r.stdout, r.stdout
