@@ -158,6 +158,7 @@ awaitable<void> broker::maintenance_loop() {
     co_await maintenance_timer_.async_wait(redirect_error(use_awaitable, ec));
     if (stopped_) break;
     topics_.trim_all();
+    topics_.unload_idle(topic_registry::clock::now() - ctx_.options.idle_topic_unload);
   }
 }
 

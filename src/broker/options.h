@@ -34,6 +34,12 @@ struct broker_options {
   // Consumed data older than this is deleted (whole segments). Unconsumed data is kept.
   std::chrono::seconds retention = 0s;
   std::chrono::milliseconds trim_interval = 60s;
+  // Idle topics (no producer, no consumer, nothing pending) are unloaded, their files closed:
+  // once unused this long (checked every trim_interval), and at once, least recently used
+  // first, when loading another topic would take the descriptors the topics hold past
+  // max_open_files (0: half the soft RLIMIT_NOFILE, leaving the rest to connections).
+  std::chrono::milliseconds idle_topic_unload = 60s;
+  std::size_t max_open_files = 0;
   // A connection silent this long gets a PING; silent for another period, it is closed (so a
   // client that vanished without closing its socket releases its producers and consumers).
   std::chrono::milliseconds keepalive = 30s;

@@ -54,6 +54,7 @@ class producer_access {
 
   std::optional<std::string> exclusive_holder() const { return exclusive_; }
   std::size_t waiting() const { return waiting_.size(); }
+  bool has_epoch() const { return epoch_.has_value(); }
 
  private:
   bool stale(const request& r) const;

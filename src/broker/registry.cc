@@ -1,6 +1,7 @@
 #include "broker/registry.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <fstream>
@@ -16,20 +17,78 @@ namespace shfn::broker {
 namespace pb = wire::pb;
 namespace fs = std::filesystem;
 
+namespace {
+
+// Half the soft descriptor limit: the other half is for connections and everything else.
+std::size_t default_open_files_budget() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 4096;
+  return std::max<std::size_t>(16, static_cast<std::size_t>(limit.rlim_cur) / 2);
+}
+
+// Idle, and referenced by nothing but the registry: nobody can tell it was unloaded.
+bool unloadable(const std::shared_ptr<topic>& t) {
+  return t.use_count() == 1 && t->idle();
+}
+
+}  // namespace
+
+topic_registry::topic_registry(broker_context& ctx)
+    : ctx_(ctx),
+      open_files_budget_(ctx.options.max_open_files != 0 ? ctx.options.max_open_files
+                                                         : default_open_files_budget()) {}
+
 result<std::shared_ptr<topic>> topic_registry::get(std::string_view name) {
   auto parsed = wire::parse_topic_name(name);
   if (!parsed) return fail(parsed.error());
   const std::string full = parsed->str();
-  if (auto it = topics_.find(full); it != topics_.end()) return it->second;
+  if (auto it = topics_.find(full); it != topics_.end()) {
+    last_used_[full] = clock::now();
+    return it->second;
+  }
   if (parsed->partition < 0) {
     auto n = partitions(full);
     if (!n) return fail(n.error());
     if (*n > 0) return fail(wire::server_error(pb::NotAllowedError));
   }
+  if (parsed->persistent) make_room();
   auto loaded = topic::load(ctx_, *parsed);
   if (!loaded) return fail(loaded.error());
   topics_.emplace(full, *loaded);
+  last_used_[full] = clock::now();
   return *loaded;
+}
+
+void topic_registry::make_room() {
+  // A new topic holds a segment and, soon, a cursor.
+  constexpr std::size_t per_topic = 2;
+  std::size_t open = 0;
+  for (const auto& [name, t] : topics_) open += t->open_files();
+  while (open + per_topic > open_files_budget_) {
+    auto victim = topics_.end();
+    for (auto it = topics_.begin(); it != topics_.end(); ++it) {
+      if (!unloadable(it->second)) continue;
+      if (victim == topics_.end() || last_used_[it->first] < last_used_[victim->first]) victim = it;
+    }
+    if (victim == topics_.end()) return;  // every loaded topic is in use: nothing to give back
+    open -= std::min(open, victim->second->open_files());
+    last_used_.erase(victim->first);
+    topics_.erase(victim);
+  }
+}
+
+std::size_t topic_registry::unload_idle(clock::time_point unused_since) {
+  std::size_t unloaded = 0;
+  for (auto it = topics_.begin(); it != topics_.end();) {
+    if (last_used_[it->first] < unused_since && unloadable(it->second)) {
+      last_used_.erase(it->first);
+      it = topics_.erase(it);
+      ++unloaded;
+    } else {
+      ++it;
+    }
+  }
+  return unloaded;
 }
 
 result<int> topic_registry::partitions(std::string_view name) const {
@@ -85,6 +144,7 @@ result<void> topic_registry::remove(std::string_view name) {
     if (!t) return fail(t.error());
     if (auto ok = (*t)->remove(); !ok) return ok;
     topics_.erase(part.str());
+    last_used_.erase(part.str());
   }
   if (n && *n > 0) {
     std::error_code ec;

@@ -1,7 +1,10 @@
 #pragma once
 // The broker's topics by name: loaded on first use (auto-creation), plus partitioned-topic
-// metadata. Loading is lazy so that start-up does not depend on how much data is on disk.
+// metadata. Loading is lazy so that start-up does not depend on how much data is on disk, and
+// idle topics are unloaded (broker_options::idle_topic_unload, max_open_files), so that the
+// descriptors and memory held depend on the topics in use, not on how many exist.
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,7 +20,9 @@ class topic;
 
 class topic_registry {
  public:
-  explicit topic_registry(broker_context& ctx) : ctx_(ctx) {}
+  using clock = std::chrono::steady_clock;
+
+  explicit topic_registry(broker_context& ctx);
 
   // The topic, loading or creating it. Refuses the base name of a partitioned topic.
   result<std::shared_ptr<topic>> get(std::string_view name);
@@ -39,11 +44,22 @@ class topic_registry {
                                        std::string_view ns) const;
   const std::map<std::string, std::shared_ptr<topic>>& loaded() const { return topics_; }
   void trim_all();
-  void clear() { topics_.clear(); }
+  // Unloads the idle topics not used since `unused_since`; returns how many.
+  std::size_t unload_idle(clock::time_point unused_since);
+  std::size_t open_files_budget() const { return open_files_budget_; }
+  void clear() {
+    topics_.clear();
+    last_used_.clear();
+  }
 
  private:
+  // Unloads least recently used idle topics until one more fits in the budget (or none is idle).
+  void make_room();
+
   broker_context& ctx_;
+  std::size_t open_files_budget_;
   std::map<std::string, std::shared_ptr<topic>> topics_;
+  std::map<std::string, clock::time_point> last_used_;  // by get(), for every loaded topic
 };
 
 }  // namespace shfn::broker

@@ -1,5 +1,6 @@
 #include "broker/topic.h"
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <chrono>
 
@@ -80,6 +81,19 @@ result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topi
     if (auto ok = t->rebuild_dedup_state(); !ok) return fail(ok.error());
   }
   return t;
+}
+
+bool topic::idle() const {
+  if (!producers_.empty() || access_.waiting() > 0 || access_.has_epoch()) return false;
+  if (!awaiting_sync_.empty() || sync_requested_ || failed_) return false;
+  return std::ranges::all_of(subscriptions_,
+                             [](const auto& s) { return s.second->consumers().empty(); });
+}
+
+std::size_t topic::open_files() const {
+  std::size_t files = log_ ? log_->segment_count() : 0;
+  for (const auto& [name, sub] : subscriptions_) files += sub->durable() ? 1 : 0;
+  return files;
 }
 
 fs::path topic::cursor_path(const std::string& subscription) const {

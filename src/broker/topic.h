@@ -124,6 +124,12 @@ class topic : public std::enable_shared_from_this<topic> {
   }
   std::uint64_t storage_size() const { return log_ ? log_->size_bytes() : 0; }
 
+  // Nothing attached and nothing pending: the topic can be unloaded (its files closed) and
+  // loaded again from disk without anyone noticing. Not while an exclusive producer's epoch is
+  // known: it lives in memory only, and a fenced producer must stay fenced.
+  bool idle() const;
+  std::size_t open_files() const;  // descriptors held: log segments and durable cursors
+
   // Called on the executor when a group commit that covered up to `end` finished.
   void on_synced(result<std::uint64_t> end);
 

@@ -20,6 +20,8 @@ struct broker_flags {
   std::string sync = "fsync";
   double sync_interval_ms = 0;
   double retention_seconds = 0;
+  std::size_t max_open_files = 0;
+  double idle_unload_seconds = 60;
   std::string token_secret_file;
 };
 
@@ -38,6 +40,9 @@ int run_broker(const broker_flags& f) {
       .sync = f.sync == "fsync" ? broker::sync_mode::fsync : broker::sync_mode::none,
       .sync_interval = std::chrono::microseconds(static_cast<long>(f.sync_interval_ms * 1000)),
       .retention = std::chrono::seconds(static_cast<long>(f.retention_seconds)),
+      .idle_topic_unload =
+          std::chrono::milliseconds(static_cast<long>(f.idle_unload_seconds * 1000)),
+      .max_open_files = f.max_open_files,
       .token_secret_file = f.token_secret_file};
   asio::io_context io(1);
   auto b = broker::broker::start(io.get_executor(), options);
@@ -78,6 +83,14 @@ void setup_broker(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("--retention", f->retention_seconds,
                   "Keep consumed data this many seconds before reclaiming it")
+      ->capture_default_str();
+  cmd->add_option("--max-open-files", f->max_open_files,
+                  "Descriptors the topics' files may hold before the least recently used idle "
+                  "topics are unloaded (0: half the soft RLIMIT_NOFILE)")
+      ->capture_default_str();
+  cmd->add_option("--idle-unload", f->idle_unload_seconds,
+                  "Unload a topic with no producer and no consumer after this many seconds")
+      ->check(CLI::Range(0.0, 86400.0))
       ->capture_default_str();
   cmd->add_option("--token-secret-file", f->token_secret_file,
                   "Require token authentication: HS256 secret key file (raw bytes, as Pulsar's "

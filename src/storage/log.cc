@@ -294,7 +294,13 @@ struct log::pending_index {
 log::log(std::filesystem::path dir, log_options options)
     : dir_(std::move(dir)), options_(options) {}
 
-log::~log() = default;
+log::~log() {
+  // A closed log gives back the space written ahead, so that a broker holding many logs it
+  // opens and closes (topics unloaded when idle) uses disk in proportion to their data. Not
+  // synced: if the truncation is lost, recovery reads the zeros as the end, as ever.
+  std::lock_guard lock(mutex_);
+  if (!broken_ && !segments_.empty()) (void)seal(segments_.back());
+}
 
 namespace {
 
@@ -646,6 +652,11 @@ std::uint64_t log::size_bytes() const {
   std::uint64_t total = 0;
   for (const segment& s : segments_) total += s.file_bytes;
   return total;
+}
+
+std::size_t log::segment_count() const {
+  std::lock_guard lock(mutex_);
+  return segments_.size();
 }
 
 std::size_t log::segment_holding(std::uint64_t offset) const {

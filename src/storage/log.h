@@ -113,6 +113,7 @@ class log {
                                                          log_options options = {});
   log(const log&) = delete;
   log& operator=(const log&) = delete;
+  // Cuts the space written ahead off the active segment (see log_options::preallocate_bytes).
   ~log();
 
   // Appends one record to the active segment (rolling first if needed); returns its offset.
@@ -140,7 +141,8 @@ class log {
   // never the active segment. Returns the bytes freed.
   [[nodiscard]] result<std::uint64_t> trim(std::uint64_t offset, std::uint64_t older_than);
 
-  std::uint64_t size_bytes() const;  // of all segment files
+  std::uint64_t size_bytes() const;   // of all segment files
+  std::size_t segment_count() const;  // = the descriptors the log holds open
 
   // Deletes a closed log's directory. Refuses (errc::not_a_log_directory) when it holds files a
   // log doesn't write, so a wrong path never wipes something else. A missing directory is fine.

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "broker/broker.h"
 #include "broker/context.h"
@@ -654,6 +655,50 @@ TEST_F(broker_protocol, a_failed_append_closes_the_producer_so_nothing_overtakes
     ASSERT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
     EXPECT_EQ(receipt->send_receipt().message_id().entryid(), entry) << "stored, in order";
   }
+}
+
+// Descriptors held open under the data directory, by this process (the broker runs on a thread).
+std::size_t files_open_under(const fs::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& fd : fs::directory_iterator("/proc/self/fd", ec)) {
+    const auto target = fs::read_symlink(fd.path(), ec);
+    if (!ec && target.string().starts_with(dir.string())) ++n;
+  }
+  return n;
+}
+
+// A topic nobody uses gives its descriptors back, and loads again from disk when used: the
+// broker's open files depend on the topics in use, not on how many exist.
+TEST_F(broker_protocol, an_idle_topic_closes_its_files_and_loads_again_when_used) {
+  const fs::path data = dir_ / "idle";
+  restart({.listen = "127.0.0.1:0",
+           .data_dir = data,
+           .admin = "",
+           .trim_interval = 20ms,
+           .idle_topic_unload = 0ms});
+  {
+    raw_client p(broker_->service_url());
+    ASSERT_TRUE(p.connect());
+    p.send(named_producer("idle", "raw"));
+    ASSERT_TRUE(p.next().has_value());
+    p.write(send_frame(7, "kept"));
+    auto receipt = p.next();
+    ASSERT_TRUE(receipt && receipt->type() == pb::BaseCommand::SEND_RECEIPT);
+    EXPECT_GT(files_open_under(data / "topics"), 0u) << "in use: its log is open";
+  }  // the connection goes, and with it the producer
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (files_open_under(data / "topics") > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(files_open_under(data / "topics"), 0u) << "unloaded when idle";
+
+  raw_client p(broker_->service_url());
+  ASSERT_TRUE(p.connect());
+  p.send(named_producer("idle", "raw"));
+  auto created = p.next();
+  ASSERT_TRUE(created && created->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+  EXPECT_EQ(created->producer_success().last_sequence_id(), 7) << "loaded again, from its log";
 }
 
 // A damaged partition count (a crash mid-write on an older version, a disk error) is an error,

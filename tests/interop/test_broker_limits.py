@@ -61,3 +61,55 @@ def test_out_of_descriptors_the_broker_pauses_and_recovers(embedded):
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def test_more_topics_than_descriptors_each_keeps_its_message(embedded):
+    """Under a descriptor limit of 64 the broker serves 300 topics: idle ones are unloaded to
+    make room for the next, and load again, data and subscription intact, when used."""
+    if not embedded:
+        pytest.skip("runs a broker with a small descriptor limit: embedded broker only")
+    data = tempfile.mkdtemp(prefix="shfn-topics-")
+
+    def small_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    proc = subprocess.Popen([os.environ["SHFN_BIN"], "broker", "--listen", "127.0.0.1:0",
+                             "--data-dir", os.path.join(data, "data"), "--admin", "off"],
+                            stdout=subprocess.PIPE, stderr=open(os.path.join(data, "log"), "w"),
+                            preexec_fn=small_limit)
+    try:
+        url = proc.stdout.readline().decode().split(" on ", 1)[1].strip()
+        client = pulsar.Client(url, operation_timeout_seconds=20)
+        # One topic held in use all along: it must not be unloaded under the others.
+        kept = client.subscribe("kept", "s", initial_position=pulsar.InitialPosition.Earliest)
+        kept_producer = client.create_producer("kept")
+        for i in range(300):
+            topic = f"many-{i}"
+            consumer = client.subscribe(topic, "s")  # a durable subscription: a cursor file
+            consumer.close()
+            producer = client.create_producer(topic)
+            producer.send(f"m-{i}".encode())
+            producer.close()
+            if i % 50 == 0:
+                kept_producer.send(f"kept-{i}".encode())
+        fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        assert fds < 64, f"{fds} descriptors open"
+        sample = range(0, 300, 7)
+        for i in sample:
+            consumer = client.subscribe(f"many-{i}", "s")
+            message = consumer.receive(10000)
+            assert message.data() == f"m-{i}".encode()
+            consumer.acknowledge(message)
+            consumer.close()
+        for i in sample:  # loaded again after being unloaded: the acknowledgement was kept
+            consumer = client.subscribe(f"many-{i}", "s")
+            with pytest.raises(pulsar.Timeout):
+                consumer.receive(100)
+            consumer.close()
+        assert [kept.receive(10000).data() for _ in range(6)] == \
+            [f"kept-{i}".encode() for i in range(0, 300, 50)]
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)

@@ -304,6 +304,20 @@ TEST(log_preallocation, what_is_written_ahead_grows_with_the_file) {
   EXPECT_EQ(again->end_offset(), 60u);
 }
 
+// A broker that unloads idle topics closes many logs: each gives its space back when it closes.
+TEST(log_preallocation, closing_a_log_cuts_off_what_was_written_ahead) {
+  temp_dir dir;
+  const auto file = segment_file(dir.path(), 0);
+  auto l = make_log(dir.path(), 3, 1 << 20, 1 << 20);
+  ASSERT_GT(std::filesystem::file_size(file), records_end(3));
+  l.reset();
+  EXPECT_EQ(std::filesystem::file_size(file), records_end(3));
+  auto again = reopen(dir.path(), 1 << 20, 1 << 20);
+  ASSERT_TRUE(again);
+  expect_readable(*again, 0, 3);
+  EXPECT_EQ(again->append(as_bytes(ten_bytes), 3), 3u);
+}
+
 TEST(log_preallocation, records_after_a_lost_page_are_dropped_and_never_come_back) {
   temp_dir dir;
   make_log(dir.path(), 10, 1 << 20, ahead);
