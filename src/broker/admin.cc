@@ -212,6 +212,9 @@ std::string render_metrics(broker& b) {
   out.family("shfn_broker_connections", metric_type::gauge,
              "Open Pulsar-protocol client connections.");
   out.sample("shfn_broker_connections", b.connection_count());
+  out.family("shfn_broker_disk_full", metric_type::gauge,
+             "1 while the data directory's disk is full and producers are refused.");
+  out.sample("shfn_broker_disk_full", b.context().disk.full() ? 1 : 0);
 
   struct topic_series {
     const char* name;
@@ -290,6 +293,10 @@ class api {
     if (p.size() < 3 || p[0] != "admin" || p[1] != "v2") return not_found();
     if (p.size() == 4 && p[2] == "brokers" && p[3] == "health") {
       if (r.method != "GET") return method_not_allowed("GET");
+      // Unhealthy while it cannot store what producers send, as Pulsar's check (a round trip
+      // through a topic) fails then too.
+      const auto& disk = broker_.context().disk;
+      if (disk.full()) return error_response(503, disk.refusal());
       return {.status = 200, .content_type = "text/plain", .body = "ok"};
     }
     if (p.size() >= 5 && (p[2] == "persistent" || p[2] == "non-persistent")) return topics(r);

@@ -21,6 +21,10 @@ namespace shfn::broker {
 using asio::awaitable;
 using asio::redirect_error;
 using asio::use_awaitable;
+using namespace std::chrono_literals;
+
+// How often a full disk's free space is read again.
+constexpr auto disk_check_interval = 250ms;
 
 result<asio::ip::tcp::endpoint> parse_listen_address(const std::string& listen) {
   const auto colon = listen.rfind(':');
@@ -49,10 +53,12 @@ broker::broker(asio::any_io_executor executor, const broker_options& options,
     : lock_(std::move(lock)),
       ctx_{.executor = executor,
            .options = options,
-           .syncer = storage::syncer({.min_interval = options.sync_interval})},
+           .syncer = storage::syncer({.min_interval = options.sync_interval}),
+           .disk = disk_space(options.data_dir)},
       topics_(ctx_),
       acceptor_(executor),
-      maintenance_timer_(executor) {}
+      maintenance_timer_(executor),
+      disk_timer_(executor) {}
 
 result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
                                               broker_options options) {
@@ -71,6 +77,7 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
   auto lock = storage::dir_lock::acquire(options.data_dir);
   if (!lock) return fail(lock.error());
   std::unique_ptr<broker> b(new broker(executor, std::move(options), std::move(*lock)));
+  b->ctx_.disk.hold_reserve();
   b->ctx_.authenticator = std::move(authenticator);
   std::error_code ec;
   b->acceptor_.open(endpoint->protocol(), ec);
@@ -95,6 +102,7 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
   }
   asio::co_spawn(executor, b->accept_loop(), asio::detached);
   asio::co_spawn(executor, b->maintenance_loop(), asio::detached);
+  asio::co_spawn(executor, b->disk_watch(), asio::detached);
   spdlog::info("broker listening on {} with data in {}", b->service_url(),
                b->ctx_.options.data_dir.string());
   return b;
@@ -162,6 +170,25 @@ awaitable<void> broker::maintenance_loop() {
   }
 }
 
+// A full disk (disk_space.h): every producer is closed at once, not only those whose next write
+// fails, then the free space is read every disk_check_interval until writing can resume.
+awaitable<void> broker::disk_watch() {
+  while (!stopped_) {
+    if (!ctx_.disk.full()) {
+      co_await ctx_.disk_became_full.wait();
+      continue;
+    }
+    for (const auto& [name, t] : topics_.loaded()) {
+      if (t->persistent()) t->close_producers();
+    }
+    while (!stopped_ && ctx_.disk.recheck()) {
+      disk_timer_.expires_after(disk_check_interval);
+      std::error_code ec;
+      co_await disk_timer_.async_wait(redirect_error(use_awaitable, ec));
+    }
+  }
+}
+
 void broker::stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -169,6 +196,8 @@ void broker::stop() {
   std::error_code ignored;
   acceptor_.close(ignored);
   maintenance_timer_.cancel();
+  disk_timer_.cancel();
+  ctx_.disk_became_full.notify_all();
   for (auto& w : sessions_) {
     if (auto s = w.lock()) s->close();
   }

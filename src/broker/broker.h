@@ -54,12 +54,14 @@ class broker {
   broker(asio::any_io_executor executor, const broker_options& options, storage::dir_lock lock);
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> maintenance_loop();
+  asio::awaitable<void> disk_watch();
 
   storage::dir_lock lock_;
   broker_context ctx_;
   topic_registry topics_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer maintenance_timer_;
+  asio::steady_timer disk_timer_;
   asio::ip::tcp::endpoint endpoint_;
   std::vector<std::weak_ptr<session>> sessions_;
   std::unique_ptr<admin_server> admin_;

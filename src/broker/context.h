@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <optional>
 
+#include "base/notifier.h"
 #include "broker/auth.h"
+#include "broker/disk_space.h"
 #include "broker/options.h"
 #include "storage/syncer.h"
 #include "wire/topic_name.h"
@@ -33,6 +35,8 @@ struct broker_context {
     return "shfn-" + run_id + "-" + std::to_string(next_producer_number++);
   }
   std::optional<token_authenticator> authenticator;  // set: every client must present a token
+  disk_space disk;
+  notifier disk_became_full;  // the broker's disk watch closes every producer, then waits for room
 };
 
 // Where a topic's files live: DATA/topics/<domain>/<tenant>/<namespace>/<local name>, every

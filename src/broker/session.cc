@@ -500,7 +500,13 @@ void session::on_producer(const pb::CommandProducer& c) {
       return send_request_error(c.request_id(), pb::NotAllowedError, *refused);
     }
   }
+  const auto parsed = wire::parse_topic_name(c.topic());
+  if (ctx_.disk.full() && parsed && parsed->persistent) return refuse_on_full_disk(c);
   auto t = topics_.get(c.topic());
+  if (!t && disk_space::is_no_space(t.error())) {
+    if (ctx_.disk.entered_full(t.error())) ctx_.disk_became_full.notify_all();
+    return refuse_on_full_disk(c);
+  }
   if (!t) return send_request_error(c.request_id(), t.error());
   const std::string name = c.has_producer_name() && !c.producer_name().empty()
                                ? c.producer_name()
@@ -522,6 +528,14 @@ void session::on_producer(const pb::CommandProducer& c) {
                                  .topic_epoch = admitted->topic_epoch,
                                  .ready = admitted->ready};
   send_producer_success(c.producer_id(), *admitted);
+}
+
+// ProducerBlockedQuotaExceededException, as Pulsar answers a producer over its backlog quota:
+// every client fails the sends it holds at once and keeps re-creating the producer (disk_space.h).
+void session::refuse_on_full_disk(const pb::CommandProducer& c) {
+  spdlog::info("client {}: producer on {} refused: {}", peer(), c.topic(), ctx_.disk.refusal());
+  send_request_error(c.request_id(), pb::ProducerBlockedQuotaExceededException,
+                     ctx_.disk.refusal());
 }
 
 void session::send_producer_success(std::uint64_t producer_id, const producer_success& s) {

@@ -79,6 +79,7 @@ class session final : public std::enable_shared_from_this<session>,
   void on_partitioned_metadata(const wire::pb::CommandPartitionedTopicMetadata& c);
   void on_get_topics_of_namespace(const wire::pb::CommandGetTopicsOfNamespace& c);
   void on_producer(const wire::pb::CommandProducer& c);
+  void refuse_on_full_disk(const wire::pb::CommandProducer& c);
   void on_send(const wire::frame& f);
   void on_close_producer(const wire::pb::CommandCloseProducer& c);
   void on_subscribe(const wire::pb::CommandSubscribe& c);

@@ -220,6 +220,7 @@ void topic::publish(const wire::frame& send, publish_request request) {
     }
     return;
   }
+  if (ctx_.disk.full()) return close_producer_on_full_disk(request.producer_name);
   const auto& meta = *send.metadata;
   const auto sequence = static_cast<std::int64_t>(request.sequence_id);
   auto last = stored_up_to_.find(request.producer_name);
@@ -227,6 +228,10 @@ void topic::publish(const wire::frame& send, publish_request request) {
     return answer_duplicate(request);
   }
   auto offset = log_->append(send.checksummed, send.metadata->publish_time());
+  if (!offset && disk_space::is_no_space(offset.error())) {
+    if (ctx_.disk.entered_full(offset.error())) ctx_.disk_became_full.notify_all();
+    return close_producer_on_full_disk(request.producer_name);
+  }
   if (!offset) {
     spdlog::error("topic {}: append failed: {}", full_name_, offset.error().message());
     if (auto link = request.link.lock()) {
@@ -245,6 +250,21 @@ void topic::publish(const wire::frame& send, publish_request request) {
   ++stats_.entries;
   awaiting_sync_.push_back({.offset = *offset, .request = std::move(request)});
   request_sync();
+}
+
+// The SEND is dropped unanswered and its producer closed, as its SENDs on their way are: the
+// client re-creates the producer, is refused while the disk is full (session::on_producer), and
+// fails the sends it holds; none is acknowledged, and none is stored ahead of this one.
+void topic::close_producer_on_full_disk(const std::string& producer_name) {
+  fence({producer_name});
+  if (auto next = access_.release(producer_name)) promote(*next);
+}
+
+void topic::close_producers() {
+  std::vector<std::string> names;
+  for (const auto& [name, p] : producers_) names.push_back(name);
+  fence(names);
+  for (const auto& name : names) (void)access_.release(name);  // the waiting ones went too
 }
 
 // A resend of something already stored: answered (without a new id) once what came before it

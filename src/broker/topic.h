@@ -81,6 +81,8 @@ class topic : public std::enable_shared_from_this<topic> {
   result<producer_success> add_producer(producer_registration r);
   void remove_producer(const std::string& producer_name);
   void publish(const wire::frame& send, publish_request request);
+  // The disk is full (disk_space.h): every producer is closed; their clients re-create them.
+  void close_producers();
   // Calls `then` once every SEND received so far has been answered (receipt or error), as a
   // closing producer's CLOSE_PRODUCER must be: Pulsar's clients fail the sends still waiting
   // for a receipt when the close is answered, though they are stored.
@@ -151,6 +153,7 @@ class topic : public std::enable_shared_from_this<topic> {
   result<void> rebuild_dedup_state();
   void publish_transient(const wire::frame& send, const publish_request& request);
   void answer_duplicate(const publish_request& request);
+  void close_producer_on_full_disk(const std::string& producer_name);
   void fence(const std::vector<std::string>& names);
   void promote(const producer_access::promotion& p);
   std::int64_t last_sequence_of(const std::string& producer_name) const;

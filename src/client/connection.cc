@@ -281,7 +281,12 @@ void connection::dispatch(const wire::frame& f) {
       return;
     case pb::BaseCommand::ERROR: {
       auto ec = server_error(c.error().error());
-      spdlog::debug("broker {} error: {} {}", address_.str(), ec.message(), c.error().message());
+      if (is_quota_refusal(ec)) {
+        // The broker's words (e.g. "disk full: ...") say why better than the code does.
+        spdlog::warn("broker {} refused: {}", address_.str(), c.error().message());
+      } else {
+        spdlog::debug("broker {} error: {} {}", address_.str(), ec.message(), c.error().message());
+      }
       complete_request(ready_ ? c.error().request_id() : handshake_request_id, fail(ec));
       return;
     }

@@ -45,6 +45,12 @@ const std::error_category& client_category() {
   return instance;
 }
 
+bool is_quota_refusal(std::error_code ec) {
+  using wire::pb::ServerError;
+  return ec == server_error(ServerError::ProducerBlockedQuotaExceededException) ||
+         ec == server_error(ServerError::ProducerBlockedQuotaExceededError);
+}
+
 bool is_retriable(std::error_code ec) {
   if (ec.category() == client_category()) {
     switch (static_cast<errc>(ec.value())) {

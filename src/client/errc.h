@@ -34,6 +34,9 @@ using wire::server_error;
 
 // Errors worth retrying after a reconnect (as opposed to a refusal that will not change).
 bool is_retriable(std::error_code ec);
+// ProducerBlockedQuotaExceeded (error or exception): the broker will not take sends for now
+// (Pulsar: a backlog quota; the embedded broker: a full disk). Pending sends fail at once.
+bool is_quota_refusal(std::error_code ec);
 
 }  // namespace shfn::client
 

@@ -138,6 +138,10 @@ awaitable<void> partition_producer::reconnect_loop() {
         if (outcome) return;  // connect_once() logs the resend
         spdlog::warn("producer {} on {}: reconnect failed: {}", name_, topic_,
                      outcome.error().message());
+        // As Pulsar's clients do: the broker will not take these sends for now (a full disk on
+        // the embedded broker, a backlog quota on Pulsar), so they fail at once rather than at
+        // the send timeout. Reconnecting goes on.
+        if (is_quota_refusal(outcome.error())) fail_all(outcome.error());
       });
 }
 

@@ -113,3 +113,125 @@ def test_more_topics_than_descriptors_each_keeps_its_message(embedded):
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def _get(url):
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class SmallDiskBroker:
+    """`shfn broker` on a 32 MiB tmpfs of its own, with its admin API."""
+
+    def __init__(self, root):
+        self.disk = os.path.join(root, "disk")
+        os.makedirs(self.disk)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", self.disk],
+                                 capture_output=True).returncode == 0
+        self.proc = None
+        if not mounted:
+            return
+        self.proc = subprocess.Popen(
+            [os.environ["SHFN_BIN"], "broker", "--listen", "127.0.0.1:0", "--data-dir",
+             os.path.join(self.disk, "data"), "--admin", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(root, "log"), "w"))
+        self.url = self.proc.stdout.readline().decode().split(" on ", 1)[1].strip()
+        self.http = self.proc.stdout.readline().decode().split(" on ", 1)[1].strip()
+
+    def fill(self, leave=300 * 1024):
+        free = os.statvfs(self.disk)
+        with open(os.path.join(self.disk, "filler"), "wb") as f:
+            f.write(b"x" * (free.f_bavail * free.f_frsize - leave))
+
+    def free(self):
+        os.remove(os.path.join(self.disk, "filler"))
+
+    def close(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            subprocess.run(["umount", "-l", self.disk])
+
+
+@pytest.fixture
+def small_disk(embedded):
+    if not embedded:
+        pytest.skip("fills the broker's disk: embedded broker only")
+    root = tempfile.mkdtemp(prefix="shfn-full-")
+    broker = SmallDiskBroker(root)
+    if broker.proc is None:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield broker
+    broker.close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_full_disk_fails_sends_fast_keeps_reads_and_resumes(small_disk):
+    """On a full disk the official client's sends fail at once with the broker's refusal (not
+    after the send timeout), what is stored stays readable by readers and new subscriptions, the
+    health check and a metric say so, and producing resumes by itself once space returns, with
+    every receipted message stored once, in order."""
+    url, http = small_disk.url, small_disk.http
+    client = pulsar.Client(url, operation_timeout_seconds=20)
+    producer = client.create_producer("full", batching_enabled=False, producer_name="p",
+                                      send_timeout_millis=120000)
+    small_disk.fill()
+    receipted = []
+    with pytest.raises(pulsar.ProducerBlockedQuotaExceededException):
+        for i in range(100):
+            payload = f"{i:03d}".encode() + os.urandom(50_000)
+            producer.send(payload)
+            receipted.append(payload)
+    assert receipted, "the disk was full before the first message"
+    status, body = _get(http + "/admin/v2/brokers/health")
+    assert status == 503 and "disk full" in body, (status, body)
+    assert "shfn_broker_disk_full 1" in _get(http + "/metrics")[1]
+    with pytest.raises(pulsar.ProducerBlockedQuotaExceededException):
+        producer.send(b"refused at once")
+
+    reader = client.create_reader("full", pulsar.MessageId.earliest)
+    assert [reader.read_next(10000).data() for _ in receipted] == receipted
+    consumer = client.subscribe("full", "new", initial_position=pulsar.InitialPosition.Earliest)
+    first = consumer.receive(10000)
+    assert first.data() == receipted[0]
+    consumer.acknowledge(first)
+
+    small_disk.free()
+    deadline = time.monotonic() + 60
+    while True:  # the client re-creates its producer by itself; the broker accepts it again
+        try:
+            producer.send(b"after")
+            break
+        except pulsar.ProducerBlockedQuotaExceededException:
+            assert time.monotonic() < deadline, "producing never resumed"
+            time.sleep(0.1)
+    assert _get(http + "/admin/v2/brokers/health")[0] == 200
+    assert "shfn_broker_disk_full 0" in _get(http + "/metrics")[1]
+    everything = client.create_reader("full", pulsar.MessageId.earliest)
+    stored = []
+    while True:
+        try:
+            stored.append(everything.read_next(2000).data())
+        except pulsar.Timeout:
+            break
+    assert stored == receipted + [b"after"]
+    client.close()
+
+
+def test_shfn_produce_on_a_full_disk_fails_at_once_saying_why(small_disk):
+    """shfn's own client: a send the broker cannot store fails when the broker refuses the
+    producer again, not at the send timeout, and the broker's reason is shown."""
+    small_disk.fill()
+    env = dict(os.environ, SHFN_URL=small_disk.url)
+    r = subprocess.run([os.environ["SHFN_BIN"], "produce", "full", "--timeout", "120"],
+                       input=b"x" * 500_000, capture_output=True, env=env, timeout=100)
+    assert r.returncode == 1, r.stderr.decode()
+    err = r.stderr.decode()
+    assert "disk full" in err and "ProducerBlockedQuotaExceeded" in err, err
+    assert "timed out" not in err, err
