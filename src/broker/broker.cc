@@ -1,5 +1,7 @@
 #include "broker/broker.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -167,6 +169,9 @@ awaitable<void> broker::maintenance_loop() {
     if (stopped_) break;
     topics_.trim_all();
     topics_.unload_idle(topic_registry::clock::now() - ctx_.options.idle_topic_unload);
+    // What closed connections and unloaded topics freed goes back to the system: glibc keeps
+    // freed memory below the top of its heap otherwise, so RSS would stay at its peak.
+    ::malloc_trim(0);
   }
 }
 

@@ -17,12 +17,15 @@ std::span<std::uint8_t> frame_buffer::writable() {
   }
   std::size_t need = end_ + 1;
   if (end_ >= 4) need = std::max(need, 4 + std::size_t{load_u32(data_.data())});
+  if (filled_ && data_.size() < read_ahead) need = std::max(need, data_.size() * 2);
+  filled_ = false;
   if (need > data_.size()) data_.resize(std::max(need, data_.size() * 2));
   return {data_.data() + end_, data_.size() - end_};
 }
 
 void frame_buffer::commit(std::size_t n) {
   end_ += n;
+  filled_ = end_ == data_.size();
 }
 
 result<std::optional<frame>> frame_buffer::next() {

@@ -13,9 +13,14 @@
 
 namespace shfn::wire {
 
+// The buffer starts small, so that an idle connection costs little (a broker may hold thousands),
+// and grows with the stream: to hold a large frame, and, while reads keep filling it, up to
+// read_ahead bytes, so that a busy stream is read in few system calls.
 class frame_buffer {
  public:
-  explicit frame_buffer(std::size_t max_frame_size, std::size_t initial_capacity = 64 * 1024);
+  static constexpr std::size_t read_ahead = 64 * 1024;
+
+  explicit frame_buffer(std::size_t max_frame_size, std::size_t initial_capacity = 4 * 1024);
 
   // Free space to read into; never empty. Invalidates frames returned by next().
   std::span<std::uint8_t> writable();
@@ -30,6 +35,7 @@ class frame_buffer {
   bytes data_;
   std::size_t begin_ = 0;  // first unconsumed byte
   std::size_t end_ = 0;    // one past the last received byte
+  bool filled_ = false;    // the last commit filled the buffer: the stream has more
   std::size_t max_frame_size_;
 };
 

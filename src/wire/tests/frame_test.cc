@@ -209,6 +209,30 @@ TEST(frame_buffer, frames_arrive_whole_however_the_bytes_are_split) {
   EXPECT_EQ(payload_sizes, (std::vector<std::size_t>{0, 200 * 1024}));
 }
 
+// A broker holds thousands of connections: an idle one costs a small buffer, a busy one is read
+// in large chunks.
+TEST(frame_buffer, starts_small_and_grows_while_reads_fill_it) {
+  frame_buffer in(1 << 20);
+  EXPECT_LE(in.writable().size(), 4096u) << "an idle connection's buffer";
+  const bytes frame = encode_command(ping());
+  std::size_t sent = 0, largest = 0, frames = 0;
+  for (int read = 0; read < 32; ++read) {  // a fast peer: every read fills the space it is given
+    auto space = in.writable();
+    largest = std::max(largest, space.size());
+    for (auto& b : space) b = frame[sent++ % frame.size()];
+    in.commit(space.size());
+    for (;;) {
+      auto f = in.next();
+      ASSERT_TRUE(f);
+      if (!f->has_value()) break;
+      ++frames;
+    }
+  }
+  EXPECT_EQ(frames, sent / frame.size()) << "every whole frame, however the reads cut them";
+  EXPECT_GE(largest, frame_buffer::read_ahead / 2) << "grew with the stream";
+  EXPECT_LE(largest, frame_buffer::read_ahead) << "but no further";
+}
+
 TEST(frame_buffer, a_corrupt_stream_is_an_error) {
   frame_buffer in(1024);
   auto space = in.writable();
