@@ -124,8 +124,7 @@ result<void> topic_registry::create_partitioned(std::string_view name, int parti
   if (!out) return fail(out.error());
   if (auto ok = storage::write_all_at(out->get(), as_bytes(text), 0); !ok) return ok;
   if (auto ok = storage::sync_data(out->get()); !ok) return ok;
-  fs::rename(tmp, file, ec);
-  if (ec) return fail(ec);
+  if (auto ok = storage::rename_file(tmp, file); !ok) return ok;
   return storage::sync_directory(file.parent_path());
 }
 

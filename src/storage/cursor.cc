@@ -279,7 +279,7 @@ result<void> cursor_file::install_snapshot() {
   if (!fd) return fail(fd.error());
   auto written = write_all_at(fd->get(), image, 0);
   if (written) written = sync_data(fd->get());
-  if (written && std::rename(temp.c_str(), path_.c_str()) != 0) written = fail(last_system_error());
+  if (written) written = rename_file(temp, path_);
   if (!written) {
     (void)remove_file(temp);
     return written;
@@ -402,9 +402,7 @@ result<void> cursor_file::replace_with(bytes image, std::uint64_t from) {
     if (broken_) written = fail(broken_);
     const std::uint64_t tail_at = snapshot_size + (covered - from);
     if (written) written = copy_range(old->get(), covered, file_end_, fd->get(), tail_at);
-    if (written && std::rename(temp.c_str(), path_.c_str()) != 0) {
-      written = fail(last_system_error());
-    }
+    if (written) written = rename_file(temp, path_);
     if (!written) {
       (void)remove_file(temp);
       return written;

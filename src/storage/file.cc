@@ -7,11 +7,23 @@
 
 #include <cerrno>
 
+#include "storage/faults.h"
+
 namespace shfn::storage {
 
 std::error_code last_system_error() {
   return {errno, std::system_category()};
 }
+
+namespace {
+
+// A write the fault injector (faults.h) fails, as the system call would have.
+std::error_code injected_fault() {
+  const int error = faults::next_write();
+  return error == 0 ? std::error_code() : std::error_code(error, std::system_category());
+}
+
+}  // namespace
 
 result<unique_fd> open_file(const std::filesystem::path& path, int flags, mode_t mode) {
   int fd = -1;
@@ -27,6 +39,7 @@ result<void> write_all_at(int fd, byte_view data, std::uint64_t position) {
 }
 
 result<void> write_all_at(int fd, byte_view head, byte_view body, std::uint64_t position) {
+  if (auto fault = injected_fault()) return fail(fault);
   while (!head.empty() || !body.empty()) {
     iovec parts[2] = {{const_cast<std::uint8_t*>(head.data()), head.size()},
                       {const_cast<std::uint8_t*>(body.data()), body.size()}};
@@ -62,6 +75,7 @@ result<std::uint64_t> file_size(int fd) {
 }
 
 result<void> truncate_file(int fd, std::uint64_t size) {
+  if (auto fault = injected_fault()) return fail(fault);
   int rc = 0;
   do {
     rc = ::ftruncate(fd, static_cast<off_t>(size));
@@ -71,6 +85,7 @@ result<void> truncate_file(int fd, std::uint64_t size) {
 }
 
 result<void> sync_data(int fd) {
+  if (auto fault = injected_fault()) return fail(fault);
   int rc = 0;
   do {
     rc = ::fdatasync(fd);
@@ -80,6 +95,7 @@ result<void> sync_data(int fd) {
 }
 
 result<void> sync_directory(const std::filesystem::path& dir) {
+  if (auto fault = injected_fault()) return fail(fault);
   auto fd = open_file(dir, O_RDONLY | O_DIRECTORY);
   if (!fd) return fail(fd.error());
   int rc = 0;
@@ -96,7 +112,7 @@ result<void> replace_file(const std::filesystem::path& path, byte_view data) {
   auto fd = open_file(temp, O_WRONLY | O_CREAT | O_TRUNC);
   if (!fd) return fail(fd.error());
   auto written = write_all_at(fd->get(), data, 0);
-  if (written && ::rename(temp.c_str(), path.c_str()) != 0) written = fail(last_system_error());
+  if (written) written = rename_file(temp, path);
   if (!written) ::unlink(temp.c_str());
   return written;
 }
@@ -115,6 +131,12 @@ std::filesystem::path parent_directory(const std::filesystem::path& path) {
   std::filesystem::path p = path.has_filename() ? path : path.parent_path();
   p = p.parent_path();
   return p.empty() ? std::filesystem::path(".") : p;
+}
+
+result<void> rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (auto fault = injected_fault()) return fail(fault);
+  if (::rename(from.c_str(), to.c_str()) != 0) return fail(last_system_error());
+  return {};
 }
 
 result<void> remove_file(const std::filesystem::path& path) {

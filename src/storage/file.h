@@ -48,5 +48,7 @@ std::filesystem::path parent_directory(const std::filesystem::path& path);
 
 // unlink(2) that treats a missing file as success.
 result<void> remove_file(const std::filesystem::path& path);
+// rename(2): `from` takes the place of `to`, atomically.
+result<void> rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace shfn::storage
