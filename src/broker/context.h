@@ -37,6 +37,13 @@ struct broker_context {
   std::optional<token_authenticator> authenticator;  // set: every client must present a token
   disk_space disk;
   notifier disk_became_full;  // the broker's disk watch closes every producer, then waits for room
+  // A write under the data directory failed: whether the disk is full (disk_space.h). The first
+  // such failure wakes the disk watch.
+  bool disk_full_after(const std::error_code& failure) {
+    if (!disk_space::is_no_space(failure)) return false;
+    if (disk.entered_full(failure)) disk_became_full.notify_all();
+    return true;
+  }
 };
 
 // Where a topic's files live: DATA/topics/<domain>/<tenant>/<namespace>/<local name>, every

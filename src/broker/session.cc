@@ -503,10 +503,7 @@ void session::on_producer(const pb::CommandProducer& c) {
   const auto parsed = wire::parse_topic_name(c.topic());
   if (ctx_.disk.full() && parsed && parsed->persistent) return refuse_on_full_disk(c);
   auto t = topics_.get(c.topic());
-  if (!t && disk_space::is_no_space(t.error())) {
-    if (ctx_.disk.entered_full(t.error())) ctx_.disk_became_full.notify_all();
-    return refuse_on_full_disk(c);
-  }
+  if (!t && ctx_.disk_full_after(t.error())) return refuse_on_full_disk(c);
   if (!t) return send_request_error(c.request_id(), t.error());
   const std::string name = c.has_producer_name() && !c.producer_name().empty()
                                ? c.producer_name()

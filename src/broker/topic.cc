@@ -228,8 +228,7 @@ void topic::publish(const wire::frame& send, publish_request request) {
     return answer_duplicate(request);
   }
   auto offset = log_->append(send.checksummed, send.metadata->publish_time());
-  if (!offset && disk_space::is_no_space(offset.error())) {
-    if (ctx_.disk.entered_full(offset.error())) ctx_.disk_became_full.notify_all();
+  if (!offset && ctx_.disk_full_after(offset.error())) {
     return close_producer_on_full_disk(request.producer_name);
   }
   if (!offset) {
