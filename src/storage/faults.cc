@@ -1,6 +1,7 @@
 #include "storage/faults.h"
 
 #include <atomic>
+#include <cerrno>
 
 namespace shfn::storage::faults {
 namespace {
@@ -36,12 +37,13 @@ std::uint64_t writes_seen() {
   return seen;
 }
 
-int next_write() {
+int next_write(bool frees_space) {
   if (!active.load(std::memory_order_relaxed)) return 0;
   const std::uint64_t n = seen++;
   const std::uint64_t at = fail_at;
-  if (n == at || (stays_failed && at != never && n > at)) return fail_with;
-  return 0;
+  const bool fails = n == at || (stays_failed && at != never && n > at);
+  if (!fails || (frees_space && fail_with == ENOSPC)) return 0;
+  return fail_with;
 }
 
 }  // namespace shfn::storage::faults

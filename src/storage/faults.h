@@ -18,7 +18,8 @@ std::uint64_t writes_seen();
 // Starts counting without failing anything: to learn how many writes a scenario makes.
 void count();
 
-// Called by the storage layer before each write: the errno to fail it with, or 0.
-int next_write();
+// Called by the storage layer before each write: the errno to fail it with, or 0. A write that
+// only frees space (a truncation) is counted, but never fails with ENOSPC, as on a real disk.
+int next_write(bool frees_space = false);
 
 }  // namespace shfn::storage::faults

@@ -18,8 +18,8 @@ std::error_code last_system_error() {
 namespace {
 
 // A write the fault injector (faults.h) fails, as the system call would have.
-std::error_code injected_fault() {
-  const int error = faults::next_write();
+std::error_code injected_fault(bool frees_space = false) {
+  const int error = faults::next_write(frees_space);
   return error == 0 ? std::error_code() : std::error_code(error, std::system_category());
 }
 
@@ -75,7 +75,7 @@ result<std::uint64_t> file_size(int fd) {
 }
 
 result<void> truncate_file(int fd, std::uint64_t size) {
-  if (auto fault = injected_fault()) return fail(fault);
+  if (auto fault = injected_fault(/*frees_space=*/true)) return fail(fault);
   int rc = 0;
   do {
     rc = ::ftruncate(fd, static_cast<off_t>(size));

@@ -548,7 +548,20 @@ result<void> log::preallocate(segment& s, std::uint64_t needed) {
       s.allocated, std::min(first_chunk, options_.preallocate_bytes), options_.preallocate_bytes);
   const std::uint64_t chunk_end = std::min(s.allocated + chunk, options_.segment_bytes);
   const std::uint64_t target = std::max(needed, chunk_end);
-  if (auto ok = write_zeros(s.file->get(), s.allocated, target); !ok) return ok;
+  const int fd = s.file->get();
+  if (auto ok = write_zeros(fd, s.allocated, target); !ok) {
+    // No room for a whole chunk (a nearly full disk): give back what was written, or the zeros
+    // would take the space that other logs, and this one once space returns, need; then try for
+    // just this record.
+    (void)truncate_file(fd, s.allocated);
+    if (target == needed) return ok;
+    if (auto just = write_zeros(fd, s.allocated, needed); !just) {
+      (void)truncate_file(fd, s.allocated);
+      return just;
+    }
+    s.allocated = needed;
+    return {};
+  }
   s.allocated = target;
   return {};
 }

@@ -95,6 +95,37 @@ TEST(storage_faults, a_failing_write_anywhere_in_the_log_loses_nothing_it_acknow
   }
 }
 
+// On a nearly full disk the space written ahead must not take what is left: a chunk that does not
+// fit is given back, and the record alone is written if it fits.
+TEST(storage_faults, space_written_ahead_that_does_not_fit_is_given_back) {
+  temp_dir dir;
+  auto l = log::open(dir.path(), {.segment_bytes = 1 << 20, .preallocate_bytes = 64 << 10});
+  ASSERT_TRUE(l);
+  ASSERT_TRUE((*l)->append(as_bytes(record(1)), 1));
+  ASSERT_TRUE((*l)->sync());
+  const auto file = dir / fmt::format("{:020}.seg", 0);
+  const std::string big(100 << 10, 'b');  // past the first chunk: the file grows again
+
+  faults::arm(0, ENOSPC, false);  // the chunk does not fit; the record alone does
+  auto stored = (*l)->append(as_bytes(big), 2);
+  faults::disarm();
+  ASSERT_TRUE(stored) << stored.error().message();
+  const auto size_with_record = std::filesystem::file_size(file);
+
+  // The disk fills half way through the zeros (written 64 KiB at a time), and stays full.
+  faults::arm(1, ENOSPC, true);
+  const auto before = std::filesystem::file_size(file);
+  EXPECT_FALSE((*l)->append(as_bytes(big), 3));
+  faults::disarm();
+  EXPECT_EQ(std::filesystem::file_size(file), before) << "nothing left behind";
+  EXPECT_LE(size_with_record, (64u << 10) + 2 * big.size()) << "no whole chunk ahead";
+  auto got = (*l)->read(0, SIZE_MAX, SIZE_MAX);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ(as_chars((*got)[1].data), big);
+  EXPECT_TRUE((*l)->append(as_bytes(big), 4)) << "room again: appends go on";
+}
+
 // Acks, ranges, a reset and syncs on a cursor (its journal stays below the compaction threshold;
 // compaction has a test of its own below).
 struct cursor_outcome {
