@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -11,6 +12,12 @@
 
 namespace shfn::broker {
 namespace {
+
+std::uint64_t total_bytes(const std::filesystem::path& dir) {
+  struct statvfs fs {};
+  if (::statvfs(dir.c_str(), &fs) != 0) return UINT64_MAX;
+  return static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+}
 
 std::uint64_t available_bytes(const std::filesystem::path& dir) {
   struct statvfs fs {};
@@ -25,9 +32,17 @@ std::string mebibytes(std::uint64_t bytes) {
 
 }  // namespace
 
+std::uint64_t disk_space::resume_at() const {
+  return std::min(resume_free_bytes, total_bytes(dir_) / 8);
+}
+
+std::uint64_t disk_space::reserve() const {
+  return std::min(reserve_bytes, total_bytes(dir_) / 16);
+}
+
 void disk_space::hold_reserve() {
   const int fd = ::open(reserve_path().c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  const int rc = fd < 0 ? errno : ::posix_fallocate(fd, 0, static_cast<off_t>(reserve_bytes));
+  const int rc = fd < 0 ? errno : ::posix_fallocate(fd, 0, static_cast<off_t>(reserve()));
   if (fd >= 0) ::close(fd);
   if (rc == 0) return;
   std::error_code ec;
@@ -35,7 +50,7 @@ void disk_space::hold_reserve() {
   spdlog::warn(
       "cannot set {} aside in {} ({}): on a full disk, new readers and subscriptions "
       "may fail too",
-      mebibytes(reserve_bytes), reserve_path().string(), std::strerror(rc));
+      mebibytes(reserve()), reserve_path().string(), std::strerror(rc));
 }
 
 bool disk_space::is_no_space(const std::error_code& failure) {
@@ -50,14 +65,14 @@ bool disk_space::entered_full(const std::error_code& failure) {
   std::filesystem::remove(reserve_path(), ec);  // for the consumers' writes, until space returns
   free_bytes_ = available_bytes(dir_);
   spdlog::error("disk full: {} (writing {}); producers are closed and refused until {} are free",
-                dir_.string(), failure.message(), mebibytes(resume_free_bytes));
+                dir_.string(), failure.message(), mebibytes(resume_at()));
   return true;
 }
 
 bool disk_space::recheck() {
   if (!full_) return false;
   free_bytes_ = available_bytes(dir_);
-  if (free_bytes_ < resume_free_bytes) return true;
+  if (free_bytes_ < resume_at()) return true;
   full_ = false;
   hold_reserve();
   spdlog::info("disk space is back ({} free in {}): producers are accepted again",
@@ -67,8 +82,8 @@ bool disk_space::recheck() {
 
 std::string disk_space::refusal() const {
   return "disk full: the broker's data directory " + dir_.string() + " has " +
-         mebibytes(free_bytes_) + " free; producers are refused until " +
-         mebibytes(resume_free_bytes) + " are";
+         mebibytes(free_bytes_) + " free; producers are refused until " + mebibytes(resume_at()) +
+         " are";
 }
 
 }  // namespace shfn::broker

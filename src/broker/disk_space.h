@@ -1,7 +1,7 @@
 #pragma once
 // Whether the data directory's file system has room: a full disk is a state of the broker, not
 // an error per message. Entered when a write fails with ENOSPC or EDQUOT; left once the file
-// system has resume_free_bytes free again, which the broker checks every check_interval while
+// system has resume_at() free again, which the broker checks every check_interval while
 // full (broker::disk_watch). While full:
 //  - producers on persistent topics are closed and new ones refused with
 //    ProducerBlockedQuotaExceededException and a message that says the disk is full: the one
@@ -12,7 +12,7 @@
 //    is acknowledged that was not stored.
 //  - consumers, readers and non-persistent topics go on as before. What they write (a reader's
 //    or a new subscription's cursor, acknowledgements) goes into space set aside at start-up
-//    (DIR/RESERVE, reserve_bytes) and given back when the disk fills; it is set aside again
+//    (DIR/RESERVE, reserve()) and given back when the disk fills; it is set aside again
 //    when writing resumes.
 // Plain state, no I/O but statvfs; used on the broker's executor only.
 
@@ -25,9 +25,10 @@ namespace shfn::broker {
 
 class disk_space {
  public:
-  // Enough for the largest message and the space a log writes ahead, twice over: writing
-  // resumes only where it can go on for a while.
+  // Writing resumes once this much is free (an eighth of a small file system), enough for the
+  // largest message and the space a log writes ahead, so that it can go on for a while.
   static constexpr std::uint64_t resume_free_bytes = 16ull << 20;
+  // Set aside for the consumers' writes on a full disk (a sixteenth of a small file system).
   static constexpr std::uint64_t reserve_bytes = 2ull << 20;
 
   disk_space() = default;
@@ -41,11 +42,13 @@ class disk_space {
   // full state if so. True on the first such failure only.
   bool entered_full(const std::error_code& failure);
   static bool is_no_space(const std::error_code& failure);
-  // Re-reads the free space; leaves the full state once there is resume_free_bytes. Returns
+  // Re-reads the free space; leaves the full state once there is resume_at(). Returns
   // whether the disk is still full.
   bool recheck();
   // Why producers are refused, for clients and logs.
   std::string refusal() const;
+  std::uint64_t resume_at() const;  // free bytes, for this file system
+  std::uint64_t reserve() const;    // bytes, for this file system
   std::uint64_t free_bytes() const { return free_bytes_; }
 
  private:
