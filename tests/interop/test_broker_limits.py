@@ -13,20 +13,24 @@ import pulsar
 import pytest
 
 
-def test_out_of_descriptors_the_broker_pauses_and_recovers(embedded):
-    if not embedded:
-        pytest.skip("runs a broker with a small descriptor limit: embedded broker only")
-    data = tempfile.mkdtemp(prefix="shfn-fds-")
-
+def broker_with_few_descriptors(data, descriptors=64):
+    """`shfn broker` under RLIMIT_NOFILE `descriptors`, logging to DATA/log; (process, url)."""
     def small_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, descriptors))
 
     proc = subprocess.Popen([os.environ["SHFN_BIN"], "broker", "--listen", "127.0.0.1:0",
                              "--data-dir", os.path.join(data, "data"), "--admin", "off"],
                             stdout=subprocess.PIPE, stderr=open(os.path.join(data, "log"), "w"),
                             preexec_fn=small_limit)
+    return proc, proc.stdout.readline().decode().split(" on ", 1)[1].strip()
+
+
+def test_out_of_descriptors_the_broker_pauses_and_recovers(embedded):
+    if not embedded:
+        pytest.skip("runs a broker with a small descriptor limit: embedded broker only")
+    data = tempfile.mkdtemp(prefix="shfn-fds-")
+    proc, url = broker_with_few_descriptors(data)
     try:
-        url = proc.stdout.readline().decode().split(" on ", 1)[1].strip()
         host, port = url.removeprefix("pulsar://").rsplit(":", 1)
         client = pulsar.Client(url, operation_timeout_seconds=20)
         producer = client.create_producer("fds")
@@ -69,16 +73,8 @@ def test_more_topics_than_descriptors_each_keeps_its_message(embedded):
     if not embedded:
         pytest.skip("runs a broker with a small descriptor limit: embedded broker only")
     data = tempfile.mkdtemp(prefix="shfn-topics-")
-
-    def small_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-
-    proc = subprocess.Popen([os.environ["SHFN_BIN"], "broker", "--listen", "127.0.0.1:0",
-                             "--data-dir", os.path.join(data, "data"), "--admin", "off"],
-                            stdout=subprocess.PIPE, stderr=open(os.path.join(data, "log"), "w"),
-                            preexec_fn=small_limit)
+    proc, url = broker_with_few_descriptors(data)
     try:
-        url = proc.stdout.readline().decode().split(" on ", 1)[1].strip()
         client = pulsar.Client(url, operation_timeout_seconds=20)
         # One topic held in use all along: it must not be unloaded under the others.
         kept = client.subscribe("kept", "s", initial_position=pulsar.InitialPosition.Earliest)

@@ -33,6 +33,33 @@ std::string record(int i) {
   return fmt::format("record {:03} ", i) + std::string(static_cast<std::size_t>(i * 7 % 50), 'x');
 }
 
+// Runs `scenario` on a fresh directory once to count its writes, then once per write and fault
+// with that write failing; `check` gets the directory, once the disk is healthy again, and what
+// the scenario returned.
+template <class Scenario, class Check>
+void fail_each_write(Scenario scenario, Check check, std::uint64_t at_least) {
+  std::uint64_t writes = 0;
+  {
+    temp_dir dir;
+    faults::count();
+    scenario(dir.path());
+    writes = faults::writes_seen();
+    faults::disarm();
+  }
+  ASSERT_GT(writes, at_least);
+  for (const fault& f : faults_to_inject) {
+    for (std::uint64_t nth = 0; nth < writes; ++nth) {
+      SCOPED_TRACE(fmt::format("write {} of {} fails with {}{}", nth, writes,
+                               std::strerror(f.error), f.sticky ? " and every one after it" : ""));
+      temp_dir dir;
+      faults::arm(nth, f.error, f.sticky);
+      const auto outcome = scenario(dir.path());
+      faults::disarm();
+      check(dir.path(), outcome);
+    }
+  }
+}
+
 // Appends 24 records to a log with small segments (so it rolls, seals and indexes), syncing
 // every third and trimming once; returns the records appended and those a sync covered.
 struct log_outcome {
@@ -59,40 +86,25 @@ log_outcome run_log_scenario(const std::filesystem::path& dir) {
 }
 
 TEST(storage_faults, a_failing_write_anywhere_in_the_log_loses_nothing_it_acknowledged) {
-  std::uint64_t writes = 0;
-  {
-    temp_dir dir;
-    faults::count();
-    run_log_scenario(dir.path());
-    writes = faults::writes_seen();
-    faults::disarm();
-  }
-  ASSERT_GT(writes, 20u);
-  for (const fault& f : faults_to_inject) {
-    for (std::uint64_t nth = 0; nth < writes; ++nth) {
-      SCOPED_TRACE(fmt::format("write {} of {} fails with {}{}", nth, writes,
-                               std::strerror(f.error), f.sticky ? " and every one after it" : ""));
-      temp_dir dir;
-      faults::arm(nth, f.error, f.sticky);
-      const log_outcome outcome = run_log_scenario(dir.path());
-      faults::disarm();
-
-      auto reopened = log::open(dir.path(), {.segment_bytes = 300, .preallocate_bytes = 256});
-      ASSERT_TRUE(reopened) << reopened.error().message();
-      auto& l = **reopened;
-      auto got = l.read(0, SIZE_MAX, SIZE_MAX);
-      ASSERT_TRUE(got) << got.error().message();
-      ASSERT_GE(got->size(), outcome.durable) << "synced records survive";
-      ASSERT_LE(got->size(), outcome.appended.size()) << "nothing unacknowledged appears";
-      for (std::size_t k = 0; k < got->size(); ++k) {
-        EXPECT_EQ((*got)[k].offset, k);
-        EXPECT_EQ(as_chars((*got)[k].data), record(outcome.appended[k]));
-      }
-      const std::uint64_t next = l.end_offset();
-      EXPECT_EQ(l.append(as_bytes(std::string("after")), 99), next) << "the log works again";
-      EXPECT_TRUE(l.sync());
-    }
-  }
+  fail_each_write(
+      run_log_scenario,
+      [](const std::filesystem::path& dir, const log_outcome& outcome) {
+        auto reopened = log::open(dir, {.segment_bytes = 300, .preallocate_bytes = 256});
+        ASSERT_TRUE(reopened) << reopened.error().message();
+        auto& l = **reopened;
+        auto got = l.read(0, SIZE_MAX, SIZE_MAX);
+        ASSERT_TRUE(got) << got.error().message();
+        ASSERT_GE(got->size(), outcome.durable) << "synced records survive";
+        ASSERT_LE(got->size(), outcome.appended.size()) << "nothing unacknowledged appears";
+        for (std::size_t k = 0; k < got->size(); ++k) {
+          EXPECT_EQ((*got)[k].offset, k);
+          EXPECT_EQ(as_chars((*got)[k].data), record(outcome.appended[k]));
+        }
+        const std::uint64_t next = l.end_offset();
+        EXPECT_EQ(l.append(as_bytes(std::string("after")), 99), next) << "the log works again";
+        EXPECT_TRUE(l.sync());
+      },
+      20);
 }
 
 // On a nearly full disk the space written ahead must not take what is left: a chunk that does not
@@ -164,41 +176,26 @@ bool covers(const cursor_state& later, const cursor_state& earlier) {
 }
 
 TEST(storage_faults, a_failing_write_anywhere_in_a_cursor_keeps_what_a_sync_covered) {
-  std::uint64_t writes = 0;
-  {
-    temp_dir dir;
-    faults::count();
-    run_cursor_scenario(dir / "c.cursor");
-    writes = faults::writes_seen();
-    faults::disarm();
-  }
-  ASSERT_GT(writes, 10u);
-  for (const fault& f : faults_to_inject) {
-    for (std::uint64_t nth = 0; nth < writes; ++nth) {
-      SCOPED_TRACE(fmt::format("write {} of {} fails with {}{}", nth, writes,
-                               std::strerror(f.error), f.sticky ? " and every one after it" : ""));
-      temp_dir dir;
-      faults::arm(nth, f.error, f.sticky);
-      const cursor_outcome outcome = run_cursor_scenario(dir / "c.cursor");
-      faults::disarm();
-
-      auto reopened = cursor_file::open(dir / "c.cursor", {{"type", "Shared"}});
-      ASSERT_TRUE(reopened) << reopened.error().message();
-      if (!outcome.created) continue;  // creation failed: a fresh cursor is all there can be
-      const cursor_state& now = (*reopened)->state();
-      EXPECT_EQ(now.properties.at("type"), "Shared");
-      if (outcome.durable.mark_delete == 5) {
-        EXPECT_EQ(now.mark_delete, 5u) << "the synced reset holds";
-      } else {
-        // Synced acknowledgements hold, unless the reset at the end, written but not synced,
-        // survived too (a write not covered by a sync may or may not).
-        EXPECT_TRUE(covers(now, outcome.durable) || now.mark_delete == 5)
-            << "synced acknowledgements hold";
-      }
-      EXPECT_TRUE((*reopened)->ack(1000)) << "the cursor works again";
-      EXPECT_TRUE((*reopened)->sync());
-    }
-  }
+  fail_each_write(
+      [](const std::filesystem::path& dir) { return run_cursor_scenario(dir / "c.cursor"); },
+      [](const std::filesystem::path& dir, const cursor_outcome& outcome) {
+        auto reopened = cursor_file::open(dir / "c.cursor", {{"type", "Shared"}});
+        ASSERT_TRUE(reopened) << reopened.error().message();
+        if (!outcome.created) return;  // creation failed: a fresh cursor is all there can be
+        const cursor_state& now = (*reopened)->state();
+        EXPECT_EQ(now.properties.at("type"), "Shared");
+        if (outcome.durable.mark_delete == 5) {
+          EXPECT_EQ(now.mark_delete, 5u) << "the synced reset holds";
+        } else {
+          // Synced acknowledgements hold, unless the reset at the end, written but not synced,
+          // survived too (a write not covered by a sync may or may not).
+          EXPECT_TRUE(covers(now, outcome.durable) || now.mark_delete == 5)
+              << "synced acknowledgements hold";
+        }
+        EXPECT_TRUE((*reopened)->ack(1000)) << "the cursor works again";
+        EXPECT_TRUE((*reopened)->sync());
+      },
+      10);
 }
 
 // Enough single acks to pass the journal's compaction threshold (64 KiB): the compaction's writes
