@@ -1,0 +1,67 @@
+// The registry's own file, a partitioned topic's partition count, under a failing disk: each
+// write of its creation fails in turn (storage/faults.h). Afterwards the topic is partitioned
+// with its count or not at all, never damaged, and a creation that failed can be made again.
+
+#include "broker/registry.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <asio/io_context.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "base/temp_dir.h"
+#include "broker/context.h"
+#include "storage/faults.h"
+
+namespace shfn::broker {
+namespace {
+
+constexpr const char* topic = "persistent://public/default/orders";
+
+struct registry_on_disk {
+  explicit registry_on_disk(asio::io_context& io, const std::filesystem::path& dir)
+      : ctx{.executor = io.get_executor(),
+            .options = {.data_dir = dir},
+            .syncer = storage::syncer(storage::syncer_options{})},
+        topics(ctx) {}
+  broker_context ctx;
+  topic_registry topics;
+};
+
+TEST(topic_registry, a_failing_write_leaves_a_partitioned_topic_whole_or_absent) {
+  asio::io_context io;
+  std::uint64_t writes = 0;
+  {
+    temp_dir dir("shfn-registry");
+    registry_on_disk r(io, dir.path());
+    storage::faults::count();
+    ASSERT_TRUE(r.topics.create_partitioned(topic, 4));
+    writes = storage::faults::writes_seen();
+    storage::faults::disarm();
+  }
+  ASSERT_GE(writes, 3u) << "the count is written, synced and renamed into place";
+  for (const auto& [error, sticky] : {std::pair{EIO, false}, std::pair{ENOSPC, true}}) {
+    for (std::uint64_t nth = 0; nth < writes; ++nth) {
+      SCOPED_TRACE(fmt::format("write {} of {} fails with {}", nth, writes, std::strerror(error)));
+      temp_dir dir("shfn-registry");
+      registry_on_disk r(io, dir.path());
+      storage::faults::arm(nth, error, sticky);
+      const auto made = r.topics.create_partitioned(topic, 4);
+      storage::faults::disarm();
+      EXPECT_FALSE(made) << "the failure is reported";
+
+      registry_on_disk reopened(io, dir.path());
+      auto n = reopened.topics.partitions(topic);
+      ASSERT_TRUE(n) << n.error().message();
+      EXPECT_TRUE(*n == 0 || *n == 4) << *n;
+      if (*n == 0) {
+        EXPECT_TRUE(reopened.topics.create_partitioned(topic, 4)) << "made again";
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shfn::broker
