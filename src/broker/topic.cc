@@ -91,7 +91,7 @@ bool topic::idle() const {
 }
 
 std::size_t topic::open_files() const {
-  std::size_t files = log_ ? log_->segment_count() : 0;
+  std::size_t files = log_ ? log_->open_files() : 0;
   for (const auto& [name, sub] : subscriptions_) files += sub->durable() ? 1 : 0;
   return files;
 }

@@ -190,10 +190,12 @@ struct log::segment {
   std::uint64_t min_time = UINT64_MAX;
   std::uint64_t max_time = 0;
   std::vector<point> index;  // sparse; index[0] is the first record
-  // Shared so that sync() can fdatasync it outside the lock while trim() drops the segment.
-  std::shared_ptr<unique_fd> file;
-  bool dirty = false;    // written (or recovered) since the last sync
-  bool indexed = false;  // its .idx is on disk
+  // Shared so that sync() can fdatasync it outside the lock while trim() drops the segment, or
+  // close_idle_sealed() closes it. Null: a sealed segment's file, closed (see descriptor()).
+  mutable std::shared_ptr<unique_fd> file;
+  mutable std::uint64_t last_read = 0;  // for closing the least recently read first
+  bool dirty = false;                   // written (or recovered) since the last sync
+  bool indexed = false;                 // its .idx is on disk
 
   bool empty() const { return end == base; }
 
@@ -359,6 +361,7 @@ result<void> log::load(std::vector<std::uint64_t> bases) {
     if (!*intact) break;  // recover() has cut the log there
   }
   drop_segments_before_gap();
+  close_idle_sealed();
   return {};
 }
 
@@ -634,6 +637,8 @@ result<std::uint64_t> log::sync() {
                    ok.error().message());
     }
   }
+  std::lock_guard lock(mutex_);
+  close_idle_sealed();  // segments sealed before this sync need their files no longer
   return durable_end;
 }
 
@@ -667,9 +672,39 @@ std::uint64_t log::size_bytes() const {
   return total;
 }
 
-std::size_t log::segment_count() const {
+std::size_t log::open_files() const {
   std::lock_guard lock(mutex_);
-  return segments_.size();
+  return static_cast<std::size_t>(
+      std::ranges::count_if(segments_, [](const segment& s) { return s.file != nullptr; }));
+}
+
+result<int> log::descriptor(const segment& s) const {
+  if (!s.file) {
+    auto fd = open_file(dir_ / file_name(s.base, ".seg"), O_RDONLY);
+    if (!fd) return fail(fd.error());
+    s.file = std::make_shared<unique_fd>(std::move(*fd));
+  }
+  s.last_read = ++read_clock_;
+  close_idle_sealed();
+  return s.file->get();
+}
+
+// Past max_open_sealed, closes the files of the least recently read sealed segments; never the
+// active segment's, nor one written since the last sync (sync() flushes it).
+void log::close_idle_sealed() const {
+  const std::size_t keep = std::max<std::size_t>(1, options_.max_open_sealed);
+  for (;;) {
+    std::size_t open = 0;
+    const segment* oldest = nullptr;
+    for (std::size_t i = 0; i + 1 < segments_.size(); ++i) {
+      const segment& s = segments_[i];
+      if (!s.file || s.dirty) continue;
+      ++open;
+      if (oldest == nullptr || s.last_read < oldest->last_read) oldest = &s;
+    }
+    if (open <= keep) return;
+    oldest->file.reset();
+  }
 }
 
 std::size_t log::segment_holding(std::uint64_t offset) const {
@@ -688,7 +723,9 @@ result<std::vector<entry>> log::read(std::uint64_t from, std::size_t max_entries
   for (std::size_t i = segment_holding(from); i < segments_.size(); ++i) {
     const segment& s = segments_[i];
     const segment::point start = s.seek_point(from);
-    record_reader reader(s.file->get(), start.position, s.file_bytes, read_buffer_);
+    auto fd = descriptor(s);
+    if (!fd) return fail(fd.error());
+    record_reader reader(*fd, start.position, s.file_bytes, read_buffer_);
     record_view rec;
     for (std::uint64_t expected = start.offset; out.size() < max_entries; ++expected) {
       auto status = reader.next(rec);
@@ -715,7 +752,9 @@ result<std::uint64_t> log::find_by_time(std::uint64_t t) const {
     if (s.empty() || s.max_time < t) continue;
     if (s.min_time >= t) return s.base;
     // Publish times need not be monotonic, so the answer is the first match in this segment.
-    record_reader reader(s.file->get(), segment_header_bytes, s.file_bytes);
+    auto fd = descriptor(s);
+    if (!fd) return fail(fd.error());
+    record_reader reader(*fd, segment_header_bytes, s.file_bytes);
     record_view rec;
     for (std::uint64_t expected = s.base;; ++expected) {
       auto status = reader.next(rec);

@@ -97,6 +97,11 @@ struct log_options {
   // (file size) and, on journalling file systems, without a journal commit. 0: every append
   // extends the file.
   std::uint64_t preallocate_bytes = 1ull << 20;
+  // Sealed segments keep their files open only while read recently: at most this many per log
+  // (at least 1), the least recently read closed first and opened again when read, so that a
+  // log with much data holds few descriptors. The active segment's file is always open, and so
+  // is a sealed one's until the sync after its last write.
+  std::size_t max_open_sealed = 4;
 };
 
 struct entry {
@@ -141,8 +146,8 @@ class log {
   // never the active segment. Returns the bytes freed.
   [[nodiscard]] result<std::uint64_t> trim(std::uint64_t offset, std::uint64_t older_than);
 
-  std::uint64_t size_bytes() const;   // of all segment files
-  std::size_t segment_count() const;  // = the descriptors the log holds open
+  std::uint64_t size_bytes() const;  // of all segment files
+  std::size_t open_files() const;    // descriptors held: the active segment and open sealed ones
 
   // Deletes a closed log's directory. Refuses (errc::not_a_log_directory) when it holds files a
   // log doesn't write, so a wrong path never wipes something else. A missing directory is fine.
@@ -165,6 +170,9 @@ class log {
   result<void> create_segment(std::uint64_t base);
   result<void> roll();
   std::size_t segment_holding(std::uint64_t offset) const;
+  // The segment's descriptor, opening a sealed segment's file again if it was closed.
+  result<int> descriptor(const segment& s) const;
+  void close_idle_sealed() const;
   std::vector<pending_index> collect_pending_indexes();
 
   const std::filesystem::path dir_;
@@ -172,10 +180,11 @@ class log {
 
   std::mutex sync_mutex_;  // one sync() at a time, so the offset it returns is really durable
   mutable std::mutex mutex_;
-  std::vector<segment> segments_;  // by base offset; never empty; back() is active
-  bool dir_dirty_ = false;         // files created or deleted since the last directory fsync
-  mutable bytes read_buffer_;      // read()'s read-ahead (under mutex_), kept between reads
-  std::error_code broken_;         // set by a failed write or sync; refuses appends and syncs
+  std::vector<segment> segments_;         // by base offset; never empty; back() is active
+  bool dir_dirty_ = false;                // files created or deleted since the last directory fsync
+  mutable bytes read_buffer_;             // read()'s read-ahead (under mutex_), kept between reads
+  mutable std::uint64_t read_clock_ = 0;  // orders the sealed segments' reads (under mutex_)
+  std::error_code broken_;  // set by a failed write or sync; refuses appends and syncs
 };
 
 }  // namespace shfn::storage

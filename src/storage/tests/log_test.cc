@@ -238,5 +238,47 @@ TEST(log, sync_runs_safely_beside_appends_and_reports_a_durable_end) {
   expect_entries(read_all(*l), 0, 2000);
 }
 
+// Descriptors this process holds on files under `dir`.
+std::size_t files_open_under(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& fd : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    const auto target = std::filesystem::read_symlink(fd.path(), ec);
+    if (!ec && target.string().starts_with(dir.string())) ++n;
+  }
+  return n;
+}
+
+// A log with much data (here 40-odd segments) holds few descriptors: sealed segments are opened
+// when read and closed again, least recently read first.
+TEST(log, a_log_of_many_segments_keeps_few_files_open_and_reads_every_one) {
+  temp_dir dir;
+  const log_options options{.segment_bytes = 256, .preallocate_bytes = 0, .max_open_sealed = 2};
+  auto opened = log::open(dir.path(), options);
+  ASSERT_TRUE(opened);
+  auto& l = **opened;
+  append_range(l, 0, 200);
+  ASSERT_TRUE(l.sync());
+  EXPECT_GT(files_with_extension(dir.path(), ".seg").size(), 20u);
+  EXPECT_LE(l.open_files(), 3u) << "the active segment and two sealed ones";
+  EXPECT_LE(files_open_under(dir.path()), 3u);
+
+  const auto all = read_all(l);  // every sealed segment opened again on the way
+  ASSERT_EQ(all.size(), 200u);
+  for (std::uint64_t i = 0; i < 200; ++i) EXPECT_EQ(as_chars(all[i].data), payload(i));
+  EXPECT_LE(files_open_under(dir.path()), 3u) << "and closed again";
+  auto early = l.find_by_time(1005);
+  ASSERT_TRUE(early);
+  EXPECT_EQ(*early, 5u);
+  ASSERT_TRUE(l.trim(100, UINT64_MAX));
+  EXPECT_EQ(read_all(l, 100).size(), 100u);
+  opened->reset();
+
+  auto again = log::open(dir.path(), options);
+  ASSERT_TRUE(again);
+  EXPECT_LE(files_open_under(dir.path()), 3u) << "and after recovery";
+  EXPECT_EQ(read_all(**again, 100).size(), 100u);
+}
+
 }  // namespace
 }  // namespace shfn::storage
