@@ -43,7 +43,7 @@ result<std::shared_ptr<topic>> topic_registry::get(std::string_view name) {
   if (!parsed) return fail(parsed.error());
   const std::string full = parsed->str();
   if (auto it = topics_.find(full); it != topics_.end()) {
-    last_used_[full] = clock::now();
+    it->second->touch();
     return it->second;
   }
   if (parsed->partition < 0) {
@@ -55,7 +55,6 @@ result<std::shared_ptr<topic>> topic_registry::get(std::string_view name) {
   auto loaded = topic::load(ctx_, *parsed);
   if (!loaded) return fail(loaded.error());
   topics_.emplace(full, *loaded);
-  last_used_[full] = clock::now();
   return *loaded;
 }
 
@@ -68,11 +67,12 @@ void topic_registry::make_room() {
     auto victim = topics_.end();
     for (auto it = topics_.begin(); it != topics_.end(); ++it) {
       if (!unloadable(it->second)) continue;
-      if (victim == topics_.end() || last_used_[it->first] < last_used_[victim->first]) victim = it;
+      if (victim == topics_.end() || it->second->last_used() < victim->second->last_used()) {
+        victim = it;
+      }
     }
     if (victim == topics_.end()) return;  // every loaded topic is in use: nothing to give back
     open -= std::min(open, victim->second->open_files());
-    last_used_.erase(victim->first);
     topics_.erase(victim);
   }
 }
@@ -80,8 +80,7 @@ void topic_registry::make_room() {
 std::size_t topic_registry::unload_idle(clock::time_point unused_since) {
   std::size_t unloaded = 0;
   for (auto it = topics_.begin(); it != topics_.end();) {
-    if (last_used_[it->first] < unused_since && unloadable(it->second)) {
-      last_used_.erase(it->first);
+    if (it->second->last_used() < unused_since && unloadable(it->second)) {
       it = topics_.erase(it);
       ++unloaded;
     } else {
@@ -143,7 +142,6 @@ result<void> topic_registry::remove(std::string_view name) {
     if (!t) return fail(t.error());
     if (auto ok = (*t)->remove(); !ok) return ok;
     topics_.erase(part.str());
-    last_used_.erase(part.str());
   }
   if (n && *n > 0) {
     std::error_code ec;

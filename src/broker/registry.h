@@ -47,10 +47,7 @@ class topic_registry {
   // Unloads the idle topics not used since `unused_since`; returns how many.
   std::size_t unload_idle(clock::time_point unused_since);
   std::size_t open_files_budget() const { return open_files_budget_; }
-  void clear() {
-    topics_.clear();
-    last_used_.clear();
-  }
+  void clear() { topics_.clear(); }
 
  private:
   // Unloads least recently used idle topics until one more fits in the budget (or none is idle).
@@ -59,7 +56,6 @@ class topic_registry {
   broker_context& ctx_;
   std::size_t open_files_budget_;
   std::map<std::string, std::shared_ptr<topic>> topics_;
-  std::map<std::string, clock::time_point> last_used_;  // by get(), for every loaded topic
 };
 
 }  // namespace shfn::broker

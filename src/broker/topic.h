@@ -16,6 +16,7 @@
 // receipt follows straight away.
 
 #include <asio/any_io_executor.hpp>
+#include <chrono>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -130,6 +131,9 @@ class topic : public std::enable_shared_from_this<topic> {
   // loaded again from disk without anyone noticing. Not while an exclusive producer's epoch is
   // known: it lives in memory only, and a fenced producer must stay fenced.
   bool idle() const;
+  // When the registry last handed the topic out: the least recently used idle ones go first.
+  void touch() { last_used_ = std::chrono::steady_clock::now(); }
+  std::chrono::steady_clock::time_point last_used() const { return last_used_; }
   std::size_t open_files() const;  // descriptors held: log segments and durable cursors
 
   // Called on the executor when a group commit that covered up to `end` finished.
@@ -179,6 +183,7 @@ class topic : public std::enable_shared_from_this<topic> {
   std::map<std::string, publish_position> stored_up_to_;  // dedup, by producer name
   std::map<std::string, std::unique_ptr<subscription>> subscriptions_;
   topic_stats stats_;
+  std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace shfn::broker
