@@ -218,7 +218,10 @@ std::vector<std::string> topic_registry::list_domain(bool persistent, std::strin
 }
 
 void topic_registry::trim_all() {
-  for (auto& [name, t] : topics_) t->trim();
+  for (auto& [name, t] : topics_) {
+    t->trim();
+    t->release_idle_cursors();
+  }
 }
 
 }  // namespace shfn::broker

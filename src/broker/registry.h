@@ -43,6 +43,7 @@ class topic_registry {
   std::vector<std::string> list_domain(bool persistent, std::string_view tenant,
                                        std::string_view ns) const;
   const std::map<std::string, std::shared_ptr<topic>>& loaded() const { return topics_; }
+  // The maintenance pass: consumed data is reclaimed and idle cursors' files are closed.
   void trim_all();
   // Unloads the idle topics not used since `unused_since`; returns how many.
   std::size_t unload_idle(clock::time_point unused_since);

@@ -137,6 +137,11 @@ void subscription::detach(consumer* c) {
   rebuild_ring();
   if (type_ == pb::CommandSubscribe::Failover && previous == c) announce_active(nullptr);
   dispatch();
+  release_cursor_if_idle();
+}
+
+void subscription::release_cursor_if_idle() {
+  if (cursor_ && consumers_.empty()) cursor_->release();
 }
 
 void subscription::close_consumers() {
@@ -314,6 +319,7 @@ result<void> subscription::seek(std::uint64_t offset) {
   close_consumers();
   consumers_.clear();
   ring_.clear();
+  release_cursor_if_idle();
   return {};
 }
 

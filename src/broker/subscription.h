@@ -106,6 +106,10 @@ class subscription {
   std::uint64_t backlog() const;  // entries not acknowledged, from the mark-delete position
   std::uint64_t unacked_messages() const;
   bool durable() const { return cursor_ != nullptr; }  // has a cursor on disk
+  // Without consumers the cursor's file is closed (reopened by the next change), so idle
+  // subscriptions hold no descriptors, however many a topic has.
+  void release_cursor_if_idle();
+  std::size_t open_files() const { return cursor_ ? cursor_->open_files() : 0; }
   bool ephemeral() const { return ephemeral_; }
   // Topic deleted or cursor moved: every consumer is told it is closed (its session forgets it).
   void close_consumers();

@@ -92,8 +92,12 @@ bool topic::idle() const {
 
 std::size_t topic::open_files() const {
   std::size_t files = log_ ? log_->open_files() : 0;
-  for (const auto& [name, sub] : subscriptions_) files += sub->durable() ? 1 : 0;
+  for (const auto& [name, sub] : subscriptions_) files += sub->open_files();
   return files;
+}
+
+void topic::release_idle_cursors() {
+  for (const auto& [name, sub] : subscriptions_) sub->release_cursor_if_idle();
 }
 
 fs::path topic::cursor_path(const std::string& subscription) const {
@@ -121,8 +125,9 @@ result<void> topic::load_subscriptions() {
     if (auto t = props.find(type_property); t != props.end()) {
       pb::CommandSubscribe::SubType_Parse(t->second, &type);
     }
-    subscriptions_.emplace(name,
-                           std::make_unique<subscription>(*this, name, type, std::move(*cursor)));
+    auto loaded = std::make_unique<subscription>(*this, name, type, std::move(*cursor));
+    loaded->release_cursor_if_idle();  // opened again when a consumer acknowledges
+    subscriptions_.emplace(name, std::move(loaded));
   }
   return {};
 }

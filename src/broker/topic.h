@@ -135,6 +135,9 @@ class topic : public std::enable_shared_from_this<topic> {
   void touch() { last_used_ = std::chrono::steady_clock::now(); }
   std::chrono::steady_clock::time_point last_used() const { return last_used_; }
   std::size_t open_files() const;  // descriptors held: log segments and durable cursors
+  // Closes the cursor files of subscriptions without consumers (a compaction may have kept
+  // one open when its last consumer left).
+  void release_idle_cursors();
 
   // Called on the executor when a group commit that covered up to `end` finished.
   void on_synced(result<std::uint64_t> end);

@@ -305,9 +305,11 @@ result<void> cursor_file::write_record(const bytes& body, bool& compact) {
   append_framed(framed, body);
   std::lock_guard lock(mutex_);
   if (broken_) return fail(broken_);
-  if (auto ok = write_all_at(fd_->get(), framed, file_end_); !ok) {
+  auto fd = file_locked();
+  if (!fd) return fail(fd.error());
+  if (auto ok = write_all_at((*fd)->get(), framed, file_end_); !ok) {
     // A partial record would hide every later one from replay: cut it off, or stop writing.
-    if (!truncate_file(fd_->get(), file_end_)) broken_ = ok.error();
+    if (!truncate_file((*fd)->get(), file_end_)) broken_ = ok.error();
     return ok;
   }
   file_end_ += framed.size();
@@ -379,7 +381,9 @@ result<void> cursor_file::replace_with(bytes image, std::uint64_t from) {
   {
     std::lock_guard lock(mutex_);
     if (broken_) return fail(broken_);
-    old = fd_;
+    auto opened = file_locked();
+    if (!opened) return fail(opened.error());
+    old = *opened;
     covered = file_end_;
   }
   const auto temp = temp_path(path_);
@@ -467,7 +471,9 @@ result<void> cursor_file::sync() {
     std::lock_guard lock(mutex_);
     if (broken_) return fail(broken_);
     if (!dirty_ && !dir_dirty_) return {};
-    fd = fd_;
+    auto opened = file_locked();
+    if (!opened) return fail(opened.error());
+    fd = *opened;
     dirty_ = false;
     sync_dir = std::exchange(dir_dirty_, false);
   }
@@ -480,6 +486,24 @@ result<void> cursor_file::sync() {
     broken_ = ok.error();
   }
   return ok;
+}
+
+result<std::shared_ptr<unique_fd>> cursor_file::file_locked() {
+  if (fd_) return fd_;
+  auto fd = open_file(path_, O_RDWR);
+  if (!fd) return fail(fd.error());
+  fd_ = std::make_shared<unique_fd>(std::move(*fd));
+  return fd_;
+}
+
+void cursor_file::release() {
+  std::lock_guard lock(mutex_);
+  if (!compaction_in_flight_) fd_.reset();
+}
+
+std::size_t cursor_file::open_files() const {
+  std::lock_guard lock(mutex_);
+  return fd_ ? 1 : 0;
 }
 
 result<void> cursor_file::remove(const std::filesystem::path& file) {

@@ -91,6 +91,14 @@ class cursor_file {
   // fdatasync of the journal (and fsync of the directory if a compaction could not).
   [[nodiscard]] result<void> sync();
 
+  // Closes the file's descriptor while the cursor is not being written (its owner has no
+  // consumers); the next change or sync() opens it again. So an idle subscription holds no
+  // descriptor. Skipped while a compaction is in flight. Closing a descriptor with unsynced
+  // writes loses nothing: fdatasync on the reopened one flushes the same inode, and a
+  // writeback error nobody has seen yet is reported to it.
+  void release();
+  std::size_t open_files() const;  // 1 while the descriptor is open, else 0
+
   // Deletes a closed cursor's file. A missing file is fine.
   [[nodiscard]] static result<void> remove(const std::filesystem::path& file);
 
@@ -108,13 +116,15 @@ class cursor_file {
   void start_compaction();
   void compact_now();  // on the syncer thread
   result<void> replace_with(bytes image, std::uint64_t from);
+  // The open descriptor, opening the file again after release(); mutex_ held.
+  result<std::shared_ptr<unique_fd>> file_locked();
 
   const std::filesystem::path path_;
   cursor_state state_;
 
-  std::mutex sync_mutex_;  // one sync() at a time
-  std::mutex mutex_;       // guards the file members below against sync()
-  std::shared_ptr<unique_fd> fd_;
+  std::mutex sync_mutex_;          // one sync() at a time
+  mutable std::mutex mutex_;       // guards the file members below against sync()
+  std::shared_ptr<unique_fd> fd_;  // null after release()
   std::uint64_t file_end_ = 0;
   std::uint64_t snapshot_bytes_ = 0;  // header and snapshot record
   std::uint64_t journal_bytes_ = 0;   // records after the snapshot

@@ -111,6 +111,41 @@ def test_more_topics_than_descriptors_each_keeps_its_message(embedded):
         shutil.rmtree(data, ignore_errors=True)
 
 
+def test_a_topic_with_more_subscriptions_than_descriptors_keeps_each_position(embedded):
+    """Under a descriptor limit of 64 one topic, held loaded by its producer, has 200 durable
+    subscriptions: a subscription without consumers holds no file open, so each one is made,
+    consumes its message and keeps its acknowledgement."""
+    if not embedded:
+        pytest.skip("runs a broker with a small descriptor limit: embedded broker only")
+    data = tempfile.mkdtemp(prefix="shfn-subs-")
+    proc, url = broker_with_few_descriptors(data)
+    try:
+        client = pulsar.Client(url, operation_timeout_seconds=20)
+        producer = client.create_producer("many-subscriptions")  # the topic stays loaded
+        names = [f"s-{i}" for i in range(200)]
+        for name in names:
+            client.subscribe("many-subscriptions", name).close()
+        producer.send(b"to all")
+        fds = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        assert fds < 64, f"{fds} descriptors open"
+        for name in names:
+            consumer = client.subscribe("many-subscriptions", name)
+            message = consumer.receive(10000)
+            assert message.data() == b"to all"
+            consumer.acknowledge(message)
+            consumer.close()
+        for name in names[::13]:  # the acknowledgement was written through a reopened file
+            consumer = client.subscribe("many-subscriptions", name)
+            with pytest.raises(pulsar.Timeout):
+                consumer.receive(100)
+            consumer.close()
+        client.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def _get(url):
     import urllib.error
     import urllib.request

@@ -141,6 +141,51 @@ TEST(cursor, reopening_restores_the_state_exactly) {
   EXPECT_EQ(c->state().properties.at("type"), "Failover");
 }
 
+// Descriptors this process has open: /proc/self/fd lists them (and the one reading it).
+std::size_t open_descriptors() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(cursor, a_released_cursor_holds_no_descriptor_and_opens_again_to_change) {
+  temp_dir dir;
+  const std::size_t before_open = open_descriptors();
+  auto c = open_cursor(dir / "c");
+  ASSERT_TRUE(c->ack(0));
+  EXPECT_EQ(c->open_files(), 1u);
+  c->release();
+  EXPECT_EQ(c->open_files(), 0u);
+  EXPECT_EQ(open_descriptors(), before_open) << "the file's descriptor is closed";
+
+  ASSERT_TRUE(c->ack(1));  // opens the file again
+  EXPECT_EQ(c->open_files(), 1u);
+  c->release();
+  ASSERT_TRUE(c->sync()) << "a sync after release flushes through a descriptor of its own";
+  ASSERT_TRUE(c->ack_ranges({{5, 9}}));
+  const cursor_state written = c->state();
+  c.reset();
+  EXPECT_EQ(open_cursor(dir / "c")->state(), written);
+  EXPECT_EQ(written.mark_delete, 2u);
+}
+
+TEST(cursor, a_release_while_a_compaction_is_queued_keeps_the_descriptor) {
+  temp_dir dir;
+  held_syncer held;
+  auto opened = cursor_file::open(dir / "c", {}, &held.s);
+  ASSERT_TRUE(opened) << opened.error().message();
+  auto& c = *opened;
+  for (std::uint64_t i = 0; i < 5000; ++i) ASSERT_TRUE(c->ack(2 * i));  // compaction queued
+  c->release();
+  EXPECT_EQ(c->open_files(), 1u) << "the compaction copies the journal from it";
+  held.release.set_value();
+  const cursor_state before = c->state();
+  c.reset();
+  EXPECT_EQ(open_cursor(dir / "c")->state(), before);
+}
+
 TEST(cursor, compaction_keeps_the_file_small_and_the_state_intact) {
   temp_dir dir;
   cursor_state before;
