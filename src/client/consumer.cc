@@ -84,6 +84,7 @@ awaitable<result<void>> partition_consumer::start() {
     if (!is_retriable(ok.error()) || clock::now() + delay >= deadline) {
       co_return fail(ok.error());
     }
+    spdlog::debug("consumer on {}: {}; retrying", topic_, ok.error().message());
     co_await sleep_for(delay);
   }
   backoff_.reset();

@@ -1,9 +1,13 @@
 // The client against a real broker (Apache Pulsar standalone in CI): what a user of Pulsar's own
 // clients would expect to see. The broker comes from the environment (support/broker_env.h).
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "client/client.h"
 #include "client/consumer.h"
@@ -615,6 +619,64 @@ awaitable<void> ack_timeout_redelivers(asio::io_context& io) {
 }
 TEST_F(broker, ack_timeout_redelivers) {
   shfn::testing::run_coroutine(ack_timeout_redelivers);
+}
+
+// Collects what the client logs at debug level while it lives, in place of the default logger.
+class captured_log {
+ public:
+  captured_log() : previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "captured", std::make_shared<spdlog::sinks::ostream_sink_mt>(text_));
+    logger->set_level(spdlog::level::debug);
+    spdlog::set_default_logger(logger);
+  }
+  ~captured_log() { spdlog::set_default_logger(previous_); }
+  std::size_t lines_with(std::string_view needle) const {
+    std::size_t n = 0;
+    std::istringstream in(text_.str());
+    for (std::string line; std::getline(in, line);) n += line.find(needle) != line.npos;
+    return n;
+  }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream text_;
+};
+
+// A busy producer name and a busy exclusive subscription are retried until the operation
+// timeout, each retry waiting about twice as long as the one before: from 10 ms, 3 s leave room
+// for 8 retries (the waits' upper bounds add up to 2.55 s). A back-off drawn twice per retry
+// grew 4x and allowed only 4.
+awaitable<void> a_busy_name_is_retried_with_a_doubling_back_off(asio::io_context& io) {
+  auto c = make_client(io);
+  const std::string topic = unique_topic("busy");
+  const producer_options named{.topic = topic, .name = "only-one"};
+  auto holder = co_await c->create_producer(named);
+  CO_ASSERT_OK(holder);
+  const consumer_options exclusive{.topic = topic, .subscription = "s"};
+  auto owner = co_await c->subscribe(exclusive);
+  CO_ASSERT_OK(owner);
+
+  client_options o = options();
+  o.operation_timeout = 3s;
+  o.initial_backoff = 10ms;
+  o.max_backoff = 10s;
+  auto retrying = make_client(io, o);
+  captured_log log;
+  auto second_producer = co_await retrying->create_producer(named);
+  CO_ASSERT_TRUE(!second_producer.has_value());
+  EXPECT_EQ(second_producer.error(), server_error(wire::pb::ProducerBusy));
+  auto second_consumer = co_await retrying->subscribe(exclusive);
+  CO_ASSERT_TRUE(!second_consumer.has_value());
+  EXPECT_EQ(second_consumer.error(), server_error(wire::pb::ConsumerBusy));
+  const std::string full_name = "persistent://public/default/" + topic;
+  EXPECT_GE(log.lines_with("producer on " + full_name + ":"), 6u);
+  EXPECT_GE(log.lines_with("consumer on " + full_name + ":"), 6u);
+  co_await (*holder)->close();
+  co_await (*owner)->close();
+}
+TEST_F(broker, a_busy_name_is_retried_with_a_doubling_back_off) {
+  shfn::testing::run_coroutine(a_busy_name_is_retried_with_a_doubling_back_off);
 }
 
 awaitable<void> wrong_or_missing_token_is_refused(asio::io_context& io) {
