@@ -230,6 +230,10 @@ awaitable<std::uint64_t> broker_thread::backlog() {
       io_, [b]() -> awaitable<std::uint64_t> { co_return b->backlog(); }, asio::use_awaitable);
 }
 
+bool broker_thread::disk_full() const {
+  return broker_->context().disk.full();
+}
+
 broker_thread::~broker_thread() {
   if (!thread_.joinable()) return;  // start() failed: there is no thread to stop
   std::promise<void> stopped;

@@ -78,6 +78,8 @@ class broker_thread {
   std::string admin_url() const { return admin_url_; }  // empty when the admin API is off
   // broker::backlog(), read on the broker's thread; the caller resumes on its own executor.
   asio::awaitable<std::uint64_t> backlog();
+  // The broker refuses producers because its disk is full (disk_space.h); from any thread.
+  bool disk_full() const;
 
  private:
   broker_thread() = default;

@@ -14,8 +14,10 @@
 //    or a new subscription's cursor, acknowledgements) goes into space set aside at start-up
 //    (DIR/RESERVE, reserve()) and given back when the disk fills; it is set aside again
 //    when writing resumes.
-// Plain state, no I/O but statvfs; used on the broker's executor only.
+// Plain state, no I/O but statvfs; used on the broker's executor only, but for full(), which
+// any thread may read (the process that embeds the broker shows it on its health endpoint).
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -37,7 +39,7 @@ class disk_space {
   // Sets the reserve aside; best effort (a disk too small for it goes without, and says so).
   void hold_reserve();
 
-  bool full() const { return full_; }
+  bool full() const { return full_.load(std::memory_order_relaxed); }
   // Whether `failure` (of a write under the data directory) means the disk is full; enters the
   // full state if so. True on the first such failure only.
   bool entered_full(const std::error_code& failure);
@@ -55,7 +57,7 @@ class disk_space {
   std::filesystem::path reserve_path() const { return dir_ / "RESERVE"; }
 
   std::filesystem::path dir_;
-  bool full_ = false;
+  std::atomic<bool> full_ = false;
   std::uint64_t free_bytes_ = 0;  // as last read, while full
 };
 

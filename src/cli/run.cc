@@ -144,7 +144,10 @@ int run_functions(const run_flags& f) {
       .scratch_dir = scratch.path().string(),
       .drain_timeout = std::chrono::milliseconds(static_cast<long>(f.drain_seconds * 1000)),
       .pattern_discovery = pattern_discovery_period(),
-      .clock = *clock};
+      .clock = *clock,
+      .broker_disk_full =
+          embedded ? std::function<bool()>([b = embedded.get()] { return b->disk_full(); })
+                   : nullptr};
   flow::runtime rt(**c, std::move(plan), options);
   if (f.admin != "off") {
     auto at = broker::parse_listen_address(f.admin);

@@ -12,6 +12,19 @@ namespace shfn::flow {
 
 using asio::awaitable;
 
+namespace {
+
+// The gauge `shfn broker` serves on its own /metrics, for the broker `shfn run` embeds.
+std::string render_disk_full_gauge(bool full) {
+  admin::metrics_writer out;
+  out.family("shfn_broker_disk_full", admin::metric_type::gauge,
+             "1 while the embedded broker's disk is full and producers are refused.");
+  out.sample("shfn_broker_disk_full", full ? 1 : 0);
+  return std::move(out).str();
+}
+
+}  // namespace
+
 runtime::runtime(client::client& c, plan p, runtime_options options)
     : options_(std::move(options)) {
   for (auto& s : p.stages) {
@@ -52,6 +65,10 @@ bool runtime::ready() const {
     if (!s->ready()) return false;
   }
   return true;
+}
+
+bool runtime::broker_disk_full() const {
+  return options_.broker_disk_full && options_.broker_disk_full();
 }
 
 bool runtime::idle() const {
@@ -119,6 +136,11 @@ admin::http_response runtime::handle(const admin::http_request& request) const {
     return {.content_type = "text/plain", .body = "ok\n"};
   }
   if (path.size() == 1 && path[0] == "readyz") {
+    if (broker_disk_full()) {
+      return {.status = 503,
+              .content_type = "text/plain",
+              .body = "not ready: the embedded broker's disk is full; outputs cannot be stored\n"};
+    }
     const bool ok = ready();
     return {.status = ok ? 200 : 503,
             .content_type = "text/plain",
@@ -129,11 +151,13 @@ admin::http_response runtime::handle(const admin::http_request& request) const {
     for (const auto& i : instances_) {
       all.push_back({i->spec().name, i->instance_id(), i->metrics()});
     }
-    return {.content_type = std::string(admin::prometheus_content_type),
-            .body = render_prometheus(all)};
+    std::string body = render_prometheus(all);
+    if (options_.broker_disk_full) body += render_disk_full_gauge(broker_disk_full());
+    return {.content_type = std::string(admin::prometheus_content_type), .body = std::move(body)};
   }
   if (path.size() == 1 && path[0] == "status") {
     nlohmann::json body = {{"ready", ready()}, {"instances", nlohmann::json::array()}};
+    if (options_.broker_disk_full) body["broker"] = {{"disk_full", broker_disk_full()}};
     for (const auto& i : instances_) body["instances"].push_back(i->status());
     body["sources"] = nlohmann::json::array();
     for (const auto& s : sources_) body["sources"].push_back(s->status());

@@ -32,6 +32,9 @@ struct runtime_options {
   std::chrono::milliseconds drain_timeout{30000};
   std::chrono::milliseconds pattern_discovery{60000};  // see instance_options
   source_clock clock;  // what time the cron sources believe it is (see cron_source.h)
+  // With the embedded broker: whether its disk is full, so that no output can be stored. Shown
+  // by /readyz (503), /metrics and /status. Empty with a remote broker, which shows its own.
+  std::function<bool()> broker_disk_full;
 };
 
 class runtime {
@@ -55,6 +58,8 @@ class runtime {
   admin::http_response handle(const admin::http_request& request) const;
 
  private:
+  bool broker_disk_full() const;
+
   runtime_options options_;
   std::vector<std::unique_ptr<function_instance>> instances_;
   std::vector<std::unique_ptr<cron_source>> sources_;

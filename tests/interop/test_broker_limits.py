@@ -157,9 +157,10 @@ def _get(url):
 
 
 class SmallDiskBroker:
-    """`shfn broker` on a 32 MiB tmpfs of its own, with its admin API."""
+    """`shfn broker` (or, with `spec`, `shfn run` and its embedded broker) on a 32 MiB tmpfs
+    of its own, with its admin API."""
 
-    def __init__(self, root):
+    def __init__(self, root, spec=None):
         self.disk = os.path.join(root, "disk")
         os.makedirs(self.disk)
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", self.disk],
@@ -167,10 +168,12 @@ class SmallDiskBroker:
         self.proc = None
         if not mounted:
             return
+        command = ["broker"] if spec is None else ["run", spec]
+        env = {k: v for k, v in os.environ.items() if k != "SHFN_URL"}
         self.proc = subprocess.Popen(
-            [os.environ["SHFN_BIN"], "broker", "--listen", "127.0.0.1:0", "--data-dir",
+            [os.environ["SHFN_BIN"], *command, "--listen", "127.0.0.1:0", "--data-dir",
              os.path.join(self.disk, "data"), "--admin", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=open(os.path.join(root, "log"), "w"))
+            stdout=subprocess.PIPE, stderr=open(os.path.join(root, "log"), "w"), env=env)
         self.url = self.proc.stdout.readline().decode().split(" on ", 1)[1].strip()
         self.http = self.proc.stdout.readline().decode().split(" on ", 1)[1].strip()
 
@@ -189,18 +192,37 @@ class SmallDiskBroker:
             subprocess.run(["umount", "-l", self.disk])
 
 
-@pytest.fixture
-def small_disk(embedded):
+def _small_disk(embedded, spec=None):
     if not embedded:
         pytest.skip("fills the broker's disk: embedded broker only")
     root = tempfile.mkdtemp(prefix="shfn-full-")
-    broker = SmallDiskBroker(root)
+    broker = SmallDiskBroker(root, spec(root) if spec else None)
     if broker.proc is None:
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     yield broker
     broker.close()
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def small_disk(embedded):
+    yield from _small_disk(embedded)
+
+
+def _reverse_spec(root):
+    spec = os.path.join(root, "reverse.yaml")
+    with open(spec, "w") as f:
+        f.write("apiVersion: shfn.dev/v1\n"
+                "kind: Function\n"
+                "metadata: {name: reverse}\n"
+                "spec: {command: rev, inputs: [in], output: out}\n")
+    return spec
+
+
+@pytest.fixture
+def small_disk_run(embedded):
+    yield from _small_disk(embedded, _reverse_spec)
 
 
 def test_a_full_disk_fails_sends_fast_keeps_reads_and_resumes(small_disk):
@@ -266,3 +288,35 @@ def test_shfn_produce_on_a_full_disk_fails_at_once_saying_why(small_disk):
     err = r.stderr.decode()
     assert "disk full" in err and "ProducerBlockedQuotaExceeded" in err, err
     assert "timed out" not in err, err
+
+
+def test_shfn_run_shows_its_embedded_brokers_full_disk(small_disk_run):
+    """`shfn run`'s embedded broker on a full disk: /readyz answers 503 saying why, /metrics and
+    /status show it, and all three clear by themselves once space returns."""
+    url, http = small_disk_run.url, small_disk_run.http
+    assert _wait_ready(http)
+    assert "shfn_broker_disk_full 0" in _get(http + "/metrics")[1]
+    client = pulsar.Client(url, operation_timeout_seconds=20)
+    producer = client.create_producer("in", batching_enabled=False)
+    small_disk_run.fill()
+    with pytest.raises(pulsar.ProducerBlockedQuotaExceededException):
+        for _ in range(100):
+            producer.send(os.urandom(50_000))
+    status, body = _get(http + "/readyz")
+    assert status == 503 and "disk is full" in body, (status, body)
+    assert "shfn_broker_disk_full 1" in _get(http + "/metrics")[1]
+    assert '"disk_full": true' in _get(http + "/status")[1]
+
+    small_disk_run.free()
+    assert _wait_ready(http), _get(http + "/readyz")
+    assert "shfn_broker_disk_full 0" in _get(http + "/metrics")[1]
+    client.close()
+
+
+def _wait_ready(http, seconds=30):
+    deadline = time.monotonic() + seconds
+    while _get(http + "/readyz")[0] != 200:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
