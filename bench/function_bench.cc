@@ -57,7 +57,7 @@
 #include "config/spec.h"
 #include "exec/process.h"
 #include "exec/worker_pool.h"
-#include "flow/script_env.h"
+#include "function/script_env.h"
 
 extern char** environ;
 
@@ -382,7 +382,7 @@ std::optional<raw_setup> load_function(const std::string& path, const std::strin
     // Exactly what function_instance builds.
     s.cmd = exec::command{.argv = s.spec.argv,
                           .working_dir = s.spec.working_dir,
-                          .env = flow::base_environment(s.spec, 0, environ)};
+                          .env = function::base_environment(s.spec, 0, environ)};
     s.lim = exec::limits{.max_output = s.spec.max_output_bytes,
                          .timeout = s.spec.timeout,
                          .kill_grace = s.spec.kill_grace};
@@ -423,7 +423,7 @@ asio::awaitable<void> raw_unit(raw_run* r) {
     const client::message m = fake_message(*r->setup, seq, r->payload);
     // As function_instance::invoke does it.
     exec::invocation inv{.input = m.payload,
-                         .extra_env = flow::message_environment(m),
+                         .extra_env = function::message_environment(m),
                          .metadata_dir = r->setup->scratch};
     exec::line_sink to_log = [id = m.id.str()](std::string_view) {};
     exec::outcome o = co_await exec::run_once(r->setup->cmd, std::move(inv), r->setup->lim, to_log);

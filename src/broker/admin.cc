@@ -13,13 +13,13 @@
 #include <set>
 #include <string_view>
 
-#include "admin/prometheus.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "broker/registry.h"
 #include "broker/subscription.h"
 #include "broker/topic.h"
+#include "http/prometheus.h"
 #include "wire/errc.h"
 #include "wire/topic_name.h"
 
@@ -31,9 +31,9 @@ using asio::awaitable;
 using asio::redirect_error;
 using asio::use_awaitable;
 using json = nlohmann::json;
-using admin::error_response;
-using admin::http_request;
-using admin::http_response;
+using http::error_response;
+using http::http_request;
+using http::http_response;
 
 namespace {
 
@@ -202,9 +202,9 @@ void add_stats(json& total, const json& part) {
 // ------------------------------------------------------------------------------ metrics
 
 std::string render_metrics(broker& b) {
-  using admin::metric_type;
+  using http::metric_type;
   const auto& loaded = b.topics().loaded();
-  admin::metrics_writer out;
+  http::metrics_writer out;
 
   out.family("shfn_broker_topics", metric_type::gauge,
              "Topics (partitions counted one by one) loaded.");
@@ -287,7 +287,7 @@ class api {
     if (p.size() == 1 && p[0] == "metrics") {
       if (r.method != "GET") return method_not_allowed("GET");
       return {.status = 200,
-              .content_type = std::string(admin::prometheus_content_type),
+              .content_type = std::string(http::prometheus_content_type),
               .body = render_metrics(broker_)};
     }
     if (p.size() < 3 || p[0] != "admin" || p[1] != "v2") return not_found();
@@ -308,7 +308,7 @@ class api {
   bool authorized(const http_request& r) const {
     const auto& auth = broker_.context().authenticator;
     if (!auth) return true;
-    const auto token = admin::bearer_token(r);
+    const auto token = http::bearer_token(r);
     if (!token) return false;
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
@@ -585,10 +585,10 @@ result<std::unique_ptr<admin_server>> admin_server::start(broker& owner,
                                                           const asio::ip::tcp::endpoint& at) {
   std::unique_ptr<admin_server> s(new admin_server(owner));
   // The http_server never calls the handler after stop(), which ~admin_server calls first.
-  admin::http_server::handler handle = [self = s.get()](const http_request& r) {
+  http::http_server::handler handle = [self = s.get()](const http_request& r) {
     return self->handle(r);
   };
-  auto http = admin::http_server::start(owner.context().executor, at, std::move(handle));
+  auto http = http::http_server::start(owner.context().executor, at, std::move(handle));
   if (!http) return fail(http.error());
   s->http_ = std::move(*http);
   s->sample(rate_meter::clock::now());

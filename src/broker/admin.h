@@ -27,7 +27,7 @@
 // without suspending. One coroutine per HTTP connection; stop() closes the listener and every
 // connection.
 //
-// HTTP is admin::http_server's (admin/server.h) with its default limits: HTTP/1.0 and 1.1,
+// HTTP is http::http_server's (admin/server.h) with its default limits: HTTP/1.0 and 1.1,
 // keep-alive, pipelining, Content-Length bodies, Expect: 100-continue; a request head over
 // 64 KiB gets 431, a body over 1 MiB 413, anything malformed 400, each closing the connection;
 // a connection idle for 60 s is closed.
@@ -48,9 +48,9 @@
 #include <memory>
 #include <string>
 
-#include "admin/http.h"
-#include "admin/server.h"
 #include "base/result.h"
+#include "http/http.h"
+#include "http/server.h"
 
 namespace shfn::broker {
 
@@ -91,7 +91,7 @@ class admin_server {
   std::string url() const { return http_->url(); }  // http://host:port
 
   // Answers one request; no I/O. Never throws: an unexpected failure is a 500.
-  admin::http_response handle(const admin::http_request& request);
+  http::http_response handle(const http::http_request& request);
   // Takes one sample of every loaded topic's counters for the rates.
   void sample(rate_meter::clock::time_point now);
 
@@ -109,7 +109,7 @@ class admin_server {
   asio::awaitable<void> sample_loop();
 
   broker& owner_;
-  std::unique_ptr<admin::http_server> http_;
+  std::unique_ptr<http::http_server> http_;
   asio::steady_timer sample_timer_;
   meters meters_;
   bool stopped_ = false;

@@ -23,7 +23,7 @@
 #include "client/consumer.h"
 #include "event/pulsar_binding.h"
 #include "event/uuid.h"
-#include "flow/events.h"
+#include "function/events.h"
 
 namespace shfn::cli {
 namespace {
@@ -54,8 +54,8 @@ struct session {
 // Prints the message's event; a message that claims to be a CloudEvent and is not one gets a
 // line on stderr instead. True when an event was printed.
 bool show(const client::message& m) {
-  // flow::event_of: the event a function would see for the message.
-  auto decoded = flow::event_of(m);
+  // function::event_of: the event a function would see for the message.
+  auto decoded = function::event_of(m);
   if (!decoded) {
     error("message " + m.id.str() + " on " + m.topic + " is not a valid CloudEvent",
           decoded.error().to_string());

@@ -51,7 +51,7 @@ http_message to_http(const cloud_event& e);
 // Header names are matched case-insensitively. Errors: a ce- header given twice, a value that
 // does not decode, ce-datacontenttype contradicting Content-Type, a batch or another format
 // (errc::unsupported_format), an invalid structured body, or any validate() failure.
-// Headers kept in a map (as admin::http_request keeps them) convert with
+// Headers kept in a map (as http::http_request keeps them) convert with
 // header_list(fields.begin(), fields.end()).
 event_result<std::optional<cloud_event>> from_http(const header_list& headers, byte_view body);
 

@@ -27,23 +27,11 @@
 
 #include "config/spec.h"
 #include "flow/step.h"
+#include "function/stage.h"
 
 namespace shfn::flow {
 
-// How a stage differs from a plain function; the defaults are a plain function's.
-struct stage_options {
-  std::shared_ptr<flow::step> step;  // null: run the spec's command (exec or stream mode)
-  bool always_event = false;         // synthesize an event for a plain input's output too
-  // Batch the output. A flow stage does not: a negative ack makes the broker redeliver a whole
-  // batch. This client delivers only the event given back, but another replica of the stage
-  // (Shared subscription) that receives the entry knows nothing of it and runs them all again.
-  bool batch_output = true;
-  bool linear_backoff = false;  // Knative backoffPolicy linear: delay * n, not delay * 2^(n-1)
-  std::chrono::milliseconds backoff_delay{0};  // 0: the runtime's default retry delay
-  // Non-empty: dead letters are events carrying Knative's error extensions, knativeerrordest
-  // being this (the subscriber's uri, or "shfn:<stage>" for a process or a built-in).
-  std::string error_destination;
-};
+using function::stage_options;
 
 struct stage {
   config::function_spec spec;  // name, one input, output, DLQ, retries, timeout...

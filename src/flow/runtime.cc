@@ -6,7 +6,7 @@
 #include <asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
-#include "admin/prometheus.h"
+#include "http/prometheus.h"
 
 namespace shfn::flow {
 
@@ -16,8 +16,8 @@ namespace {
 
 // The gauge `shfn broker` serves on its own /metrics, for the broker `shfn run` embeds.
 std::string render_disk_full_gauge(bool full) {
-  admin::metrics_writer out;
-  out.family("shfn_broker_disk_full", admin::metric_type::gauge,
+  http::metrics_writer out;
+  out.family("shfn_broker_disk_full", http::metric_type::gauge,
              "1 while the embedded broker's disk is full and producers are refused.");
   out.sample("shfn_broker_disk_full", full ? 1 : 0);
   return std::move(out).str();
@@ -28,11 +28,12 @@ std::string render_disk_full_gauge(bool full) {
 runtime::runtime(client::client& c, plan p, runtime_options options)
     : options_(std::move(options)) {
   for (auto& s : p.stages) {
-    instance_options io{.instance_id = options_.instance_id,
-                        .scratch_dir = options_.scratch_dir,
-                        .pattern_discovery = options_.pattern_discovery,
-                        .stage = std::move(s.options)};
-    instances_.push_back(std::make_unique<function_instance>(c, std::move(s.spec), std::move(io)));
+    function::instance_options io{.instance_id = options_.instance_id,
+                                  .scratch_dir = options_.scratch_dir,
+                                  .pattern_discovery = options_.pattern_discovery,
+                                  .stage = std::move(s.options)};
+    instances_.push_back(
+        std::make_unique<function::function_instance>(c, std::move(s.spec), std::move(io)));
   }
   for (auto& source : p.sources) {
     const cron_source_options so{.clock = options_.clock};
@@ -45,8 +46,8 @@ runtime::~runtime() {
 }
 
 result<void> runtime::serve_admin(asio::any_io_executor ex, const asio::ip::tcp::endpoint& at) {
-  admin::http_server::handler h = [this](const admin::http_request& r) { return handle(r); };
-  auto server = admin::http_server::start(std::move(ex), at, h);
+  http::http_server::handler h = [this](const http::http_request& r) { return handle(r); };
+  auto server = http::http_server::start(std::move(ex), at, h);
   if (!server) return fail(server.error());
   admin_ = std::move(*server);
   return {};
@@ -99,8 +100,9 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
     for (auto& instance : instances_) {
       asio::co_spawn(
           ex,
-          [](function_instance* i, gate::holder) -> awaitable<void> { co_await i->run(); }(
-                                                     instance.get(), running.enter()),
+          [](function::function_instance* i, gate::holder) -> awaitable<void> {
+            co_await i->run();
+          }(instance.get(), running.enter()),
           asio::detached);
     }
     for (auto& source : sources_) {
@@ -127,7 +129,7 @@ void runtime::stop() {
   stopped_.notify_all();
 }
 
-admin::http_response runtime::handle(const admin::http_request& request) const {
+http::http_response runtime::handle(const http::http_request& request) const {
   const auto& path = request.path;
   if (request.method != "GET" && request.method != "HEAD") {
     return {.status = 405, .body = R"({"reason": "only GET"})"};
@@ -147,13 +149,13 @@ admin::http_response runtime::handle(const admin::http_request& request) const {
             .body = ok ? "ready\n" : "not ready\n"};
   }
   if (path.size() == 1 && path[0] == "metrics") {
-    std::vector<labelled_metrics> all;
+    std::vector<function::labelled_metrics> all;
     for (const auto& i : instances_) {
       all.push_back({i->spec().name, i->instance_id(), i->metrics()});
     }
-    std::string body = render_prometheus(all);
+    std::string body = function::render_prometheus(all);
     if (options_.broker_disk_full) body += render_disk_full_gauge(broker_disk_full());
-    return {.content_type = std::string(admin::prometheus_content_type), .body = std::move(body)};
+    return {.content_type = std::string(http::prometheus_content_type), .body = std::move(body)};
   }
   if (path.size() == 1 && path[0] == "status") {
     nlohmann::json body = {{"ready", ready()}, {"instances", nlohmann::json::array()}};

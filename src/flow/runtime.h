@@ -6,7 +6,7 @@
 //   GET /healthz   200 "ok" while the process runs
 //   GET /readyz    200 once every instance has subscribed, 503 before and while draining
 //   GET /metrics   Prometheus text, Pulsar Functions' metric names, labels function and instance
-//   GET /status    JSON: one object per instance (see function_instance::status)
+//   GET /status    JSON: one object per instance (see function::function_instance::status)
 //
 // Threads: everything on the executor the runtime was created with (single-threaded).
 
@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "admin/server.h"
 #include "base/notifier.h"
 #include "client/client.h"
 #include "config/spec.h"
 #include "flow/cron_source.h"
-#include "flow/function_instance.h"
 #include "flow/plan.h"
+#include "function/function_instance.h"
+#include "http/server.h"
 
 namespace shfn::flow {
 
@@ -55,15 +55,15 @@ class runtime {
   bool ready() const;
   // No instance has a message in flight.
   bool idle() const;
-  admin::http_response handle(const admin::http_request& request) const;
+  http::http_response handle(const http::http_request& request) const;
 
  private:
   bool broker_disk_full() const;
 
   runtime_options options_;
-  std::vector<std::unique_ptr<function_instance>> instances_;
+  std::vector<std::unique_ptr<function::function_instance>> instances_;
   std::vector<std::unique_ptr<cron_source>> sources_;
-  std::unique_ptr<admin::http_server> admin_;
+  std::unique_ptr<http::http_server> admin_;
   bool stopping_ = false;
   notifier stopped_;
 };

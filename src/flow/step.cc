@@ -3,13 +3,15 @@
 #include <algorithm>
 #include <utility>
 
-#include "admin/errc.h"
 #include "event/display.h"
 #include "event/http_binding.h"
+#include "http/errc.h"
+#include "http/http_client.h"
 
 namespace shfn::flow {
 
 using asio::awaitable;
+using function::step_result;
 
 namespace {
 
@@ -45,36 +47,36 @@ class uri_subscriber final : public step {
 
   awaitable<step_result> run(const client::message&, const event::cloud_event& e) override {
     step_result r;
-    auto url = admin::parse_http_url(uri_);
+    auto url = http::parse_http_url(uri_);
     if (!url) {  // the config checked it: only a bug gets here
       r.outcome = failed("invalid uri " + uri_ + ": " + url.error().message());
       r.permanent = true;
       co_return r;
     }
     event::http_message request = event::to_http(e);
-    admin::header_fields headers(request.headers.begin(), request.headers.end());
+    http::header_fields headers(request.headers.begin(), request.headers.end());
     std::string body(request.body.begin(), request.body.end());
-    const admin::http_client_limits limits{.timeout = timeout_};
-    auto reply = co_await admin::post(std::move(*url), std::move(headers), std::move(body), limits);
+    const http::http_client_limits limits{.timeout = timeout_};
+    auto reply = co_await http::post(std::move(*url), std::move(headers), std::move(body), limits);
     if (!reply) {
       r.outcome = failed("POST " + uri_ + ": " + reply.error().message());
-      r.permanent = !admin::is_retryable(reply.error());
+      r.permanent = !http::is_retryable(reply.error());
       co_return r;
     }
     co_return read_reply(*reply, e);
   }
 
  private:
-  step_result read_reply(const admin::http_reply& reply, const event::cloud_event& in) const {
+  step_result read_reply(const http::http_reply& reply, const event::cloud_event& in) const {
     step_result r;
     const std::string status = std::to_string(reply.status);
-    switch (admin::classify(reply.status)) {
-      case admin::status_class::success:
+    switch (http::classify(reply.status)) {
+      case http::status_class::success:
         break;
-      case admin::status_class::retryable:
+      case http::status_class::retryable:
         r.outcome = failed("POST " + uri_ + ": HTTP " + status, reply.status, reply.body);
         return r;
-      case admin::status_class::permanent:
+      case http::status_class::permanent:
         r.outcome = failed("POST " + uri_ + ": HTTP " + status + " (not retried)", reply.status,
                            reply.body);
         r.permanent = true;

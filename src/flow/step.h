@@ -1,48 +1,21 @@
 #pragma once
-// What a flow stage runs for each message when it is not a process: a built-in attribute filter,
-// a `uri` subscriber, or the `display` built-in (docs/flows.md, "Steps"). A function_instance
-// whose instance_options carry a step calls it instead of spawning the spec's command; retries,
-// dead letters, acks and the output topic work as for a script.
-//
-// A step answers like a script does (an exec::outcome: failure or success, with output), or with
-// a whole event (`reply`), which then replaces the input's: the filter that matched passes the
-// input's event on unchanged, a `uri` subscriber's response is its reply event.
+// The steps a flow stage runs for each message when it is not a process (docs/flows.md,
+// "Steps"): a built-in attribute filter, a `uri` subscriber, or the `display` built-in. What a
+// step is and how a function_instance calls it: src/function/stage.h.
 //
 // Threads: run() is called on the runtime's executor, one call per message, several at once.
 
-#include <asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
-#include "admin/http_client.h"
-#include "client/message.h"
-#include "event/event.h"
 #include "event/filter.h"
-#include "exec/command.h"
+#include "function/stage.h"
 
 namespace shfn::flow {
 
-struct step_result {
-  // Failure, or success with `output` as the reply's data. A `uri` step's failure keeps the
-  // HTTP status in exit_code (0 for a network error) and the response body in stderr_tail: the
-  // dead letter's knativeerrorcode and knativeerrordata.
-  exec::outcome outcome;
-  // Success only: the reply event as a whole. nullopt with an empty output: no reply.
-  std::optional<event::cloud_event> reply;
-  // Failure only: retrying cannot help (a 4xx other than 408 and 429): straight to dead letter.
-  bool permanent = false;
-};
-
-class step {
- public:
-  virtual ~step() = default;
-  // `e`: the message's event (decoded or synthesized, see flow/events.h).
-  virtual asio::awaitable<step_result> run(const client::message& m,
-                                           const event::cloud_event& e) = 0;
-};
+using function::step;
 
 // Knative Trigger attribute filters (event/filter.h): a matching event goes on unchanged, any
 // other is dropped. Never fails.

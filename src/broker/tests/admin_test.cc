@@ -1,6 +1,6 @@
 // The admin HTTP API against a real broker in-process: HTTP over real sockets, traffic from the
 // shfn client. Plus the rates on their own. (The HTTP parser, the server on its own and the
-// Prometheus writer are tested in src/admin/tests.)
+// Prometheus writer are tested in src/http/tests.)
 
 #include "broker/admin.h"
 
@@ -22,7 +22,6 @@
 #include <sstream>
 #include <string>
 
-#include "admin/tests/http_client.h"
 #include "base/notifier.h"
 #include "broker/auth.h"
 #include "broker/broker.h"
@@ -30,6 +29,7 @@
 #include "client/client.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "http/tests/http_client.h"
 #include "support/broker_env.h"
 #include "support/coro_test.h"
 #include "wire/topic_name.h"
@@ -49,9 +49,9 @@ const std::string ns_path = "/admin/v2/persistent/public/default";
 
 // ------------------------------------------------------------------------------ HTTP client
 
-using admin::testing::http_client;
-using admin::testing::http_reply;
-using admin::testing::request;
+using http::testing::http_client;
+using http::testing::http_reply;
+using http::testing::request;
 
 std::set<std::string> string_set(const json& j) {
   std::set<std::string> out;

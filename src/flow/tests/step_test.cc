@@ -1,6 +1,6 @@
 // The steps that run no process: the attribute filter, a `uri` subscriber against a real HTTP
-// server (the admin server, in-process on 127.0.0.1:0), and the display; and the messages a
-// flow stage publishes: reply events and dead letters with Knative's error extensions.
+// server (src/http's server, in-process on 127.0.0.1:0), and the display. (The messages a flow
+// stage publishes, reply events and dead letters, are function/tests/events_test.cc's.)
 
 #include "flow/step.h"
 
@@ -10,14 +10,13 @@
 #include <asio/io_context.hpp>
 #include <asio/use_future.hpp>
 
-#include "admin/server.h"
-#include "event/history.h"
 #include "event/pulsar_binding.h"
-#include "event/text.h"
-#include "flow/events.h"
+#include "http/server.h"
 
 namespace shfn::flow {
 namespace {
+
+using function::step_result;
 
 event::cloud_event order() {
   event::cloud_event e;
@@ -40,18 +39,12 @@ client::message as_message(const event::cloud_event& e) {
   return m;
 }
 
-event::cloud_event decode(const client::outgoing_message& out) {
-  auto d = event::decode(out.properties, out.payload);
-  EXPECT_TRUE(d) << d.error().to_string();
-  return d ? d->event : event::cloud_event{};
-}
-
 // Runs a step on its own io_context, as the runtime would, with an HTTP server beside it.
 class StepTest : public ::testing::Test {
  protected:
-  void serve(admin::http_server::handler h) {
-    auto s = admin::http_server::start(io_.get_executor(), {asio::ip::make_address("127.0.0.1"), 0},
-                                       std::move(h));
+  void serve(http::http_server::handler h) {
+    auto s = http::http_server::start(io_.get_executor(), {asio::ip::make_address("127.0.0.1"), 0},
+                                      std::move(h));
     ASSERT_TRUE(s) << s.error().message();
     server_ = std::move(*s);
   }
@@ -70,7 +63,7 @@ class StepTest : public ::testing::Test {
   }
 
   asio::io_context io_{1};
-  std::unique_ptr<admin::http_server> server_;
+  std::unique_ptr<http::http_server> server_;
 };
 
 TEST_F(StepTest, AttributeFilterPassesTheWholeEventOrNothing) {
@@ -91,8 +84,8 @@ TEST_F(StepTest, AttributeFilterPassesTheWholeEventOrNothing) {
 }
 
 TEST_F(StepTest, UriSubscriberPostsBinaryModeAndReadsTheReplyEvent) {
-  admin::http_request seen;
-  serve([&](const admin::http_request& r) -> admin::http_response {
+  http::http_request seen;
+  serve([&](const http::http_request& r) -> http::http_response {
     seen = r;
     return {.status = 200,
             .content_type = "text/plain",
@@ -118,7 +111,7 @@ TEST_F(StepTest, UriSubscriberPostsBinaryModeAndReadsTheReplyEvent) {
 
 TEST_F(StepTest, UriSubscriberEmptyReplyAndPlainBody) {
   int calls = 0;
-  serve([&](const admin::http_request&) -> admin::http_response {
+  serve([&](const http::http_request&) -> http::http_response {
     ++calls;
     if (calls == 1) return {.status = 202, .body = ""};
     return {.status = 200, .content_type = "text/plain", .body = "plain"};
@@ -138,7 +131,7 @@ TEST_F(StepTest, UriSubscriberEmptyReplyAndPlainBody) {
 
 TEST_F(StepTest, UriSubscriberFailuresSayWhetherToRetry) {
   int status = 503;
-  serve([&](const admin::http_request&) -> admin::http_response {
+  serve([&](const http::http_request&) -> http::http_response {
     return {.status = status, .body = "busy"};
   });
   auto s = uri_step(server_->url(), std::chrono::seconds(5));
@@ -176,40 +169,6 @@ TEST_F(StepTest, DisplayPrintsLikeEventDisplay) {
   ASSERT_EQ(printed.size(), 1u);
   EXPECT_NE(printed[0].find("cloudevents.Event"), std::string::npos);
   EXPECT_NE(printed[0].find("id: e-1"), std::string::npos);
-}
-
-TEST(StageMessages, ReplyKeepsKeyAndUserPropertiesAndAppendsHistory) {
-  const client::message in = as_message(order());
-  event::cloud_event reply = order();
-  reply.id = "r-1";
-  const auto out = reply_message(in, reply);
-  EXPECT_EQ(out.key, "k");
-  bool region = false;
-  for (const auto& [k, v] : out.properties) region |= k == "region" && v == "eu";
-  EXPECT_TRUE(region);
-  const auto e = decode(out);
-  EXPECT_EQ(e.id, "r-1");
-  EXPECT_EQ(event::history(e), std::vector<std::string>{in.topic});
-}
-
-TEST(StageMessages, DeadLetterCarriesKnativeErrorExtensions) {
-  const client::message in = as_message(order());
-  const auto out = with_knative_error(
-      in, {.destination = "http://127.0.0.1:1/hook", .code = 503, .data = "busy"});
-  const auto e = decode(out);
-  EXPECT_EQ(e.id, "e-1");  // the event as it was, plus the error
-  EXPECT_EQ(event::attribute(e, "knativeerrordest"), "http://127.0.0.1:1/hook");
-  EXPECT_EQ(event::attribute(e, "knativeerrorcode"), "503");
-  EXPECT_EQ(event::attribute(e, "knativeerrordata"), event::base64_encode(as_bytes("busy")));
-  EXPECT_EQ(std::string(e.data.begin(), e.data.end()), "{}");
-
-  // A plain message becomes an event (synthesized) so that it can carry them.
-  client::message plain;
-  plain.topic = "persistent://public/default/in";
-  plain.payload = bytes{'x'};
-  const auto parked = decode(with_knative_error(plain, {.destination = "shfn:s", .code = 3}));
-  EXPECT_EQ(event::attribute(parked, "knativeerrorcode"), "3");
-  EXPECT_FALSE(event::attribute(parked, "knativeerrordata"));  // nothing to say: no extension
 }
 
 }  // namespace

@@ -1,0 +1,114 @@
+#include "function/events.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "event/environment.h"
+#include "event/history.h"
+#include "event/text.h"
+
+namespace shfn::function {
+namespace {
+
+event::synthesis synthesis_for(const client::message& m) {
+  // The event time when the producer set one, else when the broker got the message.
+  const std::uint64_t ms = m.event_time != 0 ? m.event_time : m.publish_time;
+  event::synthesis s{.topic = m.topic, .message_id = m.id.str()};
+  if (ms != 0) s.time_ms = static_cast<std::int64_t>(ms);
+  return s;
+}
+
+// Knative keeps at most this much of a failed response in knativeerrordata.
+constexpr std::size_t error_data_limit = 1024;
+
+// The event as the message's payload and properties (after the user properties already there),
+// in the input's mode: structured stays structured, anything else goes binary.
+void encode_into(client::outgoing_message& out, const event::cloud_event& e,
+                 event::content_mode mode) {
+  auto parts = mode == event::content_mode::structured ? event::encode_structured(e, out.properties)
+                                                       : event::encode_binary(e, out.properties);
+  out.payload = std::move(parts.payload);
+  out.properties = std::move(parts.props);
+}
+
+}  // namespace
+
+event::event_result<event::decoded> event_of(const client::message& m) {
+  return event::from_message(m.properties, m.payload, synthesis_for(m));
+}
+
+std::optional<bytes> structured_data(const client::message& m) {
+  // Only a structured event is decoded here: a binary one's payload is its data already.
+  if (!event::is_structured(m.properties)) return std::nullopt;
+  auto decoded = event::decode(m.properties, m.payload);
+  if (!decoded) return std::nullopt;
+  return std::move(decoded->event.data);
+}
+
+environment event_environment(const client::message& m, std::vector<std::string>& warnings) {
+  // Only a structured event's attributes are in its payload; otherwise the payload is data,
+  // which the environment does not hold, so it is not copied into the event.
+  const byte_view payload = event::is_structured(m.properties) ? byte_view(m.payload) : byte_view();
+  auto decoded = event::from_message(m.properties, payload, synthesis_for(m));
+  if (!decoded) {
+    warnings.push_back("not a valid CloudEvent, so no SHFN_CE_* variables: " +
+                       decoded.error().to_string());
+    return {};
+  }
+  return event::event_environment(decoded->event);
+}
+
+client::outgoing_message output_message(const client::message& in, exec::outcome& o,
+                                        std::vector<std::string>& warnings, bool always_event) {
+  client::outgoing_message out{.payload = std::move(o.output),
+                               .key = o.metadata.key ? o.metadata.key : in.key,
+                               .properties = std::move(o.metadata.properties),
+                               .event_time = in.event_time};
+  // The common case costs one look at the properties: a plain message in, no attribute set.
+  if (!always_event && !event::is_cloud_event(in.properties) && o.metadata.attributes.empty())
+    return out;
+  auto decoded = event_of(in);
+  if (!decoded) {
+    warnings.push_back("the input is not a valid CloudEvent, so the output is a plain message: " +
+                       decoded.error().to_string());
+    return out;
+  }
+  event::cloud_event e = std::move(decoded->event);
+  e.data = std::move(out.payload);
+  e.has_data = !e.data.empty();
+  for (auto& w : event::apply_metadata(e, o.metadata.attributes)) warnings.push_back(std::move(w));
+  event::append_history(e, in.topic);
+  encode_into(out, e, decoded->mode);
+  return out;
+}
+
+client::outgoing_message reply_message(const client::message& in, event::cloud_event reply) {
+  client::outgoing_message out{.key = in.key, .event_time = in.event_time};
+  auto decoded = event_of(in);
+  const auto mode = decoded ? decoded->mode : event::content_mode::binary;
+  if (decoded) out.properties = std::move(decoded->user_properties);
+  event::append_history(reply, in.topic);
+  encode_into(out, reply, mode);
+  return out;
+}
+
+client::outgoing_message with_knative_error(const client::message& in, const knative_error& error) {
+  client::outgoing_message out{.payload = in.payload,
+                               .key = in.key,
+                               .properties = in.properties,
+                               .event_time = in.event_time};
+  auto decoded = event_of(in);
+  if (!decoded) return out;
+  event::cloud_event& e = decoded->event;
+  (void)event::set_attribute(e, "knativeerrordest", error.destination);
+  (void)event::set_attribute(e, "knativeerrorcode", std::to_string(error.code));
+  if (!error.data.empty()) {
+    const std::string_view data(error.data.data(), std::min(error.data.size(), error_data_limit));
+    (void)event::set_attribute(e, "knativeerrordata", event::base64_encode(as_bytes(data)));
+  }
+  out.properties = std::move(decoded->user_properties);
+  encode_into(out, e, decoded->mode);
+  return out;
+}
+
+}  // namespace shfn::function

@@ -1,0 +1,779 @@
+#include "function/function_instance.h"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
+#include <chrono>
+#include <functional>
+
+#include "base/backoff.h"
+#include "client/errc.h"
+#include "exec/process.h"
+#include "function/events.h"
+
+extern char** environ;
+
+namespace shfn::function {
+
+using asio::awaitable;
+
+namespace {
+
+client::subscription_type subscription_of(config::subscription_kind kind) {
+  switch (kind) {
+    case config::subscription_kind::exclusive:
+      return client::subscription_type::exclusive;
+    case config::subscription_kind::failover:
+      return client::subscription_type::failover;
+    case config::subscription_kind::key_shared:
+      return client::subscription_type::key_shared;
+    case config::subscription_kind::shared:
+      break;
+  }
+  return client::subscription_type::shared;
+}
+
+exec::framing framing_of(config::framing f) {
+  switch (f) {
+    case config::framing::nul:
+      return exec::framing::nul;
+    case config::framing::length_prefixed:
+      return exec::framing::length_prefixed;
+    case config::framing::lines:
+      break;
+  }
+  return exec::framing::lines;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A topic name without its "-partition-N" suffix: dead letters of every partition go together.
+std::string base_topic(const std::string& topic) {
+  const auto at = topic.rfind("-partition-");
+  return at == std::string::npos ? topic : topic.substr(0, at);
+}
+
+constexpr int stream_pipeline_depth = 64;
+constexpr std::size_t ordered_queue_per_lane = 16;
+// Messages whose script is done and whose output waits for its receipt, beyond the run slots:
+// two full batches of the default size, so that the next one fills while one waits for its
+// receipt.
+constexpr std::size_t publish_window = 2 * std::size_t{config::batching_spec{}.max_messages};
+
+}  // namespace
+
+function_instance::function_instance(client::client& c, config::function_spec spec,
+                                     instance_options options)
+    : client_(c),
+      spec_(std::move(spec)),
+      options_(std::move(options)),
+      policy_([&] {
+        auto p = delivery_policy::for_spec(spec_);
+        p.initial_delay = options_.retry_initial;
+        p.max_delay = options_.retry_max;
+        if (options_.stage.backoff_delay.count() > 0) {
+          // A flow's own backoffDelay: Knative caps nothing, so neither does a stage below
+          // an hour.
+          p.initial_delay = options_.stage.backoff_delay;
+          p.max_delay = std::max(p.max_delay, std::chrono::milliseconds(std::chrono::hours(1)));
+        }
+        p.linear = options_.stage.linear_backoff;
+        return p;
+      }()),
+      log_(c, spec_.log_topic, spec_.name, options_.instance_id) {
+  command_ = exec::command{.argv = spec_.argv,
+                           .working_dir = spec_.working_dir,
+                           .env = base_environment(spec_, options_.instance_id, environ)};
+  limits_ = exec::limits{.max_output = spec_.max_output_bytes,
+                         .timeout = spec_.timeout,
+                         .kill_grace = spec_.kill_grace};
+  const auto lanes = static_cast<std::size_t>(spec_.parallelism);
+  lanes_ = std::vector<lane>(lanes);
+  if (policy_.ordered) {
+    run_slots_ = lanes * ordered_queue_per_lane;
+  } else if (spec_.mode == config::run_mode::stream) {
+    run_slots_ = lanes * stream_pipeline_depth;
+  } else {
+    run_slots_ = lanes;
+  }
+  max_in_flight_ = run_slots_ + publish_window;
+}
+
+function_instance::~function_instance() = default;
+
+awaitable<result<void>> function_instance::start() {
+  auto started = co_await start_parts();
+  if (!started) co_await stop_started_parts();
+  co_return started;
+}
+
+// start() failed or was stopped half way: run() will not run, so what start() began (the log
+// shipper, which retries while the broker is away, and the stream workers) stops here, or it
+// would keep the process alive after SIGTERM.
+awaitable<void> function_instance::stop_started_parts() {
+  if (workers_) co_await workers_->stop();
+  co_await log_.stop(stopping_ ? drain_deadline_ : clock::now());
+}
+
+awaitable<result<void>> function_instance::start_parts() {
+  auto ex = co_await asio::this_coro::executor;
+  if (auto compiled = compile_pattern(); !compiled) co_return fail(compiled.error());
+  asio::co_spawn(
+      ex,
+      [](function_instance* self, gate::holder) -> awaitable<void> { co_await self->log_.run(); }(
+                                                    this, gate_.enter()),
+      asio::detached);
+
+  if (spec_.mode == config::run_mode::stream) {
+    exec::worker_pool_options pool{.cmd = command_,
+                                   .workers = spec_.parallelism,
+                                   .frames = framing_of(spec_.frames),
+                                   .lim = limits_,
+                                   .max_in_flight = policy_.ordered ? 1 : stream_pipeline_depth};
+    exec::line_sink to_log = [this](std::string_view line) { log_.post(log_level::info, line); };
+    workers_ = std::make_unique<exec::worker_pool>(ex, std::move(pool), to_log);
+    worker_load_.assign(static_cast<std::size_t>(spec_.parallelism), 0);
+    auto started = co_await workers_->start();
+    if (!started) co_return fail(started.error());
+  }
+  const bool have_output = co_await create_output();
+  if (!have_output) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  const bool subscribed = co_await subscribe_all();
+  if (!subscribed) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  const bool matched = co_await subscribe_pattern_topics();
+  if (!matched) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  ready_ = true;
+  log_.post(log_level::info, "ready: " + std::to_string(inputs_.size()) + " input(s), " +
+                                 std::string(config::to_string(spec_.guarantees)) + ", " +
+                                 std::string(config::to_string(spec_.subscription)) +
+                                 " subscription '" + spec_.subscription_name + "'");
+  co_return result<void>{};
+}
+
+template <class T>
+awaitable<std::unique_ptr<T>> function_instance::keep_trying(attempt_fn<T> attempt,
+                                                             std::string what, log_level level,
+                                                             std::uint64_t* failures) {
+  backoff delays(options_.retry_initial, std::chrono::seconds(10));
+  while (!stopping_) {
+    auto made = co_await attempt();
+    if (made) co_return std::move(*made);
+    if (failures != nullptr) ++*failures;
+    const auto delay = delays.next();
+    log_.post(level, "cannot " + what + ": " + made.error().message() + "; retrying in " +
+                         std::to_string(delay.count()) + " ms");
+    co_await pause(delay);
+  }
+  co_return nullptr;
+}
+
+awaitable<bool> function_instance::create_output() {
+  // EFFECTIVELY_ONCE publishes through one named producer per input partition instead.
+  if (spec_.output.empty() || spec_.guarantees == config::guarantee::effectively_once) {
+    co_return true;
+  }
+  // Batched as Pulsar Functions batch (config::batching_spec): waiting up to 10 ms for more
+  // outputs turns a publish, a write, an fsync, a receipt and an ack per message into one per
+  // batch. A batch goes out early when nothing else is coming (nothing_else_coming()), so the
+  // wait costs latency only while messages keep the function busy.
+  const config::batching_spec& batching = spec_.output_batching;
+  const client::producer_options options{
+      .topic = spec_.output,
+      .batching = options_.stage.batch_output && batching.enabled,
+      .batching_max_messages = batching.max_messages,
+      .batching_max_bytes = batching.max_bytes,
+      .batching_max_delay = batching.max_publish_delay,
+      .max_pending_messages = max_in_flight_};
+  const attempt_fn<client::producer> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  output_ = co_await keep_trying(attempt, "create a producer on " + spec_.output, log_level::warn);
+  co_return output_ != nullptr;
+}
+
+client::consumer_options function_instance::consumer_options_for(const std::string& topic) const {
+  return {
+      .topic = topic,
+      .subscription = spec_.subscription_name,
+      .type = subscription_of(spec_.subscription),
+      .position = spec_.subscription_earliest ? client::initial_position::earliest
+                                              : client::initial_position::latest,
+      .name = spec_.name + "-" + std::to_string(options_.instance_id),
+      .receiver_queue_size = static_cast<int>(std::min<std::size_t>(max_in_flight_, 1000)),
+  };
+}
+
+awaitable<bool> function_instance::subscribe_all() {
+  for (const auto& topic : spec_.inputs) {
+    const client::consumer_options options = consumer_options_for(topic);
+    const attempt_fn<client::consumer> attempt = [this, &options] {
+      return client_.subscribe(options);
+    };
+    auto c = co_await keep_trying(attempt, "subscribe to " + topic, log_level::warn);
+    if (!c) co_return false;
+    add_input(topic, std::move(c), false);
+  }
+  co_return true;
+}
+
+void function_instance::add_input(std::string topic, std::unique_ptr<client::consumer> consumer,
+                                  bool by_pattern) {
+  subscribed_.insert(topic);
+  if (by_pattern) {
+    pattern_topics_.push_back(topic);
+    log_.post(log_level::info,
+              "subscribed to " + topic + " (matches topicsPattern " + spec_.topics_pattern + ")");
+  }
+  inputs_.push_back({std::move(topic), std::move(consumer)});
+}
+
+void function_instance::start_receiving(asio::any_io_executor ex, std::size_t input_index) {
+  asio::co_spawn(
+      ex,
+      [](function_instance* self, std::size_t index, gate::holder) -> awaitable<void> {
+        co_await self->receive_loop(index);
+      }(this, input_index, gate_.enter()),
+      asio::detached);
+}
+
+// ------------------------------------------------------------------------------ topicsPattern
+
+result<void> function_instance::compile_pattern() {
+  if (spec_.topics_pattern.empty()) return {};
+  // The full form, as config/function.cc writes it: DOMAIN://TENANT/NAMESPACE/REGEX.
+  const std::string& full = spec_.topics_pattern;
+  const auto scheme = full.find("://");
+  const auto slash1 = scheme == std::string::npos ? scheme : full.find('/', scheme + 3);
+  const auto slash2 = slash1 == std::string::npos ? slash1 : full.find('/', slash1 + 1);
+  if (slash2 == std::string::npos) return fail(std::make_error_code(std::errc::invalid_argument));
+  topics_pattern p;
+  p.persistent = full.substr(0, scheme) == "persistent";
+  p.ns = full.substr(scheme + 3, slash2 - scheme - 3);
+  try {
+    p.regex = std::regex(full.substr(scheme + 3), std::regex::ECMAScript);
+  } catch (const std::regex_error&) {
+    return fail(std::make_error_code(std::errc::invalid_argument));
+  }
+  pattern_ = std::move(p);
+  return {};
+}
+
+// Pulsar's Java client (TopicList.filterTopics) matches the pattern without its domain against
+// the name without its domain, whole, and takes the partitioned topic's name for a partition
+// (the name without "-partition-N"): a partitioned topic matches, or not, as a whole. Its
+// partitions are then subscribed together, through the base name, as an input would be.
+bool function_instance::matches(const wire::topic_name& t) const {
+  if (t.persistent != pattern_->persistent) return false;
+  const std::string name = t.tenant + "/" + t.ns + "/" + t.local;
+  try {
+    return std::regex_match(name, pattern_->regex);
+  } catch (const std::regex_error&) {
+    return false;  // too complex for std::regex on this name: as good as no match
+  }
+}
+
+// A function reading what it writes feeds itself forever (config refuses an output that is an
+// input; a pattern can match one only at run time): its output, log and dead-letter topics,
+// the default dead-letter topics (<input>-<subscription>-DLQ) included, are never inputs.
+bool function_instance::is_own_topic(const std::string& topic) const {
+  return topic == spec_.output || topic == spec_.log_topic || topic == spec_.dead_letter_topic ||
+         topic.ends_with("-" + spec_.subscription_name + "-DLQ");
+}
+
+awaitable<result<std::vector<std::string>>> function_instance::new_matches() {
+  const auto mode =
+      pattern_->persistent ? client::topic_mode::persistent : client::topic_mode::non_persistent;
+  auto listed = co_await client_.get_topics_of_namespace(pattern_->ns, mode);
+  if (!listed) co_return fail(listed.error());
+  std::set<std::string> found;  // a partitioned topic is listed once per partition
+  for (const auto& name : *listed) {
+    auto t = wire::parse_topic_name(name);
+    if (!t || !matches(*t)) continue;
+    std::string base = t->base();
+    if (subscribed_.contains(base)) continue;
+    if (is_own_topic(base)) {
+      if (excluded_.insert(base).second) {
+        log_.post(log_level::warn, "not subscribing to " + base + ", which matches topicsPattern " +
+                                       spec_.topics_pattern + ": the function publishes to it");
+      }
+      continue;
+    }
+    found.insert(std::move(base));
+  }
+  co_return std::vector<std::string>(found.begin(), found.end());
+}
+
+awaitable<result<std::unique_ptr<std::vector<std::string>>>>
+function_instance::new_matches_boxed() {
+  auto found = co_await new_matches();
+  if (!found) co_return fail(found.error());
+  co_return std::make_unique<std::vector<std::string>>(std::move(*found));
+}
+
+// Before the instance is ready: listing and each subscription are retried until they work, as
+// the inputs' subscriptions are.
+awaitable<bool> function_instance::subscribe_pattern_topics() {
+  if (!pattern_) co_return true;
+  const attempt_fn<std::vector<std::string>> list = [this] { return new_matches_boxed(); };
+  auto found = co_await keep_trying(list, "list the topics of " + pattern_->ns, log_level::warn);
+  if (!found) co_return false;
+  for (const auto& topic : *found) {
+    const client::consumer_options options = consumer_options_for(topic);
+    const attempt_fn<client::consumer> attempt = [this, &options] {
+      return client_.subscribe(options);
+    };
+    auto c = co_await keep_trying(attempt, "subscribe to " + topic, log_level::warn);
+    if (!c) co_return false;
+    add_input(topic, std::move(c), true);
+  }
+  co_return true;
+}
+
+// While running: one attempt per round; what fails is tried again the next round.
+awaitable<void> function_instance::discovery_loop() {
+  auto ex = co_await asio::this_coro::executor;
+  for (;;) {
+    const bool go_on = co_await pause(options_.pattern_discovery);
+    if (!go_on) break;
+    discovering_ = true;
+    auto found = co_await new_matches();
+    if (!found) {
+      log_.post(log_level::warn, "cannot list the topics of " + pattern_->ns + ": " +
+                                     found.error().message() + "; trying again in " +
+                                     std::to_string(options_.pattern_discovery.count()) + " ms");
+    }
+    const std::vector<std::string> topics = found ? std::move(*found) : std::vector<std::string>();
+    for (const auto& topic : topics) {
+      if (stopping_) break;
+      const client::consumer_options options = consumer_options_for(topic);
+      auto c = co_await client_.subscribe(options);
+      if (!c) {
+        log_.post(log_level::warn, "cannot subscribe to " + topic + ": " + c.error().message() +
+                                       "; trying again in " +
+                                       std::to_string(options_.pattern_discovery.count()) + " ms");
+        continue;
+      }
+      if (stopping_) {  // run() is closing the inputs: this one is not one of them
+        co_await (*c)->close();
+        break;
+      }
+      add_input(topic, std::move(*c), true);
+      start_receiving(ex, inputs_.size() - 1);
+    }
+    discovering_ = false;
+    discovery_idle_.notify_all();
+  }
+}
+
+void function_instance::stop(clock::time_point drain_deadline) {
+  if (stopping_) return;
+  stopping_ = true;
+  drain_deadline_ = drain_deadline;
+  stop_requested_.notify_all();
+  in_flight_changed_.notify_all();
+}
+
+awaitable<bool> function_instance::pause(std::chrono::milliseconds d) {
+  if (!stopping_) co_await stop_requested_.wait_until(clock::now() + d);
+  co_return !stopping_;
+}
+
+awaitable<void> function_instance::run() {
+  auto ex = co_await asio::this_coro::executor;
+  for (std::size_t i = 0; i < inputs_.size(); ++i) start_receiving(ex, i);
+  if (pattern_) {
+    asio::co_spawn(
+        ex,
+        [](function_instance* self, gate::holder) -> awaitable<void> {
+          co_await self->discovery_loop();
+        }(this, gate_.enter()),
+        asio::detached);
+  }
+  while (!stopping_) co_await stop_requested_.wait();
+  log_.post(log_level::info, "stopping: " + std::to_string(in_flight_) + " message(s) in flight");
+
+  // Phase two: let in-flight messages finish, up to the deadline.
+  while (in_flight_ > 0) {
+    const bool woken = co_await in_flight_changed_.wait_until(drain_deadline_);
+    if (!woken && in_flight_ > 0) {
+      log_.post(log_level::warn, "drain deadline passed with " + std::to_string(in_flight_) +
+                                     " message(s) in flight; they will be redelivered");
+      co_await abandon_in_flight();
+      break;
+    }
+  }
+  // A discovery round may be subscribing: let it finish before the inputs close.
+  while (discovering_) {
+    const bool woken = co_await discovery_idle_.wait_until(drain_deadline_);
+    if (!woken) break;
+  }
+  ready_ = false;
+  // Consumers first: whatever is still unacked goes back to the broker.
+  for (auto& in : inputs_) co_await in.consumer->close();
+  if (workers_) co_await workers_->stop();
+  if (output_) {
+    co_await output_->flush();
+    co_await output_->close();
+  }
+  for (auto& [name, p] : producers_) co_await p->close();
+  log_.post(log_level::info, "stopped");
+  co_await log_.stop(drain_deadline_);
+  // What was still waiting (a receipt, a receive) has been failed by the closes above.
+  co_await gate_.close();
+}
+
+awaitable<void> function_instance::abandon_in_flight() {
+  abandoning_ = true;
+  stop_scripts_.request_stop();
+  if (workers_) co_await workers_->stop();  // outstanding requests fail: worker_restarted
+  // Scripts get SIGTERM now and SIGKILL kill_grace later; a message waiting for its output's
+  // receipt is failed when the producers close, after this.
+  const auto grace = clock::now() + limits_.kill_grace + std::chrono::seconds(1);
+  while (in_flight_ > 0) {
+    const bool woken = co_await in_flight_changed_.wait_until(grace);
+    if (!woken) break;
+  }
+}
+
+awaitable<void> function_instance::receive_loop(std::size_t input_index) {
+  auto& consumer = *inputs_[input_index].consumer;
+  auto ex = co_await asio::this_coro::executor;
+  while (!stopping_) {
+    if (running_ >= run_slots_ || in_flight_ >= max_in_flight_) {
+      co_await in_flight_changed_.wait();
+      continue;
+    }
+    // A bounded wait, so that stop() is noticed even when the topic is idle.
+    auto m = co_await consumer.receive(clock::now() + std::chrono::milliseconds(200));
+    if (!m) {
+      if (m.error() == client::errc::timeout) continue;
+      if (stopping_ || m.error() == client::errc::closed) break;
+      log_.post(log_level::error, "receive from " + consumer.topic() + ": " + m.error().message());
+      co_await pause(options_.retry_initial);
+      continue;
+    }
+    if (stopping_) break;  // not acked: the broker redelivers it
+    ++in_flight_;
+    ++running_;  // process() starts holding a run slot
+    auto held = gate_.enter();
+    asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
+  }
+}
+
+awaitable<void> function_instance::process(client::message m, std::size_t input_index,
+                                           gate::holder) {
+  ++metrics_.received;
+  const auto started = clock::now();
+  const std::size_t lane_index = lane_of(m);
+  if (policy_.ordered) co_await wait_turn(lane_index, next_ticket_++);
+  if (policy_.guarantee == config::guarantee::at_most_once) acknowledge(m, input_index);
+
+  int failed = 0;
+  bool holds_slot = true;
+  while (!stopping_ || clock::now() < drain_deadline_) {
+    if (!holds_slot) co_await take_run_slot();
+    holds_slot = true;
+    metrics_.last_invocation_ms = now_ms();
+    ++invoking_;
+    step_result r = co_await invoke(m, lane_index);
+    --invoking_;
+    exec::outcome& o = r.outcome;
+    if (!o.ok() && abandoning_) break;  // ended by the shutdown: not the message's fault
+    if (!policy_.ordered) {
+      // The next message may run while this one's output waits for its receipt. (Ordered
+      // functions keep the slot: their lane must not start the next message before this one
+      // is published.)
+      release_run_slot();
+      holds_slot = false;
+    }
+    for (const auto& w : o.metadata.warnings) {
+      log_.post(log_level::warn, "metadata file: " + w, m.id.str());
+    }
+    if (o.ok()) {
+      const bool published = co_await publish_output(m, r);
+      if (published) {
+        if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
+        ++metrics_.processed_successfully;
+        metrics_.process_latency.record(
+            std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started));
+      }
+      break;  // not published: stopping, the message stays unacked
+    }
+    ++failed;
+    const bool again = co_await after_failure(m, input_index, o, failed, r.permanent);
+    if (!again) break;
+  }
+  if (policy_.ordered) leave_lane(lane_index);
+  if (holds_slot) release_run_slot();
+  --in_flight_;
+  in_flight_changed_.notify_all();
+}
+
+awaitable<bool> function_instance::after_failure(const client::message& m, std::size_t input_index,
+                                                 const exec::outcome& o, int failed,
+                                                 bool permanent) {
+  ++metrics_.user_exceptions;
+  // Unordered messages come back through the broker, which counts their deliveries.
+  const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
+  log_.post(log_level::warn, "attempt " + std::to_string(failures_so_far) + " failed: " + o.message,
+            m.id.str());
+  const auto step = permanent ? next_step::dead_letter : policy_.after_failure(failures_so_far);
+  if (step == next_step::dead_letter) {
+    const bool parked = co_await dead_letter(m, o, failures_so_far);
+    if (parked && policy_.guarantee != config::guarantee::at_most_once) {
+      acknowledge(m, input_index);
+    }
+    co_return false;
+  }
+  ++metrics_.retried;
+  const auto delay = policy_.delay(failures_so_far);
+  // A non-persistent topic keeps nothing to redeliver: a negative ack would lose the message.
+  if (step == next_step::negative_ack && !m.topic.starts_with("non-persistent://")) {
+    inputs_[input_index].consumer->negative_acknowledge(m, delay);
+    co_return false;
+  }
+  co_return co_await pause(delay);  // false when stopping: left unacked, redelivered later
+}
+
+awaitable<void> function_instance::take_run_slot() {
+  while (running_ >= run_slots_) co_await in_flight_changed_.wait();
+  ++running_;
+}
+
+void function_instance::release_run_slot() {
+  --running_;
+  in_flight_changed_.notify_all();
+}
+
+awaitable<step_result> function_instance::invoke(const client::message& m, std::size_t lane_index) {
+  if (options_.stage.step) co_return co_await run_step(m);
+  step_result r;
+  if (workers_) {
+    const std::size_t worker = policy_.ordered ? lane_index : pick_worker();
+    ++worker_load_[worker];
+    auto data = structured_data(m);
+    // Named, not a temporary: GCC 12 may destroy a temporary coroutine argument twice.
+    bytes input = data ? std::move(*data) : m.payload;
+    r.outcome = co_await workers_->process(std::move(input), worker);
+    --worker_load_[worker];
+    co_return r;
+  }
+  r.outcome = co_await run_script(m);
+  co_return r;
+}
+
+awaitable<exec::outcome> function_instance::run_script(const client::message& m) {
+  std::vector<std::string> warnings;
+  environment env = message_environment(m);
+  for (auto& var : event_environment(m, warnings)) env.push_back(std::move(var));
+  for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
+  auto data = structured_data(m);
+  exec::invocation inv{.input = data ? std::move(*data) : m.payload,
+                       .extra_env = std::move(env),
+                       .metadata_dir = options_.scratch_dir,
+                       .stop = stop_scripts_.get_token()};
+  if (spec_.input == config::input_style::arg) {
+    inv.extra_args.emplace_back(inv.input.begin(), inv.input.end());
+  }
+  exec::line_sink to_log = [this, id = m.id.str()](std::string_view line) {
+    log_.post(log_level::info, line, id);
+  };
+  co_return co_await exec::run_once(command_, std::move(inv), limits_, to_log);
+}
+
+awaitable<step_result> function_instance::run_step(const client::message& m) {
+  auto decoded = event_of(m);
+  if (!decoded) {
+    step_result r{.outcome = {.what = exec::failure::input_rejected,
+                              .message = "not a valid CloudEvent: " + decoded.error().to_string()},
+                  .permanent = true};
+    co_return r;
+  }
+  co_return co_await options_.stage.step->run(m, decoded->event);
+}
+
+awaitable<bool> function_instance::publish_output(const client::message& m, step_result& r) {
+  // Empty stdout (or a step without a reply): no output.
+  if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) co_return true;
+  std::vector<std::string> warnings;
+  client::outgoing_message out =
+      r.reply ? reply_message(m, std::move(*r.reply))
+              : output_message(m, r.outcome, warnings, options_.stage.always_event);
+  for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
+  client::producer* p = output_.get();
+  if (spec_.guarantees == config::guarantee::effectively_once) {
+    // One producer per input partition, named after it, so the sequence ids it sends increase.
+    out.sequence_id = sequence_id_for(m.id);
+    p = co_await named_producer(spec_.output, spec_.name + "@" + m.topic, false);
+    if (p == nullptr) co_return false;
+  }
+  co_return co_await send_with_retries(*p, out, "output to " + spec_.output, nothing_else_coming());
+}
+
+// Whether no other output can join this one's batch soon: no script is running and no message
+// can start one (none is queued, or the in-flight window is full until receipts come back).
+// Then the batch goes out now rather than after its delay, so batching costs no latency when
+// messages come one at a time. An ordered function's lane waits for this output's receipt
+// before its next message, so its outputs never wait.
+bool function_instance::nothing_else_coming() const {
+  if (policy_.ordered) return true;
+  if (invoking_ > 0) return false;
+  if (in_flight_ >= max_in_flight_) return true;
+  return std::none_of(inputs_.begin(), inputs_.end(),
+                      [](const input& in) { return in.consumer->has_queued(); });
+}
+
+awaitable<bool> function_instance::dead_letter(const client::message& m, const exec::outcome& o,
+                                               int failed) {
+  const std::string topic = dead_letter_topic_for(m);
+  const client::outgoing_message parked = dead_letter_message(m, o, failed);
+  client::producer* p = co_await named_producer(topic, "", true);
+  if (p == nullptr) co_return false;
+  const bool sent = co_await send_with_retries(*p, parked, "dead letter to " + topic);
+  if (sent) {
+    ++metrics_.dead_lettered;
+    log_.post(log_level::error,
+              "sent to the dead-letter topic " + topic + " after " + std::to_string(failed) +
+                  " failed attempt(s): " + o.message,
+              m.id.str());
+  }
+  co_return sent;
+}
+
+client::outgoing_message function_instance::dead_letter_message(const client::message& m,
+                                                                const exec::outcome& o,
+                                                                int failed) const {
+  client::outgoing_message parked{
+      .payload = m.payload, .key = m.key, .properties = m.properties, .event_time = m.event_time};
+  if (!options_.stage.error_destination.empty()) {
+    const knative_error error{.destination = options_.stage.error_destination,
+                              .code = o.exit_code,
+                              .data = o.stderr_tail};
+    parked = with_knative_error(m, error);
+  }
+  // Pulsar's own dead-letter properties, then what a user needs to see why it failed.
+  parked.properties.emplace_back("REAL_TOPIC", m.topic);
+  parked.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
+  parked.properties.emplace_back("SHFN_FUNCTION", spec_.name);
+  parked.properties.emplace_back("SHFN_FAILURE", std::string(exec::to_string(o.what)));
+  parked.properties.emplace_back("SHFN_ERROR", o.message);
+  parked.properties.emplace_back("SHFN_EXIT_CODE", std::to_string(o.exit_code));
+  if (o.signal != 0) parked.properties.emplace_back("SHFN_SIGNAL", std::to_string(o.signal));
+  parked.properties.emplace_back("SHFN_STDERR_TAIL", o.stderr_tail);
+  parked.properties.emplace_back("SHFN_ATTEMPTS", std::to_string(failed));
+  return parked;
+}
+
+awaitable<bool> function_instance::send_with_retries(client::producer& p,
+                                                     const client::outgoing_message& m,
+                                                     std::string_view what, bool publish_now) {
+  backoff delays(options_.retry_initial, std::chrono::seconds(10));
+  for (;;) {
+    auto sent = co_await p.send(m, publish_now);
+    if (sent) co_return true;
+    ++metrics_.system_exceptions;
+    const auto delay = delays.next();
+    log_.post(log_level::error, "cannot publish " + std::string(what) + ": " +
+                                    sent.error().message() + "; retrying in " +
+                                    std::to_string(delay.count()) + " ms");
+    const bool go_on = co_await pause(delay);
+    if (!go_on) co_return false;
+  }
+}
+
+awaitable<client::producer*> function_instance::named_producer(std::string topic, std::string name,
+                                                               bool batching) {
+  const std::string slot = name.empty() ? topic : name;
+  while (creating_.contains(slot)) co_await producers_changed_.wait();
+  if (auto it = producers_.find(slot); it != producers_.end()) co_return it->second.get();
+
+  creating_.insert(slot);
+  const client::producer_options options{.topic = topic, .name = name, .batching = batching};
+  const attempt_fn<client::producer> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  auto p = co_await keep_trying(attempt, "create a producer on " + topic, log_level::error,
+                                &metrics_.system_exceptions);
+  client::producer* made = p.get();
+  if (p) producers_[slot] = std::move(p);
+  creating_.erase(slot);
+  producers_changed_.notify_all();
+  co_return made;
+}
+
+std::size_t function_instance::lane_of(const client::message& m) const {
+  if (!policy_.ordered) return 0;
+  const std::string& by = spec_.retain_key_ordering ? m.key.value_or(std::string()) : m.topic;
+  return std::hash<std::string>{}(by) % lanes_.size();
+}
+
+awaitable<void> function_instance::wait_turn(std::size_t lane_index, std::uint64_t ticket) {
+  auto& l = lanes_[lane_index];
+  l.tickets.push_back(ticket);
+  while (l.tickets.front() != ticket) co_await l.turn.wait();
+}
+
+void function_instance::leave_lane(std::size_t lane_index) {
+  auto& l = lanes_[lane_index];
+  l.tickets.pop_front();
+  l.turn.notify_all();
+}
+
+std::size_t function_instance::pick_worker() {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < worker_load_.size(); ++i) {
+    if (worker_load_[i] < worker_load_[best]) best = i;
+  }
+  return best;
+}
+
+void function_instance::acknowledge(const client::message& m, std::size_t input_index) {
+  inputs_[input_index].consumer->acknowledge(m);
+}
+
+std::string function_instance::dead_letter_topic_for(const client::message& m) const {
+  if (!spec_.dead_letter_topic.empty()) return spec_.dead_letter_topic;
+  return base_topic(m.topic) + "-" + spec_.subscription_name + "-DLQ";
+}
+
+function_metrics function_instance::metrics() const {
+  function_metrics m = metrics_;
+  m.log_lines_dropped = log_.dropped();
+  return m;
+}
+
+nlohmann::json function_instance::status() const {
+  return {
+      {"function", spec_.name},
+      {"instance", options_.instance_id},
+      {"ready", ready_},
+      {"stopping", stopping_},
+      {"inputs", spec_.inputs},
+      {"topicsPattern", spec_.topics_pattern},
+      {"patternTopics", pattern_topics_},
+      {"output", spec_.output},
+      {"logTopic", spec_.log_topic},
+      {"subscriptionName", spec_.subscription_name},
+      {"subscriptionType", config::to_string(spec_.subscription)},
+      {"processingGuarantees", config::to_string(spec_.guarantees)},
+      {"mode", spec_.mode == config::run_mode::stream ? "stream" : "exec"},
+      {"parallelism", spec_.parallelism},
+      {"inFlight", in_flight_},
+      {"running", running_},
+      {"received", metrics_.received},
+      {"processedSuccessfully", metrics_.processed_successfully},
+      {"userExceptions", metrics_.user_exceptions},
+      {"systemExceptions", metrics_.system_exceptions},
+      {"deadLettered", metrics_.dead_lettered},
+      {"retried", metrics_.retried},
+      {"lastInvocation", metrics_.last_invocation_ms},
+      {"workerRestarts", workers_ ? workers_->restarts() : 0},
+      {"logLinesDropped", log_.dropped()},
+  };
+}
+
+}  // namespace shfn::function

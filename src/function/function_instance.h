@@ -1,0 +1,213 @@
+#pragma once
+// One instance of a function: consumers on its inputs -> the script (src/exec) -> a producer on
+// its output, with retries, a dead-letter topic and a log topic (DESIGN.md, "Delivery
+// guarantees"; function/delivery.h says how failures are retried).
+//
+// Life of a message: a receive loop per input takes it once there is a free run slot and room in
+// the in-flight window, and spawns one coroutine for it. Ordered functions (retainOrdering,
+// retainKeyOrdering, EFFECTIVELY_ONCE) first wait for their turn in a lane: one lane per input
+// partition, or per key, so that messages of the same lane run one after the other while other
+// lanes go on. Then the script runs (exec mode: one process each, up to `parallelism` at once;
+// stream mode: a request to one of `parallelism` long-lived workers, pipelined when unordered).
+// Its output is published, and the input is acknowledged once the output has its receipt
+// (ATLEAST_ONCE) or was acknowledged before the script ran (ATMOST_ONCE).
+//
+// topicsPattern: start() lists the pattern's namespace and subscribes to every topic whose name
+// matches (besides `inputs`); run() lists it again every `pattern_discovery` and subscribes to
+// the new ones. Each such topic is an input like the others: its own consumer and receive loop.
+//
+// Shutdown is two-phase: stop() ends the receive loops; run() then waits (up to the deadline)
+// for in-flight messages, and closes consumers before producers, so that anything not acked is
+// redelivered by the broker to whoever subscribes next. Nothing in flight is lost.
+//
+// Threads: an instance, its client, producers, consumers and child processes all run on the one
+// executor of the runtime (a single-threaded io_context).
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "base/notifier.h"
+#include "client/client.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "config/spec.h"
+#include "exec/command.h"
+#include "exec/worker_pool.h"
+#include "function/delivery.h"
+#include "function/log_shipper.h"
+#include "function/metrics.h"
+#include "function/script_env.h"
+#include "function/stage.h"
+#include "wire/topic_name.h"
+
+namespace shfn::function {
+
+struct instance_options {
+  int instance_id = 0;
+  std::string scratch_dir;  // for the scripts' metadata files
+  std::chrono::milliseconds retry_initial{100};
+  std::chrono::milliseconds retry_max{30000};
+  // How often a topicsPattern's namespace is listed again for new topics (Pulsar's clients'
+  // patternAutoDiscoveryPeriod: one minute).
+  std::chrono::milliseconds pattern_discovery{60000};
+  stage_options stage;  // a flow stage's step, back-off and events; defaults: a plain function
+};
+
+class function_instance {
+ public:
+  function_instance(client::client& c, config::function_spec spec, instance_options options);
+  ~function_instance();
+
+  // Starts the stream workers, creates the output producer and subscribes to every input,
+  // retrying with back-off (and a log line each time) while the broker cannot be reached.
+  // Fails only for what retrying cannot fix, such as a worker that cannot be spawned.
+  asio::awaitable<result<void>> start();
+  // Processes messages until stop(), then drains and closes.
+  asio::awaitable<void> run();
+  // Stops taking messages; in-flight ones may finish until `drain_deadline`.
+  void stop(clock::time_point drain_deadline);
+
+  bool ready() const { return ready_; }
+  // Messages received and not yet done with (running, retried in place, or waiting for their
+  // output's receipt).
+  std::size_t in_flight() const { return in_flight_; }
+  const config::function_spec& spec() const { return spec_; }
+  int instance_id() const { return options_.instance_id; }
+  function_metrics metrics() const;
+  nlohmann::json status() const;
+
+ private:
+  struct input {
+    std::string topic;
+    std::unique_ptr<client::consumer> consumer;
+  };
+  // Messages of one lane run one at a time, in the order they were received.
+  struct lane {
+    std::deque<std::uint64_t> tickets;
+    notifier turn;
+  };
+
+  // A compiled topicsPattern.
+  struct topics_pattern {
+    std::string ns;  // "tenant/namespace", the one listed
+    bool persistent = true;
+    std::regex regex;  // over "tenant/namespace/local"
+  };
+
+  template <class T>
+  using attempt_fn = std::function<asio::awaitable<result<std::unique_ptr<T>>>()>;
+  // Repeats `attempt` with back-off until it succeeds or stop() is called (then nullptr),
+  // logging each failure as "cannot WHAT: ...; retrying in N ms" and counting it in `failures`.
+  template <class T>
+  asio::awaitable<std::unique_ptr<T>> keep_trying(attempt_fn<T> attempt, std::string what,
+                                                  log_level level,
+                                                  std::uint64_t* failures = nullptr);
+  asio::awaitable<result<void>> start_parts();
+  asio::awaitable<void> stop_started_parts();
+  asio::awaitable<bool> create_output();
+  asio::awaitable<bool> subscribe_all();
+  client::consumer_options consumer_options_for(const std::string& topic) const;
+  void add_input(std::string topic, std::unique_ptr<client::consumer> consumer, bool by_pattern);
+  void start_receiving(asio::any_io_executor ex, std::size_t input_index);
+  // topicsPattern.
+  result<void> compile_pattern();
+  bool matches(const wire::topic_name& t) const;
+  bool is_own_topic(const std::string& topic) const;
+  // The matching topics not subscribed yet, by base name (a partitioned topic once).
+  asio::awaitable<result<std::vector<std::string>>> new_matches();
+  asio::awaitable<result<std::unique_ptr<std::vector<std::string>>>> new_matches_boxed();
+  asio::awaitable<bool> subscribe_pattern_topics();
+  asio::awaitable<void> discovery_loop();
+  asio::awaitable<void> receive_loop(std::size_t input_index);
+  asio::awaitable<void> process(client::message m, std::size_t input_index, gate::holder held);
+  // Counts, logs and decides a failed attempt: dead letter, negative ack, or (true) retry here.
+  // `permanent`: retrying cannot help, so straight to the dead letter.
+  asio::awaitable<bool> after_failure(const client::message& m, std::size_t input_index,
+                                      const exec::outcome& o, int failed, bool permanent);
+  asio::awaitable<step_result> invoke(const client::message& m, std::size_t lane_index);
+  asio::awaitable<exec::outcome> run_script(const client::message& m);
+  asio::awaitable<step_result> run_step(const client::message& m);
+  asio::awaitable<bool> publish_output(const client::message& m, step_result& r);
+  client::outgoing_message dead_letter_message(const client::message& m, const exec::outcome& o,
+                                               int failed) const;
+  asio::awaitable<bool> dead_letter(const client::message& m, const exec::outcome& o, int failed);
+  // `publish_now`: see client::producer::send.
+  asio::awaitable<bool> send_with_retries(client::producer& p, const client::outgoing_message& m,
+                                          std::string_view what, bool publish_now = false);
+  bool nothing_else_coming() const;
+  asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,
+                                                    bool batching);
+  asio::awaitable<void> take_run_slot();
+  void release_run_slot();
+  asio::awaitable<void> wait_turn(std::size_t lane_index, std::uint64_t ticket);
+  void leave_lane(std::size_t lane_index);
+  std::size_t lane_of(const client::message& m) const;
+  std::size_t pick_worker();
+  void acknowledge(const client::message& m, std::size_t input_index);
+  std::string dead_letter_topic_for(const client::message& m) const;
+  // Waits `d`, or less when stop() is called; false when stopping.
+  asio::awaitable<bool> pause(std::chrono::milliseconds d);
+  // Past the drain deadline: ends what is still running and waits (kill_grace at most) until
+  // the messages in flight have let go.
+  asio::awaitable<void> abandon_in_flight();
+
+  client::client& client_;
+  const config::function_spec spec_;
+  const instance_options options_;
+  const delivery_policy policy_;
+  exec::command command_;
+  exec::limits limits_;
+  std::unique_ptr<exec::worker_pool> workers_;
+  std::vector<int> worker_load_;
+  // Grows while running (topicsPattern): refer to an input by index, never by reference across
+  // a suspension. Nothing is added once stopping_ is set.
+  std::vector<input> inputs_;
+  std::set<std::string> subscribed_;  // the topics of inputs_
+  std::optional<topics_pattern> pattern_;
+  std::vector<std::string> pattern_topics_;  // subscribed through the pattern, in order
+  std::set<std::string> excluded_;           // matched, but the function's own; logged once
+  bool discovering_ = false;                 // a discovery round is talking to the broker
+  notifier discovery_idle_;
+  std::unique_ptr<client::producer> output_;
+  std::map<std::string, std::unique_ptr<client::producer>> producers_;  // by name: DLQ, EO
+  std::set<std::string> creating_;
+  notifier producers_changed_;
+  log_shipper log_;
+  function_metrics metrics_;
+
+  std::vector<lane> lanes_;
+  std::uint64_t next_ticket_ = 0;
+  // Two windows: run slots bound the scripts running (or waiting in a lane) at once; the larger
+  // in-flight window also counts messages whose output waits for its receipt, so that an fsync
+  // on the broker does not idle the scripts.
+  std::size_t running_ = 0;
+  std::size_t run_slots_ = 1;
+  std::size_t in_flight_ = 0;
+  std::size_t max_in_flight_ = 1;
+  std::size_t invoking_ = 0;  // messages whose script (or step) is running now
+  notifier in_flight_changed_;
+
+  bool ready_ = false;
+  bool stopping_ = false;
+  clock::time_point drain_deadline_ = clock::time_point::max();
+  notifier stop_requested_;
+  // Past the drain deadline: running scripts are stopped, and their messages left unacked for
+  // redelivery, neither retried nor counted as failures.
+  bool abandoning_ = false;
+  std::stop_source stop_scripts_;
+  // Every coroutine that uses `this` holds it; run() returns only once it is closed.
+  gate gate_;
+};
+
+}  // namespace shfn::function

@@ -1,0 +1,105 @@
+#include "function/log_shipper.h"
+
+#include <spdlog/spdlog.h>
+
+#include "base/backoff.h"
+
+namespace shfn::function {
+
+using asio::awaitable;
+
+std::string_view to_string(log_level level) {
+  switch (level) {
+    case log_level::debug:
+      return "DEBUG";
+    case log_level::info:
+      return "INFO";
+    case log_level::warn:
+      return "WARN";
+    case log_level::error:
+      return "ERROR";
+  }
+  return "INFO";
+}
+
+log_shipper::log_shipper(client::client& c, std::string topic, std::string function, int instance)
+    : client_(c),
+      topic_(std::move(topic)),
+      function_(std::move(function)),
+      instance_(std::to_string(instance)) {}
+
+log_shipper::~log_shipper() = default;
+
+void log_shipper::post(log_level level, std::string_view text, std::string_view message_id) {
+  const auto spd = level == log_level::error  ? spdlog::level::err
+                   : level == log_level::warn ? spdlog::level::warn
+                   : level == log_level::info ? spdlog::level::info
+                                              : spdlog::level::debug;
+  if (message_id.empty()) {
+    spdlog::log(spd, "[{}/{}] {}", function_, instance_, text);
+  } else {
+    spdlog::log(spd, "[{}/{}] {}: {}", function_, instance_, message_id, text);
+  }
+  if (topic_.empty() || stopping_) return;
+  if (queue_.size() >= max_queued) {
+    ++dropped_;
+    return;
+  }
+  client::outgoing_message m{.payload = bytes(text.begin(), text.end())};
+  m.properties = {
+      {"function", function_}, {"instance", instance_}, {"level", std::string(to_string(level))}};
+  if (!message_id.empty()) m.properties.emplace_back("message_id", std::string(message_id));
+  queue_.push_back(std::move(m));
+  wake_.notify_all();
+}
+
+awaitable<bool> log_shipper::ensure_producer() {
+  backoff delays(std::chrono::milliseconds(100), std::chrono::seconds(10));
+  while (!producer_ && !stopping_) {
+    const client::producer_options options{.topic = topic_, .batching = true};
+    auto p = co_await client_.create_producer(options);
+    if (p) {
+      producer_ = std::move(*p);
+      break;
+    }
+    spdlog::warn("[{}/{}] log topic {}: {}; retrying", function_, instance_, topic_,
+                 p.error().message());
+    co_await wake_.wait_until(clock::now() + delays.next());
+  }
+  co_return producer_ != nullptr;
+}
+
+awaitable<void> log_shipper::run() {
+  if (topic_.empty()) {
+    finished_.set(true);
+    co_return;
+  }
+  client::send_callback count_failures = [this](result<wire::message_id> r) {
+    if (!r) ++send_failures_;
+  };
+  for (;;) {
+    if (queue_.empty()) {
+      if (stopping_) break;
+      co_await wake_.wait();
+      continue;
+    }
+    const bool ready = co_await ensure_producer();
+    if (!ready) break;
+    auto m = std::move(queue_.front());
+    queue_.pop_front();
+    co_await producer_->send_async(std::move(m), count_failures);
+  }
+  finished_.set(true);
+}
+
+awaitable<void> log_shipper::stop(clock::time_point deadline) {
+  stopping_ = true;
+  wake_.notify_all();
+  co_await finished_.wait_until(deadline);
+  if (producer_) {
+    co_await producer_->flush();
+    co_await producer_->close();
+  }
+}
+
+}  // namespace shfn::function

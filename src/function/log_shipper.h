@@ -1,0 +1,63 @@
+#pragma once
+// The log topic of a function instance: lifecycle events and every line its scripts write to
+// stderr, as messages with the properties function, instance, message_id and level. The same
+// lines go to the process's own log (spdlog, on stderr).
+//
+// Logging never blocks or fails the data path: lines wait in a bounded queue that one coroutine
+// drains into a batching producer; when the queue is full (the log topic is slower than the
+// script is chatty), new lines are counted as dropped and only logged locally.
+//
+// Runs on the runtime's executor, like the instance that owns it.
+
+#include <asio/awaitable.hpp>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/notifier.h"
+#include "client/client.h"
+#include "client/message.h"
+#include "client/producer.h"
+
+namespace shfn::function {
+
+enum class log_level { debug, info, warn, error };
+std::string_view to_string(log_level level);
+
+class log_shipper {
+ public:
+  // `topic` empty: local logging only.
+  log_shipper(client::client& c, std::string topic, std::string function, int instance);
+  ~log_shipper();
+
+  void post(log_level level, std::string_view text, std::string_view message_id = {});
+
+  // Ships lines until stop(); creating the producer is retried while the broker is away.
+  asio::awaitable<void> run();
+  // Ships what is queued (giving up at `deadline`), then closes the producer.
+  asio::awaitable<void> stop(clock::time_point deadline);
+
+  std::uint64_t dropped() const { return dropped_; }
+  std::uint64_t send_failures() const { return send_failures_; }
+
+ private:
+  asio::awaitable<bool> ensure_producer();
+
+  static constexpr std::size_t max_queued = 10000;
+
+  client::client& client_;
+  std::string topic_;
+  std::string function_;
+  std::string instance_;
+  std::unique_ptr<client::producer> producer_;
+  std::deque<client::outgoing_message> queue_;
+  notifier wake_;
+  bool stopping_ = false;
+  oneshot<bool> finished_;
+  std::uint64_t dropped_ = 0;
+  std::uint64_t send_failures_ = 0;
+};
+
+}  // namespace shfn::function

@@ -1,0 +1,60 @@
+#pragma once
+// What a flow may change about a function: a flow's stage is a function_instance whose
+// instance_options carry a stage_options (src/flow/plan.h makes them). The step, when there is
+// one, runs for each message instead of the spec's command: a built-in attribute filter, a
+// `uri` subscriber, or the `display` built-in (src/flow/step.h makes those). Retries, dead
+// letters, acks and the output topic work as for a script.
+//
+// A step answers like a script does (an exec::outcome: failure or success, with output), or with
+// a whole event (`reply`), which then replaces the input's: the filter that matched passes the
+// input's event on unchanged, a `uri` subscriber's response is its reply event.
+//
+// Threads: run() is called on the runtime's executor, one call per message, several at once.
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "client/message.h"
+#include "event/event.h"
+#include "exec/command.h"
+
+namespace shfn::function {
+
+struct step_result {
+  // Failure, or success with `output` as the reply's data. A `uri` step's failure keeps the
+  // HTTP status in exit_code (0 for a network error) and the response body in stderr_tail: the
+  // dead letter's knativeerrorcode and knativeerrordata.
+  exec::outcome outcome;
+  // Success only: the reply event as a whole. nullopt with an empty output: no reply.
+  std::optional<event::cloud_event> reply;
+  // Failure only: retrying cannot help (a 4xx other than 408 and 429): straight to dead letter.
+  bool permanent = false;
+};
+
+class step {
+ public:
+  virtual ~step() = default;
+  // `e`: the message's event (decoded or synthesized, see function/events.h).
+  virtual asio::awaitable<step_result> run(const client::message& m,
+                                           const event::cloud_event& e) = 0;
+};
+
+// How a stage differs from a plain function; the defaults are a plain function's.
+struct stage_options {
+  std::shared_ptr<function::step> step;  // null: run the spec's command (exec or stream mode)
+  bool always_event = false;             // synthesize an event for a plain input's output too
+  // Batch the output. A flow stage does not: a negative ack makes the broker redeliver a whole
+  // batch. This client delivers only the event given back, but another replica of the stage
+  // (Shared subscription) that receives the entry knows nothing of it and runs them all again.
+  bool batch_output = true;
+  bool linear_backoff = false;  // Knative backoffPolicy linear: delay * n, not delay * 2^(n-1)
+  std::chrono::milliseconds backoff_delay{0};  // 0: the runtime's default retry delay
+  // Non-empty: dead letters are events carrying Knative's error extensions, knativeerrordest
+  // being this (the subscriber's uri, or "shfn:<stage>" for a process or a built-in).
+  std::string error_destination;
+};
+
+}  // namespace shfn::function

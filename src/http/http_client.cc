@@ -1,0 +1,264 @@
+#include "http/http_client.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <cctype>
+#include <memory>
+#include <optional>
+
+#include "base/notifier.h"
+#include "http/http_text.h"
+
+namespace shfn::http {
+
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+using http_text::is_tchar;
+using http_text::lower;
+
+constexpr std::size_t read_chunk = 16 << 10;
+
+bool is_host_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+}
+
+// The port after "host:", or nullopt; an empty one is the default (RFC 3986 allows "host:").
+std::optional<std::uint16_t> parse_port(std::string_view s) {
+  if (s.empty()) return 80;
+  if (s.size() > 5 || !std::ranges::all_of(s, [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const int port = std::stoi(std::string(s));
+  if (port < 1 || port > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(port);
+}
+
+result<std::string> request_head(const http_url& url, const header_fields& headers,
+                                 std::size_t body_size) {
+  std::string head = fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\n", url.target, url.host_header());
+  for (const auto& [name, value] : headers) {
+    const std::string key = lower(name);
+    const bool owned = key == "host" || key == "content-length" || key == "transfer-encoding" ||
+                       key == "connection";
+    const auto control = [](char c) {
+      return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == 0x7f;
+    };
+    if (owned || name.empty() || !std::ranges::all_of(name, is_tchar) ||
+        std::ranges::any_of(value, control)) {
+      return fail(errc::invalid_request_header);
+    }
+    head += fmt::format("{}: {}\r\n", name, value);
+  }
+  head += fmt::format("Content-Length: {}\r\nConnection: close\r\n\r\n", body_size);
+  return head;
+}
+
+enum class phase { connecting, sending, receiving };
+
+// One request's connection and deadline. The deadline's handler holds it weakly and closes the
+// socket, which completes whatever operation is pending on it with an error; `timed_out` then
+// tells that error apart from the network's.
+struct exchange {
+  explicit exchange(const asio::any_io_executor& ex) : socket(ex), deadline(ex) {}
+
+  static void arm(const std::shared_ptr<exchange>& x, clock::time_point at) {
+    x->deadline.expires_at(at);
+    x->deadline.async_wait([weak = std::weak_ptr<exchange>(x)](std::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      self->timed_out = true;
+      self->close();
+    });
+  }
+
+  void close() {
+    std::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+  }
+
+  tcp::socket socket;
+  asio::steady_timer deadline;
+  bool timed_out = false;
+};
+
+// A name lookup, shared between the request, which may stop waiting for it, and the coroutine
+// that runs it, which cannot stop getaddrinfo and so finishes on its own.
+struct lookup {
+  explicit lookup(const asio::any_io_executor& ex) : resolver(ex) {}
+  tcp::resolver resolver;
+  oneshot<result<std::vector<tcp::endpoint>>> done;
+};
+
+awaitable<void> run_lookup(std::shared_ptr<lookup> l, std::string host, std::string port) {
+  std::error_code ec;
+  // No address_configured flag: on a host with only a loopback interface it would hide
+  // "localhost" (getaddrinfo's AI_ADDRCONFIG does not count loopback addresses).
+  auto found = co_await l->resolver.async_resolve(host, port, tcp::resolver::numeric_service,
+                                                  redirect_error(use_awaitable, ec));
+  if (ec) {
+    l->done.set(fail(ec));
+    co_return;
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : found) endpoints.push_back(entry.endpoint());
+  l->done.set(std::move(endpoints));
+}
+
+awaitable<result<std::vector<tcp::endpoint>>> resolve(std::string host, std::uint16_t port,
+                                                      clock::time_point deadline) {
+  // An IP literal needs no resolver: Asio's runs getaddrinfo on a thread of its own, which would
+  // make the whole process multi-threaded for good.
+  std::error_code not_literal;
+  const auto address = asio::ip::make_address(host, not_literal);
+  if (!not_literal) co_return std::vector<tcp::endpoint>{tcp::endpoint(address, port)};
+  auto ex = co_await asio::this_coro::executor;
+  auto l = std::make_shared<lookup>(ex);
+  asio::co_spawn(ex, run_lookup(l, std::move(host), std::to_string(port)), asio::detached);
+  auto found = co_await l->done.wait_until(deadline);
+  if (!found) {
+    l->resolver.cancel();
+    co_return fail(errc::timeout_connecting);
+  }
+  co_return std::move(*found);
+}
+
+awaitable<result<void>> connect(exchange& x, const http_url& url, clock::time_point deadline) {
+  auto endpoints = co_await resolve(url.host, url.port, deadline);
+  if (!endpoints) co_return fail(endpoints.error());
+  std::error_code ec = asio::error::host_not_found;
+  for (const auto& endpoint : *endpoints) {
+    if (x.timed_out) break;
+    std::error_code ignored;
+    x.socket.close(ignored);  // a failed attempt leaves it open, maybe for the other family
+    co_await x.socket.async_connect(endpoint, redirect_error(use_awaitable, ec));
+    if (!ec) break;
+  }
+  if (x.timed_out) co_return fail(errc::timeout_connecting);
+  if (ec) co_return fail(ec);
+  co_return result<void>{};
+}
+
+// Reads until the response is complete. `write_error` is the request's, if writing failed: a
+// server may answer and close before reading everything, and its answer beats the write's error.
+awaitable<result<http_reply>> receive(exchange& x, const http_client_limits& limits,
+                                      std::error_code write_error) {
+  const response_limits parser_limits{.max_head = limits.max_head, .max_body = limits.max_body};
+  response_parser parser(parser_limits);
+  std::array<char, read_chunk> chunk{};
+  while (true) {
+    std::error_code ec;
+    const std::size_t n =
+        co_await x.socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+    if (n > 0) {
+      auto complete = parser.feed(std::string_view(chunk.data(), n));
+      if (!complete) co_return fail(complete.error());
+      if (*complete) break;
+    }
+    if (ec == asio::error::eof) {
+      auto finished = parser.finish();
+      if (!finished) co_return fail(write_error ? write_error : finished.error());
+      break;
+    }
+    if (ec) {
+      if (x.timed_out) co_return fail(errc::timeout_receiving);
+      co_return fail(write_error ? write_error : ec);
+    }
+  }
+  co_return std::move(parser).reply();
+}
+
+}  // namespace
+
+std::string http_url::host_header() const {
+  std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  if (port != 80) out += ":" + std::to_string(port);
+  return out;
+}
+
+std::string http_url::str() const {
+  return "http://" + host_header() + target;
+}
+
+result<http_url> parse_http_url(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return fail(errc::invalid_url);
+  const std::string scheme = lower(url.substr(0, scheme_end));
+  if (scheme == "https") return fail(errc::https_not_supported);
+  if (scheme != "http") return fail(errc::invalid_url);
+  std::string_view rest = url.substr(scheme_end + 3);
+  const auto authority_end = std::min(rest.find_first_of("/?#"), rest.size());
+  const std::string_view authority = rest.substr(0, authority_end);
+  std::string_view target = rest.substr(authority_end);
+
+  http_url out;
+  std::string_view port;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return fail(errc::invalid_url);
+    out.host = authority.substr(1, close - 1);
+    std::error_code ec;
+    asio::ip::make_address_v6(out.host, ec);
+    if (ec) return fail(errc::invalid_url);
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && !after.starts_with(':')) return fail(errc::invalid_url);
+    port = after.empty() ? after : after.substr(1);
+  } else {
+    const auto colon = authority.find(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    if (out.host.empty() || !std::ranges::all_of(out.host, is_host_char)) {
+      return fail(errc::invalid_url);
+    }
+  }
+  auto number = parse_port(port);
+  if (!number) return fail(errc::invalid_url);
+  out.port = *number;
+
+  if (const auto hash = target.find('#'); hash != std::string_view::npos) {
+    target = target.substr(0, hash);
+  }
+  const auto visible = [](char c) { return c > ' ' && c < 0x7f; };
+  if (!std::ranges::all_of(target, visible)) return fail(errc::invalid_url);
+  out.target = target.starts_with('/') ? std::string(target) : "/" + std::string(target);
+  return out;
+}
+
+awaitable<result<http_reply>> post(http_url url, header_fields headers, std::string body,
+                                   http_client_limits limits) {
+  auto head = request_head(url, headers, body.size());
+  if (!head) co_return fail(head.error());
+  const clock::time_point deadline = clock::now() + limits.timeout;
+  auto x = std::make_shared<exchange>(co_await asio::this_coro::executor);
+  exchange::arm(x, deadline);
+
+  auto connected = co_await connect(*x, url, deadline);
+  if (!connected) co_return fail(connected.error());
+
+  std::error_code write_error;
+  const std::array<asio::const_buffer, 2> request{asio::buffer(*head), asio::buffer(body)};
+  co_await asio::async_write(x->socket, request, redirect_error(use_awaitable, write_error));
+  if (x->timed_out) co_return fail(errc::timeout_sending);
+
+  auto reply = co_await receive(*x, limits, write_error);
+  x->deadline.cancel();
+  x->close();
+  co_return reply;
+}
+
+}  // namespace shfn::http

@@ -1,0 +1,72 @@
+#pragma once
+// An HTTP/1.1 client on Asio for `uri` subscribers: one POST per call (CloudEvents binary mode
+// is the caller's business: it passes the ce-* headers and the data), one connection per request
+// ("Connection: close"; no reuse, no pipelining), plain http:// only.
+//
+// Behaviour: the host is resolved with asio::ip::tcp::resolver unless it is an IP literal (then
+// no resolver thread is started), and each address it yields is tried in turn. One deadline,
+// limits.timeout, covers the whole exchange: resolving and connecting, writing the request,
+// reading the response. When it passes, the socket is closed and the error names the phase:
+// errc::timeout_connecting, timeout_sending or timeout_receiving. A name lookup cannot be
+// interrupted (getaddrinfo runs on Asio's resolver thread), so it runs on its own and is
+// abandoned, not waited for, at the deadline. The response is read by response_parser (so
+// limits.max_head and limits.max_body apply; chunked and close-delimited bodies are fine). When
+// writing fails, what the server already sent is still read: a server that answers early and
+// closes (a 413 before the whole body, say) is heard, unless its reset discarded the answer,
+// in which case the write's error is returned.
+//
+// Errors: errc values (errc.h) and the operating system's (connection refused, reset, host not
+// found, ...). A response with any status is a success at this level: the caller decides with
+// classify(status) and, for errors, is_retryable(ec).
+//
+// Threads: post() runs on the executor of the coroutine that awaits it; nothing is shared.
+// Stopping: destroying the awaiting coroutine (or its io_context) abandons the request; the
+// socket is closed with it.
+
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+#include "http/errc.h"
+#include "http/response_parser.h"
+
+namespace shfn::http {
+
+// http://host[:port][/path][?query]. The scheme is matched case-insensitively; a fragment is
+// dropped; user information ("user@host") is refused rather than sent nowhere.
+struct http_url {
+  std::string host;  // a name or an IP literal; an IPv6 literal without its brackets
+  std::uint16_t port = 80;
+  std::string target = "/";  // path and query, as written (already percent-encoded)
+
+  std::string host_header() const;  // "host[:port]", the port only when not 80, [] for IPv6
+  std::string str() const;          // "http://" + host_header() + target
+};
+
+// Errors: errc::https_not_supported for https://, errc::invalid_url for everything else that is
+// not an http URL (another scheme, no host, a bad port, spaces or control characters...).
+result<http_url> parse_http_url(std::string_view url);
+
+struct http_client_limits {
+  std::chrono::steady_clock::duration timeout = std::chrono::seconds(30);  // whole exchange
+  std::size_t max_head = 64 << 10;                                         // response head
+  std::size_t max_body = 5 << 20;  // response body, as functions' maxOutputBytes
+};
+
+using header_fields = std::vector<std::pair<std::string, std::string>>;
+
+// POSTs `body` to `url` with `headers` (sent in order, after Host, and before Content-Length
+// and Connection, which the client writes itself). A header named Host, Content-Length,
+// Transfer-Encoding or Connection, a name that is not an HTTP token, or a value with CR, LF,
+// NUL or another control character fails with errc::invalid_request_header before anything is
+// sent. Arguments are taken by value: they must outlive the suspended coroutine.
+asio::awaitable<result<http_reply>> post(http_url url, header_fields headers, std::string body,
+                                         http_client_limits limits = {});
+
+}  // namespace shfn::http

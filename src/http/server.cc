@@ -1,0 +1,302 @@
+#include "http/server.h"
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/accept_failures.h"
+#include "base/log.h"
+#include "base/notifier.h"
+
+namespace shfn::http {
+
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+// After the last answer on a connection: how long, and how much, to read and discard what the
+// client still sends, so that closing does not reset the connection before it read the answer.
+constexpr auto linger_timeout = std::chrono::seconds(2);
+constexpr std::size_t linger_max_bytes = 4 << 20;
+constexpr std::size_t read_chunk = 16 << 10;
+
+struct connection {
+  explicit connection(asio::ip::tcp::socket s)
+      : socket(std::move(s)), deadline(socket.get_executor()) {}
+
+  // Closes the connection unless arm() is called again within `d`.
+  static void arm(const std::shared_ptr<connection>& c, std::chrono::steady_clock::duration d) {
+    c->deadline.expires_after(d);
+    c->deadline.async_wait([weak = std::weak_ptr<connection>(c)](std::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self) return;
+      if (self->deadline.expiry() <= std::chrono::steady_clock::now()) self->close();
+    });
+  }
+
+  // Appends what the client sends next to `input`; false (and closed) on an error or a stop.
+  awaitable<bool> read_more(std::array<char, read_chunk>& chunk, const bool& stopped) {
+    std::error_code ec;
+    const std::size_t n =
+        co_await socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+    if (ec || stopped) {
+      close();
+      co_return false;
+    }
+    input.append(chunk.data(), n);
+    co_return true;
+  }
+
+  void close() {
+    std::error_code ignored;
+    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    deadline.cancel();
+  }
+
+  asio::ip::tcp::socket socket;
+  asio::steady_timer deadline;
+  std::string input;  // received, not yet consumed
+};
+
+std::string url_of(const asio::ip::tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return "http://" + host + ":" + std::to_string(endpoint.port());
+}
+
+}  // namespace
+
+// What the accept loop and the connections share with the server object; they hold it by
+// shared_ptr, so it outlives the http_server until they have unwound.
+struct http_server::state {
+  state(asio::ip::tcp::acceptor a, handler h, http_limits l)
+      : acceptor(std::move(a)), handle(std::move(h)), limits(l) {}
+
+  static awaitable<void> accept_loop(std::shared_ptr<state> s);
+  static awaitable<void> serve(std::shared_ptr<state> s, std::shared_ptr<connection> c);
+  static awaitable<void> answer_and_close(std::shared_ptr<state> s, std::shared_ptr<connection> c,
+                                          http_response response);
+  // The handler's answer, or a 500 when it throws.
+  http_response answer(const http_request& request) const;
+  // Whether the peer of `socket` holds limits.max_connections_per_address already (logged once
+  // per address and burst).
+  bool at_address_limit(const asio::ip::tcp::socket& socket);
+
+  asio::ip::tcp::acceptor acceptor;
+  asio::ip::tcp::endpoint endpoint;
+  handler handle;
+  http_limits limits;
+  std::vector<std::weak_ptr<connection>> connections;
+  std::optional<asio::ip::address> refusing;  // the address last refused, to log once
+  bool stopped = false;
+};
+
+http_server::http_server(std::shared_ptr<state> s) : state_(std::move(s)) {}
+
+result<std::unique_ptr<http_server>> http_server::start(asio::any_io_executor executor,
+                                                        const asio::ip::tcp::endpoint& at,
+                                                        handler handle, http_limits limits) {
+  asio::ip::tcp::acceptor acceptor(executor);
+  std::error_code ec;
+  acceptor.open(at.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(at, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ec);
+  auto s = std::make_shared<state>(std::move(acceptor), std::move(handle), limits);
+  s->endpoint = s->acceptor.local_endpoint(ec);
+  if (ec) return fail(ec);
+  asio::co_spawn(executor, state::accept_loop(s), asio::detached);
+  return std::unique_ptr<http_server>(new http_server(std::move(s)));
+}
+
+http_server::~http_server() {
+  stop();
+}
+
+asio::ip::tcp::endpoint http_server::endpoint() const {
+  return state_->endpoint;
+}
+
+std::string http_server::url() const {
+  return url_of(state_->endpoint);
+}
+
+void http_server::stop() {
+  state& s = *state_;
+  if (s.stopped) return;
+  s.stopped = true;
+  std::error_code ignored;
+  s.acceptor.close(ignored);
+  for (auto& w : s.connections) {
+    if (auto c = w.lock()) c->close();
+  }
+  s.connections.clear();
+}
+
+http_response http_server::state::answer(const http_request& request) const {
+  try {
+    return handle(request);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: {} {} failed: {}", url_of(endpoint), request.method, request.target,
+                  e.what());
+    return error_response(500, std::string("internal error: ") + e.what());
+  } catch (...) {
+    spdlog::error("{}: {} {} failed", url_of(endpoint), request.method, request.target);
+    return error_response(500, "internal error");
+  }
+}
+
+awaitable<void> http_server::state::accept_loop(std::shared_ptr<state> s) {
+  accept_failures failures("HTTP server on " + url_of(s->endpoint));
+  while (!s->stopped) {
+    std::error_code ec;
+    auto socket = co_await s->acceptor.async_accept(redirect_error(use_awaitable, ec));
+    if (s->stopped) break;
+    if (ec) {
+      co_await sleep_for(failures.failed(ec));
+      continue;
+    }
+    failures.succeeded();
+    std::erase_if(s->connections, [](const auto& w) { return w.expired(); });
+    if (s->at_address_limit(socket)) {
+      std::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto c = std::make_shared<connection>(std::move(socket));
+    s->connections.push_back(c);
+    asio::co_spawn(s->acceptor.get_executor(), serve(s, std::move(c)), asio::detached);
+  }
+}
+
+bool http_server::state::at_address_limit(const asio::ip::tcp::socket& socket) {
+  std::error_code ec;
+  const auto peer = socket.remote_endpoint(ec).address();
+  if (ec) return false;
+  std::size_t held = 0;
+  for (const auto& w : connections) {
+    auto c = w.lock();
+    if (!c) continue;
+    const auto other = c->socket.remote_endpoint(ec);
+    if (!ec && other.address() == peer) ++held;
+  }
+  if (held < limits.max_connections_per_address) {
+    if (refusing == peer) refusing.reset();
+    return false;
+  }
+  if (refusing != peer) {
+    spdlog::warn("HTTP server on {}: {} holds {} connections; refusing more from it",
+                 url_of(endpoint), peer.to_string(), held);
+    refusing = peer;
+  }
+  return true;
+}
+
+awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_ptr<connection> c) {
+  std::array<char, read_chunk> chunk{};
+  while (!s->stopped) {
+    connection::arm(c, s->limits.idle_timeout);
+    // The head. Blank lines before a request line are ignored (RFC 9112, 2.2). Once it has
+    // begun, it has head_timeout to arrive whole.
+    std::size_t head_end = std::string::npos;
+    bool head_begun = false;
+    while (true) {
+      const auto first = c->input.find_first_not_of("\r\n");
+      c->input.erase(0, first == std::string::npos ? c->input.size() : first);
+      if (!head_begun && !c->input.empty()) {
+        head_begun = true;
+        connection::arm(c, s->limits.head_timeout);
+      }
+      head_end = find_head_end(c->input);
+      if (head_end != std::string::npos || c->input.size() > s->limits.max_head) break;
+      const bool more = co_await c->read_more(chunk, s->stopped);
+      if (!more) co_return;
+    }
+    connection::arm(c, s->limits.idle_timeout);  // for the body
+    if (head_end == std::string::npos || head_end > s->limits.max_head) {
+      http_response refused =
+          error_response(431, make_error_code(http_errc::header_fields_too_large).message());
+      co_await answer_and_close(s, c, std::move(refused));
+      co_return;
+    }
+    auto request = parse_request_head(std::string_view(c->input).substr(0, head_end), s->limits);
+    if (!request) {
+      const int status =
+          request.error().category() == http_category() ? request.error().value() : 400;
+      http_response refused = error_response(status, request.error().message());
+      co_await answer_and_close(s, c, std::move(refused));
+      co_return;
+    }
+    c->input.erase(0, head_end);
+
+    // The body.
+    if (request->expect_continue && c->input.size() < request->content_length) {
+      static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+      std::error_code ec;
+      co_await asio::async_write(c->socket, asio::buffer(go_on.data(), go_on.size()),
+                                 redirect_error(use_awaitable, ec));
+      if (ec || s->stopped) {
+        c->close();
+        co_return;
+      }
+    }
+    while (c->input.size() < request->content_length) {
+      const bool more = co_await c->read_more(chunk, s->stopped);
+      if (!more) co_return;
+    }
+    request->body = c->input.substr(0, request->content_length);
+    c->input.erase(0, request->content_length);
+
+    http_response response = s->answer(*request);
+    if (!request->keep_alive || s->stopped) {
+      co_await answer_and_close(s, c, std::move(response));
+      co_return;
+    }
+    const std::string out = serialize(response, true);
+    std::error_code ec;
+    co_await asio::async_write(c->socket, asio::buffer(out), redirect_error(use_awaitable, ec));
+    if (ec) break;
+  }
+  c->close();
+}
+
+awaitable<void> http_server::state::answer_and_close(std::shared_ptr<state> s,
+                                                     std::shared_ptr<connection> c,
+                                                     http_response response) {
+  const std::string out = serialize(response, false);
+  std::error_code ec;
+  co_await asio::async_write(c->socket, asio::buffer(out), redirect_error(use_awaitable, ec));
+  if (ec || s->stopped) {
+    c->close();
+    co_return;
+  }
+  // Half-close, then drain: closing with unread input would reset the connection, and the
+  // client could lose the answer (an oversized body it is still sending, say).
+  c->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  connection::arm(c, linger_timeout);
+  std::array<char, read_chunk> chunk{};
+  std::size_t discarded = 0;
+  while (discarded < linger_max_bytes && !s->stopped) {
+    const std::size_t n =
+        co_await c->socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+    if (ec) break;
+    discarded += n;
+  }
+  c->close();
+}
+
+}  // namespace shfn::http
