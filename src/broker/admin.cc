@@ -20,6 +20,7 @@
 #include "broker/subscription.h"
 #include "broker/topic.h"
 #include "http/prometheus.h"
+#include "storage/layout.h"
 #include "wire/errc.h"
 #include "wire/topic_name.h"
 
@@ -370,7 +371,7 @@ class api {
   bool exists(const wire::topic_name& t) const {
     if (topics_.loaded().contains(t.str())) return true;
     std::error_code ec;
-    if (t.persistent && fs::exists(topic_dir(data_dir_, t), ec)) return true;
+    if (t.persistent && fs::exists(storage::topic_dir(data_dir_, t), ec)) return true;
     if (t.partition < 0) return false;
     wire::topic_name base = t;
     base.partition = -1;

@@ -46,13 +46,4 @@ struct broker_context {
   }
 };
 
-// Where a topic's files live: DATA/topics/<domain>/<tenant>/<namespace>/<local name>, every
-// component percent-encoded so that any valid Pulsar name is one safe path component.
-std::filesystem::path topic_dir(const std::filesystem::path& data_dir, const wire::topic_name& t);
-// The file holding a partitioned topic's partition count (absent: not partitioned).
-std::filesystem::path partitions_file(const std::filesystem::path& data_dir,
-                                      const wire::topic_name& t);
-std::string encode_path_component(std::string_view name);
-std::string decode_path_component(std::string_view encoded);
-
 }  // namespace shfn::broker

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "broker/topic.h"
 #include "storage/file.h"
+#include "storage/layout.h"
 #include "wire/errc.h"
 
 namespace shfn::broker {
@@ -94,7 +95,7 @@ result<int> topic_registry::partitions(std::string_view name) const {
   auto parsed = wire::parse_topic_name(name);
   if (!parsed) return fail(parsed.error());
   if (parsed->partition >= 0) return 0;
-  const fs::path file = partitions_file(ctx_.options.data_dir, *parsed);
+  const fs::path file = storage::partitions_file(ctx_.options.data_dir, *parsed);
   std::ifstream in(file);
   if (!in) return 0;  // no such file: not a partitioned topic
   // A file that is there but unreadable must not turn a partitioned topic into a plain one,
@@ -110,21 +111,13 @@ result<void> topic_registry::create_partitioned(std::string_view name, int parti
   if (!parsed) return fail(parsed.error());
   if (partitions <= 0 || parsed->partition >= 0)
     return fail(wire::server_error(pb::NotAllowedError));
-  const fs::path file = partitions_file(ctx_.options.data_dir, *parsed);
+  const fs::path file = storage::partitions_file(ctx_.options.data_dir, *parsed);
   std::error_code ec;
   if (fs::exists(file, ec)) return fail(wire::server_error(pb::NotAllowedError));
-  // Durable before it is answered: written and fsynced aside, renamed over, the rename made
-  // durable by an fsync of the directory. A crash leaves the old state or the new, never an
-  // empty file.
+  // Durable before it is answered; a crash leaves the old state or the new, never an empty file.
   if (auto ok = storage::create_directory_durably(file.parent_path()); !ok) return fail(ok.error());
-  const fs::path tmp = file.string() + ".tmp";
   const std::string text = std::to_string(partitions) + "\n";
-  auto out = storage::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
-  if (!out) return fail(out.error());
-  if (auto ok = storage::write_all_at(out->get(), as_bytes(text), 0); !ok) return ok;
-  if (auto ok = storage::sync_data(out->get()); !ok) return ok;
-  if (auto ok = storage::rename_file(tmp, file); !ok) return ok;
-  return storage::sync_directory(file.parent_path());
+  return storage::replace_file_durably(file, as_bytes(text));
 }
 
 result<void> topic_registry::remove(std::string_view name) {
@@ -145,7 +138,7 @@ result<void> topic_registry::remove(std::string_view name) {
   }
   if (n && *n > 0) {
     std::error_code ec;
-    fs::remove(partitions_file(ctx_.options.data_dir, *parsed), ec);
+    fs::remove(storage::partitions_file(ctx_.options.data_dir, *parsed), ec);
   }
   return {};
 }
@@ -157,19 +150,15 @@ std::vector<std::string> topic_registry::list(std::string_view tenant, std::stri
     if (parsed && parsed->tenant == tenant && parsed->ns == ns) names.push_back(name);
   }
   for (const char* domain : {"persistent", "non-persistent"}) {
-    const fs::path dir = ctx_.options.data_dir / "topics" / domain / encode_path_component(tenant) /
-                         encode_path_component(ns);
+    const bool persistent = std::string_view(domain) == "persistent";
+    const fs::path dir = storage::namespace_dir(ctx_.options.data_dir, persistent, tenant, ns);
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       if (!entry.is_directory()) continue;
-      std::string local;
-      try {
-        local = decode_path_component(entry.path().filename().string());
-      } catch (const std::exception&) {
-        continue;  // not a name we wrote
-      }
+      auto local = storage::decode_path_component(entry.path().filename().string());
+      if (!local) continue;  // not a name we wrote
       const std::string full =
-          std::string(domain) + "://" + std::string(tenant) + "/" + std::string(ns) + "/" + local;
+          std::string(domain) + "://" + std::string(tenant) + "/" + std::string(ns) + "/" + *local;
       if (!topics_.contains(full)) names.push_back(full);
     }
   }
@@ -185,17 +174,15 @@ std::vector<std::string> topic_registry::partitioned(bool persistent, std::strin
                                .local = "probe"};
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& entry :
-       fs::directory_iterator(partitions_file(ctx_.options.data_dir, probe).parent_path(), ec)) {
+  for (const auto& entry : fs::directory_iterator(
+           storage::partitions_file(ctx_.options.data_dir, probe).parent_path(), ec)) {
     const std::string file = entry.path().filename().string();
-    constexpr std::string_view suffix = ".partitions";
+    constexpr std::string_view suffix = storage::partitions_suffix;
     if (!entry.is_regular_file(ec) || !file.ends_with(suffix)) continue;
+    auto local = storage::decode_path_component(file.substr(0, file.size() - suffix.size()));
+    if (!local) continue;  // not a name we wrote
     wire::topic_name t = probe;
-    try {
-      t.local = decode_path_component(file.substr(0, file.size() - suffix.size()));
-    } catch (const std::exception&) {
-      continue;  // not a name we wrote
-    }
+    t.local = std::move(*local);
     if (partitions(t.str()).value_or(0) > 0) names.push_back(t.str());
   }
   std::ranges::sort(names);

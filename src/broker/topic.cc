@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/log.h"
+#include "storage/layout.h"
 #include "wire/errc.h"
 
 namespace shfn::broker {
@@ -58,7 +59,7 @@ topic::topic(broker_context& ctx, wire::topic_name name, std::shared_ptr<storage
     : ctx_(ctx),
       name_(std::move(name)),
       full_name_(name_.str()),
-      dir_(topic_dir(ctx.options.data_dir, name_)),
+      dir_(storage::topic_dir(ctx.options.data_dir, name_)),
       log_(std::move(log)) {
   if (log_) durable_end_ = log_->end_offset();
 }
@@ -69,7 +70,8 @@ result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topi
   std::shared_ptr<storage::log> log;
   if (name.persistent) {
     const storage::log_options options{.segment_bytes = ctx.options.segment_bytes};
-    auto opened = storage::log::open(topic_dir(ctx.options.data_dir, name) / "log", options);
+    auto opened =
+        storage::log::open(storage::topic_dir(ctx.options.data_dir, name) / "log", options);
     if (!opened) return fail(opened.error());
     log = std::move(*opened);
     // What recovery found is on disk; make it durable before anyone is told about it.
@@ -101,11 +103,11 @@ void topic::release_idle_cursors() {
 }
 
 fs::path topic::cursor_path(const std::string& subscription) const {
-  return dir_ / "cursors" / (encode_path_component(subscription) + ".cursor");
+  return storage::cursor_path(dir_, subscription);
 }
 
 fs::path topic::reader_cursor_path(const std::string& subscription) const {
-  return dir_ / "readers" / (encode_path_component(subscription) + ".cursor");
+  return storage::cursor_path(dir_, subscription, /*reader=*/true);
 }
 
 result<void> topic::load_subscriptions() {
@@ -115,11 +117,17 @@ result<void> topic::load_subscriptions() {
   fs::directory_iterator it(dir_ / "cursors", ec);
   if (ec) return {};  // no subscriptions yet
   for (const auto& file : it) {
-    if (file.path().extension() != ".cursor") continue;
+    if (file.path().extension() != storage::cursor_suffix) continue;
+    auto decoded = storage::decode_path_component(file.path().stem().string());
+    if (!decoded) {
+      spdlog::warn("topic {}: ignoring {}: not a cursor the broker wrote", full_name_,
+                   file.path().string());
+      continue;
+    }
+    const std::string& name = *decoded;
     // Compactions of the cursor's journal run on the syncer thread, off the event loop.
     auto cursor = storage::cursor_file::open(file.path(), {}, &ctx_.syncer);
     if (!cursor) return fail(cursor.error());
-    const std::string name = decode_path_component(file.path().stem().string());
     auto type = pb::CommandSubscribe::Exclusive;
     auto props = (*cursor)->state().properties;
     if (auto t = props.find(type_property); t != props.end()) {

@@ -117,6 +117,21 @@ result<void> replace_file(const std::filesystem::path& path, byte_view data) {
   return written;
 }
 
+result<void> replace_file_durably(const std::filesystem::path& path, byte_view data) {
+  std::filesystem::path temp = path;
+  temp += ".tmp";
+  auto fd = open_file(temp, O_WRONLY | O_CREAT | O_TRUNC);
+  if (!fd) return fail(fd.error());
+  auto written = write_all_at(fd->get(), data, 0);
+  if (written) written = sync_data(fd->get());
+  if (written) written = rename_file(temp, path);
+  if (!written) {
+    ::unlink(temp.c_str());
+    return written;
+  }
+  return sync_directory(parent_directory(path));
+}
+
 result<bool> create_directory_durably(const std::filesystem::path& dir) {
   std::error_code ec;
   const bool created = std::filesystem::create_directories(dir, ec);

@@ -38,6 +38,10 @@ result<void> sync_directory(const std::filesystem::path& dir);
 // Replaces `path` by a file holding exactly `data`: written to "<path>.tmp", then renamed over,
 // so a reader never sees a half-written file. Not fsynced: for files that can be rebuilt.
 result<void> replace_file(const std::filesystem::path& path, byte_view data);
+// The same, durably: the new file is fdatasynced before the rename and the rename made durable
+// by an fsync of the directory, so after a crash the path holds the old contents or the new,
+// never an empty or partial file. On failure the temporary file is removed.
+result<void> replace_file_durably(const std::filesystem::path& path, byte_view data);
 
 // Creates `dir` (and missing parents) if needed; when it was created, fsyncs its parent so the
 // new directory entry is durable too. Returns whether it was created.

@@ -22,6 +22,7 @@
 
 #include "broker/broker.h"
 #include "broker/context.h"
+#include "storage/layout.h"
 #include "support/broker_env.h"
 #include "wire/frame.h"
 #include "wire/frame_buffer.h"
@@ -717,7 +718,7 @@ TEST_F(broker_protocol, an_idle_topic_closes_its_files_and_loads_again_when_used
 TEST_F(broker_protocol, a_damaged_partition_count_is_an_error_not_a_plain_topic) {
   const auto name = wire::parse_topic_name("persistent://public/default/damaged");
   ASSERT_TRUE(name.has_value());
-  const fs::path file = partitions_file(dir_, *name);
+  const fs::path file = storage::partitions_file(dir_, *name);
   fs::create_directories(file.parent_path());
   std::ofstream(file).flush();  // empty
   raw_client c(broker_->service_url());

@@ -30,6 +30,7 @@
 #include "client/consumer.h"
 #include "client/producer.h"
 #include "http/tests/http_client.h"
+#include "storage/layout.h"
 #include "support/broker_env.h"
 #include "support/coro_test.h"
 #include "wire/topic_name.h"
@@ -208,9 +209,9 @@ awaitable<void> partitioned_topic_lifecycle(asio::io_context& io, const broker_u
   auto parsed = wire::parse_topic_name(topic);
   CO_ASSERT_TRUE(parsed.has_value());
   for (int i = 0; i < 3; ++i) {
-    EXPECT_FALSE(fs::exists(topic_dir(b.data_dir, parsed->partition_of(i)))) << i;
+    EXPECT_FALSE(fs::exists(storage::topic_dir(b.data_dir, parsed->partition_of(i)))) << i;
   }
-  EXPECT_FALSE(fs::exists(partitions_file(b.data_dir, *parsed)));
+  EXPECT_FALSE(fs::exists(storage::partitions_file(b.data_dir, *parsed)));
   EXPECT_EQ(request(b.admin, "DELETE", path + "/partitions").status, 404);
 }
 TEST_F(admin_api, partitioned_topic_lifecycle) {

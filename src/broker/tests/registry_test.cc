@@ -10,10 +10,12 @@
 #include <asio/io_context.hpp>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "base/temp_dir.h"
 #include "broker/context.h"
 #include "storage/faults.h"
+#include "storage/layout.h"
 
 namespace shfn::broker {
 namespace {
@@ -61,6 +63,23 @@ TEST(topic_registry, a_failing_write_leaves_a_partitioned_topic_whole_or_absent)
       }
     }
   }
+}
+
+TEST(topic_registry, a_file_in_cursors_the_broker_did_not_write_is_skipped_not_fatal) {
+  asio::io_context io;
+  temp_dir dir("shfn-registry");
+  const std::string name = "persistent://public/default/stray";
+  {
+    registry_on_disk r(io, dir.path());
+    ASSERT_TRUE(r.topics.get(name));
+  }
+  auto parsed = wire::parse_topic_name(name);
+  const auto cursors = storage::topic_dir(dir.path(), *parsed) / "cursors";
+  std::filesystem::create_directories(cursors);
+  std::ofstream(cursors / "%zz.cursor") << "left by someone else";
+  registry_on_disk reopened(io, dir.path());
+  auto t = reopened.topics.get(name);
+  EXPECT_TRUE(t) << t.error().message();
 }
 
 }  // namespace
