@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds shfn and runs every test: unit tests, the client against Apache Pulsar standalone
-# (with TLS and token authentication on), the Python interop suite, and a short fuzzing run of
-# the frame decoder. Starts the standalone once for the whole run and stops it on exit.
+# Builds shfn and runs every test: a short run of every fuzz target (scripts/fuzz.sh), the unit
+# tests under ASan/UBSan and TSan (scripts/sanitize.sh), then ctest: unit tests, the client
+# against Apache Pulsar standalone (with TLS and token authentication on), the interop, function,
+# chaos, image and Kubernetes suites. Starts the standalone once for the whole run and stops it
+# on exit.
 #
-# Env: SHFN_FUZZ_SECONDS (default 30), SHFN_TEST_DIR (default: a fresh temp dir).
+# Env: SHFN_FUZZ_SECONDS per fuzz target (default 20), SHFN_TEST_DIR (default: a fresh temp dir).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,13 +16,10 @@ work="${SHFN_TEST_DIR:-$(mktemp -d /tmp/shfn-test.XXXXXX)}"
 cmake --preset default -DSHFN_PYTHON="$venv/bin/python" >/dev/null
 cmake --build build -j"$(nproc)"
 
-# Fuzz the frame decoder for a short while (libFuzzer, clang).
-cmake --preset fuzz >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_decode_frame
-mkdir -p "$work/fuzz-corpus"
-./build-fuzz/src/wire/fuzz_decode_frame -max_total_time="${SHFN_FUZZ_SECONDS:-30}" \
-  -max_len=4096 "$work/fuzz-corpus" 2>"$work/fuzz.log" || { tail -50 "$work/fuzz.log"; exit 1; }
-echo "fuzz: $(grep -c . "$work/fuzz.log") log lines, no crash" >&2
+# Every fuzz target for a short while (libFuzzer, clang), then the unit tests under the
+# sanitizers.
+bash scripts/fuzz.sh "$work"
+bash scripts/sanitize.sh
 
 pulsar_dir="$work/pulsar"
 stop_pulsar() { bash scripts/pulsar-standalone.sh stop "$pulsar_dir" >/dev/null 2>&1 || true; }
