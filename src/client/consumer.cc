@@ -68,6 +68,7 @@ partition_consumer::partition_consumer(client& owner_client, consumer& owner, st
       partition_(partition),
       options_(options),
       consumer_id_(owner_client.next_consumer_id()),
+      permits_(options.receiver_queue_size),
       backoff_(owner_client.options().initial_backoff, owner_client.options().max_backoff) {}
 
 partition_consumer::~partition_consumer() {
@@ -124,8 +125,7 @@ awaitable<result<void>> partition_consumer::subscribe_once() {
   }
   if (closing_) co_return fail(errc::closed);
   conn_ = std::move(*conn);
-  consumed_since_flow_ = 0;
-  broker_permits_ = 0;
+  permits_.reset();
   grant_permits(options_.receiver_queue_size);
   co_return result<void>{};
 }
@@ -145,7 +145,7 @@ awaitable<void> partition_consumer::reconnect_loop() {
 
 void partition_consumer::grant_permits(int count) {
   if (!conn_ || count <= 0) return;
-  broker_permits_ += count;
+  permits_.granted(count);
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::FLOW);
   c.mutable_flow()->set_consumer_id(consumer_id_);
@@ -153,24 +153,11 @@ void partition_consumer::grant_permits(int count) {
   conn_->send(c);
 }
 
-// Permits go back to the broker once half the queue has been taken, as Pulsar's clients do. When
-// entries are large (a batch about the size of the queue), that alone asks for the next entry
-// only halfway through the current one, leaving the broker half an entry's processing time to
-// answer before the queue runs dry. So permits also go back as soon as the broker has none left
-// for this consumer and the messages taken since the last FLOW would let it send again (with
-// batches, usually after the first message of an entry): the next entry then travels while the
-// current one is worked through. Either way the permits granted are exactly the messages taken,
-// so the receiver queue holds no more than before; only the moment of the FLOW moves, and at
-// most one early FLOW follows each entry.
+// When the permits go back: permit_window (batch_tracker.h).
 bool partition_consumer::consumed(int count) {
-  consumed_since_flow_ += count;
-  const int half = std::max(1, options_.receiver_queue_size / 2);
-  const bool unblocks_broker = last_entry_messages_ >= half && broker_permits_ <= 0 &&
-                               broker_permits_ + consumed_since_flow_ > 0;
-  if (consumed_since_flow_ < half && !unblocks_broker) return false;
-  grant_permits(consumed_since_flow_);
-  consumed_since_flow_ = 0;
-  return true;
+  const int grant = permits_.consumed(count);
+  grant_permits(grant);
+  return grant > 0;
 }
 
 void partition_consumer::on_frame(const wire::frame& f) {
@@ -194,10 +181,9 @@ void partition_consumer::on_frame(const wire::frame& f) {
 void partition_consumer::handle_message(const wire::frame& f) {
   const auto& command = f.command.message();
   // What the broker charged for this entry: a batch takes as many permits as it has messages.
-  last_entry_messages_ = f.metadata && f.metadata->has_num_messages_in_batch()
+  permits_.entry_arrived(f.metadata && f.metadata->has_num_messages_in_batch()
                              ? std::max(1, f.metadata->num_messages_in_batch())
-                             : 1;
-  broker_permits_ -= last_entry_messages_;
+                             : 1);
   if (!f.metadata) {
     spdlog::warn("consumer on {}: message without metadata dropped", topic_);
     consumed(1);
@@ -269,40 +255,24 @@ void partition_consumer::handle_message(const wire::frame& f) {
     return;
   }
   const int count = static_cast<int>(entries->size());
-  batch_state& batch = batches_[{entry.ledger, entry.entry}];
-  if (batch.messages.size() != static_cast<std::size_t>(count)) {
-    batch = {std::vector<batch_message>(static_cast<std::size_t>(count)), 0};
-  }
-  int delivered = 0;
-  int skipped = 0;
-  for (int i = 0; i < count; ++i) {
+  const auto gone = [&](int i) {
+    return !still_unacked(command, i) ||
+           (*entries)[static_cast<std::size_t>(i)].metadata.compacted_out();
+  };
+  const auto arrival = batches_.arrived({entry.ledger, entry.entry}, count, gone);
+  for (const int i : arrival.deliver) {
     const auto& e = (*entries)[static_cast<std::size_t>(i)];
-    batch_message& state = batch.messages[static_cast<std::size_t>(i)];
-    if (!still_unacked(command, i) || e.metadata.compacted_out()) state = batch_message::acked;
-    if (state != batch_message::available) {
-      ++skipped;
-      continue;
-    }
-    state = batch_message::outstanding;
     message& m = start_message();
     m.id.batch_index = i;
     m.id.batch_size = count;
     copy_fields(e.metadata, m);
     if (e.metadata.has_sequence_id()) m.sequence_id = e.metadata.sequence_id();
     m.payload.assign(e.payload.begin(), e.payload.end());
-    ++delivered;
     finish_message(m);
   }
-  batch.left = static_cast<std::size_t>(
-      std::count_if(batch.messages.begin(), batch.messages.end(),
-                    [](batch_message m) { return m != batch_message::acked; }));
-  if (batch.left == 0) {
-    // All acked already (the last ack was lost with a connection): ack the entry now.
-    batches_.erase({entry.ledger, entry.entry});
-    queue_ack(entry);
-  }
-  if (delivered > 0 && !to_dead_letter) owner_.arrived();
-  if (skipped > 0) consumed(skipped);
+  if (arrival.ack_entry) queue_ack(entry);
+  if (!arrival.deliver.empty() && !to_dead_letter) owner_.arrived();
+  if (arrival.skipped > 0) consumed(arrival.skipped);
 }
 
 bool partition_consumer::gather_chunk(const wire::frame& f, const wire::message_id& entry,
@@ -350,26 +320,12 @@ std::vector<wire::message_id> partition_consumer::chunks_of(const wire::message_
 }
 
 void partition_consumer::make_available(const wire::message_id& id) {
-  if (id.batch_index < 0) return;
-  auto it = batches_.find({id.ledger, id.entry});
-  if (it == batches_.end()) return;
-  const auto index = static_cast<std::size_t>(id.batch_index);
-  if (index < it->second.messages.size() && it->second.messages[index] != batch_message::acked) {
-    it->second.messages[index] = batch_message::available;
-  }
+  if (id.batch_index >= 0) batches_.make_available({id.ledger, id.entry}, id.batch_index);
 }
 
 void partition_consumer::acknowledge(const wire::message_id& id) {
-  if (id.batch_index >= 0) {
-    auto it = batches_.find({id.ledger, id.entry});
-    if (it == batches_.end()) return;  // the whole entry is acked already
-    batch_state& batch = it->second;
-    const auto index = static_cast<std::size_t>(id.batch_index);
-    if (index >= batch.messages.size() || batch.messages[index] == batch_message::acked) return;
-    batch.messages[index] = batch_message::acked;
-    if (--batch.left > 0) return;
-    batches_.erase(it);
-  }
+  // A batch's message: the entry is acked with its last message.
+  if (id.batch_index >= 0 && !batches_.acknowledge({id.ledger, id.entry}, id.batch_index)) return;
   for (const auto& chunk : chunks_of(id)) queue_ack(chunk);
   chunked_.erase({id.ledger, id.entry});
   queue_ack(id);
@@ -382,11 +338,9 @@ void partition_consumer::acknowledge_cumulative(const wire::message_id& id) {
     if (id.entry == 0) return;
     upto.entry = id.entry - 1;
   }
-  auto covered = [&](const auto& kv) {
-    return std::pair(kv.first.first, kv.first.second) <= std::pair(upto.ledger, upto.entry);
-  };
-  std::erase_if(batches_, covered);
-  std::erase_if(chunked_, covered);
+  batches_.forget_through({upto.ledger, upto.entry});
+  std::erase_if(chunked_,
+                [&](const auto& kv) { return kv.first <= std::pair(upto.ledger, upto.entry); });
   if (!conn_) return;
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::ACK);
@@ -563,6 +517,7 @@ awaitable<result<message>> consumer::receive(clock::time_point deadline) {
   }
   while (incoming_.empty()) {
     if (closed_) co_return fail(errc::closed);
+    if (std::exchange(interrupted_, false)) co_return fail(errc::interrupted);
     const bool woken = co_await arrived_.wait_until(deadline);
     if (!woken && incoming_.empty()) co_return fail(errc::timeout);
   }

@@ -4,7 +4,7 @@
 //
 // Flow control: each partition_consumer grants receiver_queue_size permits on subscribe and
 // refills them (FLOW) once the application has taken half, or sooner when the broker has none
-// left and a large entry waits (see consumed()); the next receive() first lets the
+// left and a large entry waits (permit_window, batch_tracker.h); the next receive() first lets the
 // event loop run once, so the FLOW (and the acks made so far) go out at once even when the
 // application receives in a tight loop that would otherwise not suspend until the queue ran dry.
 // Acks are batched per event-loop turn into one ACK command. A batch entry is acked to the broker
@@ -29,6 +29,7 @@
 
 #include "base/backoff.h"
 #include "base/notifier.h"
+#include "client/batch_tracker.h"
 #include "client/connection.h"
 #include "client/message.h"
 #include "client/message_queue.h"
@@ -86,26 +87,8 @@ class partition_consumer final : public connection_listener {
   const consumer_options& options_;
   std::uint64_t consumer_id_;
   std::shared_ptr<connection> conn_;
-  int consumed_since_flow_ = 0;
-  // The broker's view of our permits (granted minus what it sent), and the size of the last
-  // entry, for deciding when a FLOW lets the broker send its next entry.
-  std::int64_t broker_permits_ = 0;
-  int last_entry_messages_ = 1;
-  // Batch entries delivered and not yet wholly acked: where each of their messages is. The
-  // broker acks and redelivers whole entries (after a negative ack of one message, an ack
-  // timeout, a reconnect), so this outlives redeliveries: when the entry comes again, only its
-  // `available` messages are delivered, not those acked or still with the application, which
-  // would otherwise be processed twice.
-  enum class batch_message : std::uint8_t {
-    available,    // to deliver when the entry comes (again)
-    outstanding,  // queued here or with the application
-    acked,
-  };
-  struct batch_state {
-    std::vector<batch_message> messages;
-    std::size_t left = 0;  // messages not acked yet
-  };
-  std::map<std::pair<std::int64_t, std::int64_t>, batch_state> batches_;
+  permit_window permits_;
+  batch_tracker batches_;  // batched entries not yet wholly acked; it outlives redeliveries
   std::vector<wire::batch_entry> batch_scratch_;  // reused by every batch this consumer decodes
   struct chunk_gathering {
     int next_chunk = 0;
@@ -130,8 +113,15 @@ class consumer {
 
   asio::awaitable<result<void>> start();
 
-  // The next message; errc::timeout at the deadline, errc::closed once closed.
+  // The next message; errc::timeout at the deadline, errc::closed once closed,
+  // errc::interrupted after interrupt().
   asio::awaitable<result<message>> receive(clock::time_point deadline = clock::time_point::max());
+  // The receive() waiting for a message (or, if none waits, the next one that would) returns
+  // errc::interrupted: how an owner that is stopping ends its receive loop without polling.
+  void interrupt() {
+    interrupted_ = true;
+    arrived_.notify_all();
+  }
   // Whether receive() has a message to return at once.
   bool has_queued() const { return !incoming_.empty(); }
   void acknowledge(const message& m);
@@ -170,6 +160,7 @@ class consumer {
   notifier dead_letter_arrived_;
   std::unique_ptr<producer> dead_letter_producer_;
   bool closed_ = false;
+  bool interrupted_ = false;
   bool flow_queued_ = false;  // by the last receive(): the next one lets it go out first
   gate gate_;
 };

@@ -29,6 +29,8 @@ struct client_errors final : std::error_category {
         return "unexpected response from the broker";
       case errc::closed:
         return "producer or consumer is closed";
+      case errc::interrupted:
+        return "receive interrupted";
       case errc::message_too_big:
         return "message is larger than the broker's maximum";
       case errc::producer_fenced:

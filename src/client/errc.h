@@ -22,6 +22,7 @@ enum class errc {
   closed,
   message_too_big,
   producer_fenced,
+  interrupted,
 };
 
 const std::error_category& client_category();

@@ -373,6 +373,9 @@ void function_instance::stop(clock::time_point drain_deadline) {
   if (stopping_) return;
   stopping_ = true;
   drain_deadline_ = drain_deadline;
+  for (auto& input : inputs_) {
+    if (input.consumer) input.consumer->interrupt();
+  }
   stop_requested_.notify_all();
   in_flight_changed_.notify_all();
 }
@@ -447,10 +450,9 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
       co_await in_flight_changed_.wait();
       continue;
     }
-    // A bounded wait, so that stop() is noticed even when the topic is idle.
-    auto m = co_await consumer.receive(clock::now() + std::chrono::milliseconds(200));
+    // stop() interrupts the wait, so an idle input costs nothing until a message comes.
+    auto m = co_await consumer.receive();
     if (!m) {
-      if (m.error() == client::errc::timeout) continue;
       if (stopping_ || m.error() == client::errc::closed) break;
       log_.post(log_level::error, "receive from " + consumer.topic() + ": " + m.error().message());
       co_await pause(options_.retry_initial);

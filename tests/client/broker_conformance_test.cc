@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <asio/post.hpp>
 #include <map>
 #include <set>
 #include <sstream>
@@ -619,6 +620,26 @@ awaitable<void> ack_timeout_redelivers(asio::io_context& io) {
 }
 TEST_F(broker, ack_timeout_redelivers) {
   shfn::testing::run_coroutine(ack_timeout_redelivers);
+}
+
+// A consumer's owner that is stopping wakes its waiting receive() instead of polling with short
+// deadlines: the receive returns errc::interrupted, and the next one waits again.
+awaitable<void> interrupt_wakes_a_waiting_receive(asio::io_context& io) {
+  auto c = make_client(io);
+  const consumer_options co{.topic = unique_topic("interrupt"), .subscription = "s"};
+  auto cons = co_await c->subscribe(co);
+  CO_ASSERT_OK(cons);
+  asio::post(io, [&cons] { (*cons)->interrupt(); });  // runs once receive() waits
+  auto woken = co_await (*cons)->receive(clock::now() + 60s);
+  CO_ASSERT_TRUE(!woken.has_value());
+  EXPECT_EQ(woken.error(), errc::interrupted);
+  auto again = co_await (*cons)->receive(clock::now() + 50ms);
+  CO_ASSERT_TRUE(!again.has_value());
+  EXPECT_EQ(again.error(), errc::timeout) << "one interrupt ends one receive";
+  co_await (*cons)->close();
+}
+TEST_F(broker, interrupt_wakes_a_waiting_receive) {
+  shfn::testing::run_coroutine(interrupt_wakes_a_waiting_receive);
 }
 
 // Collects what the client logs at debug level while it lives, in place of the default logger.
