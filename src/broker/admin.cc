@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "base/log.h"
+#include "base/strings.h"
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "broker/registry.h"
@@ -41,18 +42,6 @@ namespace {
 constexpr auto sample_interval = std::chrono::seconds(1);
 // More partitions than this is a typo; each loaded partition holds open files.
 constexpr long long max_partitions = 1000;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view trim(std::string_view s, std::string_view blanks) {
-  const auto first = s.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
-}
 
 // ------------------------------------------------------------------------------ responses
 
@@ -108,7 +97,7 @@ http_response error_of(std::error_code ec) {
 bool flag(const http_request& r, const std::string& name, bool fallback = false) {
   auto it = r.query.find(name);
   if (it == r.query.end()) return fallback;
-  return lower(it->second) == "true";
+  return ascii_lower(it->second) == "true";
 }
 
 // ------------------------------------------------------------------------------ stats

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "base/base64.h"
+#include "base/unicode.h"
 #include "cli/common.h"
 #include "client/client.h"
 #include "client/consumer.h"
@@ -22,54 +24,12 @@ struct consume_flags {
   double receive_timeout = 0;
 };
 
-// Structural UTF-8 check (lead byte, continuation bytes); JSON output needs it.
-bool valid_utf8(byte_view b) {
-  std::size_t i = 0;
-  while (i < b.size()) {
-    const std::uint8_t c = b[i];
-    std::size_t extra = 0;
-    if (c >= 0x80) {
-      if ((c >> 5) == 0x6) {
-        extra = 1;
-      } else if ((c >> 4) == 0xe) {
-        extra = 2;
-      } else if ((c >> 3) == 0x1e) {
-        extra = 3;
-      } else {
-        return false;
-      }
-    }
-    if (i + extra >= b.size() && extra > 0) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      if ((b[i + k] >> 6) != 0x2) return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
-std::string base64(byte_view b) {
-  static constexpr char table[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  for (std::size_t i = 0; i < b.size(); i += 3) {
-    std::uint32_t v = std::uint32_t{b[i]} << 16;
-    if (i + 1 < b.size()) v |= std::uint32_t{b[i + 1]} << 8;
-    if (i + 2 < b.size()) v |= b[i + 2];
-    out += table[(v >> 18) & 63];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < b.size() ? table[(v >> 6) & 63] : '=';
-    out += i + 2 < b.size() ? table[v & 63] : '=';
-  }
-  return out;
-}
-
 void print_json(const client::message& m) {
   nlohmann::ordered_json j;
-  if (valid_utf8(m.payload)) {
+  if (is_utf8(m.payload)) {
     j["payload"] = std::string(as_chars(m.payload));
   } else {
-    j["payload_base64"] = base64(m.payload);
+    j["payload_base64"] = base64_encode(m.payload);
   }
   j["key"] = m.key ? nlohmann::ordered_json(*m.key) : nlohmann::ordered_json(nullptr);
   j["properties"] = nlohmann::ordered_json::object();

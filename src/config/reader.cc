@@ -12,6 +12,7 @@
 #include <iterator>
 #include <limits>
 
+#include "base/strings.h"
 #include "wire/topic_name.h"
 
 namespace shfn::config {
@@ -55,12 +56,6 @@ std::string quote(std::string_view text) {
 }
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions ("ouptut").
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -292,12 +287,12 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 std::string_view suggest(std::string_view word, std::span<const std::string_view> candidates) {
-  const std::string w = lower(word);
+  const std::string w = ascii_lower(word);
   const std::size_t allowed = std::max<std::size_t>(2, word.size() / 5);
   std::string_view best;
   std::size_t best_distance = allowed + 1;
   for (auto c : candidates) {
-    const std::size_t d = edit_distance(w, lower(c));
+    const std::size_t d = edit_distance(w, ascii_lower(c));
     if (d < best_distance && d < word.size()) {
       best = c;
       best_distance = d;

@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "base/strings.h"
 #include "event/json_format.h"
 #include "event/text.h"
 #include "event/trace.h"
@@ -16,12 +17,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-  return out;
 }
 
 // RFC 7230 quoted-string: "..." with backslash escapes; nullopt when unterminated.
@@ -57,8 +52,9 @@ event_result<void> check_duplicates(const header_list& headers) {
   std::unordered_set<std::string> seen;
   for (const auto& [name, value] : headers) {
     if (!istarts_with(name, header_prefix) && !iequals(name, "content-type")) continue;
-    if (!seen.insert(lower(name)).second) {
-      return fail_with(errc::invalid_event, "header " + quote(lower(name)) + " appears twice");
+    if (!seen.insert(ascii_lower(name)).second) {
+      return fail_with(errc::invalid_event,
+                       "header " + quote(ascii_lower(name)) + " appears twice");
     }
   }
   return {};
@@ -86,13 +82,13 @@ event_result<cloud_event> from_binary(const header_list& headers, byte_view body
       continue;
     }
     if (!istarts_with(name, header_prefix)) continue;
-    const std::string attr = lower(std::string_view(name).substr(header_prefix.size()));
+    const std::string attr = ascii_lower(std::string_view(name).substr(header_prefix.size()));
     if (auto why = attribute_name_problem(attr)) {
-      return fail_with(errc::invalid_event, *why + " (header " + quote(lower(name)) + ")");
+      return fail_with(errc::invalid_event, *why + " (header " + quote(ascii_lower(name)) + ")");
     }
     auto value = decode_header_value(raw);
     if (!value) {
-      return fail_with(errc::invalid_event, "header " + quote(lower(name)) +
+      return fail_with(errc::invalid_event, "header " + quote(ascii_lower(name)) +
                                                 " has a value that does not decode: " + quote(raw) +
                                                 " (bad quoting, percent-encoding or UTF-8)");
     }

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
+
 namespace shfn::http::http_text {
 
 // A token character: what method and header names are made of.
@@ -20,17 +22,9 @@ inline bool is_control(char c) {
 }
 
 // Header names are case-insensitive; they are kept lower-cased.
+using shfn::trim;  // optional whitespace around a field value
 inline std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Optional whitespace around a field value.
-inline std::string_view trim(std::string_view s, std::string_view blanks = " \t") {
-  const auto first = s.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
+  return ascii_lower(s);
 }
 
 }  // namespace shfn::http::http_text

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/strings.h"
 #include "image/command.h"
 
 namespace shfn::image {
@@ -28,11 +29,9 @@ std::vector<std::string_view> lines_of(std::string_view text) {
   return lines;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
+// A line of a tool's output without blanks around it (a carriage return included).
+std::string_view trim_line(std::string_view s) {
+  return trim(s, " \t\r");
 }
 
 std::vector<std::string> words(std::string_view s) {
@@ -53,7 +52,7 @@ std::string strip_slash(std::string uri) {
 
 std::string find_one_line(std::string_view text, std::string_view suite) {
   for (auto raw : lines_of(text)) {
-    auto w = words(trim(raw.substr(0, raw.find('#'))));
+    auto w = words(trim_line(raw.substr(0, raw.find('#'))));
     if (w.empty() || w[0] != "deb") continue;
     std::size_t i = 1;
     if (i < w.size() && w[i].starts_with("[")) {  // options: [arch=amd64 signed-by=...]
@@ -83,19 +82,19 @@ std::string find_deb822(std::string_view text, std::string_view suite) {
   };
   for (auto raw : lines_of(text)) {
     if (!raw.empty() && raw[0] == '#') continue;
-    if (trim(raw).empty()) {
+    if (trim_line(raw).empty()) {
       if (auto m = decide(); !m.empty()) return m;
       continue;
     }
     if (raw[0] == ' ' || raw[0] == '\t') {  // a continuation line
-      if (!last.empty()) fields[last] += " " + std::string(trim(raw));
+      if (!last.empty()) fields[last] += " " + std::string(trim_line(raw));
       continue;
     }
     const auto colon = raw.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string key(trim(raw.substr(0, colon)));
+    std::string key(trim_line(raw.substr(0, colon)));
     std::transform(key.begin(), key.end(), key.begin(), ::tolower);
-    fields[key] = std::string(trim(raw.substr(colon + 1)));
+    fields[key] = std::string(trim_line(raw.substr(colon + 1)));
     last = key;
   }
   return decide();
@@ -131,17 +130,17 @@ std::string host_mirror(std::string_view suite) {
 outcome<std::vector<std::string>> parse_ldd(std::string_view text) {
   std::vector<std::string> paths, missing;
   for (auto raw : lines_of(text)) {
-    auto line = trim(raw);
+    auto line = trim_line(raw);
     if (auto arrow = line.find(" => "); arrow != std::string_view::npos) {
-      auto target = trim(line.substr(arrow + 4));
+      auto target = trim_line(line.substr(arrow + 4));
       if (target.starts_with("not found")) {
-        missing.emplace_back(trim(line.substr(0, arrow)));
+        missing.emplace_back(trim_line(line.substr(0, arrow)));
         continue;
       }
       line = target;
     }
     if (!line.starts_with("/")) continue;  // the vDSO, "statically linked"
-    paths.emplace_back(trim(line.substr(0, line.find(" ("))));
+    paths.emplace_back(trim_line(line.substr(0, line.find(" ("))));
   }
   if (!missing.empty()) {
     std::string names;
@@ -171,7 +170,7 @@ std::map<std::string, std::string> parse_dpkg_search(std::string_view text) {
     auto package = line.substr(0, sep);
     package = package.substr(0, package.find(','));
     package = package.substr(0, package.find(':'));
-    owners.emplace(std::string(trim(line.substr(sep + 2))), std::string(trim(package)));
+    owners.emplace(std::string(trim_line(line.substr(sep + 2))), std::string(trim_line(package)));
   }
   return owners;
 }
@@ -210,7 +209,7 @@ outcome<std::vector<std::string>> packages_for(
 std::map<std::string, std::string> parse_os_release(std::string_view text) {
   std::map<std::string, std::string> fields;
   for (auto raw : lines_of(text)) {
-    auto line = trim(raw);
+    auto line = trim_line(raw);
     if (line.empty() || line[0] == '#') continue;
     const auto eq = line.find('=');
     if (eq == std::string_view::npos) continue;
@@ -243,7 +242,7 @@ outcome<host_facts> read_host() {
   host_facts facts{.suite = os["VERSION_CODENAME"]};
   auto arch = run_command({"dpkg", "--print-architecture"}, {.capture = true});
   if (!arch) return tl::unexpected(arch.error());
-  facts.arch = std::string(trim(arch->out.substr(0, arch->out.find('\n'))));
+  facts.arch = std::string(trim_line(arch->out.substr(0, arch->out.find('\n'))));
   if (arch->exit_code != 0 || facts.arch.empty()) {
     return fail("dpkg --print-architecture failed: " + arch->err);
   }
@@ -263,7 +262,7 @@ outcome<std::vector<std::string>> library_packages(const std::string& binary) {
         ldd->err.find("not a dynamic executable") != std::string::npos) {
       return std::vector<std::string>{};  // static: nothing to install
     }
-    return fail(fmt::format("ldd {} failed: {}", binary, trim(ldd->err)));
+    return fail(fmt::format("ldd {} failed: {}", binary, trim_line(ldd->err)));
   }
   auto libraries = parse_ldd(ldd->out);
   if (!libraries) return tl::unexpected(libraries.error());

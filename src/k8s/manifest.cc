@@ -8,6 +8,7 @@
 #include <numeric>
 #include <set>
 
+#include "base/base64.h"
 #include "k8s/yaml_writer.h"
 
 namespace shfn::k8s {
@@ -29,15 +30,6 @@ bool key_char(char c) {
 std::string hex(const unsigned char* bytes, unsigned size) {
   std::string out;
   for (unsigned i = 0; i < size; ++i) out += fmt::format("{:02x}", bytes[i]);
-  return out;
-}
-
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
   return out;
 }
 
@@ -76,7 +68,7 @@ node config_map(const workload& w, const std::vector<std::string>& keys) {
   }
   if (!binary.empty()) {
     auto data = node::map();
-    for (const auto& [key, content] : binary) data.add(key, base64(content));
+    for (const auto& [key, content] : binary) data.add(key, base64_encode(as_bytes(content)));
     doc.add("binaryData", std::move(data));
   }
   return doc;

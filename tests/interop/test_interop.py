@@ -60,6 +60,19 @@ def test_python_batches_reach_shfn_consume_byte_exact(py_client, shfn, topic, co
         assert record["redelivery_count"] == 0
 
 
+def test_shfn_consume_json_keeps_payloads_that_only_look_like_utf8(py_client, shfn, topic):
+    """An overlong form, a surrogate or a code point past U+10FFFF is not UTF-8: such a payload
+    comes as payload_base64, byte-exact, not as text with replacement characters."""
+    payloads = [b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", "h\u00e9llo".encode()]
+    producer = py_client.create_producer(topic, batching_enabled=False)
+    for data in payloads:
+        producer.send(data)
+    producer.close()
+    received = shfn.consume_json(topic, len(payloads))
+    assert [payload_of(r) for r in received] == payloads
+    assert [("payload" in r) for r in received] == [False, False, False, True]
+
+
 def test_shfn_produce_reaches_python_consumer(py_client, shfn, topic):
     consumer = py_client.subscribe(topic, "py", initial_position=pulsar.InitialPosition.Earliest)
     r = shfn.run("produce", topic, "-m", "hello", "-m", "world", "-n", "3", "-k", "the-key",
