@@ -121,7 +121,11 @@ awaitable<void> function_instance::stop_started_parts() {
 
 awaitable<result<void>> function_instance::start_parts() {
   auto ex = co_await asio::this_coro::executor;
-  if (auto compiled = compile_pattern(); !compiled) co_return fail(compiled.error());
+  if (!spec_.topics_pattern.empty()) {
+    auto compiled = topic_pattern::compile(spec_.topics_pattern);
+    if (!compiled) co_return fail(compiled.error());
+    pattern_ = std::move(*compiled);
+  }
   asio::co_spawn(
       ex,
       [](function_instance* self, gate::holder) -> awaitable<void> { co_await self->log_.run(); }(
@@ -242,40 +246,6 @@ void function_instance::start_receiving(asio::any_io_executor ex, std::size_t in
 
 // ------------------------------------------------------------------------------ topicsPattern
 
-result<void> function_instance::compile_pattern() {
-  if (spec_.topics_pattern.empty()) return {};
-  // The full form, as config/function.cc writes it: DOMAIN://TENANT/NAMESPACE/REGEX.
-  const std::string& full = spec_.topics_pattern;
-  const auto scheme = full.find("://");
-  const auto slash1 = scheme == std::string::npos ? scheme : full.find('/', scheme + 3);
-  const auto slash2 = slash1 == std::string::npos ? slash1 : full.find('/', slash1 + 1);
-  if (slash2 == std::string::npos) return fail(std::make_error_code(std::errc::invalid_argument));
-  topics_pattern p;
-  p.persistent = full.substr(0, scheme) == "persistent";
-  p.ns = full.substr(scheme + 3, slash2 - scheme - 3);
-  try {
-    p.regex = std::regex(full.substr(scheme + 3), std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
-    return fail(std::make_error_code(std::errc::invalid_argument));
-  }
-  pattern_ = std::move(p);
-  return {};
-}
-
-// Pulsar's Java client (TopicList.filterTopics) matches the pattern without its domain against
-// the name without its domain, whole, and takes the partitioned topic's name for a partition
-// (the name without "-partition-N"): a partitioned topic matches, or not, as a whole. Its
-// partitions are then subscribed together, through the base name, as an input would be.
-bool function_instance::matches(const wire::topic_name& t) const {
-  if (t.persistent != pattern_->persistent) return false;
-  const std::string name = t.tenant + "/" + t.ns + "/" + t.local;
-  try {
-    return std::regex_match(name, pattern_->regex);
-  } catch (const std::regex_error&) {
-    return false;  // too complex for std::regex on this name: as good as no match
-  }
-}
-
 // A function reading what it writes feeds itself forever (config refuses an output that is an
 // input; a pattern can match one only at run time): its output, log and dead-letter topics,
 // the default dead-letter topics (<input>-<subscription>-DLQ) included, are never inputs.
@@ -286,25 +256,18 @@ bool function_instance::is_own_topic(const std::string& topic) const {
 
 awaitable<result<std::vector<std::string>>> function_instance::new_matches() {
   const auto mode =
-      pattern_->persistent ? client::topic_mode::persistent : client::topic_mode::non_persistent;
-  auto listed = co_await client_.get_topics_of_namespace(pattern_->ns, mode);
+      pattern_->persistent() ? client::topic_mode::persistent : client::topic_mode::non_persistent;
+  auto listed = co_await client_.get_topics_of_namespace(pattern_->ns(), mode);
   if (!listed) co_return fail(listed.error());
-  std::set<std::string> found;  // a partitioned topic is listed once per partition
-  for (const auto& name : *listed) {
-    auto t = wire::parse_topic_name(name);
-    if (!t || !matches(*t)) continue;
-    std::string base = t->base();
-    if (subscribed_.contains(base)) continue;
-    if (is_own_topic(base)) {
-      if (excluded_.insert(base).second) {
-        log_.post(log_level::warn, "not subscribing to " + base + ", which matches topicsPattern " +
-                                       spec_.topics_pattern + ": the function publishes to it");
-      }
-      continue;
+  auto chosen = pattern_->select(*listed, subscribed_,
+                                 [this](const std::string& t) { return is_own_topic(t); });
+  for (const auto& own : chosen.own_matches) {
+    if (excluded_.insert(own).second) {
+      log_.post(log_level::warn, "not subscribing to " + own + ", which matches topicsPattern " +
+                                     spec_.topics_pattern + ": the function publishes to it");
     }
-    found.insert(std::move(base));
   }
-  co_return std::vector<std::string>(found.begin(), found.end());
+  co_return std::move(chosen.subscribe);
 }
 
 awaitable<result<std::unique_ptr<std::vector<std::string>>>>
@@ -319,7 +282,7 @@ function_instance::new_matches_boxed() {
 awaitable<bool> function_instance::subscribe_pattern_topics() {
   if (!pattern_) co_return true;
   const attempt_fn<std::vector<std::string>> list = [this] { return new_matches_boxed(); };
-  auto found = co_await keep_trying(list, "list the topics of " + pattern_->ns, log_level::warn);
+  auto found = co_await keep_trying(list, "list the topics of " + pattern_->ns(), log_level::warn);
   if (!found) co_return false;
   for (const auto& topic : *found) {
     const client::consumer_options options = consumer_options_for(topic);
@@ -342,7 +305,7 @@ awaitable<void> function_instance::discovery_loop() {
     discovering_ = true;
     auto found = co_await new_matches();
     if (!found) {
-      log_.post(log_level::warn, "cannot list the topics of " + pattern_->ns + ": " +
+      log_.post(log_level::warn, "cannot list the topics of " + pattern_->ns() + ": " +
                                      found.error().message() + "; trying again in " +
                                      std::to_string(options_.pattern_discovery.count()) + " ms");
     }

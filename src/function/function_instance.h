@@ -31,7 +31,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -49,6 +48,7 @@
 #include "function/metrics.h"
 #include "function/script_env.h"
 #include "function/stage.h"
+#include "function/topic_pattern.h"
 #include "wire/topic_name.h"
 
 namespace shfn::function {
@@ -98,13 +98,6 @@ class function_instance {
     notifier turn;
   };
 
-  // A compiled topicsPattern.
-  struct topics_pattern {
-    std::string ns;  // "tenant/namespace", the one listed
-    bool persistent = true;
-    std::regex regex;  // over "tenant/namespace/local"
-  };
-
   template <class T>
   using attempt_fn = std::function<asio::awaitable<result<std::unique_ptr<T>>>()>;
   // Repeats `attempt` with back-off until it succeeds or stop() is called (then nullptr),
@@ -120,9 +113,7 @@ class function_instance {
   client::consumer_options consumer_options_for(const std::string& topic) const;
   void add_input(std::string topic, std::unique_ptr<client::consumer> consumer, bool by_pattern);
   void start_receiving(asio::any_io_executor ex, std::size_t input_index);
-  // topicsPattern.
-  result<void> compile_pattern();
-  bool matches(const wire::topic_name& t) const;
+  // topicsPattern (topic_pattern.h decides, this lists and subscribes).
   bool is_own_topic(const std::string& topic) const;
   // The matching topics not subscribed yet, by base name (a partitioned topic once).
   asio::awaitable<result<std::vector<std::string>>> new_matches();
@@ -174,7 +165,7 @@ class function_instance {
   // a suspension. Nothing is added once stopping_ is set.
   std::vector<input> inputs_;
   std::set<std::string> subscribed_;  // the topics of inputs_
-  std::optional<topics_pattern> pattern_;
+  std::optional<topic_pattern> pattern_;
   std::vector<std::string> pattern_topics_;  // subscribed through the pattern, in order
   std::set<std::string> excluded_;           // matched, but the function's own; logged once
   bool discovering_ = false;                 // a discovery round is talking to the broker
