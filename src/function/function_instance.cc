@@ -57,13 +57,6 @@ std::string base_topic(const std::string& topic) {
   return at == std::string::npos ? topic : topic.substr(0, at);
 }
 
-constexpr int stream_pipeline_depth = 64;
-constexpr std::size_t ordered_queue_per_lane = 16;
-// Messages whose script is done and whose output waits for its receipt, beyond the run slots:
-// two full batches of the default size, so that the next one fills while one waits for its
-// receipt.
-constexpr std::size_t publish_window = 2 * std::size_t{config::batching_spec{}.max_messages};
-
 }  // namespace
 
 function_instance::function_instance(client::client& c, config::function_spec spec,
@@ -84,6 +77,7 @@ function_instance::function_instance(client::client& c, config::function_spec sp
         p.linear = options_.stage.linear_backoff;
         return p;
       }()),
+      admission_(admission::for_spec(spec_, policy_.ordered)),
       log_(c, spec_.log_topic, spec_.name, options_.instance_id) {
   command_ = exec::command{.argv = spec_.argv,
                            .working_dir = spec_.working_dir,
@@ -91,16 +85,6 @@ function_instance::function_instance(client::client& c, config::function_spec sp
   limits_ = exec::limits{.max_output = spec_.max_output_bytes,
                          .timeout = spec_.timeout,
                          .kill_grace = spec_.kill_grace};
-  const auto lanes = static_cast<std::size_t>(spec_.parallelism);
-  lanes_ = std::vector<lane>(lanes);
-  if (policy_.ordered) {
-    run_slots_ = lanes * ordered_queue_per_lane;
-  } else if (spec_.mode == config::run_mode::stream) {
-    run_slots_ = lanes * stream_pipeline_depth;
-  } else {
-    run_slots_ = lanes;
-  }
-  max_in_flight_ = run_slots_ + publish_window;
 }
 
 function_instance::~function_instance() = default;
@@ -133,11 +117,12 @@ awaitable<result<void>> function_instance::start_parts() {
       asio::detached);
 
   if (spec_.mode == config::run_mode::stream) {
-    exec::worker_pool_options pool{.cmd = command_,
-                                   .workers = spec_.parallelism,
-                                   .frames = framing_of(spec_.frames),
-                                   .lim = limits_,
-                                   .max_in_flight = policy_.ordered ? 1 : stream_pipeline_depth};
+    exec::worker_pool_options pool{
+        .cmd = command_,
+        .workers = spec_.parallelism,
+        .frames = framing_of(spec_.frames),
+        .lim = limits_,
+        .max_in_flight = policy_.ordered ? 1 : static_cast<int>(admission::stream_pipeline_depth)};
     exec::line_sink to_log = [this](std::string_view line) { log_.post(log_level::info, line); };
     workers_ = std::make_unique<exec::worker_pool>(ex, std::move(pool), to_log);
     worker_load_.assign(static_cast<std::size_t>(spec_.parallelism), 0);
@@ -191,7 +176,7 @@ awaitable<bool> function_instance::create_output() {
       .batching_max_messages = batching.max_messages,
       .batching_max_bytes = batching.max_bytes,
       .batching_max_delay = batching.max_publish_delay,
-      .max_pending_messages = max_in_flight_};
+      .max_pending_messages = admission_.max_in_flight()};
   const attempt_fn<client::producer> attempt = [this, &options] {
     return client_.create_producer(options);
   };
@@ -207,7 +192,8 @@ client::consumer_options function_instance::consumer_options_for(const std::stri
       .position = spec_.subscription_earliest ? client::initial_position::earliest
                                               : client::initial_position::latest,
       .name = spec_.name + "-" + std::to_string(options_.instance_id),
-      .receiver_queue_size = static_cast<int>(std::min<std::size_t>(max_in_flight_, 1000)),
+      .receiver_queue_size =
+          static_cast<int>(std::min<std::size_t>(admission_.max_in_flight(), 1000)),
   };
 }
 
@@ -340,7 +326,7 @@ void function_instance::stop(clock::time_point drain_deadline) {
     if (input.consumer) input.consumer->interrupt();
   }
   stop_requested_.notify_all();
-  in_flight_changed_.notify_all();
+  admission_.changed().notify_all();
 }
 
 awaitable<bool> function_instance::pause(std::chrono::milliseconds d) {
@@ -360,13 +346,15 @@ awaitable<void> function_instance::run() {
         asio::detached);
   }
   while (!stopping_) co_await stop_requested_.wait();
-  log_.post(log_level::info, "stopping: " + std::to_string(in_flight_) + " message(s) in flight");
+  log_.post(log_level::info,
+            "stopping: " + std::to_string(admission_.in_flight()) + " message(s) in flight");
 
   // Phase two: let in-flight messages finish, up to the deadline.
-  while (in_flight_ > 0) {
-    const bool woken = co_await in_flight_changed_.wait_until(drain_deadline_);
-    if (!woken && in_flight_ > 0) {
-      log_.post(log_level::warn, "drain deadline passed with " + std::to_string(in_flight_) +
+  while (admission_.in_flight() > 0) {
+    const bool woken = co_await admission_.changed().wait_until(drain_deadline_);
+    if (!woken && admission_.in_flight() > 0) {
+      log_.post(log_level::warn, "drain deadline passed with " +
+                                     std::to_string(admission_.in_flight()) +
                                      " message(s) in flight; they will be redelivered");
       co_await abandon_in_flight();
       break;
@@ -399,8 +387,8 @@ awaitable<void> function_instance::abandon_in_flight() {
   // Scripts get SIGTERM now and SIGKILL kill_grace later; a message waiting for its output's
   // receipt is failed when the producers close, after this.
   const auto grace = clock::now() + limits_.kill_grace + std::chrono::seconds(1);
-  while (in_flight_ > 0) {
-    const bool woken = co_await in_flight_changed_.wait_until(grace);
+  while (admission_.in_flight() > 0) {
+    const bool woken = co_await admission_.changed().wait_until(grace);
     if (!woken) break;
   }
 }
@@ -409,8 +397,8 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
   auto& consumer = *inputs_[input_index].consumer;
   auto ex = co_await asio::this_coro::executor;
   while (!stopping_) {
-    if (running_ >= run_slots_ || in_flight_ >= max_in_flight_) {
-      co_await in_flight_changed_.wait();
+    if (!admission_.has_room()) {
+      co_await admission_.changed().wait();
       continue;
     }
     // stop() interrupts the wait, so an idle input costs nothing until a message comes.
@@ -422,8 +410,7 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
       continue;
     }
     if (stopping_) break;  // not acked: the broker redelivers it
-    ++in_flight_;
-    ++running_;  // process() starts holding a run slot
+    admission_.admit();    // process() starts holding a run slot
     auto held = gate_.enter();
     asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
   }
@@ -434,13 +421,16 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
   ++metrics_.received;
   const auto started = clock::now();
   const std::size_t lane_index = lane_of(m);
-  if (policy_.ordered) co_await wait_turn(lane_index, next_ticket_++);
+  if (policy_.ordered) {
+    const std::uint64_t ticket = admission_.next_ticket();
+    co_await admission_.wait_turn(lane_index, ticket);
+  }
   if (policy_.guarantee == config::guarantee::at_most_once) acknowledge(m, input_index);
 
   int failed = 0;
   bool holds_slot = true;
   while (!stopping_ || clock::now() < drain_deadline_) {
-    if (!holds_slot) co_await take_run_slot();
+    if (!holds_slot) co_await admission_.take_run_slot();
     holds_slot = true;
     metrics_.last_invocation_ms = now_ms();
     ++invoking_;
@@ -452,7 +442,7 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
       // The next message may run while this one's output waits for its receipt. (Ordered
       // functions keep the slot: their lane must not start the next message before this one
       // is published.)
-      release_run_slot();
+      admission_.release_run_slot();
       holds_slot = false;
     }
     for (const auto& w : o.metadata.warnings) {
@@ -472,10 +462,8 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     const bool again = co_await after_failure(m, input_index, o, failed, r.permanent);
     if (!again) break;
   }
-  if (policy_.ordered) leave_lane(lane_index);
-  if (holds_slot) release_run_slot();
-  --in_flight_;
-  in_flight_changed_.notify_all();
+  if (policy_.ordered) admission_.leave_lane(lane_index);
+  admission_.done(holds_slot);
 }
 
 awaitable<bool> function_instance::after_failure(const client::message& m, std::size_t input_index,
@@ -502,16 +490,6 @@ awaitable<bool> function_instance::after_failure(const client::message& m, std::
     co_return false;
   }
   co_return co_await pause(delay);  // false when stopping: left unacked, redelivered later
-}
-
-awaitable<void> function_instance::take_run_slot() {
-  while (running_ >= run_slots_) co_await in_flight_changed_.wait();
-  ++running_;
-}
-
-void function_instance::release_run_slot() {
-  --running_;
-  in_flight_changed_.notify_all();
 }
 
 awaitable<step_result> function_instance::invoke(const client::message& m, std::size_t lane_index) {
@@ -587,7 +565,7 @@ awaitable<bool> function_instance::publish_output(const client::message& m, step
 bool function_instance::nothing_else_coming() const {
   if (policy_.ordered) return true;
   if (invoking_ > 0) return false;
-  if (in_flight_ >= max_in_flight_) return true;
+  if (admission_.window_full()) return true;
   return std::none_of(inputs_.begin(), inputs_.end(),
                       [](const input& in) { return in.consumer->has_queued(); });
 }
@@ -673,19 +651,7 @@ awaitable<client::producer*> function_instance::named_producer(std::string topic
 std::size_t function_instance::lane_of(const client::message& m) const {
   if (!policy_.ordered) return 0;
   const std::string& by = spec_.retain_key_ordering ? m.key.value_or(std::string()) : m.topic;
-  return std::hash<std::string>{}(by) % lanes_.size();
-}
-
-awaitable<void> function_instance::wait_turn(std::size_t lane_index, std::uint64_t ticket) {
-  auto& l = lanes_[lane_index];
-  l.tickets.push_back(ticket);
-  while (l.tickets.front() != ticket) co_await l.turn.wait();
-}
-
-void function_instance::leave_lane(std::size_t lane_index) {
-  auto& l = lanes_[lane_index];
-  l.tickets.pop_front();
-  l.turn.notify_all();
+  return std::hash<std::string>{}(by) % admission_.lanes();
 }
 
 std::size_t function_instance::pick_worker() {
@@ -727,8 +693,8 @@ nlohmann::json function_instance::status() const {
       {"processingGuarantees", config::to_string(spec_.guarantees)},
       {"mode", spec_.mode == config::run_mode::stream ? "stream" : "exec"},
       {"parallelism", spec_.parallelism},
-      {"inFlight", in_flight_},
-      {"running", running_},
+      {"inFlight", admission_.in_flight()},
+      {"running", admission_.running()},
       {"received", metrics_.received},
       {"processedSuccessfully", metrics_.processed_successfully},
       {"userExceptions", metrics_.user_exceptions},

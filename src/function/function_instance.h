@@ -43,6 +43,7 @@
 #include "config/spec.h"
 #include "exec/command.h"
 #include "exec/worker_pool.h"
+#include "function/admission.h"
 #include "function/delivery.h"
 #include "function/log_shipper.h"
 #include "function/metrics.h"
@@ -81,7 +82,7 @@ class function_instance {
   bool ready() const { return ready_; }
   // Messages received and not yet done with (running, retried in place, or waiting for their
   // output's receipt).
-  std::size_t in_flight() const { return in_flight_; }
+  std::size_t in_flight() const { return admission_.in_flight(); }
   const config::function_spec& spec() const { return spec_; }
   int instance_id() const { return options_.instance_id; }
   function_metrics metrics() const;
@@ -91,11 +92,6 @@ class function_instance {
   struct input {
     std::string topic;
     std::unique_ptr<client::consumer> consumer;
-  };
-  // Messages of one lane run one at a time, in the order they were received.
-  struct lane {
-    std::deque<std::uint64_t> tickets;
-    notifier turn;
   };
 
   template <class T>
@@ -139,10 +135,6 @@ class function_instance {
   bool nothing_else_coming() const;
   asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,
                                                     bool batching);
-  asio::awaitable<void> take_run_slot();
-  void release_run_slot();
-  asio::awaitable<void> wait_turn(std::size_t lane_index, std::uint64_t ticket);
-  void leave_lane(std::size_t lane_index);
   std::size_t lane_of(const client::message& m) const;
   std::size_t pick_worker();
   void acknowledge(const client::message& m, std::size_t input_index);
@@ -157,6 +149,7 @@ class function_instance {
   const config::function_spec spec_;
   const instance_options options_;
   const delivery_policy policy_;
+  admission admission_;  // run slots, the in-flight window, ordered lanes
   exec::command command_;
   exec::limits limits_;
   std::unique_ptr<exec::worker_pool> workers_;
@@ -177,17 +170,7 @@ class function_instance {
   log_shipper log_;
   function_metrics metrics_;
 
-  std::vector<lane> lanes_;
-  std::uint64_t next_ticket_ = 0;
-  // Two windows: run slots bound the scripts running (or waiting in a lane) at once; the larger
-  // in-flight window also counts messages whose output waits for its receipt, so that an fsync
-  // on the broker does not idle the scripts.
-  std::size_t running_ = 0;
-  std::size_t run_slots_ = 1;
-  std::size_t in_flight_ = 0;
-  std::size_t max_in_flight_ = 1;
   std::size_t invoking_ = 0;  // messages whose script (or step) is running now
-  notifier in_flight_changed_;
 
   bool ready_ = false;
   bool stopping_ = false;
