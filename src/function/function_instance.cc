@@ -51,12 +51,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-// A topic name without its "-partition-N" suffix: dead letters of every partition go together.
-std::string base_topic(const std::string& topic) {
-  const auto at = topic.rfind("-partition-");
-  return at == std::string::npos ? topic : topic.substr(0, at);
-}
-
 }  // namespace
 
 function_instance::function_instance(client::client& c, config::function_spec spec,
@@ -78,7 +72,12 @@ function_instance::function_instance(client::client& c, config::function_spec sp
         return p;
       }()),
       admission_(admission::for_spec(spec_, policy_.ordered)),
-      log_(c, spec_.log_topic, spec_.name, options_.instance_id) {
+      log_(c, spec_.log_topic, spec_.name, options_.instance_id),
+      retry_{.log = log_,
+             .initial = options_.retry_initial,
+             .pause = [this](std::chrono::milliseconds d) { return pause(d); },
+             .stopping = stopping_},
+      output_(c, spec_, options_.stage, admission_.max_in_flight(), metrics_, retry_) {
   command_ = exec::command{.argv = spec_.argv,
                            .working_dir = spec_.working_dir,
                            .env = base_environment(spec_, options_.instance_id, environ)};
@@ -129,7 +128,7 @@ awaitable<result<void>> function_instance::start_parts() {
     auto started = co_await workers_->start();
     if (!started) co_return fail(started.error());
   }
-  const bool have_output = co_await create_output();
+  const bool have_output = co_await output_.open();
   if (!have_output) co_return fail(std::make_error_code(std::errc::operation_canceled));
   const bool subscribed = co_await subscribe_all();
   if (!subscribed) co_return fail(std::make_error_code(std::errc::operation_canceled));
@@ -141,47 +140,6 @@ awaitable<result<void>> function_instance::start_parts() {
                                  std::string(config::to_string(spec_.subscription)) +
                                  " subscription '" + spec_.subscription_name + "'");
   co_return result<void>{};
-}
-
-template <class T>
-awaitable<std::unique_ptr<T>> function_instance::keep_trying(attempt_fn<T> attempt,
-                                                             std::string what, log_level level,
-                                                             std::uint64_t* failures) {
-  backoff delays(options_.retry_initial, std::chrono::seconds(10));
-  while (!stopping_) {
-    auto made = co_await attempt();
-    if (made) co_return std::move(*made);
-    if (failures != nullptr) ++*failures;
-    const auto delay = delays.next();
-    log_.post(level, "cannot " + what + ": " + made.error().message() + "; retrying in " +
-                         std::to_string(delay.count()) + " ms");
-    co_await pause(delay);
-  }
-  co_return nullptr;
-}
-
-awaitable<bool> function_instance::create_output() {
-  // EFFECTIVELY_ONCE publishes through one named producer per input partition instead.
-  if (spec_.output.empty() || spec_.guarantees == config::guarantee::effectively_once) {
-    co_return true;
-  }
-  // Batched as Pulsar Functions batch (config::batching_spec): waiting up to 10 ms for more
-  // outputs turns a publish, a write, an fsync, a receipt and an ack per message into one per
-  // batch. A batch goes out early when nothing else is coming (nothing_else_coming()), so the
-  // wait costs latency only while messages keep the function busy.
-  const config::batching_spec& batching = spec_.output_batching;
-  const client::producer_options options{
-      .topic = spec_.output,
-      .batching = options_.stage.batch_output && batching.enabled,
-      .batching_max_messages = batching.max_messages,
-      .batching_max_bytes = batching.max_bytes,
-      .batching_max_delay = batching.max_publish_delay,
-      .max_pending_messages = admission_.max_in_flight()};
-  const attempt_fn<client::producer> attempt = [this, &options] {
-    return client_.create_producer(options);
-  };
-  output_ = co_await keep_trying(attempt, "create a producer on " + spec_.output, log_level::warn);
-  co_return output_ != nullptr;
 }
 
 client::consumer_options function_instance::consumer_options_for(const std::string& topic) const {
@@ -203,7 +161,7 @@ awaitable<bool> function_instance::subscribe_all() {
     const attempt_fn<client::consumer> attempt = [this, &options] {
       return client_.subscribe(options);
     };
-    auto c = co_await keep_trying(attempt, "subscribe to " + topic, log_level::warn);
+    auto c = co_await retry_.keep_trying(attempt, "subscribe to " + topic, log_level::warn);
     if (!c) co_return false;
     add_input(topic, std::move(c), false);
   }
@@ -268,14 +226,15 @@ function_instance::new_matches_boxed() {
 awaitable<bool> function_instance::subscribe_pattern_topics() {
   if (!pattern_) co_return true;
   const attempt_fn<std::vector<std::string>> list = [this] { return new_matches_boxed(); };
-  auto found = co_await keep_trying(list, "list the topics of " + pattern_->ns(), log_level::warn);
+  auto found =
+      co_await retry_.keep_trying(list, "list the topics of " + pattern_->ns(), log_level::warn);
   if (!found) co_return false;
   for (const auto& topic : *found) {
     const client::consumer_options options = consumer_options_for(topic);
     const attempt_fn<client::consumer> attempt = [this, &options] {
       return client_.subscribe(options);
     };
-    auto c = co_await keep_trying(attempt, "subscribe to " + topic, log_level::warn);
+    auto c = co_await retry_.keep_trying(attempt, "subscribe to " + topic, log_level::warn);
     if (!c) co_return false;
     add_input(topic, std::move(c), true);
   }
@@ -369,11 +328,7 @@ awaitable<void> function_instance::run() {
   // Consumers first: whatever is still unacked goes back to the broker.
   for (auto& in : inputs_) co_await in.consumer->close();
   if (workers_) co_await workers_->stop();
-  if (output_) {
-    co_await output_->flush();
-    co_await output_->close();
-  }
-  for (auto& [name, p] : producers_) co_await p->close();
+  co_await output_.close();
   log_.post(log_level::info, "stopped");
   co_await log_.stop(drain_deadline_);
   // What was still waiting (a receipt, a receive) has been failed by the closes above.
@@ -449,7 +404,7 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
       log_.post(log_level::warn, "metadata file: " + w, m.id.str());
     }
     if (o.ok()) {
-      const bool published = co_await publish_output(m, r);
+      const bool published = co_await output_.publish(m, r, nothing_else_coming());
       if (published) {
         if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
         ++metrics_.processed_successfully;
@@ -476,7 +431,7 @@ awaitable<bool> function_instance::after_failure(const client::message& m, std::
             m.id.str());
   const auto step = permanent ? next_step::dead_letter : policy_.after_failure(failures_so_far);
   if (step == next_step::dead_letter) {
-    const bool parked = co_await dead_letter(m, o, failures_so_far);
+    const bool parked = co_await output_.dead_letter(m, o, failures_so_far);
     if (parked && policy_.guarantee != config::guarantee::at_most_once) {
       acknowledge(m, input_index);
     }
@@ -539,24 +494,6 @@ awaitable<step_result> function_instance::run_step(const client::message& m) {
   co_return co_await options_.stage.step->run(m, decoded->event);
 }
 
-awaitable<bool> function_instance::publish_output(const client::message& m, step_result& r) {
-  // Empty stdout (or a step without a reply): no output.
-  if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) co_return true;
-  std::vector<std::string> warnings;
-  client::outgoing_message out =
-      r.reply ? reply_message(m, std::move(*r.reply))
-              : output_message(m, r.outcome, warnings, options_.stage.always_event);
-  for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
-  client::producer* p = output_.get();
-  if (spec_.guarantees == config::guarantee::effectively_once) {
-    // One producer per input partition, named after it, so the sequence ids it sends increase.
-    out.sequence_id = sequence_id_for(m.id);
-    p = co_await named_producer(spec_.output, spec_.name + "@" + m.topic, false);
-    if (p == nullptr) co_return false;
-  }
-  co_return co_await send_with_retries(*p, out, "output to " + spec_.output, nothing_else_coming());
-}
-
 // Whether no other output can join this one's batch soon: no script is running and no message
 // can start one (none is queued, or the in-flight window is full until receipts come back).
 // Then the batch goes out now rather than after its delay, so batching costs no latency when
@@ -568,84 +505,6 @@ bool function_instance::nothing_else_coming() const {
   if (admission_.window_full()) return true;
   return std::none_of(inputs_.begin(), inputs_.end(),
                       [](const input& in) { return in.consumer->has_queued(); });
-}
-
-awaitable<bool> function_instance::dead_letter(const client::message& m, const exec::outcome& o,
-                                               int failed) {
-  const std::string topic = dead_letter_topic_for(m);
-  const client::outgoing_message parked = dead_letter_message(m, o, failed);
-  client::producer* p = co_await named_producer(topic, "", true);
-  if (p == nullptr) co_return false;
-  const bool sent = co_await send_with_retries(*p, parked, "dead letter to " + topic);
-  if (sent) {
-    ++metrics_.dead_lettered;
-    log_.post(log_level::error,
-              "sent to the dead-letter topic " + topic + " after " + std::to_string(failed) +
-                  " failed attempt(s): " + o.message,
-              m.id.str());
-  }
-  co_return sent;
-}
-
-client::outgoing_message function_instance::dead_letter_message(const client::message& m,
-                                                                const exec::outcome& o,
-                                                                int failed) const {
-  client::outgoing_message parked{
-      .payload = m.payload, .key = m.key, .properties = m.properties, .event_time = m.event_time};
-  if (!options_.stage.error_destination.empty()) {
-    const knative_error error{.destination = options_.stage.error_destination,
-                              .code = o.exit_code,
-                              .data = o.stderr_tail};
-    parked = with_knative_error(m, error);
-  }
-  // Pulsar's own dead-letter properties, then what a user needs to see why it failed.
-  parked.properties.emplace_back("REAL_TOPIC", m.topic);
-  parked.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
-  parked.properties.emplace_back("SHFN_FUNCTION", spec_.name);
-  parked.properties.emplace_back("SHFN_FAILURE", std::string(exec::to_string(o.what)));
-  parked.properties.emplace_back("SHFN_ERROR", o.message);
-  parked.properties.emplace_back("SHFN_EXIT_CODE", std::to_string(o.exit_code));
-  if (o.signal != 0) parked.properties.emplace_back("SHFN_SIGNAL", std::to_string(o.signal));
-  parked.properties.emplace_back("SHFN_STDERR_TAIL", o.stderr_tail);
-  parked.properties.emplace_back("SHFN_ATTEMPTS", std::to_string(failed));
-  return parked;
-}
-
-awaitable<bool> function_instance::send_with_retries(client::producer& p,
-                                                     const client::outgoing_message& m,
-                                                     std::string_view what, bool publish_now) {
-  backoff delays(options_.retry_initial, std::chrono::seconds(10));
-  for (;;) {
-    auto sent = co_await p.send(m, publish_now);
-    if (sent) co_return true;
-    ++metrics_.system_exceptions;
-    const auto delay = delays.next();
-    log_.post(log_level::error, "cannot publish " + std::string(what) + ": " +
-                                    sent.error().message() + "; retrying in " +
-                                    std::to_string(delay.count()) + " ms");
-    const bool go_on = co_await pause(delay);
-    if (!go_on) co_return false;
-  }
-}
-
-awaitable<client::producer*> function_instance::named_producer(std::string topic, std::string name,
-                                                               bool batching) {
-  const std::string slot = name.empty() ? topic : name;
-  while (creating_.contains(slot)) co_await producers_changed_.wait();
-  if (auto it = producers_.find(slot); it != producers_.end()) co_return it->second.get();
-
-  creating_.insert(slot);
-  const client::producer_options options{.topic = topic, .name = name, .batching = batching};
-  const attempt_fn<client::producer> attempt = [this, &options] {
-    return client_.create_producer(options);
-  };
-  auto p = co_await keep_trying(attempt, "create a producer on " + topic, log_level::error,
-                                &metrics_.system_exceptions);
-  client::producer* made = p.get();
-  if (p) producers_[slot] = std::move(p);
-  creating_.erase(slot);
-  producers_changed_.notify_all();
-  co_return made;
 }
 
 std::size_t function_instance::lane_of(const client::message& m) const {
@@ -664,11 +523,6 @@ std::size_t function_instance::pick_worker() {
 
 void function_instance::acknowledge(const client::message& m, std::size_t input_index) {
   inputs_[input_index].consumer->acknowledge(m);
-}
-
-std::string function_instance::dead_letter_topic_for(const client::message& m) const {
-  if (!spec_.dead_letter_topic.empty()) return spec_.dead_letter_topic;
-  return base_topic(m.topic) + "-" + spec_.subscription_name + "-DLQ";
 }
 
 function_metrics function_instance::metrics() const {

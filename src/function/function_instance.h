@@ -16,7 +16,11 @@
 // matches (besides `inputs`); run() lists it again every `pattern_discovery` and subscribes to
 // the new ones. Each such topic is an input like the others: its own consumer and receive loop.
 //
-// Shutdown is two-phase: stop() ends the receive loops; run() then waits (up to the deadline)
+// The instance orchestrates small parts: admission.h (run slots, the in-flight window, lanes),
+// topic_pattern.h (which topics a pattern selects), output.h (the output and dead-letter
+// topics), retry.h (retries against the broker), delivery.h (what a failure leads to).
+//
+// Shutdown is two-phase: stop() interrupts the receive loops; run() then waits (up to the deadline)
 // for in-flight messages, and closes consumers before producers, so that anything not acked is
 // redelivered by the broker to whoever subscribes next. Nothing in flight is lost.
 //
@@ -47,6 +51,8 @@
 #include "function/delivery.h"
 #include "function/log_shipper.h"
 #include "function/metrics.h"
+#include "function/output.h"
+#include "function/retry.h"
 #include "function/script_env.h"
 #include "function/stage.h"
 #include "function/topic_pattern.h"
@@ -94,17 +100,8 @@ class function_instance {
     std::unique_ptr<client::consumer> consumer;
   };
 
-  template <class T>
-  using attempt_fn = std::function<asio::awaitable<result<std::unique_ptr<T>>>()>;
-  // Repeats `attempt` with back-off until it succeeds or stop() is called (then nullptr),
-  // logging each failure as "cannot WHAT: ...; retrying in N ms" and counting it in `failures`.
-  template <class T>
-  asio::awaitable<std::unique_ptr<T>> keep_trying(attempt_fn<T> attempt, std::string what,
-                                                  log_level level,
-                                                  std::uint64_t* failures = nullptr);
   asio::awaitable<result<void>> start_parts();
   asio::awaitable<void> stop_started_parts();
-  asio::awaitable<bool> create_output();
   asio::awaitable<bool> subscribe_all();
   client::consumer_options consumer_options_for(const std::string& topic) const;
   void add_input(std::string topic, std::unique_ptr<client::consumer> consumer, bool by_pattern);
@@ -125,20 +122,10 @@ class function_instance {
   asio::awaitable<step_result> invoke(const client::message& m, std::size_t lane_index);
   asio::awaitable<exec::outcome> run_script(const client::message& m);
   asio::awaitable<step_result> run_step(const client::message& m);
-  asio::awaitable<bool> publish_output(const client::message& m, step_result& r);
-  client::outgoing_message dead_letter_message(const client::message& m, const exec::outcome& o,
-                                               int failed) const;
-  asio::awaitable<bool> dead_letter(const client::message& m, const exec::outcome& o, int failed);
-  // `publish_now`: see client::producer::send.
-  asio::awaitable<bool> send_with_retries(client::producer& p, const client::outgoing_message& m,
-                                          std::string_view what, bool publish_now = false);
   bool nothing_else_coming() const;
-  asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,
-                                                    bool batching);
   std::size_t lane_of(const client::message& m) const;
   std::size_t pick_worker();
   void acknowledge(const client::message& m, std::size_t input_index);
-  std::string dead_letter_topic_for(const client::message& m) const;
   // Waits `d`, or less when stop() is called; false when stopping.
   asio::awaitable<bool> pause(std::chrono::milliseconds d);
   // Past the drain deadline: ends what is still running and waits (kill_grace at most) until
@@ -163,12 +150,10 @@ class function_instance {
   std::set<std::string> excluded_;           // matched, but the function's own; logged once
   bool discovering_ = false;                 // a discovery round is talking to the broker
   notifier discovery_idle_;
-  std::unique_ptr<client::producer> output_;
-  std::map<std::string, std::unique_ptr<client::producer>> producers_;  // by name: DLQ, EO
-  std::set<std::string> creating_;
-  notifier producers_changed_;
   log_shipper log_;
   function_metrics metrics_;
+  retrier retry_;
+  output_publisher output_;
 
   std::size_t invoking_ = 0;  // messages whose script (or step) is running now
 

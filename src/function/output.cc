@@ -1,0 +1,163 @@
+#include "function/output.h"
+
+#include "base/backoff.h"
+#include "function/delivery.h"
+#include "function/events.h"
+
+namespace shfn::function {
+
+using asio::awaitable;
+
+namespace {
+
+// A topic name without its "-partition-N" suffix: dead letters of every partition go together.
+std::string base_topic(const std::string& topic) {
+  const auto at = topic.rfind("-partition-");
+  return at == std::string::npos ? topic : topic.substr(0, at);
+}
+
+}  // namespace
+
+output_publisher::output_publisher(client::client& c, const config::function_spec& spec,
+                                   const stage_options& stage, std::size_t max_pending,
+                                   function_metrics& metrics, const retrier& retry)
+    : client_(c),
+      spec_(spec),
+      stage_(stage),
+      max_pending_(max_pending),
+      metrics_(metrics),
+      retry_(retry) {}
+
+awaitable<bool> output_publisher::open() {
+  // EFFECTIVELY_ONCE publishes through one named producer per input partition instead.
+  if (spec_.output.empty() || spec_.guarantees == config::guarantee::effectively_once) {
+    co_return true;
+  }
+  // Batched as Pulsar Functions batch (config::batching_spec): waiting up to 10 ms for more
+  // outputs turns a publish, a write, an fsync, a receipt and an ack per message into one per
+  // batch. A batch goes out early when nothing else is coming (publish_now), so the
+  // wait costs latency only while messages keep the function busy.
+  const config::batching_spec& batching = spec_.output_batching;
+  const client::producer_options options{.topic = spec_.output,
+                                         .batching = stage_.batch_output && batching.enabled,
+                                         .batching_max_messages = batching.max_messages,
+                                         .batching_max_bytes = batching.max_bytes,
+                                         .batching_max_delay = batching.max_publish_delay,
+                                         .max_pending_messages = max_pending_};
+  const attempt_fn<client::producer> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  output_ =
+      co_await retry_.keep_trying(attempt, "create a producer on " + spec_.output, log_level::warn);
+  co_return output_ != nullptr;
+}
+
+awaitable<bool> output_publisher::publish(const client::message& m, step_result& r,
+                                          bool publish_now) {
+  // Empty stdout (or a step without a reply): no output.
+  if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) co_return true;
+  std::vector<std::string> warnings;
+  client::outgoing_message out = r.reply
+                                     ? reply_message(m, std::move(*r.reply))
+                                     : output_message(m, r.outcome, warnings, stage_.always_event);
+  for (const auto& w : warnings) retry_.log.post(log_level::warn, w, m.id.str());
+  client::producer* p = output_.get();
+  if (spec_.guarantees == config::guarantee::effectively_once) {
+    // One producer per input partition, named after it, so the sequence ids it sends increase.
+    out.sequence_id = sequence_id_for(m.id);
+    p = co_await named_producer(spec_.output, spec_.name + "@" + m.topic, false);
+    if (p == nullptr) co_return false;
+  }
+  co_return co_await send(*p, out, "output to " + spec_.output, publish_now);
+}
+
+awaitable<bool> output_publisher::dead_letter(const client::message& m, const exec::outcome& o,
+                                              int failed) {
+  const std::string topic = dead_letter_topic_for(m);
+  const client::outgoing_message parked = dead_letter_message(m, o, failed);
+  client::producer* p = co_await named_producer(topic, "", true);
+  if (p == nullptr) co_return false;
+  const bool sent = co_await send(*p, parked, "dead letter to " + topic);
+  if (sent) {
+    ++metrics_.dead_lettered;
+    retry_.log.post(log_level::error,
+                    "sent to the dead-letter topic " + topic + " after " + std::to_string(failed) +
+                        " failed attempt(s): " + o.message,
+                    m.id.str());
+  }
+  co_return sent;
+}
+
+client::outgoing_message output_publisher::dead_letter_message(const client::message& m,
+                                                               const exec::outcome& o,
+                                                               int failed) const {
+  client::outgoing_message parked{
+      .payload = m.payload, .key = m.key, .properties = m.properties, .event_time = m.event_time};
+  if (!stage_.error_destination.empty()) {
+    const knative_error error{
+        .destination = stage_.error_destination, .code = o.exit_code, .data = o.stderr_tail};
+    parked = with_knative_error(m, error);
+  }
+  // Pulsar's own dead-letter properties, then what a user needs to see why it failed.
+  parked.properties.emplace_back("REAL_TOPIC", m.topic);
+  parked.properties.emplace_back("ORIGIN_MESSAGE_ID", m.id.str());
+  parked.properties.emplace_back("SHFN_FUNCTION", spec_.name);
+  parked.properties.emplace_back("SHFN_FAILURE", std::string(exec::to_string(o.what)));
+  parked.properties.emplace_back("SHFN_ERROR", o.message);
+  parked.properties.emplace_back("SHFN_EXIT_CODE", std::to_string(o.exit_code));
+  if (o.signal != 0) parked.properties.emplace_back("SHFN_SIGNAL", std::to_string(o.signal));
+  parked.properties.emplace_back("SHFN_STDERR_TAIL", o.stderr_tail);
+  parked.properties.emplace_back("SHFN_ATTEMPTS", std::to_string(failed));
+  return parked;
+}
+
+awaitable<bool> output_publisher::send(client::producer& p, const client::outgoing_message& m,
+                                       std::string_view what, bool publish_now) {
+  backoff delays(retry_.initial, std::chrono::seconds(10));
+  for (;;) {
+    auto sent = co_await p.send(m, publish_now);
+    if (sent) co_return true;
+    ++metrics_.system_exceptions;
+    const auto delay = delays.next();
+    retry_.log.post(log_level::error, "cannot publish " + std::string(what) + ": " +
+                                          sent.error().message() + "; retrying in " +
+                                          std::to_string(delay.count()) + " ms");
+    const bool go_on = co_await retry_.pause(delay);
+    if (!go_on) co_return false;
+  }
+}
+
+awaitable<client::producer*> output_publisher::named_producer(std::string topic, std::string name,
+                                                              bool batching) {
+  const std::string slot = name.empty() ? topic : name;
+  while (creating_.contains(slot)) co_await producers_changed_.wait();
+  if (auto it = producers_.find(slot); it != producers_.end()) co_return it->second.get();
+
+  creating_.insert(slot);
+  const client::producer_options options{.topic = topic, .name = name, .batching = batching};
+  const attempt_fn<client::producer> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  auto p = co_await retry_.keep_trying(attempt, "create a producer on " + topic, log_level::error,
+                                       &metrics_.system_exceptions);
+  client::producer* made = p.get();
+  if (p) producers_[slot] = std::move(p);
+  creating_.erase(slot);
+  producers_changed_.notify_all();
+  co_return made;
+}
+
+std::string output_publisher::dead_letter_topic_for(const client::message& m) const {
+  if (!spec_.dead_letter_topic.empty()) return spec_.dead_letter_topic;
+  return base_topic(m.topic) + "-" + spec_.subscription_name + "-DLQ";
+}
+
+awaitable<void> output_publisher::close() {
+  if (output_) {
+    co_await output_->flush();
+    co_await output_->close();
+  }
+  for (auto& [name, p] : producers_) co_await p->close();
+}
+
+}  // namespace shfn::function
