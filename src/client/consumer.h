@@ -109,6 +109,8 @@ class partition_consumer final : public connection_listener {
 class consumer {
  public:
   consumer(client& owner, consumer_options options, int partitions);
+  // Close (or unsubscribe) first: until then its redelivery and dead-letter loops use it, and
+  // destroying an open consumer leaves them waiting on freed memory (ASan shows it).
   ~consumer();
 
   asio::awaitable<result<void>> start();
