@@ -13,6 +13,7 @@
 #include <set>
 #include <string_view>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "broker/broker.h"
@@ -300,9 +301,7 @@ class api {
     if (!auth) return true;
     const auto token = http::bearer_token(r);
     if (!token) return false;
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = now_seconds();
     return auth->verify(*token, now).has_value();
   }
 

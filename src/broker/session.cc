@@ -9,6 +9,7 @@
 #include <asio/write.hpp>
 #include <optional>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "broker/context.h"
 #include "broker/registry.h"
@@ -382,9 +383,7 @@ void session::on_connect(const pb::CommandConnect& c) {
     return;
   }
   if (ctx_.authenticator) {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    const auto now = now_seconds();
     auto role = c.auth_method_name() == "token"
                     ? ctx_.authenticator->verify(c.auth_data(), now)
                     : result<std::string>(fail(wire::server_error(pb::AuthenticationError)));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "broker/topic.h"
 #include "wire/batch.h"
@@ -22,12 +23,6 @@ constexpr std::size_t read_chunk = 100;  // entries per log read while dispatchi
 // Key_Shared may set entries aside while their key's consumer is busy; past this many it stops
 // reading ahead so one slow consumer cannot make the broker buffer the whole topic.
 constexpr std::size_t max_replay_backlog = 10000;
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::uint32_t key_hash(std::string_view key) {
   return wire::murmur3_32(key) % hash_range;

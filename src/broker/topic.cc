@@ -4,6 +4,7 @@
 #include <asio/post.hpp>
 #include <chrono>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "storage/layout.h"
 #include "wire/errc.h"
@@ -35,12 +36,6 @@ struct log_sync final : storage::syncable {
     });
   }
 };
-
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
 
 // The highest sequence id an entry carries (a batch covers sequence_id..highest_sequence_id).
 std::int64_t highest_sequence_of(const pb::MessageMetadata& meta) {

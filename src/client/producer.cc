@@ -5,6 +5,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include "base/clock.h"
 #include "base/log.h"
 #include "client/client.h"
 #include "client/errc.h"
@@ -22,12 +23,6 @@ using asio::awaitable;
 namespace {
 
 constexpr auto timer_tick = std::chrono::milliseconds(100);
-
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
 
 template <class Metadata>
 void copy_message_fields(const outgoing_message& m, Metadata& out) {

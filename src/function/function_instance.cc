@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "base/backoff.h"
+#include "base/clock.h"
 #include "client/errc.h"
 #include "exec/process.h"
 #include "function/events.h"
@@ -43,12 +44,6 @@ exec::framing framing_of(config::framing f) {
       break;
   }
   return exec::framing::lines;
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
