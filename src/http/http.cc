@@ -14,8 +14,6 @@ namespace shfn::http {
 namespace {
 
 using http_text::is_tchar;
-using http_text::lower;
-using http_text::trim;
 
 class http_category_impl final : public std::error_category {
  public:
@@ -200,7 +198,7 @@ result<http_request> parse_request_head(std::string_view head, const http_limits
       return (static_cast<unsigned char>(c) < ' ' && c != '\t') || c == 0x7f;
     };
     if (std::ranges::any_of(value, control)) return fail(http_errc::bad_request);
-    std::string key = lower(name);
+    std::string key = ascii_lower(name);
     if (key == "content-length") {
       if (value.empty() || !std::ranges::all_of(value, [](char c) {
             return std::isdigit(static_cast<unsigned char>(c)) != 0;
@@ -226,14 +224,14 @@ result<http_request> parse_request_head(std::string_view head, const http_limits
   bool keep_alive = false;
   if (auto it = r.fields.find("connection"); it != r.fields.end()) {
     for (auto token : split(it->second, ',')) {
-      const std::string t = lower(trim(token));
+      const std::string t = ascii_lower(trim(token));
       close = close || t == "close";
       keep_alive = keep_alive || t == "keep-alive";
     }
   }
   r.keep_alive = !close && (r.minor_version == 1 || keep_alive);
   if (auto it = r.fields.find("expect"); it != r.fields.end()) {
-    r.expect_continue = lower(it->second) == "100-continue";
+    r.expect_continue = ascii_lower(it->second) == "100-continue";
   }
   if (auto ok = parse_target(target, r); !ok) return fail(ok.error());
   return r;

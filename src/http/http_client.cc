@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "base/notifier.h"
+#include "base/strings.h"
 #include "http/http_text.h"
 
 namespace shfn::http {
@@ -29,7 +30,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 using http_text::is_tchar;
-using http_text::lower;
 
 constexpr std::size_t read_chunk = 16 << 10;
 
@@ -52,7 +52,7 @@ result<std::string> request_head(const http_url& url, const header_fields& heade
                                  std::size_t body_size) {
   std::string head = fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\n", url.target, url.host_header());
   for (const auto& [name, value] : headers) {
-    const std::string key = lower(name);
+    const std::string key = ascii_lower(name);
     const bool owned = key == "host" || key == "content-length" || key == "transfer-encoding" ||
                        key == "connection";
     const auto control = [](char c) {
@@ -198,7 +198,7 @@ std::string http_url::str() const {
 result<http_url> parse_http_url(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return fail(errc::invalid_url);
-  const std::string scheme = lower(url.substr(0, scheme_end));
+  const std::string scheme = ascii_lower(url.substr(0, scheme_end));
   if (scheme == "https") return fail(errc::https_not_supported);
   if (scheme != "http") return fail(errc::invalid_url);
   std::string_view rest = url.substr(scheme_end + 3);

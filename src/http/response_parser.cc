@@ -13,8 +13,6 @@ namespace {
 
 using http_text::is_control;
 using http_text::is_tchar;
-using http_text::lower;
-using http_text::trim;
 
 // A server that sends 1xx after 1xx without ever answering is broken, not slow.
 constexpr int max_interim_responses = 16;
@@ -49,7 +47,7 @@ std::optional<std::pair<std::string, std::string>> parse_field_line(std::string_
   if (!std::ranges::all_of(name, is_tchar) || std::ranges::any_of(value, is_control)) {
     return std::nullopt;
   }
-  return std::pair{lower(name), std::string(value)};
+  return std::pair{ascii_lower(name), std::string(value)};
 }
 
 }  // namespace
@@ -227,7 +225,7 @@ result<void> response_parser::start_body() {
   for (const auto& [name, value] : reply_.fields) {
     if (name == "transfer-encoding") {
       for (auto coding : split(value, ',')) {
-        if (!trim(coding).empty()) codings.push_back(lower(trim(coding)));
+        if (!trim(coding).empty()) codings.push_back(ascii_lower(trim(coding)));
       }
     } else if (name == "content-length") {
       if (!all_digits(value)) return fail_with(errc::malformed_response);
