@@ -11,8 +11,6 @@
 #include "client/errc.h"
 #include "client/producer.h"
 #include "client/reconnect.h"
-#include "wire/batch.h"
-#include "wire/compression.h"
 #include "wire/topic_name.h"
 
 namespace shfn::client {
@@ -40,21 +38,6 @@ bool selective_redelivery(subscription_type t) {
   return t == subscription_type::shared || t == subscription_type::key_shared;
 }
 
-// Bit i of the broker's ack_set is set while message i of the batch is still unacked.
-bool still_unacked(const pb::CommandMessage& m, int index) {
-  if (m.ack_set_size() == 0) return true;
-  const int word = index / 64;
-  if (word >= m.ack_set_size()) return false;
-  return (static_cast<std::uint64_t>(m.ack_set(word)) >> (index % 64)) & 1u;
-}
-
-template <class Metadata>
-void copy_fields(const Metadata& from, message& to) {
-  if (from.has_partition_key()) to.key = from.partition_key();
-  for (const auto& p : from.properties()) to.properties.emplace_back(p.key(), p.value());
-  to.event_time = from.event_time();
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -69,6 +52,7 @@ partition_consumer::partition_consumer(client& owner_client, consumer& owner, st
       options_(options),
       consumer_id_(owner_client.next_consumer_id()),
       permits_(options.receiver_queue_size),
+      decoder_(topic_, partition, options.max_redeliver_count),
       backoff_(owner_client.options().initial_backoff, owner_client.options().max_backoff) {}
 
 partition_consumer::~partition_consumer() {
@@ -176,177 +160,31 @@ void partition_consumer::on_frame(const wire::frame& f) {
   }
 }
 
-// Messages are built straight into the consumer's queue (no intermediate copies or moves) from
-// views of the frame: the payload is only copied once, into each message's own bytes.
+// What the entry means is the decoder's business (entry_decoder.h); here it is carried out.
 void partition_consumer::handle_message(const wire::frame& f) {
-  const auto& command = f.command.message();
-  // What the broker charged for this entry: a batch takes as many permits as it has messages.
-  permits_.entry_arrived(f.metadata && f.metadata->has_num_messages_in_batch()
-                             ? std::max(1, f.metadata->num_messages_in_batch())
-                             : 1);
-  if (!f.metadata) {
-    spdlog::warn("consumer on {}: message without metadata dropped", topic_);
-    consumed(1);
-    return;
-  }
-  const pb::MessageMetadata& meta = *f.metadata;
-  wire::message_id entry = wire::message_id::from_pb(command.message_id());
-  entry.partition = partition_;
-  entry.batch_index = -1;
-  byte_view body = f.payload;
-  bytes unpacked;
-  if (meta.num_chunks_from_msg() > 1) {
-    if (!gather_chunk(f, entry, unpacked)) {
-      consumed(1);  // nothing to deliver yet: the permit goes back
-      return;
-    }
-    body = unpacked;
-  } else if (meta.compression() != pb::NONE) {
-    auto plain = wire::decompress(meta.compression(), f.payload, meta.uncompressed_size());
-    if (!plain) {
-      spdlog::error("consumer on {}: cannot decompress message: {}", topic_,
-                    plain.error().message());
-      consumed(1);
-      return;
-    }
-    unpacked = std::move(*plain);
-    body = unpacked;
-  }
-  const std::uint32_t redelivery_count = command.redelivery_count();
-  // The whole entry shares its redelivery count, so it goes to the dead-letter topic as a whole.
-  const bool to_dead_letter =
-      options_.max_redeliver_count > 0 &&
-      redelivery_count > static_cast<std::uint32_t>(options_.max_redeliver_count);
-
-  message dead;  // dead letters are rare: they are built here and moved
-  auto start_message = [&]() -> message& {
-    message& m = to_dead_letter ? (dead = message{}) : owner_.emplace_incoming();
-    m.id = entry;
-    m.topic = topic_;
-    m.producer_name = meta.producer_name();
-    m.sequence_id = meta.sequence_id();
-    m.publish_time = meta.publish_time();
-    m.redelivery_count = redelivery_count;
-    return m;
-  };
-  auto finish_message = [&](message& m) {
-    if (!to_dead_letter) return;
-    owner_.dead_letter(std::move(m));
-    consumed(1);
-  };
-
-  if (!meta.has_num_messages_in_batch()) {
-    message& m = start_message();
-    copy_fields(meta, m);
-    if (unpacked.empty()) {
-      m.payload.assign(body.begin(), body.end());
-    } else {
-      m.payload = std::move(unpacked);
-    }
-    finish_message(m);
-    if (!to_dead_letter) owner_.arrived();
-    return;
-  }
-  auto entries = wire::decode_batch(body, meta.num_messages_in_batch(), batch_scratch_);
-  if (!entries) {
-    spdlog::error("consumer on {}: malformed batch {}: {}", topic_, entry.str(),
-                  entries.error().message());
-    consumed(1);
-    return;
-  }
-  const int count = static_cast<int>(entries->size());
-  const auto gone = [&](int i) {
-    return !still_unacked(command, i) ||
-           (*entries)[static_cast<std::size_t>(i)].metadata.compacted_out();
-  };
-  const auto arrival = batches_.arrived({entry.ledger, entry.entry}, count, gone);
-  for (const int i : arrival.deliver) {
-    const auto& e = (*entries)[static_cast<std::size_t>(i)];
-    message& m = start_message();
-    m.id.batch_index = i;
-    m.id.batch_size = count;
-    copy_fields(e.metadata, m);
-    if (e.metadata.has_sequence_id()) m.sequence_id = e.metadata.sequence_id();
-    m.payload.assign(e.payload.begin(), e.payload.end());
-    finish_message(m);
-  }
-  if (arrival.ack_entry) queue_ack(entry);
-  if (!arrival.deliver.empty() && !to_dead_letter) owner_.arrived();
-  if (arrival.skipped > 0) consumed(arrival.skipped);
-}
-
-bool partition_consumer::gather_chunk(const wire::frame& f, const wire::message_id& entry,
-                                      bytes& whole) {
-  const pb::MessageMetadata& meta = *f.metadata;
-  const int chunk = meta.chunk_id();
-  if (chunk == 0) {
-    gathering_[meta.uuid()] = {};  // a first chunk (again, after a redelivery) starts afresh
-  }
-  auto it = gathering_.find(meta.uuid());
-  if (it == gathering_.end() || it->second.next_chunk != chunk) {
-    spdlog::warn(
-        "consumer on {}: chunk {} of message {} ({}) without the chunks before it; "
-        "left unacknowledged",
-        topic_, chunk, meta.uuid(), entry.str());
-    if (it != gathering_.end()) gathering_.erase(it);
-    return false;
-  }
-  chunk_gathering& g = it->second;
-  g.payload.insert(g.payload.end(), f.payload.begin(), f.payload.end());
-  g.chunks.push_back(entry);
-  if (++g.next_chunk < meta.num_chunks_from_msg()) return false;
-  std::vector<wire::message_id> others(g.chunks.begin(), g.chunks.end() - 1);
-  bytes gathered = std::move(g.payload);
-  gathering_.erase(it);
-  if (meta.compression() == pb::NONE) {
-    whole = std::move(gathered);
-  } else {
-    auto plain = wire::decompress(meta.compression(), gathered, meta.uncompressed_size());
-    if (!plain) {
-      spdlog::error("consumer on {}: cannot decompress chunked message {}: {}", topic_, meta.uuid(),
-                    plain.error().message());
-      return false;
-    }
-    whole = std::move(*plain);
-  }
-  chunked_[{entry.ledger, entry.entry}] = std::move(others);
-  return true;
-}
-
-std::vector<wire::message_id> partition_consumer::chunks_of(const wire::message_id& id) const {
-  if (id.batch_index >= 0) return {};
-  auto it = chunked_.find({id.ledger, id.entry});
-  return it == chunked_.end() ? std::vector<wire::message_id>{} : it->second;
-}
-
-void partition_consumer::make_available(const wire::message_id& id) {
-  if (id.batch_index >= 0) batches_.make_available({id.ledger, id.entry}, id.batch_index);
+  auto out = decoder_.decode(f, owner_.incoming());
+  permits_.entry_arrived(out.charged);
+  for (auto& m : out.dead_letters) owner_.dead_letter(std::move(m));
+  if (out.ack) queue_ack(*out.ack);
+  if (out.queued > 0) owner_.arrived();
+  if (out.permits_back > 0) consumed(out.permits_back);
 }
 
 void partition_consumer::acknowledge(const wire::message_id& id) {
-  // A batch's message: the entry is acked with its last message.
-  if (id.batch_index >= 0 && !batches_.acknowledge({id.ledger, id.entry}, id.batch_index)) return;
-  for (const auto& chunk : chunks_of(id)) queue_ack(chunk);
-  chunked_.erase({id.ledger, id.entry});
-  queue_ack(id);
+  auto acks = decoder_.acknowledge(id);
+  for (const auto& chunk : acks.other_chunks) queue_ack(chunk);
+  if (acks.entry) queue_ack(*acks.entry);
 }
 
 void partition_consumer::acknowledge_cumulative(const wire::message_id& id) {
-  wire::message_id upto = id;
-  if (id.batch_index >= 0 && id.batch_index < id.batch_size - 1) {
-    // Part of a batch is acked: acknowledge up to the previous entry and keep this one.
-    if (id.entry == 0) return;
-    upto.entry = id.entry - 1;
-  }
-  batches_.forget_through({upto.ledger, upto.entry});
-  std::erase_if(chunked_,
-                [&](const auto& kv) { return kv.first <= std::pair(upto.ledger, upto.entry); });
+  const auto upto = decoder_.acknowledge_cumulative(id);
+  if (!upto) return;
   if (!conn_) return;
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::ACK);
   c.mutable_ack()->set_consumer_id(consumer_id_);
   c.mutable_ack()->set_ack_type(pb::CommandAck::Cumulative);
-  upto.to_pb(*c.mutable_ack()->add_message_id());
+  upto->to_pb(*c.mutable_ack()->add_message_id());
   conn_->send(c);
 }
 
@@ -375,7 +213,7 @@ void partition_consumer::flush_acks() {
 }
 
 void partition_consumer::redeliver(const std::vector<wire::message_id>& ids) {
-  for (const auto& id : ids) make_available(id);
+  for (const auto& id : ids) decoder_.give_back(id);
   if (!conn_) return;  // the resubscribe will redeliver everything unacked anyway
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::REDELIVER_UNACKNOWLEDGED_MESSAGES);
@@ -387,25 +225,24 @@ void partition_consumer::redeliver(const std::vector<wire::message_id>& ids) {
       if (entries.insert({id.ledger, id.entry}).second) id.to_pb(*r->add_message_ids());
     };
     for (const auto& id : ids) {
-      for (const auto& chunk : chunks_of(id)) add(chunk);  // a chunked message comes back whole
+      for (const auto& chunk : decoder_.chunks_of(id))
+        add(chunk);  // a chunked message comes back whole
       add(id);
     }
   } else {
     // The broker redelivers everything unacked for these types; what we hold locally would be
     // duplicated, so drop it and hand its permits back.
     const auto dropped = owner_.drop_queued(partition_);
-    for (const auto& id : dropped) make_available(id);
+    for (const auto& id : dropped) decoder_.give_back(id);
     grant_permits(static_cast<int>(dropped.size()));
   }
   conn_->send(c);
 }
 
 void partition_consumer::reset_local_state() {
-  // batches_ stays: the broker sends the entries again, and only what is available of them is
-  // delivered (what the application holds, it still acks or gives back).
   pending_acks_.clear();
-  gathering_.clear();  // the broker sends the unacked chunks again, from the first
-  for (const auto& id : owner_.drop_queued(partition_)) make_available(id);
+  decoder_.disconnected();
+  for (const auto& id : owner_.drop_queued(partition_)) decoder_.give_back(id);
 }
 
 void partition_consumer::on_disconnected() {

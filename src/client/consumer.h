@@ -7,17 +7,13 @@
 // left and a large entry waits (permit_window, batch_tracker.h); the next receive() first lets the
 // event loop run once, so the FLOW (and the acks made so far) go out at once even when the
 // application receives in a tight loop that would otherwise not suspend until the queue ran dry.
-// Acks are batched per event-loop turn into one ACK command. A batch entry is acked to the broker
-// once all its messages are acked; when the broker sends a batch again, only its messages that
-// were given back (negatively acked, timed out, dropped locally) are delivered again. Negative acks
-// and ack timeouts become REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay. On reconnect the
-// local queue for that partition is dropped: the broker redelivers it.
+// Acks are batched per event-loop turn into one ACK command. Negative acks and ack timeouts
+// become REDELIVER_UNACKNOWLEDGED_MESSAGES after their delay. On reconnect the local queue for
+// that partition is dropped: the broker redelivers it.
 //
-// Chunked messages (a producer's `chunking`: one large message as several entries, each with
-// the message's uuid and a chunk id) are put together here: the chunks' payloads are joined in
-// order, decompressed as a whole, and delivered as one message whose id is its last chunk's.
-// Acking (or giving back) that message acks (or gives back) every chunk. A chunk that does not
-// continue what was gathered (its first chunk is missing) is not delivered; it stays unacked.
+// What an entry means for the application (batches delivered in part after a redelivery, chunked
+// messages put together, dead-letter decisions) is decided without I/O by entry_decoder
+// (entry_decoder.h); partition_consumer carries it out on its connection.
 
 #include <asio/awaitable.hpp>
 #include <deque>
@@ -31,10 +27,10 @@
 #include "base/notifier.h"
 #include "client/batch_tracker.h"
 #include "client/connection.h"
+#include "client/entry_decoder.h"
 #include "client/message.h"
 #include "client/message_queue.h"
 #include "client/options.h"
-#include "wire/batch.h"
 
 namespace shfn::client {
 
@@ -66,19 +62,11 @@ class partition_consumer final : public connection_listener {
   asio::awaitable<result<void>> subscribe_once();
   asio::awaitable<void> reconnect_loop();
   void handle_message(const wire::frame& f);
-  // A chunk of a chunked message: gathered; true when it completed the message, whose payload
-  // (decompressed) is then in `whole`.
-  bool gather_chunk(const wire::frame& f, const wire::message_id& entry, bytes& whole);
-  // The other chunks of a delivered chunked message, named by its id; empty for any other.
-  std::vector<wire::message_id> chunks_of(const wire::message_id& id) const;
   bool consumed(int count);
   void queue_ack(const wire::message_id& entry);
   void flush_acks();
   void grant_permits(int count);
   void reset_local_state();
-  // A batch message that was given back (negatively acked, timed out, dropped from the local
-  // queue): delivered again when the broker resends its entry.
-  void make_available(const wire::message_id& id);
 
   client& client_;
   consumer& owner_;
@@ -88,16 +76,7 @@ class partition_consumer final : public connection_listener {
   std::uint64_t consumer_id_;
   std::shared_ptr<connection> conn_;
   permit_window permits_;
-  batch_tracker batches_;  // batched entries not yet wholly acked; it outlives redeliveries
-  std::vector<wire::batch_entry> batch_scratch_;  // reused by every batch this consumer decodes
-  struct chunk_gathering {
-    int next_chunk = 0;
-    bytes payload;  // as produced: compressed, if the message is
-    std::vector<wire::message_id> chunks;
-  };
-  std::map<std::string, chunk_gathering> gathering_;  // by the message's uuid
-  // Delivered chunked messages not acked yet: the last chunk's entry -> the other chunks.
-  std::map<std::pair<std::int64_t, std::int64_t>, std::vector<wire::message_id>> chunked_;
+  entry_decoder decoder_;  // batches, chunks and dead-letter decisions; outlives reconnects
   std::vector<wire::message_id> pending_acks_;
   bool ack_flush_scheduled_ = false;
   bool closing_ = false;
@@ -139,7 +118,7 @@ class consumer {
 
   // For partition consumers: a new message at the back of the queue, filled in place, and the
   // wake-up for receive() once a frame's messages are all in.
-  message& emplace_incoming() { return incoming_.emplace_back(); }
+  message_queue& incoming() { return incoming_; }
   void arrived() { arrived_.notify_all(); }
   void dead_letter(message m);
   // Drops the partition's messages not yet received; returns their ids.
