@@ -51,11 +51,7 @@ struct entry_decoder::sink {
     return m;
   }
   void finish() {
-    if (to_dead_letter) {
-      ++out.permits_back;
-    } else {
-      ++out.queued;
-    }
+    if (!to_dead_letter) ++out.queued;
   }
 };
 
@@ -67,14 +63,17 @@ entry_decoder::outcome entry_decoder::decode(const wire::frame& f, message_queue
   if (f.metadata && f.metadata->has_num_messages_in_batch()) {
     out.charged = std::max(1, f.metadata->num_messages_in_batch());
   }
-  // An entry that yields nothing hands back every permit it took.
-  const auto dropped = [&out]() -> outcome& {
-    out.permits_back = out.charged;
-    return out;
-  };
+  place(f, queue, out);
+  // Every permit the entry took and did not turn into a queued message goes back: messages
+  // dropped, skipped, dead-lettered, or not complete yet.
+  out.permits_back = std::max(0, out.charged - out.queued);
+  return out;
+}
+
+void entry_decoder::place(const wire::frame& f, message_queue& queue, outcome& out) {
   if (!f.metadata) {
     spdlog::warn("consumer on {}: message without metadata dropped", topic_);
-    return dropped();
+    return;
   }
   const pb::MessageMetadata& meta = *f.metadata;
   const auto& command = f.command.message();
@@ -85,14 +84,14 @@ entry_decoder::outcome entry_decoder::decode(const wire::frame& f, message_queue
   byte_view body = f.payload;
   bytes unpacked;
   if (meta.num_chunks_from_msg() > 1) {
-    if (!gather_chunk(f, entry, unpacked)) return dropped();  // nothing to deliver yet
+    if (!gather_chunk(f, entry, unpacked)) return;  // nothing to deliver yet
     body = unpacked;
   } else if (meta.compression() != pb::NONE) {
     auto plain = wire::decompress(meta.compression(), f.payload, meta.uncompressed_size());
     if (!plain) {
       spdlog::error("consumer on {}: cannot decompress message {}: {}; left unacknowledged", topic_,
                     entry.str(), plain.error().message());
-      return dropped();
+      return;
     }
     unpacked = std::move(*plain);
     body = unpacked;
@@ -113,10 +112,9 @@ entry_decoder::outcome entry_decoder::decode(const wire::frame& f, message_queue
       m.payload = std::move(unpacked);
     }
     to.finish();
-    return out;
+    return;
   }
   decode_batch(f, body, entry, to, out);
-  return out;
 }
 
 void entry_decoder::decode_batch(const wire::frame& f, byte_view body,
@@ -125,7 +123,6 @@ void entry_decoder::decode_batch(const wire::frame& f, byte_view body,
   if (!entries) {
     spdlog::error("consumer on {}: malformed batch {}: {}; left unacknowledged", topic_,
                   entry.str(), entries.error().message());
-    out.permits_back = out.charged;
     return;
   }
   const int count = static_cast<int>(entries->size());
@@ -146,7 +143,6 @@ void entry_decoder::decode_batch(const wire::frame& f, byte_view body,
     to.finish();
   }
   if (arrival.ack_entry) out.ack = entry;
-  out.permits_back += arrival.skipped;
 }
 
 bool entry_decoder::gather_chunk(const wire::frame& f, const wire::message_id& entry,

@@ -72,8 +72,9 @@ class entry_decoder {
  private:
   using entry_key = std::pair<std::int64_t, std::int64_t>;  // ledger, entry
 
-  // Builds the message for `entry` from `meta` into the queue, or into a dead letter.
+  // Builds the messages of an entry into the queue, or into dead letters.
   struct sink;
+  void place(const wire::frame& f, message_queue& queue, outcome& out);
   // A chunk: gathered; true when it completed the message, whose payload (decompressed) is
   // then in `whole`.
   bool gather_chunk(const wire::frame& f, const wire::message_id& entry, bytes& whole);
