@@ -7,6 +7,7 @@
 #include <asio/use_awaitable.hpp>
 
 #include "base/log.h"
+#include "base/retry.h"
 #include "client/client.h"
 #include "client/errc.h"
 #include "client/producer.h"
@@ -429,14 +430,9 @@ awaitable<void> consumer::dead_letter_loop() {
       continue;
     }
     if (!dead_letter_producer_) {
-      const producer_options dlq_options{.topic = topic};
-      auto p = co_await client_.create_producer(dlq_options);
-      if (!p) {
-        spdlog::error("dead-letter producer for {}: {}", topic, p.error().message());
-        co_await sleep_for(std::chrono::seconds(1));
-        continue;
-      }
-      dead_letter_producer_ = std::move(*p);
+      auto made = co_await create_dead_letter_producer(topic);
+      if (!made) break;  // closed
+      dead_letter_producer_ = std::move(*made);
     }
     message m = std::move(dead_letters_.front());
     dead_letters_.pop_front();
@@ -452,6 +448,28 @@ awaitable<void> consumer::dead_letter_loop() {
                     sent.error().message());
     }
   }
+}
+
+awaitable<std::optional<std::unique_ptr<producer>>> consumer::create_dead_letter_producer(
+    std::string topic) {
+  const producer_options options{.topic = topic};
+  const retry_policy::attempt_fn<std::unique_ptr<producer>> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  const retry_policy::failure_fn failed = [&topic](const std::error_code& error,
+                                                   std::chrono::milliseconds delay) {
+    spdlog::error("dead-letter producer for {}: {}; retrying in {} ms", topic, error.message(),
+                  delay.count());
+  };
+  // close() cuts a pause short.
+  const retry_policy retry{.initial = std::chrono::milliseconds(100),
+                           .max = std::chrono::seconds(10),
+                           .pause = [this](std::chrono::milliseconds d) -> awaitable<bool> {
+                             if (!closed_)
+                               co_await dead_letter_arrived_.wait_until(clock::now() + d);
+                             co_return !closed_;
+                           }};
+  co_return co_await retry.until_done(attempt, failed);
 }
 
 awaitable<result<void>> consumer::unsubscribe() {

@@ -19,6 +19,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -128,6 +129,9 @@ class consumer {
   partition_consumer& part_of(const wire::message_id& id);
   asio::awaitable<void> redelivery_loop();
   asio::awaitable<void> dead_letter_loop();
+  // Retried until it works; nullopt once the consumer is closed.
+  asio::awaitable<std::optional<std::unique_ptr<producer>>> create_dead_letter_producer(
+      std::string topic);
 
   client& client_;
   consumer_options options_;

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <system_error>
 
-#include "base/backoff.h"
+#include "base/retry.h"
 #include "client/producer.h"
 #include "cron/next_tick.h"
 #include "cron/schedule.h"
@@ -182,6 +182,8 @@ struct cron_source::impl {
   awaitable<bool> publish(sys_seconds tick);
   awaitable<std::optional<result<wire::message_id>>> send_once(client::outgoing_message m);
   awaitable<bool> pause(std::chrono::milliseconds d);
+  // Retries between tries pause(): stop() cuts them short.
+  retry_policy retrying();
   client::outgoing_message message_for(sys_seconds tick) const;
   event::cloud_event event_for(sys_seconds tick) const;
 
@@ -252,19 +254,19 @@ result<void> cron_source::impl::load_schedule() {
 // and deduplication remembers the last tick per name across restarts.
 awaitable<bool> cron_source::impl::create_producer() {
   const client::producer_options popts{.topic = spec.sink.topic, .name = spec.name};
-  backoff delays(options.retry_initial, options.retry_max);
-  while (!stopping) {
-    auto made = co_await client.create_producer(popts);
-    if (made) {
-      producer = std::move(*made);
-      co_return true;
-    }
-    const auto delay = delays.next();
+  const retry_policy::attempt_fn<std::unique_ptr<client::producer>> attempt = [this, &popts] {
+    return client.create_producer(popts);
+  };
+  const retry_policy::failure_fn failed = [this](const std::error_code& error,
+                                                 std::chrono::milliseconds delay) {
     spdlog::warn("cron source {}: cannot create a producer on {}: {}; retrying in {} ms", spec.name,
-                 spec.sink.topic, made.error().message(), delay.count());
-    co_await pause(delay);
-  }
-  co_return false;
+                 spec.sink.topic, error.message(), delay.count());
+  };
+  if (stopping) co_return false;
+  const retry_policy retry = retrying();
+  auto made = co_await retry.until_done(attempt, failed);
+  if (made) producer = std::move(*made);
+  co_return producer != nullptr;
 }
 
 awaitable<void> cron_source::impl::run() {
@@ -307,27 +309,32 @@ awaitable<bool> cron_source::impl::wait_for(sys_seconds tick) {
 // Until the broker has the tick, or stop(). A retry sends the same sequence id, so a tick whose
 // receipt was lost is not stored twice.
 awaitable<bool> cron_source::impl::publish(sys_seconds tick) {
-  backoff delays(options.retry_initial, options.retry_max);
   int failures = 0;
-  for (;;) {
+  const retry_policy::attempt_fn<wire::message_id> attempt =
+      [this, tick]() -> awaitable<result<wire::message_id>> {
     auto sent = co_await send_once(message_for(tick));
-    if (!sent) co_return false;  // stopping, its receipt still out
-    if (*sent) {
-      if (failures > 0) {
-        spdlog::info("cron source {}: published the tick of {} after {} failed attempt(s)",
-                     spec.name, rfc3339(tick), failures);
-      } else {
-        spdlog::debug("cron source {}: published the tick of {}", spec.name, rfc3339(tick));
-      }
-      co_return true;
-    }
+    if (!sent)
+      co_return fail(
+          std::make_error_code(std::errc::operation_canceled));  // stopping, its receipt still out
+    co_return *sent;
+  };
+  const retry_policy::failure_fn failed = [this, tick, &failures](const std::error_code& error,
+                                                                  std::chrono::milliseconds delay) {
+    if (stopping) return;
     ++failures;
-    const auto delay = delays.next();
     spdlog::warn("cron source {}: cannot publish the tick of {} to {}: {}; retrying in {} ms",
-                 spec.name, rfc3339(tick), spec.sink.topic, sent->error().message(), delay.count());
-    const bool go_on = co_await pause(delay);
-    if (!go_on) co_return false;
+                 spec.name, rfc3339(tick), spec.sink.topic, error.message(), delay.count());
+  };
+  const retry_policy retry = retrying();
+  const auto published = co_await retry.until_done(attempt, failed);
+  if (!published) co_return false;
+  if (failures > 0) {
+    spdlog::info("cron source {}: published the tick of {} after {} failed attempt(s)", spec.name,
+                 rfc3339(tick), failures);
+  } else {
+    spdlog::debug("cron source {}: published the tick of {}", spec.name, rfc3339(tick));
   }
+  co_return true;
 }
 
 // The outcome, or nullopt when stop() came and the receipt did not follow within stop_grace.
@@ -348,6 +355,12 @@ awaitable<std::optional<result<wire::message_id>>> cron_source::impl::send_once(
   }
   in_flight.reset();
   co_return state->outcome;
+}
+
+retry_policy cron_source::impl::retrying() {
+  return {.initial = options.retry_initial,
+          .max = options.retry_max,
+          .pause = [this](std::chrono::milliseconds d) { return pause(d); }};
 }
 
 awaitable<bool> cron_source::impl::pause(std::chrono::milliseconds d) {

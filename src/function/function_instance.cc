@@ -6,7 +6,6 @@
 #include <chrono>
 #include <functional>
 
-#include "base/backoff.h"
 #include "base/clock.h"
 #include "client/errc.h"
 #include "exec/process.h"
@@ -69,8 +68,9 @@ function_instance::function_instance(client::client& c, config::function_spec sp
       admission_(admission::for_spec(spec_, policy_.ordered)),
       log_(c, spec_.log_topic, spec_.name, options_.instance_id),
       retry_{.log = log_,
-             .initial = options_.retry_initial,
-             .pause = [this](std::chrono::milliseconds d) { return pause(d); },
+             .policy = {.initial = options_.retry_initial,
+                        .max = std::chrono::seconds(10),
+                        .pause = [this](std::chrono::milliseconds d) { return pause(d); }},
              .stopping = stopping_},
       output_(c, spec_, options_.stage, admission_.max_in_flight(), metrics_, retry_) {
   command_ = exec::command{.argv = spec_.argv,

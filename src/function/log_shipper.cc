@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "base/backoff.h"
+#include "base/retry.h"
 
 namespace shfn::function {
 
@@ -54,18 +54,25 @@ void log_shipper::post(log_level level, std::string_view text, std::string_view 
 }
 
 awaitable<bool> log_shipper::ensure_producer() {
-  backoff delays(std::chrono::milliseconds(100), std::chrono::seconds(10));
-  while (!producer_ && !stopping_) {
-    const client::producer_options options{.topic = topic_, .batching = true};
-    auto p = co_await client_.create_producer(options);
-    if (p) {
-      producer_ = std::move(*p);
-      break;
-    }
-    spdlog::warn("[{}/{}] log topic {}: {}; retrying", function_, instance_, topic_,
-                 p.error().message());
-    co_await wake_.wait_until(clock::now() + delays.next());
-  }
+  if (producer_ || stopping_) co_return producer_ != nullptr;
+  const client::producer_options options{.topic = topic_, .batching = true};
+  const retry_policy::attempt_fn<std::unique_ptr<client::producer>> attempt = [this, &options] {
+    return client_.create_producer(options);
+  };
+  const retry_policy::failure_fn failed = [this](const std::error_code& error,
+                                                 std::chrono::milliseconds delay) {
+    spdlog::warn("[{}/{}] log topic {}: {}; retrying in {} ms", function_, instance_, topic_,
+                 error.message(), delay.count());
+  };
+  // A new log line or stop() cuts a pause short.
+  const retry_policy retry{.initial = std::chrono::milliseconds(100),
+                           .max = std::chrono::seconds(10),
+                           .pause = [this](std::chrono::milliseconds d) -> awaitable<bool> {
+                             co_await wake_.wait_until(clock::now() + d);
+                             co_return !stopping_;
+                           }};
+  auto made = co_await retry.until_done(attempt, failed);
+  if (made) producer_ = std::move(*made);
   co_return producer_ != nullptr;
 }
 

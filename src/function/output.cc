@@ -1,6 +1,5 @@
 #include "function/output.h"
 
-#include "base/backoff.h"
 #include "function/delivery.h"
 #include "function/events.h"
 
@@ -113,18 +112,15 @@ client::outgoing_message output_publisher::dead_letter_message(const client::mes
 
 awaitable<bool> output_publisher::send(client::producer& p, const client::outgoing_message& m,
                                        std::string_view what, bool publish_now) {
-  backoff delays(retry_.initial, std::chrono::seconds(10));
-  for (;;) {
-    auto sent = co_await p.send(m, publish_now);
-    if (sent) co_return true;
-    ++metrics_.system_exceptions;
-    const auto delay = delays.next();
-    retry_.log.post(log_level::error, "cannot publish " + std::string(what) + ": " +
-                                          sent.error().message() + "; retrying in " +
-                                          std::to_string(delay.count()) + " ms");
-    const bool go_on = co_await retry_.pause(delay);
-    if (!go_on) co_return false;
-  }
+  auto sent = co_await p.send(m, publish_now);
+  if (sent) co_return true;
+  const retry_policy::attempt_fn<wire::message_id> again = [&p, &m, publish_now] {
+    return p.send(m, publish_now);
+  };
+  const retry_policy::failure_fn failed = retry_.reporter(
+      "publish " + std::string(what), log_level::error, &metrics_.system_exceptions);
+  const auto resent = co_await retry_.policy.until_done_after(sent.error(), again, failed);
+  co_return resent.has_value();
 }
 
 awaitable<client::producer*> output_publisher::named_producer(std::string topic, std::string name,

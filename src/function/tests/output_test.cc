@@ -38,11 +38,13 @@ struct publisher_without_broker {
   log_shipper log{*client, "", "fn", 0};
   function_metrics metrics;
   bool stopping = false;
-  retrier retry{
-      .log = log,
-      .initial = 10ms,
-      .pause = [](std::chrono::milliseconds) -> asio::awaitable<bool> { co_return false; },
-      .stopping = stopping};
+  retrier retry{.log = log,
+                .policy = {.initial = 10ms,
+                           .max = 10ms,
+                           .pause = [](std::chrono::milliseconds) -> asio::awaitable<bool> {
+                             co_return false;
+                           }},
+                .stopping = stopping};
   config::function_spec spec;
 };
 
