@@ -1,13 +1,12 @@
 #include "client/consumer.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "base/log.h"
 #include "base/retry.h"
+#include "base/spawn.h"
 #include "client/client.h"
 #include "client/errc.h"
 #include "client/producer.h"
@@ -74,12 +73,7 @@ awaitable<result<void>> partition_consumer::start() {
     co_await sleep_for(delay);
   }
   backoff_.reset();
-  asio::co_spawn(
-      client_.executor(),
-      [](partition_consumer* self, gate::holder) -> awaitable<void> {
-        co_await self->reconnect_loop();
-      }(this, gate_.enter()),
-      asio::detached);
+  spawn_held(client_.executor(), gate_, reconnect_loop());
   co_return result<void>{};
 }
 
@@ -310,18 +304,8 @@ awaitable<result<void>> consumer::start() {
       co_return fail(ok.error());
     }
   }
-  asio::co_spawn(
-      client_.executor(),
-      [](consumer* self, gate::holder) -> awaitable<void> { co_await self->redelivery_loop(); }(
-                                           this, gate_.enter()),
-      asio::detached);
-  if (options_.max_redeliver_count > 0) {
-    asio::co_spawn(
-        client_.executor(),
-        [](consumer* self, gate::holder) -> awaitable<void> { co_await self->dead_letter_loop(); }(
-                                             this, gate_.enter()),
-        asio::detached);
-  }
+  spawn_held(client_.executor(), gate_, redelivery_loop());
+  if (options_.max_redeliver_count > 0) spawn_held(client_.executor(), gate_, dead_letter_loop());
   co_return result<void>{};
 }
 

@@ -1,12 +1,11 @@
 #include "client/producer.h"
 
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/spawn.h"
 #include "client/client.h"
 #include "client/errc.h"
 #include "client/reconnect.h"
@@ -70,18 +69,8 @@ awaitable<result<void>> partition_producer::start() {
   }
   backoff_.reset();
   auto ex = client_.executor();
-  asio::co_spawn(
-      ex,
-      [](partition_producer* self, gate::holder) -> awaitable<void> {
-        co_await self->reconnect_loop();
-      }(this, gate_.enter()),
-      asio::detached);
-  asio::co_spawn(
-      ex,
-      [](partition_producer* self, gate::holder) -> awaitable<void> {
-        co_await self->timer_loop();
-      }(this, gate_.enter()),
-      asio::detached);
+  spawn_held(ex, gate_, reconnect_loop());
+  spawn_held(ex, gate_, timer_loop());
   co_return result<void>{};
 }
 

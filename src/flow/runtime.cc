@@ -1,11 +1,10 @@
 #include "flow/runtime.h"
 
 #include <algorithm>
-#include <asio/co_spawn.hpp>
-#include <asio/detached.hpp>
 #include <asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/spawn.h"
 #include "http/prometheus.h"
 
 namespace shfn::flow {
@@ -98,19 +97,10 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
   gate running;
   if (!stopping_) {
     for (auto& instance : instances_) {
-      asio::co_spawn(
-          ex,
-          [](function::function_instance* i, gate::holder) -> awaitable<void> {
-            co_await i->run();
-          }(instance.get(), running.enter()),
-          asio::detached);
+      spawn_held(ex, running, instance->run());
     }
     for (auto& source : sources_) {
-      asio::co_spawn(
-          ex,
-          [](cron_source* s, gate::holder) -> awaitable<void> { co_await s->run(); }(
-                                               source.get(), running.enter()),
-          asio::detached);
+      spawn_held(ex, running, source->run());
     }
     if (on_ready) on_ready();
   }

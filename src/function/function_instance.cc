@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "base/clock.h"
+#include "base/spawn.h"
 #include "client/errc.h"
 #include "exec/process.h"
 #include "function/events.h"
@@ -104,11 +105,7 @@ awaitable<result<void>> function_instance::start_parts() {
     if (!compiled) co_return fail(compiled.error());
     pattern_ = std::move(*compiled);
   }
-  asio::co_spawn(
-      ex,
-      [](function_instance* self, gate::holder) -> awaitable<void> { co_await self->log_.run(); }(
-                                                    this, gate_.enter()),
-      asio::detached);
+  spawn_held(ex, gate_, log_.run());
 
   if (spec_.mode == config::run_mode::stream) {
     exec::worker_pool_options pool{
@@ -175,12 +172,7 @@ void function_instance::add_input(std::string topic, std::unique_ptr<client::con
 }
 
 void function_instance::start_receiving(asio::any_io_executor ex, std::size_t input_index) {
-  asio::co_spawn(
-      ex,
-      [](function_instance* self, std::size_t index, gate::holder) -> awaitable<void> {
-        co_await self->receive_loop(index);
-      }(this, input_index, gate_.enter()),
-      asio::detached);
+  spawn_held(ex, gate_, receive_loop(input_index));
 }
 
 // ------------------------------------------------------------------------------ topicsPattern
@@ -292,12 +284,7 @@ awaitable<void> function_instance::run() {
   auto ex = co_await asio::this_coro::executor;
   for (std::size_t i = 0; i < inputs_.size(); ++i) start_receiving(ex, i);
   if (pattern_) {
-    asio::co_spawn(
-        ex,
-        [](function_instance* self, gate::holder) -> awaitable<void> {
-          co_await self->discovery_loop();
-        }(this, gate_.enter()),
-        asio::detached);
+    spawn_held(ex, gate_, discovery_loop());
   }
   while (!stopping_) co_await stop_requested_.wait();
   log_.post(log_level::info,
@@ -361,6 +348,7 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
     }
     if (stopping_) break;  // not acked: the broker redelivers it
     admission_.admit();    // process() starts holding a run slot
+    // Not spawn_held: process() holds the gate itself, saving a coroutine frame per message.
     auto held = gate_.enter();
     asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
   }
