@@ -9,6 +9,7 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -16,6 +17,10 @@ import urllib.request
 
 import pulsar
 import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "support"))
+from ready_lines import ReadyLines  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -197,34 +202,9 @@ class Run:
             self.proc = subprocess.Popen([shfn_bin(), "run", spec_path, "--url", url,
                                           "--admin", "127.0.0.1:0"],
                                          stdout=subprocess.PIPE, stderr=log, env=env, cwd=workdir)
-        self.lines = []
-        self.changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-        self.http = self._ready("shfn admin ready on ")
-        self._ready("shfn functions ready")
-
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self.changed:
-                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-                self.changed.notify_all()
-        with self.changed:
-            self.lines.append(None)
-            self.changed.notify_all()
-
-    def _ready(self, prefix, timeout=60):
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for line in self.lines:
-                    if line is None:
-                        pytest.fail(f"shfn run exited before '{prefix}':\n{self.log()[-3000:]}")
-                    if line.startswith(prefix):
-                        return line[len(prefix):].strip()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    pytest.fail(f"no '{prefix}' from shfn run in {timeout}s:\n{self.log()[-3000:]}")
-                self.changed.wait(left)
+        self.ready_lines = ReadyLines(self.proc.stdout, lambda: self.log()[-3000:])
+        self.http = self.ready_lines.wait_for("shfn admin ready on ")
+        self.ready_lines.wait_for("shfn functions ready")
 
     def processed(self, function):
         """The instance's processedSuccessfully counter (0 while the endpoint does not answer)."""

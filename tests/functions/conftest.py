@@ -10,7 +10,7 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
+import sys
 import time
 import urllib.request
 import uuid
@@ -19,6 +19,8 @@ import pulsar
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+from ready_lines import ReadyLines  # noqa: E402
 
 
 def _env(name):
@@ -81,9 +83,8 @@ class Runtime:
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, env=run_env,
                                      cwd=workdir)
-        self.lines = []
-        self.changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.ready_lines = ReadyLines(self.proc.stdout, self.stderr)
+        self.lines, self.changed = self.ready_lines.lines, self.ready_lines.changed
         if url:
             self.url, self.token = url, ""
         elif standalone():
@@ -97,28 +98,8 @@ class Runtime:
     def wait_ready(self, timeout=60):
         self._ready("shfn functions ready", timeout)
 
-    def _read(self):
-        for raw in self.proc.stdout:
-            with self.changed:
-                self.lines.append(raw.decode(errors="replace").rstrip("\n"))
-                self.changed.notify_all()
-        with self.changed:
-            self.lines.append(None)
-            self.changed.notify_all()
-
     def _ready(self, prefix, timeout=60):
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while True:
-                for line in self.lines:
-                    if line is None:
-                        pytest.fail(f"shfn run exited before '{prefix}':\n{self.stderr()}")
-                    if line.startswith(prefix):
-                        return line[len(prefix):].strip()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    pytest.fail(f"no '{prefix}' from shfn run within {timeout}s:\n{self.stderr()}")
-                self.changed.wait(left)
+        return self.ready_lines.wait_for(prefix, timeout)
 
     def stderr(self):
         if not self.log.closed:
