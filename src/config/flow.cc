@@ -15,6 +15,7 @@
 #include "config/kinds.h"
 #include "cron/schedule.h"
 #include "cron/zone.h"
+#include "event/filter_grammar.h"
 #include "wire/topic_name.h"
 
 namespace shfn::config {
@@ -24,16 +25,15 @@ using json = nlohmann::json;
 
 constexpr std::int64_t int32_max = std::numeric_limits<std::int32_t>::max();
 
-// As event::max_filter_depth, so that every filter loaded here is one event::parse_filter takes.
-constexpr int max_filter_depth = 32;
-
 constexpr choice<backoff_policy> backoff_policies[] = {{"exponential", backoff_policy::exponential},
                                                        {"linear", backoff_policy::linear}};
 constexpr choice<bool> channel_kinds[] = {{"InMemoryChannel", true}, {"PersistentChannel", false}};
 enum class builtin { display };
 constexpr choice<builtin> builtins[] = {{"display", builtin::display}};
 
-const std::vector<std::string_view> dialects = {"exact", "prefix", "suffix", "all", "any", "not"};
+// A spec file's filter is never empty: there, an empty one is a mistake.
+constexpr event::filter_rules spec_filter_rules{.allow_empty = false};
+
 const std::vector<std::string_view> ref_keys = {"apiVersion", "kind", "name", "namespace"};
 // `apiVersion`, `kind`, `name` and `namespace` directly in a sink are Knative's older
 // ObjectReference form (v1alpha1 sources and flows), read as a ref.
@@ -280,115 +280,13 @@ delivery_spec read_delivery(const field& f) {
   return d;
 }
 
-// ---- attribute filters (Knative Trigger's `filters` dialects) ------------------------------
-
-// Knative: "Attribute name must start with a letter and can only contain lowercase
-// alphanumeric"; `data` is no attribute (CloudEvents reserves it for the payload).
-std::optional<std::string> filter_attribute_problem(std::string_view name) {
-  if (name == "data") return "\"data\" is the event's payload, not an attribute";
-  if (name.empty() || name[0] < 'a' || name[0] > 'z' ||
-      !std::all_of(name.begin(), name.end(), is_lower_alnum))
-    return "invalid attribute name " + quote(name) +
-           ": expected lower-case letters and digits, starting with a letter";
-  return std::nullopt;
-}
-
-std::optional<json> read_filter(const field& f, int depth);
-
-std::optional<json> read_attributes(const field& f) {
-  auto entries = f.as_entries();
-  if (!entries) return std::nullopt;
-  if (entries->empty()) {
-    f.error("must name at least one attribute");
-    return std::nullopt;
-  }
-  json out = json::object();
-  bool ok = true;
-  for (const auto& [key, value] : *entries) {
-    const std::string& name = key.node().Scalar();
-    if (auto problem = filter_attribute_problem(name)) {
-      key.error(*problem);
-      ok = false;
-      continue;
-    }
-    auto text = value.as_string();
-    if (!text) {
-      ok = false;
-    } else if (text->empty()) {
-      value.error("must not be empty");
-      ok = false;
-    } else {
-      out[name] = *text;
-    }
-  }
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-std::optional<json> read_dialect(std::string_view key, const field& value, int depth) {
-  if (key == "exact" || key == "prefix" || key == "suffix") return read_attributes(value);
-  if (key == "not") return read_filter(value, depth + 1);
-  auto items = value.as_list();
-  if (!items) return std::nullopt;
-  if (items->empty()) {
-    value.error("must list at least one filter");
-    return std::nullopt;
-  }
-  json out = json::array();
-  bool ok = true;
-  for (const auto& item : *items) {
-    if (auto child = read_filter(item, depth + 1))
-      out.push_back(std::move(*child));
-    else
-      ok = false;
-  }
-  if (!ok) return std::nullopt;
-  return out;
-}
-
-// One dialect of `m`'s keys, or an error: none, or more than one (Knative allows one per filter).
-std::optional<std::pair<std::string_view, field>> one_dialect(const mapping& m) {
-  std::vector<std::pair<std::string_view, field>> given;
-  for (auto key : dialects)
-    if (auto v = m.get(key)) given.emplace_back(key, *v);
-  if (given.empty()) {
-    m.error("expected one of exact, prefix, suffix, all, any or not");
-    return std::nullopt;
-  }
-  if (given.size() > 1) {
-    given[1].second.error(
-        fmt::format("a filter has one dialect, not both {}: combine filters with all: [...]",
-                    list_given(given)));
-    return std::nullopt;
-  }
-  return given[0];
-}
-
-std::optional<json> read_filter(const field& f, int depth) {
-  if (depth > max_filter_depth) {
-    f.error(fmt::format("filters nested deeper than {} levels", max_filter_depth));
-    return std::nullopt;
-  }
-  auto m = f.as_mapping(dialects);
-  if (!m) return std::nullopt;
-  auto d = one_dialect(*m);
-  if (!d) return std::nullopt;
-  auto inner = read_dialect(d->first, d->second, depth);
-  if (!inner) return std::nullopt;
-  return json{{std::string(d->first), std::move(*inner)}};
-}
-
 // ---- STEP ----------------------------------------------------------------------------------
 
 std::vector<std::string_view> step_keys(bool with_delivery) {
   std::vector<std::string_view> keys = {"ref", "command", "uri", "builtin"};
-  keys.insert(keys.end(), dialects.begin(), dialects.end());
+  keys.insert(keys.end(), std::begin(event::filter_dialects), std::end(event::filter_dialects));
   if (with_delivery) keys.push_back("delivery");
   return keys;
-}
-
-bool is_dialect(std::string_view key) {
-  return std::find(dialects.begin(), dialects.end(), key) != dialects.end();
 }
 
 void read_step_ref(const field& value, role r, step_spec& st) {
@@ -424,16 +322,23 @@ step_spec read_step(const mapping& m, role r, const std::string& command_name) {
                               : "expected one of ref, command, uri or builtin");
     return st;
   }
+  // An attribute filter: its dialects are keys of this mapping, read by the event module's
+  // grammar (filter_grammar.h), which also reports two of them given together.
+  if (r == role::filter && std::all_of(given.begin(), given.end(), [](const auto& g) {
+        return event::is_filter_dialect(g.first);
+      })) {
+    if (auto f = event::read_filter_keys(m, spec_filter_rules)) {
+      st.type = step_spec::kind::attributes;
+      st.attributes = event::as_json(*f);
+    }
+    return st;
+  }
   if (given.size() > 1) {
     const auto& [first, second] = std::pair(given[0].first, given[1].first);
     if (first == "ref" && second == "uri") {
       given[1].second.error(
           "ref and uri together (Knative resolves the uri against the ref) are not supported: "
           "give one of them");
-    } else if (is_dialect(first) && is_dialect(second) && r == role::filter) {
-      given[1].second.error(
-          fmt::format("a filter has one dialect, not both {}: combine filters with all: [...]",
-                      list_given(given)));
     } else {
       given[1].second.error(fmt::format(
           "give one of {}, not both {}",
@@ -464,13 +369,8 @@ step_spec read_step(const mapping& m, role r, const std::string& command_name) {
       else
         st.type = step_spec::kind::display;
     }
-  } else if (r != role::filter) {
+  } else {
     value.error("attribute filters can only filter: " + what_it_may_be(r));
-  } else if (auto inner = read_dialect(key, value, 0)) {
-    st.type = step_spec::kind::attributes;
-    st.attributes = json{{std::string(key), std::move(*inner)}};
-    st.where = m.self().where();
-    st.field = m.self().path();
   }
   return st;
 }

@@ -62,7 +62,7 @@ struct step_spec {
   std::vector<std::string> argv;  // kind::command (built as function_spec::argv is; $0 is the
                                   // flow's name and the step's role: "odd-even-branch-0-filter")
   std::string uri;                // kind::uri
-  nlohmann::json attributes;      // kind::attributes: the filter as written, as JSON, in the
+  nlohmann::json attributes;      // kind::attributes: the filter read (event::as_json), in the
                                   // shape event::parse_filter reads ({"exact": {"type": "x"}})
   location where;                 // of what the step was given as (its ref name, command, ...)
   std::string field;              // the dotted path of that, for messages

@@ -1,5 +1,9 @@
 #include "event/filter.h"
 
+#include <algorithm>
+#include <optional>
+
+#include "event/filter_grammar.h"
 #include "event/text.h"
 
 namespace shfn::event {
@@ -66,16 +70,24 @@ outcome evaluate(const filter& f, const cloud_event& e) {
   return outcome::fail;
 }
 
-std::string child_path(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-std::string index_path(const std::string& path, std::size_t i) {
-  return path + "[" + std::to_string(i) + "]";
-}
-
-tl::unexpected<error> bad(std::string path, std::string message) {
-  return fail_with(errc::invalid_filter, std::move(message), std::move(path));
+std::string_view dialect_name(filter::kind k) {
+  switch (k) {
+    case filter::kind::exact:
+      return "exact";
+    case filter::kind::prefix:
+      return "prefix";
+    case filter::kind::suffix:
+      return "suffix";
+    case filter::kind::all:
+      return "all";
+    case filter::kind::any:
+      return "any";
+    case filter::kind::not_:
+      return "not";
+    case filter::kind::none:
+      break;
+  }
+  return "";
 }
 
 const char* describe(const json& j) {
@@ -95,81 +107,110 @@ const char* describe(const json& j) {
   }
 }
 
-// Knative: "Attribute name must start with a letter and can only contain lowercase alphanumeric".
-bool is_filter_attribute_name(std::string_view name) {
-  return is_valid_attribute_name(name) && name[0] >= 'a' && name[0] <= 'z';
-}
+class json_mapping;
+using problem = event::error;
 
-event_result<filter> parse(const json& j, const std::string& path, int depth);
+// A JSON value read as config/reader.h's `field` reads YAML, for filter_grammar.h: each error is
+// kept with its field path ("all[1].exact"). A key of a mapping is read as a string of its own.
+class json_reader {
+ public:
+  json_reader(const json& value, std::string path, std::vector<problem>& errors,
+              const std::string* key = nullptr)
+      : value_(&value), path_(std::move(path)), errors_(&errors), key_(key) {}
 
-event_result<void> parse_attributes(filter& f, const json& j, const std::string& path) {
-  if (!j.is_object() || j.empty()) {
-    return bad(path, std::string("expected a mapping of attribute to string, got ") +
-                         (j.is_object() ? "an empty mapping" : describe(j)));
+  const std::string& path() const { return path_; }
+  const json& value() const { return *value_; }
+
+  void error(std::string message) const {
+    errors_->push_back(problem{errc::invalid_filter, std::move(message), path_});
   }
-  for (const auto& [name, value] : j.items()) {
-    const auto field = child_path(path, name);
-    if (!is_filter_attribute_name(name)) {
-      return bad(field, "invalid attribute name " + quote(name) +
-                            ": it must start with a letter and contain only lower-case letters "
-                            "and digits");
+
+  std::optional<std::string> as_string() const {
+    if (key_) return *key_;
+    if (!value_->is_string()) {
+      error(std::string("expected a string, got ") + describe(*value_));
+      return std::nullopt;
     }
-    if (!value.is_string())
-      return bad(field, std::string("expected a string, got ") + describe(value));
-    if (value.get_ref<const std::string&>().empty()) return bad(field, "value must not be empty");
-    f.attributes.emplace_back(name, value.get<std::string>());
+    return value_->get<std::string>();
   }
-  return {};
+
+  std::optional<std::vector<json_reader>> as_list() const {
+    if (!value_->is_array()) {
+      error(std::string("expected a list, got ") + describe(*value_));
+      return std::nullopt;
+    }
+    std::vector<json_reader> items;
+    for (std::size_t i = 0; i < value_->size(); ++i)
+      items.emplace_back((*value_)[i], path_ + "[" + std::to_string(i) + "]", *errors_);
+    return items;
+  }
+
+  std::optional<std::vector<std::pair<json_reader, json_reader>>> as_entries() const {
+    if (!value_->is_object()) {
+      error(std::string("expected a mapping, got ") + describe(*value_));
+      return std::nullopt;
+    }
+    std::vector<std::pair<json_reader, json_reader>> out;
+    for (auto it = value_->begin(); it != value_->end(); ++it) {
+      // key() refers into the object, which outlives the readers.
+      const std::string& key = it.key();
+      out.emplace_back(json_reader(*value_, child_path(key), *errors_, &key),
+                       json_reader(it.value(), child_path(key), *errors_));
+    }
+    return out;
+  }
+
+  std::optional<json_mapping> as_mapping(std::vector<std::string_view> known) const;
+
+  json_reader child(const json& value, std::string path) const {
+    return json_reader(value, std::move(path), *errors_);
+  }
+  std::string child_path(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+ private:
+  const json* value_;
+  std::string path_;
+  std::vector<problem>* errors_;
+  const std::string* key_;  // a mapping's key, read as its text
+};
+
+// Unlike a spec file's mapping, a JSON null is a value here (reported as the wrong type), not an
+// absent key.
+class json_mapping {
+ public:
+  explicit json_mapping(json_reader self) : self_(std::move(self)) {}
+
+  std::optional<json_reader> get(std::string_view key) const {
+    const auto it = self_.value().find(std::string(key));
+    if (it == self_.value().end()) return std::nullopt;
+    return self_.child(*it, self_.child_path(key));
+  }
+  void error(std::string message) const { self_.error(std::move(message)); }
+
+ private:
+  json_reader self_;
+};
+
+std::optional<json_mapping> json_reader::as_mapping(std::vector<std::string_view> known) const {
+  if (!value_->is_object()) {
+    error(std::string("expected a mapping, got ") + describe(*value_));
+    return std::nullopt;
+  }
+  for (auto it = value_->begin(); it != value_->end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) == known.end())
+      child(it.value(), child_path(it.key())).error("unknown field");
+  }
+  return json_mapping(*this);
 }
 
-event_result<void> parse_list(filter& f, const json& j, const std::string& path, int depth) {
-  if (!j.is_array())
-    return bad(path, std::string("expected a list of filters, got ") + describe(j));
-  for (std::size_t i = 0; i < j.size(); ++i) {
-    auto child = parse(j[i], index_path(path, i), depth + 1);
-    if (!child) return tl::unexpected(child.error());
-    f.children.push_back(std::move(*child));
-  }
-  return {};
-}
-
-event_result<filter> parse(const json& j, const std::string& path, int depth) {
-  if (depth > max_filter_depth) {
-    return bad(path, "filters nested deeper than " + std::to_string(max_filter_depth) + " levels");
-  }
-  if (!j.is_object())
-    return bad(path, std::string("expected a filter mapping, got ") + describe(j));
-  filter f;
-  if (j.empty()) return f;
-  if (j.size() > 1) {
-    return bad(path,
-               "multiple dialects found: a filter has exactly one of exact, prefix, suffix, "
-               "all, any, not");
-  }
-  const auto only = j.begin();
-  const std::string& key = only.key();
-  const json& value = only.value();
-  const auto field = child_path(path, key);
-  if (key == "exact" || key == "prefix" || key == "suffix") {
-    f.what = key == "exact" ? filter::kind::exact
-                            : (key == "prefix" ? filter::kind::prefix : filter::kind::suffix);
-    if (auto ok = parse_attributes(f, value, field); !ok) return tl::unexpected(ok.error());
-  } else if (key == "all" || key == "any") {
-    f.what = key == "all" ? filter::kind::all : filter::kind::any;
-    if (auto ok = parse_list(f, value, field, depth); !ok) return tl::unexpected(ok.error());
-  } else if (key == "not") {
-    f.what = filter::kind::not_;
-    auto child = parse(value, field, depth + 1);
-    if (!child) return tl::unexpected(child.error());
-    f.children.push_back(std::move(*child));
-  } else if (key == "sql" || key == "cesql") {
-    return bad(field,
-               "the CESQL dialect is not supported; use exact, prefix, suffix, all, any, not");
-  } else {
-    return bad(field, "unknown filter dialect " + quote(key) +
-                          " (expected exact, prefix, suffix, all, any or not)");
-  }
-  return f;
+// The first error of a read, or the value.
+template <class T>
+event_result<T> first_error(std::optional<T> value, std::vector<problem>& errors) {
+  if (!errors.empty()) return tl::unexpected(std::move(errors.front()));
+  if (!value) return fail_with(errc::invalid_filter, "invalid filter");  // not reached
+  return std::move(*value);
 }
 
 }  // namespace
@@ -179,13 +220,68 @@ bool matches(const filter& f, const cloud_event& e) {
 }
 
 event_result<filter> parse_filter(const nlohmann::json& j) {
-  return parse(j, "", 0);
+  std::vector<problem> errors;
+  auto f = read_filter(json_reader(j, "", errors), filter_rules{});
+  return first_error(std::move(f), errors);
 }
 
 event_result<filter> parse_filters(const nlohmann::json& j) {
-  filter f{.what = filter::kind::all};
-  if (auto ok = parse_list(f, j, "", 0); !ok) return tl::unexpected(ok.error());
-  return f;
+  std::vector<problem> errors;
+  std::optional<filter> all = filter{.what = filter::kind::all};
+  if (auto items = json_reader(j, "", errors).as_list()) {
+    for (const auto& item : *items) {
+      if (auto f = read_filter(item, filter_rules{}, 1)) all->children.push_back(std::move(*f));
+    }
+  }
+  return first_error(std::move(all), errors);
+}
+
+nlohmann::json as_json(const filter& f) {
+  json out = json::object();
+  switch (f.what) {
+    case filter::kind::none:
+      break;
+    case filter::kind::exact:
+    case filter::kind::prefix:
+    case filter::kind::suffix: {
+      json attributes = json::object();
+      for (const auto& [name, value] : f.attributes) attributes[name] = value;
+      out[std::string(dialect_name(f.what))] = std::move(attributes);
+      break;
+    }
+    case filter::kind::all:
+    case filter::kind::any: {
+      json list = json::array();
+      for (const auto& child : f.children) list.push_back(as_json(child));
+      out[std::string(dialect_name(f.what))] = std::move(list);
+      break;
+    }
+    case filter::kind::not_:
+      out["not"] = f.children.empty() ? json::object() : as_json(f.children[0]);
+      break;
+  }
+  return out;
+}
+
+bool is_filter_dialect(std::string_view key) {
+  return std::find(std::begin(filter_dialects), std::end(filter_dialects), key) !=
+         std::end(filter_dialects);
+}
+
+std::optional<std::string> filter_attribute_problem(std::string_view name) {
+  if (name == "data") return "\"data\" is the event's payload, not an attribute";
+  const bool ok = !name.empty() && name[0] >= 'a' && name[0] <= 'z' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+                  });
+  if (ok) return std::nullopt;
+  return "invalid attribute name " + quote(name) +
+         ": expected lower-case letters and digits, starting with a letter";
+}
+
+std::string two_dialects_message(std::string_view a, std::string_view b) {
+  return "a filter has one dialect, not both " + std::string(a) + " and " + std::string(b) +
+         ": combine filters with all: [...]";
 }
 
 }  // namespace shfn::event

@@ -12,10 +12,10 @@
 //
 // Attributes are context attributes and extensions alike (type, source, subject, myext...),
 // compared as strings, case-sensitively. As in Knative, each filter object has exactly one
-// dialect, attribute names start with a letter and are lower-case letters and digits, and
-// values are non-empty. Knative evaluates an empty filter to "no filter", which combines as a
-// neutral element (`any: [{}, F]` is F, `not: {}` is still "no filter"); a result of "no filter"
-// passes. This does the same.
+// dialect, attribute names start with a letter and are lower-case letters and digits, and values
+// are non-empty; `data` is no attribute. Knative evaluates an empty filter to "no filter", which
+// combines as a neutral element (`any: [{}, F]` is F, `not: {}` is still "no filter"); a result of
+// "no filter" passes. This does the same.
 //
 // Plain data once built; any thread.
 
@@ -39,13 +39,17 @@ struct filter {
 bool matches(const filter& f, const cloud_event& e);
 
 // One filter in Knative's YAML shape, as JSON: {"exact": {"type": "x"}}, {"all": [...]},
-// {"not": {...}}. Errors carry the field path in error::field ("all[1].exact") and say what is
-// wrong ("expected a mapping of attribute to string"), for the caller to map onto a file and line.
-// Nesting deeper than max_filter_depth is refused.
+// {"not": {...}}, read by filter_grammar.h (which a spec file's YAML is read by too). An error
+// carries the field path in error::field ("all[1].exact") and says what is wrong ("expected a
+// mapping, got a list"); of several, the first is returned. Nesting deeper than max_filter_depth is
+// refused.
 event_result<filter> parse_filter(const nlohmann::json& j);
 // A list of filters, all of which must match (a Trigger's `spec.filters`); field paths start with
 // the index: "[0].exact".
 event_result<filter> parse_filters(const nlohmann::json& j);
+
+// The filter in the shape parse_filter reads: parse_filter(as_json(f)) gives f back.
+nlohmann::json as_json(const filter& f);
 
 inline constexpr int max_filter_depth = 32;
 

@@ -83,38 +83,60 @@ TEST(Filter, ListOfFiltersAllMustMatch) {
 
 TEST(Filter, ErrorsCarryTheFieldPath) {
   EXPECT_EQ(parse_error(R"({"all": [{"exact": {"type": "x"}}, {"exact": ["type"]}]})"),
-            "all[1].exact: expected a mapping of attribute to string, got a list");
-  EXPECT_EQ(parse_error(R"({"exact": {}})"),
-            "exact: expected a mapping of attribute to string, got an empty mapping");
+            "all[1].exact: expected a mapping, got a list");
+  EXPECT_EQ(parse_error(R"({"exact": {}})"), "exact: must name at least one attribute");
   EXPECT_EQ(parse_error(R"({"exact": {"type": 3}})"),
             "exact.type: expected a string, got a number");
-  EXPECT_EQ(parse_error(R"({"prefix": {"type": ""}})"), "prefix.type: value must not be empty");
+  EXPECT_EQ(parse_error(R"({"prefix": {"type": ""}})"), "prefix.type: must not be empty");
   EXPECT_EQ(parse_error(R"({"suffix": {"Type": "x"}})"),
-            "suffix.Type: invalid attribute name \"Type\": it must start with a letter and contain "
-            "only lower-case letters and digits");
+            "suffix.Type: invalid attribute name \"Type\": expected lower-case letters and "
+            "digits, starting with a letter");
   EXPECT_EQ(parse_error(R"({"exact": {"1abc": "x"}})"),
-            "exact.1abc: invalid attribute name \"1abc\": it must start with a letter and contain "
-            "only lower-case letters and digits");
+            "exact.1abc: invalid attribute name \"1abc\": expected lower-case letters and "
+            "digits, starting with a letter");
   EXPECT_EQ(parse_error(R"({"exact": {"type": "x"}, "prefix": {"type": "y"}})"),
-            "multiple dialects found: a filter has exactly one of exact, prefix, suffix, all, any, "
-            "not");
-  EXPECT_EQ(
-      parse_error(R"({"any": [{"exactt": {"type": "x"}}]})"),
-      "any[0].exactt: unknown filter dialect \"exactt\" (expected exact, prefix, suffix, all, "
-      "any or not)");
-  EXPECT_EQ(parse_error(R"({"sql": "type = 'x'"})"),
-            "sql: the CESQL dialect is not supported; use exact, prefix, suffix, all, any, not");
+            "prefix: a filter has one dialect, not both exact and prefix: combine filters with "
+            "all: [...]");
+  EXPECT_EQ(parse_error(R"({"any": [{"exactt": {"type": "x"}}]})"), "any[0].exactt: unknown field");
+  EXPECT_EQ(parse_error(R"({"sql": "type = 'x'"})"), "sql: unknown field");
   EXPECT_EQ(parse_error(R"({"all": {"exact": {"type": "x"}}})"),
-            "all: expected a list of filters, got a mapping");
+            "all: expected a list, got a mapping");
   EXPECT_EQ(parse_error(R"({"not": [{"exact": {"type": "x"}}]})"),
-            "not: expected a filter mapping, got a list");
-  EXPECT_EQ(parse_error(R"({"any": ["x"]})"), "any[0]: expected a filter mapping, got a string");
-  EXPECT_EQ(parse_error("\"exact\""), "expected a filter mapping, got a string");
+            "not: expected a mapping, got a list");
+  EXPECT_EQ(parse_error(R"({"any": ["x"]})"), "any[0]: expected a mapping, got a string");
+  EXPECT_EQ(parse_error("\"exact\""), "expected a mapping, got a string");
   auto f = parse_filter(json::parse(R"({"not": {"exact": {"type": 1}}})"));
   ASSERT_FALSE(f);
   EXPECT_EQ(f.error().field, "not.exact.type");
   EXPECT_EQ(f.error().message, "expected a string, got a number");
   EXPECT_EQ(f.error().code, errc::invalid_filter);
+}
+
+TEST(Filter, DataIsThePayloadNotAnAttribute) {
+  EXPECT_EQ(parse_error(R"({"exact": {"data": "x"}})"),
+            "exact.data: \"data\" is the event's payload, not an attribute");
+}
+
+TEST(Filter, OfSeveralErrorsTheFirstIsReturned) {
+  EXPECT_EQ(parse_error(R"({"all": [{"exact": {"Type": "x"}}, {"prefix": {"type": ""}}]})"),
+            "all[0].exact.Type: invalid attribute name \"Type\": expected lower-case letters "
+            "and digits, starting with a letter");
+}
+
+// What config stores for the flow runtime (step_spec::attributes) is as_json of what the grammar
+// read: it must read back as the same filter.
+TEST(Filter, AsJsonReadsBackTheSameFilter) {
+  for (std::string_view text :
+       {R"({})", R"({"exact": {"type": "a", "source": "/b"}})", R"({"prefix": {"type": "a"}})",
+        R"({"suffix": {"subject": ".jpg"}})", R"({"all": []})",
+        R"({"any": [{"exact": {"type": "x"}}, {"not": {"suffix": {"type": "y"}}}]})",
+        R"({"not": {}})"}) {
+    const filter f = parsed(text);
+    EXPECT_EQ(as_json(f), json::parse(text)) << text;
+    auto again = parse_filter(as_json(f));
+    ASSERT_TRUE(again) << text;
+    EXPECT_EQ(*again, f) << text;
+  }
 }
 
 TEST(Filter, DepthIsBounded) {
