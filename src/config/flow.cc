@@ -11,6 +11,7 @@
 #include <limits>
 #include <regex>
 
+#include "base/base64.h"
 #include "config/duration.h"
 #include "config/kinds.h"
 #include "cron/schedule.h"
@@ -455,57 +456,24 @@ channels read_channels(const document& doc, const mapping& spec) {
 
 // ---- cron sources --------------------------------------------------------------------------
 
-// RFC 4648 base64 with padding, as Knative decodes dataBase64 (Go's StdEncoding); spaces and line
-// breaks (from YAML folding) are skipped.
+// Knative decodes dataBase64 with Go's base64.StdEncoding: padding required, bits of the last
+// character that make no byte ignored. Spaces and line breaks (from YAML folding) are skipped.
 std::optional<std::string> decode_base64(const field& f, std::string_view text) {
-  auto value_of = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (is_digit(c)) return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::vector<std::pair<char, std::size_t>> chars;  // the character and its offset in `text`
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    chars.emplace_back(c, i);
-  }
-  if (chars.size() % 4 != 0) {
+  auto decoded = base64_decode(
+      text, {.require_padding = true, .skip_whitespace = true, .ignore_leftover_bits = true});
+  if (decoded) return std::string(decoded->begin(), decoded->end());
+  const base64_error& e = decoded.error();
+  if (e.what == base64_error::kind::length) {
     f.error(
         fmt::format("invalid base64: {} characters, not a multiple of 4 (is = padding missing?)",
-                    chars.size()));
-    return std::nullopt;
+                    e.characters));
+  } else {
+    f.diags().error(f.where_at(e.offset), f.path(),
+                    fmt::format("invalid base64: unexpected {} at offset {} (expected A-Z, a-z, "
+                                "0-9, + and /, with = padding at the end)",
+                                quote(text.substr(e.offset, 1)), e.offset));
   }
-  std::string out;
-  for (std::size_t g = 0; g < chars.size(); g += 4) {
-    const bool last = g + 4 == chars.size();
-    std::uint32_t bits = 0;
-    int padding = 0;
-    for (std::size_t k = 0; k < 4; ++k) {
-      const auto [c, offset] = chars[g + k];
-      const bool pad_ok = last && k >= 2 && (k == 3 || chars[g + 3].first == '=');
-      if (c == '=' && pad_ok) {
-        ++padding;
-        bits <<= 6;
-        continue;
-      }
-      const int v = padding == 0 ? value_of(c) : -1;
-      if (v < 0) {
-        f.diags().error(f.where_at(offset), f.path(),
-                        fmt::format("invalid base64: unexpected {} at offset {} (expected A-Z, "
-                                    "a-z, 0-9, + and /, with = padding at the end)",
-                                    quote(std::string(1, c)), offset));
-        return std::nullopt;
-      }
-      bits = (bits << 6) | static_cast<std::uint32_t>(v);
-    }
-    out += static_cast<char>((bits >> 16) & 0xff);
-    if (padding < 2) out += static_cast<char>((bits >> 8) & 0xff);
-    if (padding < 1) out += static_cast<char>(bits & 0xff);
-  }
-  return out;
+  return std::nullopt;
 }
 
 // CloudEvents context attributes: an extension by one of these names would clash with them.
