@@ -79,11 +79,8 @@ class loader {
     // Refs name documents anywhere in the file, so they are resolved once all are read.
     resolve(pass_, diags_);
     if (diags_.count() == 0) return std::move(pass_.out);
-    // In file order, as a compiler reports them; errors at one place keep the order found.
     auto errors = diags_.take();
-    std::stable_sort(errors.begin(), errors.end(), [](const spec_error& a, const spec_error& b) {
-      return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
-    });
+    sort_in_file_order(errors);
     return tl::unexpected(std::move(errors));
   }
 

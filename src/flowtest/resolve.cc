@@ -99,7 +99,7 @@ tl::expected<std::string, std::string> output_of(const spec_names& names, const 
   return tl::unexpected(names.unknown(n));
 }
 
-void check_duplicate_topics(const test_case& c, std::vector<spec_error>& errors) {
+void check_duplicate_topics(const test_case& c, std::vector<diagnostic>& errors) {
   std::map<std::string, int> lines;
   for (const auto& e : c.expects) {
     if (e.topic.empty()) continue;
@@ -114,9 +114,9 @@ void check_duplicate_topics(const test_case& c, std::vector<spec_error>& errors)
 
 }  // namespace
 
-std::vector<spec_error> resolve(test_file& t, const config::spec_file& spec) {
+std::vector<diagnostic> resolve(test_file& t, const config::spec_file& spec) {
   const spec_names names(spec);
-  std::vector<spec_error> errors;
+  std::vector<diagnostic> errors;
   for (auto& c : t.cases) {
     for (auto& s : c.sends) {
       if (s.to.empty()) continue;

@@ -455,13 +455,11 @@ load_result parse(std::string_view yaml, const std::string& file_name, const fs:
     diags.error(e.mark, "", "YAML syntax error: " + e.msg);
   } catch (const std::exception& e) {
     // yaml-cpp throws beyond its parser exceptions (allocation, recursion guards).
-    diags.error(location{file_name}, "", std::string("cannot load: ") + e.what());
+    diags.error(text_location{file_name}, "", std::string("cannot load: ") + e.what());
   }
   if (diags.count() == 0) return out;
   auto errors = diags.take();
-  std::stable_sort(errors.begin(), errors.end(), [](const spec_error& a, const spec_error& b) {
-    return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
-  });
+  sort_in_file_order(errors);
   return tl::unexpected(std::move(errors));
 }
 

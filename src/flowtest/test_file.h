@@ -1,8 +1,8 @@
 #pragma once
 // Flow test files (`shfn test`, docs/flow-tests.md): which spec to run, and test cases that each
 // send messages and expect messages on topics. This is the model and its loading: every error
-// names the file, the line, the column and the field, as the spec loader's do (it reuses
-// config/reader.h), and loading collects them all in one pass.
+// is a diagnostic naming the file, the line, the column and the field, as the spec loader's are
+// (it reuses config/reader.h), and loading collects them all in one pass.
 //
 //   spec: odd-even.yaml                 # relative to the test file
 //   tests:
@@ -26,19 +26,17 @@
 #include <vector>
 
 #include "base/bytes.h"
-#include "config/error.h"
+#include "base/diagnostic.h"
 #include "config/spec.h"
 #include "event/event.h"
 
 namespace shfn::flowtest {
 
-using config::location;
-using config::spec_error;
 using property_list = std::vector<std::pair<std::string, std::string>>;
 
 // Where a value came from, for messages: "file:line:col" and the dotted field path.
 struct origin {
-  location where;
+  text_location where;
   std::string field;  // "tests[0].send[1].to"
 };
 
@@ -111,7 +109,7 @@ struct test_file {
   std::vector<test_case> cases;
 };
 
-using load_result = tl::expected<test_file, std::vector<spec_error>>;
+using load_result = tl::expected<test_file, std::vector<diagnostic>>;
 
 // Reads and checks `path`; `spec` is relative to its directory.
 load_result load_test_file(const std::string& path);
@@ -122,7 +120,7 @@ load_result parse_test_file(std::string_view yaml, const std::string& file_name,
 // Fills in the topics named by `to:` (a Function's first input, a Parallel's or Sequence's
 // ingress) and `from:` (a Function's output, a Parallel's or Sequence's reply topic) from the
 // loaded spec; returns every name that does not fit, at its place in the test file.
-std::vector<spec_error> resolve(test_file& t, const config::spec_file& spec);
+std::vector<diagnostic> resolve(test_file& t, const config::spec_file& spec);
 
 // Durations as test files write them: "10s", "500ms", "1.5s", "2m", or ISO-8601 ("PT10S").
 tl::expected<duration, std::string> parse_test_duration(std::string_view text);
