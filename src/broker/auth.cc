@@ -8,6 +8,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "base/base64.h"
 #include "base/log.h"
 #include "base/strings.h"
 #include "wire/errc.h"
@@ -15,41 +16,17 @@
 namespace shfn::broker {
 namespace {
 
-constexpr std::string_view base64url_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
+// JSON Web Tokens: the URL-safe alphabet without padding. Leftover bits are not refused, as
+// Pulsar's own token tool never sets them but other signers might.
 std::string base64url_encode(std::string_view in) {
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (unsigned char c : in) {
-    bits = (bits << 8) | c;
-    count += 8;
-    while (count >= 6) {
-      count -= 6;
-      out += base64url_alphabet[(bits >> count) & 63];
-    }
-  }
-  if (count > 0) out += base64url_alphabet[(bits << (6 - count)) & 63];
-  return out;
+  return base64_encode(as_bytes(in), {.alphabet = base64_alphabet::url, .padding = false});
 }
 
 std::optional<std::string> base64url_decode(std::string_view in) {
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const auto at = base64url_alphabet.find(c);
-    if (at == std::string_view::npos) return std::nullopt;
-    bits = (bits << 6) | static_cast<std::uint32_t>(at);
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xff);
-    }
-  }
-  return out;
+  auto decoded =
+      base64_decode(in, {.alphabet = base64_alphabet::url, .ignore_leftover_bits = true});
+  if (!decoded) return std::nullopt;
+  return std::string(as_chars(*decoded));
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {

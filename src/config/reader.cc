@@ -279,13 +279,6 @@ std::string describe(const YAML::Node& node) {
   return (is_quoted(node) ? "the string " : "") + quote(node.Scalar());
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string_view suggest(std::string_view word, std::span<const std::string_view> candidates) {
   const std::string w = ascii_lower(word);
   const std::size_t allowed = std::max<std::size_t>(2, word.size() / 5);

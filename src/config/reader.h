@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/strings.h"
 #include "config/error.h"
 
 namespace shfn::config {
@@ -70,8 +71,6 @@ std::string_view suggest(std::string_view word, std::span<const std::string_view
 
 // " (did you mean \"x\"?)" or empty.
 std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates);
-
-bool iequals(std::string_view a, std::string_view b);
 
 // One spelling of an enumerated value, as written in specs (matched case-insensitively).
 template <class E>
