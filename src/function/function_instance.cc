@@ -105,7 +105,7 @@ awaitable<result<void>> function_instance::start_parts() {
     if (!compiled) co_return fail(compiled.error());
     pattern_ = std::move(*compiled);
   }
-  spawn_held(ex, gate_, log_.run());
+  log_.start(ex);
 
   if (spec_.mode == config::run_mode::stream) {
     exec::worker_pool_options pool{
@@ -234,7 +234,6 @@ awaitable<void> function_instance::discovery_loop() {
   for (;;) {
     const bool go_on = co_await pause(options_.pattern_discovery);
     if (!go_on) break;
-    discovering_ = true;
     auto found = co_await new_matches();
     if (!found) {
       log_.post(log_level::warn, "cannot list the topics of " + pattern_->ns() + ": " +
@@ -259,8 +258,6 @@ awaitable<void> function_instance::discovery_loop() {
       add_input(topic, std::move(*c), true);
       start_receiving(ex, inputs_.size() - 1);
     }
-    discovering_ = false;
-    discovery_idle_.notify_all();
   }
 }
 
@@ -301,20 +298,18 @@ awaitable<void> function_instance::run() {
       break;
     }
   }
-  // A discovery round may be subscribing: let it finish before the inputs close.
-  while (discovering_) {
-    const bool woken = co_await discovery_idle_.wait_until(drain_deadline_);
-    if (!woken) break;
-  }
   ready_ = false;
-  // Consumers first: whatever is still unacked goes back to the broker.
+  // Everything the instance started holds its gate: the receive loops (stop() interrupted
+  // them), a discovery round, and the messages in flight (drained or abandoned above; one still
+  // waiting for its output's receipt gets it, or the producer's send timeout). Once the gate is
+  // closed nothing uses the parts, which close in turn: consumers first, so that whatever is
+  // still unacked goes back to the broker.
+  co_await gate_.close();
   for (auto& in : inputs_) co_await in.consumer->close();
   if (workers_) co_await workers_->stop();
   co_await output_.close();
   log_.post(log_level::info, "stopped");
   co_await log_.stop(drain_deadline_);
-  // What was still waiting (a receipt, a receive) has been failed by the closes above.
-  co_await gate_.close();
 }
 
 awaitable<void> function_instance::abandon_in_flight() {
@@ -322,7 +317,7 @@ awaitable<void> function_instance::abandon_in_flight() {
   stop_scripts_.request_stop();
   if (workers_) co_await workers_->stop();  // outstanding requests fail: worker_restarted
   // Scripts get SIGTERM now and SIGKILL kill_grace later; a message waiting for its output's
-  // receipt is failed when the producers close, after this.
+  // receipt is waited for with the gate, after this.
   const auto grace = clock::now() + limits_.kill_grace + std::chrono::seconds(1);
   while (admission_.in_flight() > 0) {
     const bool woken = co_await admission_.changed().wait_until(grace);

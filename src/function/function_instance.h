@@ -21,8 +21,9 @@
 // topics), retry.h (retries against the broker), delivery.h (what a failure leads to).
 //
 // Shutdown is two-phase: stop() interrupts the receive loops; run() then waits (up to the deadline)
-// for in-flight messages, and closes consumers before producers, so that anything not acked is
-// redelivered by the broker to whoever subscribes next. Nothing in flight is lost.
+// for in-flight messages, then for everything it started to end (its gate), and only then closes
+// its parts, consumers before producers, so that anything not acked is redelivered by the broker
+// to whoever subscribes next. Nothing in flight is lost.
 //
 // Threads: an instance, its client, producers, consumers and child processes all run on the one
 // executor of the runtime (a single-threaded io_context).
@@ -148,8 +149,6 @@ class function_instance {
   std::optional<topic_pattern> pattern_;
   std::vector<std::string> pattern_topics_;  // subscribed through the pattern, in order
   std::set<std::string> excluded_;           // matched, but the function's own; logged once
-  bool discovering_ = false;                 // a discovery round is talking to the broker
-  notifier discovery_idle_;
   log_shipper log_;
   function_metrics metrics_;
   retrier retry_;

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
 #include "base/retry.h"
 
 namespace shfn::function {
@@ -99,6 +102,11 @@ awaitable<void> log_shipper::run() {
   finished_.set(true);
 }
 
+void log_shipper::start(const asio::any_io_executor& ex) {
+  started_ = true;
+  asio::co_spawn(ex, run(), asio::detached);
+}
+
 awaitable<void> log_shipper::stop(clock::time_point deadline) {
   stopping_ = true;
   wake_.notify_all();
@@ -106,6 +114,11 @@ awaitable<void> log_shipper::stop(clock::time_point deadline) {
   if (producer_) {
     co_await producer_->flush();
     co_await producer_->close();
+  }
+  // Past the deadline, what run() still sends fails at once on the closed producer (and a
+  // producer it is still creating is given up), so it ends soon; it uses this shipper until then.
+  while (started_ && !finished_.ready()) {
+    (void)co_await finished_.wait_until(clock::time_point::max());
   }
 }
 

@@ -9,6 +9,7 @@
 //
 // Runs on the runtime's executor, like the instance that owns it.
 
+#include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <cstdint>
 #include <deque>
@@ -34,15 +35,17 @@ class log_shipper {
 
   void post(log_level level, std::string_view text, std::string_view message_id = {});
 
-  // Ships lines until stop(); creating the producer is retried while the broker is away.
-  asio::awaitable<void> run();
-  // Ships what is queued (giving up at `deadline`), then closes the producer.
+  // Ships lines on `ex` until stop(); creating the producer is retried while the broker is away.
+  void start(const asio::any_io_executor& ex);
+  // Ships what is queued (giving up at `deadline`), closes the producer, and returns once the
+  // shipping coroutine has ended: the shipper may then go.
   asio::awaitable<void> stop(clock::time_point deadline);
 
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t send_failures() const { return send_failures_; }
 
  private:
+  asio::awaitable<void> run();
   asio::awaitable<bool> ensure_producer();
 
   static constexpr std::size_t max_queued = 10000;
@@ -54,8 +57,9 @@ class log_shipper {
   std::unique_ptr<client::producer> producer_;
   std::deque<client::outgoing_message> queue_;
   notifier wake_;
+  bool started_ = false;
   bool stopping_ = false;
-  oneshot<bool> finished_;
+  oneshot<bool> finished_;  // run() has ended
   std::uint64_t dropped_ = 0;
   std::uint64_t send_failures_ = 0;
 };
