@@ -445,15 +445,16 @@ awaitable<std::optional<std::unique_ptr<producer>>> consumer::create_dead_letter
     spdlog::error("dead-letter producer for {}: {}; retrying in {} ms", topic, error.message(),
                   delay.count());
   };
-  // close() cuts a pause short.
   const retry_policy retry{.initial = std::chrono::milliseconds(100),
                            .max = std::chrono::seconds(10),
-                           .pause = [this](std::chrono::milliseconds d) -> awaitable<bool> {
-                             if (!closed_)
-                               co_await dead_letter_arrived_.wait_until(clock::now() + d);
-                             co_return !closed_;
-                           }};
+                           .pause = [this](std::chrono::milliseconds d) { return pause(d); }};
   co_return co_await retry.until_done(attempt, failed);
+}
+
+// close() cuts it short; false once closed.
+awaitable<bool> consumer::pause(std::chrono::milliseconds d) {
+  if (!closed_) co_await dead_letter_arrived_.wait_until(clock::now() + d);
+  co_return !closed_;
 }
 
 awaitable<result<void>> consumer::unsubscribe() {

@@ -132,6 +132,7 @@ class consumer {
   // Retried until it works; nullopt once the consumer is closed.
   asio::awaitable<std::optional<std::unique_ptr<producer>>> create_dead_letter_producer(
       std::string topic);
+  asio::awaitable<bool> pause(std::chrono::milliseconds d);
 
   client& client_;
   consumer_options options_;

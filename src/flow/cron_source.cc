@@ -184,6 +184,7 @@ struct cron_source::impl {
   awaitable<bool> pause(std::chrono::milliseconds d);
   // Retries between tries pause(): stop() cuts them short.
   retry_policy retrying();
+  awaitable<result<wire::message_id>> publish_once(sys_seconds tick);
   client::outgoing_message message_for(sys_seconds tick) const;
   event::cloud_event event_for(sys_seconds tick) const;
 
@@ -310,13 +311,8 @@ awaitable<bool> cron_source::impl::wait_for(sys_seconds tick) {
 // receipt was lost is not stored twice.
 awaitable<bool> cron_source::impl::publish(sys_seconds tick) {
   int failures = 0;
-  const retry_policy::attempt_fn<wire::message_id> attempt =
-      [this, tick]() -> awaitable<result<wire::message_id>> {
-    auto sent = co_await send_once(message_for(tick));
-    if (!sent)
-      co_return fail(
-          std::make_error_code(std::errc::operation_canceled));  // stopping, its receipt still out
-    co_return *sent;
+  const retry_policy::attempt_fn<wire::message_id> attempt = [this, tick] {
+    return publish_once(tick);
   };
   const retry_policy::failure_fn failed = [this, tick, &failures](const std::error_code& error,
                                                                   std::chrono::milliseconds delay) {
@@ -335,6 +331,13 @@ awaitable<bool> cron_source::impl::publish(sys_seconds tick) {
     spdlog::debug("cron source {}: published the tick of {}", spec.name, rfc3339(tick));
   }
   co_return true;
+}
+
+// One attempt; operation_canceled when stop() came and the receipt did not follow.
+awaitable<result<wire::message_id>> cron_source::impl::publish_once(sys_seconds tick) {
+  auto sent = co_await send_once(message_for(tick));
+  if (!sent) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  co_return *sent;
 }
 
 // The outcome, or nullopt when stop() came and the receipt did not follow within stop_grace.

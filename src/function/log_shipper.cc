@@ -67,13 +67,9 @@ awaitable<bool> log_shipper::ensure_producer() {
     spdlog::warn("[{}/{}] log topic {}: {}; retrying in {} ms", function_, instance_, topic_,
                  error.message(), delay.count());
   };
-  // A new log line or stop() cuts a pause short.
   const retry_policy retry{.initial = std::chrono::milliseconds(100),
                            .max = std::chrono::seconds(10),
-                           .pause = [this](std::chrono::milliseconds d) -> awaitable<bool> {
-                             co_await wake_.wait_until(clock::now() + d);
-                             co_return !stopping_;
-                           }};
+                           .pause = [this](std::chrono::milliseconds d) { return pause(d); }};
   auto made = co_await retry.until_done(attempt, failed);
   if (made) producer_ = std::move(*made);
   co_return producer_ != nullptr;
@@ -100,6 +96,12 @@ awaitable<void> log_shipper::run() {
     co_await producer_->send_async(std::move(m), count_failures);
   }
   finished_.set(true);
+}
+
+// A new log line or stop() cuts it short; false once stopping.
+awaitable<bool> log_shipper::pause(std::chrono::milliseconds d) {
+  co_await wake_.wait_until(clock::now() + d);
+  co_return !stopping_;
 }
 
 void log_shipper::start(const asio::any_io_executor& ex) {

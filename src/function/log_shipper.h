@@ -11,6 +11,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -47,6 +48,7 @@ class log_shipper {
  private:
   asio::awaitable<void> run();
   asio::awaitable<bool> ensure_producer();
+  asio::awaitable<bool> pause(std::chrono::milliseconds d);
 
   static constexpr std::size_t max_queued = 10000;
 
