@@ -154,9 +154,9 @@ bool child::reap(bool block) {
   return true;
 }
 
-asio::awaitable<bool> wait_ready(child::descriptor& d, child::descriptor::wait_type w) {
+asio::awaitable<bool> wait_ready(child::descriptor* d, child::descriptor::wait_type w) {
   std::error_code ec;
-  co_await d.async_wait(w, asio::redirect_error(asio::use_awaitable, ec));
+  co_await d->async_wait(w, asio::redirect_error(asio::use_awaitable, ec));
   co_return !ec || ec == asio::error::operation_aborted;
 }
 

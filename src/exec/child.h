@@ -96,7 +96,7 @@ class child {
 };
 
 // Waits until `d` is ready for `w` (or the wait is cancelled); false on an error that makes
-// waiting again pointless, such as a closed descriptor.
-asio::awaitable<bool> wait_ready(child::descriptor& d, child::descriptor::wait_type w);
+// waiting again pointless, such as a closed descriptor. The caller keeps `d` alive until then.
+asio::awaitable<bool> wait_ready(child::descriptor* d, child::descriptor::wait_type w);
 
 }  // namespace shfn::exec

@@ -400,10 +400,8 @@ std::optional<std::string> reject_input(const invocation& inv) {
 
 }  // namespace
 
-asio::awaitable<outcome> run_once(const command& cmd, invocation inv, const limits& lim,
-                                  line_sink on_stderr) {
-  const limits lim_copy = lim;
-  spawn_spec spec{cmd.argv, cmd.env, cmd.working_dir};
+asio::awaitable<outcome> run_once(command cmd, invocation inv, limits lim, line_sink on_stderr) {
+  spawn_spec spec{std::move(cmd.argv), std::move(cmd.env), std::move(cmd.working_dir)};
   if (auto why = reject_input(inv)) co_return failed(failure::input_rejected, *why);
   if (inv.stop.stop_requested()) co_return failed(failure::stopped, "stopped before it started");
   spec.argv.insert(spec.argv.end(), inv.extra_args.begin(), inv.extra_args.end());
@@ -426,8 +424,8 @@ asio::awaitable<outcome> run_once(const command& cmd, invocation inv, const limi
   }
   auto ex = co_await asio::this_coro::executor;
   auto proc = std::make_unique<child>(ex, std::move(*started));
-  auto st = std::make_shared<run_state>(std::move(proc), std::move(inv.input), lim_copy,
-                                        std::move(on_stderr));
+  auto st =
+      std::make_shared<run_state>(std::move(proc), std::move(inv.input), lim, std::move(on_stderr));
   feed_stdin(st);
   read_stdout(st);
   read_stderr(st);

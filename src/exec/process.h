@@ -41,14 +41,13 @@ struct invocation {
   std::stop_token stop;
 };
 
-// Runs `cmd` once. `cmd` and `lim` are copied when the coroutine starts, so they only need to
-// live until the co_await begins. Pass `inv` as a named object (std::move(inv)), never as a
-// braced temporary: GCC 12 may destroy such a coroutine argument twice.
+// Runs `cmd` once. Every argument is taken by value, so nothing needs to outlive the call. Pass
+// them as named objects (std::move(inv)), never as braced temporaries: GCC 12 may destroy such a
+// coroutine argument twice.
 //
 // Failures are reported in the outcome, never thrown: spawn_failed (message names the path),
 // input_rejected, timeout, output_too_large, signal, exit_code, io_error, stopped.
-asio::awaitable<outcome> run_once(const command& cmd, invocation inv, const limits& lim,
-                                  line_sink on_stderr);
+asio::awaitable<outcome> run_once(command cmd, invocation inv, limits lim, line_sink on_stderr);
 
 // Sets SIGPIPE to SIG_IGN for the whole process (children still get the default). Optional.
 void ignore_sigpipe();

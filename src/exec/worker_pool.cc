@@ -167,7 +167,7 @@ awaitable<void> write_requests(std::shared_ptr<worker> w) {
       w->end(end_reason::crashed, "closed its stdin");
       break;
     }
-    const bool ready = co_await wait_ready(pipe, descriptor::wait_write);
+    const bool ready = co_await wait_ready(&pipe, descriptor::wait_write);
     if (!ready) break;
   }
   if (w->close_stdin) {
@@ -226,7 +226,7 @@ awaitable<void> read_responses(std::shared_ptr<pool_state> st, std::shared_ptr<w
       w->end(end_reason::crashed);
       break;
     }
-    const bool ready = co_await wait_ready(pipe, descriptor::wait_read);
+    const bool ready = co_await wait_ready(&pipe, descriptor::wait_read);
     if (!ready) break;
   }
 }
@@ -243,7 +243,7 @@ awaitable<void> read_stderr(std::shared_ptr<pool_state> st, std::shared_ptr<work
       continue;
     }
     if (r.status != io_status::would_block || w->exited) break;
-    const bool ready = co_await wait_ready(pipe, descriptor::wait_read);
+    const bool ready = co_await wait_ready(&pipe, descriptor::wait_read);
     if (!ready) break;
   }
   w->err.finish(st->on_stderr);
