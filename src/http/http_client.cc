@@ -138,25 +138,26 @@ awaitable<result<std::vector<tcp::endpoint>>> resolve(std::string host, std::uin
   co_return std::move(*found);
 }
 
-awaitable<result<void>> connect(exchange& x, const http_url& url, clock::time_point deadline) {
-  auto endpoints = co_await resolve(url.host, url.port, deadline);
+awaitable<result<void>> connect(std::shared_ptr<exchange> x, std::string host, std::uint16_t port,
+                                clock::time_point deadline) {
+  auto endpoints = co_await resolve(std::move(host), port, deadline);
   if (!endpoints) co_return fail(endpoints.error());
   std::error_code ec = asio::error::host_not_found;
   for (const auto& endpoint : *endpoints) {
-    if (x.timed_out) break;
+    if (x->timed_out) break;
     std::error_code ignored;
-    x.socket.close(ignored);  // a failed attempt leaves it open, maybe for the other family
-    co_await x.socket.async_connect(endpoint, redirect_error(use_awaitable, ec));
+    x->socket.close(ignored);  // a failed attempt leaves it open, maybe for the other family
+    co_await x->socket.async_connect(endpoint, redirect_error(use_awaitable, ec));
     if (!ec) break;
   }
-  if (x.timed_out) co_return fail(errc::timeout_connecting);
+  if (x->timed_out) co_return fail(errc::timeout_connecting);
   if (ec) co_return fail(ec);
   co_return result<void>{};
 }
 
 // Reads until the response is complete. `write_error` is the request's, if writing failed: a
 // server may answer and close before reading everything, and its answer beats the write's error.
-awaitable<result<http_reply>> receive(exchange& x, const http_client_limits& limits,
+awaitable<result<http_reply>> receive(std::shared_ptr<exchange> x, http_client_limits limits,
                                       std::error_code write_error) {
   const response_limits parser_limits{.max_head = limits.max_head, .max_body = limits.max_body};
   response_parser parser(parser_limits);
@@ -164,7 +165,7 @@ awaitable<result<http_reply>> receive(exchange& x, const http_client_limits& lim
   while (true) {
     std::error_code ec;
     const std::size_t n =
-        co_await x.socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+        co_await x->socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
     if (n > 0) {
       auto complete = parser.feed(std::string_view(chunk.data(), n));
       if (!complete) co_return fail(complete.error());
@@ -176,7 +177,7 @@ awaitable<result<http_reply>> receive(exchange& x, const http_client_limits& lim
       break;
     }
     if (ec) {
-      if (x.timed_out) co_return fail(errc::timeout_receiving);
+      if (x->timed_out) co_return fail(errc::timeout_receiving);
       co_return fail(write_error ? write_error : ec);
     }
   }
@@ -247,7 +248,7 @@ awaitable<result<http_reply>> post(http_url url, header_fields headers, std::str
   auto x = std::make_shared<exchange>(co_await asio::this_coro::executor);
   exchange::arm(x, deadline);
 
-  auto connected = co_await connect(*x, url, deadline);
+  auto connected = co_await connect(x, url.host, url.port, deadline);
   if (!connected) co_return fail(connected.error());
 
   std::error_code write_error;
@@ -255,7 +256,7 @@ awaitable<result<http_reply>> post(http_url url, header_fields headers, std::str
   co_await asio::async_write(x->socket, request, redirect_error(use_awaitable, write_error));
   if (x->timed_out) co_return fail(errc::timeout_sending);
 
-  auto reply = co_await receive(*x, limits, write_error);
+  auto reply = co_await receive(x, limits, write_error);
   x->deadline.cancel();
   x->close();
   co_return reply;

@@ -47,15 +47,17 @@ struct connection {
   }
 
   // Appends what the client sends next to `input`; false (and closed) on an error or a stop.
-  awaitable<bool> read_more(std::array<char, read_chunk>& chunk, const bool& stopped) {
+  // `chunk` and `stopped` are the caller's, alive until this returns; `stopped` is read after the
+  // read completes.
+  awaitable<bool> read_more(std::array<char, read_chunk>* chunk, const bool* stopped) {
     std::error_code ec;
     const std::size_t n =
-        co_await socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
-    if (ec || stopped) {
+        co_await socket.async_read_some(asio::buffer(*chunk), redirect_error(use_awaitable, ec));
+    if (ec || *stopped) {
       close();
       co_return false;
     }
-    input.append(chunk.data(), n);
+    input.append(chunk->data(), n);
     co_return true;
   }
 
@@ -223,7 +225,7 @@ awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_
       }
       head_end = find_head_end(c->input);
       if (head_end != std::string::npos || c->input.size() > s->limits.max_head) break;
-      const bool more = co_await c->read_more(chunk, s->stopped);
+      const bool more = co_await c->read_more(&chunk, &s->stopped);
       if (!more) co_return;
     }
     connection::arm(c, s->limits.idle_timeout);  // for the body
@@ -255,7 +257,7 @@ awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_
       }
     }
     while (c->input.size() < request->content_length) {
-      const bool more = co_await c->read_more(chunk, s->stopped);
+      const bool more = co_await c->read_more(&chunk, &s->stopped);
       if (!more) co_return;
     }
     request->body = c->input.substr(0, request->content_length);

@@ -84,13 +84,13 @@ class scripted_server {
     std::vector<std::shared_ptr<tcp::socket>> open;
   };
 
-  static asio::awaitable<std::string> read_request(tcp::socket& socket) {
+  static asio::awaitable<std::string> read_request(std::shared_ptr<tcp::socket> socket) {
     std::string in;
     std::array<char, 4096> chunk{};
     std::error_code ec;
     std::size_t head_end = std::string::npos;
     while ((head_end = find_head_end(in)) == std::string::npos) {
-      const std::size_t n = co_await socket.async_read_some(
+      const std::size_t n = co_await socket->async_read_some(
           asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return in;
       in.append(chunk.data(), n);
@@ -99,7 +99,7 @@ class scripted_server {
                                    {.max_head = 1 << 20, .max_body = 1 << 30});
     const std::size_t length = head ? head->content_length : 0;
     while (in.size() < head_end + length) {
-      const std::size_t n = co_await socket.async_read_some(
+      const std::size_t n = co_await socket->async_read_some(
           asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       in.append(chunk.data(), n);
@@ -115,7 +115,7 @@ class scripted_server {
       if (ec) co_return;
       s->open.push_back(socket);
       if (!reply.read_request) continue;
-      s->requests.push_back(co_await read_request(*socket));
+      s->requests.push_back(co_await read_request(socket));
       co_await asio::async_write(*socket, asio::buffer(reply.send),
                                  asio::redirect_error(asio::use_awaitable, ec));
       if (reply.close) {
