@@ -34,29 +34,26 @@ result<std::unique_ptr<client>> client::create(asio::any_io_executor ex, client_
   return c;
 }
 
-awaitable<result<std::unique_ptr<producer>>> client::create_producer(
-    const producer_options& options) {
+awaitable<result<std::unique_ptr<producer>>> client::create_producer(producer_options options) {
   auto topic = wire::parse_topic_name(options.topic);
   if (!topic) co_return fail(topic.error());
   std::string full_name = topic->str();
-  producer_options resolved = options;
-  resolved.topic = full_name;
+  options.topic = full_name;
   auto partitions = co_await pool_->partitions(full_name);
   if (!partitions) co_return fail(partitions.error());
-  auto p = std::make_unique<producer>(*this, std::move(resolved), full_name, *partitions);
+  auto p = std::make_unique<producer>(*this, std::move(options), full_name, *partitions);
   if (auto ok = co_await p->start(); !ok) co_return fail(ok.error());
   co_return p;
 }
 
-awaitable<result<std::unique_ptr<consumer>>> client::subscribe(const consumer_options& options) {
+awaitable<result<std::unique_ptr<consumer>>> client::subscribe(consumer_options options) {
   auto topic = wire::parse_topic_name(options.topic);
   if (!topic) co_return fail(topic.error());
   std::string full_name = topic->str();
-  consumer_options resolved = options;
-  resolved.topic = full_name;
+  options.topic = full_name;
   auto partitions = co_await pool_->partitions(full_name);
   if (!partitions) co_return fail(partitions.error());
-  auto c = std::make_unique<consumer>(*this, std::move(resolved), *partitions);
+  auto c = std::make_unique<consumer>(*this, std::move(options), *partitions);
   if (auto ok = co_await c->start(); !ok) co_return fail(ok.error());
   co_return c;
 }

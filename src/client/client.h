@@ -29,11 +29,10 @@ class client {
   static result<std::unique_ptr<client>> create(asio::any_io_executor ex, client_options options);
   ~client();
 
-  // Options are taken by reference: pass a named object, not a braced temporary (GCC 12
-  // miscompiles aggregate temporaries passed into coroutines).
-  asio::awaitable<result<std::unique_ptr<producer>>> create_producer(
-      const producer_options& options);
-  asio::awaitable<result<std::unique_ptr<consumer>>> subscribe(const consumer_options& options);
+  // Options are taken by value, as every coroutine's arguments are here: pass a named object,
+  // not a braced temporary (GCC 12 miscompiles aggregate temporaries passed into coroutines).
+  asio::awaitable<result<std::unique_ptr<producer>>> create_producer(producer_options options);
+  asio::awaitable<result<std::unique_ptr<consumer>>> subscribe(consumer_options options);
   // The topics of namespace `ns` ("tenant/namespace") that exist, by full name, as the broker
   // lists them (GET_TOPICS_OF_NAMESPACE): each partition of a partitioned topic on its own
   // ("...-partition-N"). What a regex subscription starts from; the caller does the matching.

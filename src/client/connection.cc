@@ -65,10 +65,10 @@ connection::connection(private_tag, asio::any_io_executor ex, broker_address add
 connection::~connection() = default;
 
 awaitable<result<std::shared_ptr<connection>>> connection::open(broker_address address,
-                                                                const client_options& options,
+                                                                const client_options* options,
                                                                 asio::ssl::context* tls) {
   auto ex = co_await asio::this_coro::executor;
-  auto conn = std::make_shared<connection>(private_tag{}, ex, std::move(address), options);
+  auto conn = std::make_shared<connection>(private_tag{}, ex, std::move(address), *options);
   if (auto ok = co_await conn->connect_socket(tls); !ok) co_return fail(ok.error());
   asio::co_spawn(ex, conn->read_loop(conn), asio::detached);
   asio::co_spawn(ex, conn->write_loop(conn), asio::detached);
@@ -148,7 +148,7 @@ awaitable<result<void>> connection::handshake() {
     connect->set_auth_method_name("token");
     connect->set_auth_data(options_.auth_token);
   }
-  auto response = co_await request(c, handshake_request_id);
+  auto response = co_await request(std::move(c), handshake_request_id);
   if (!response) co_return fail(response.error());
   if (response->type() != pb::BaseCommand::CONNECTED) co_return fail(errc::handshake_failed);
   const auto& connected = response->connected();
@@ -160,7 +160,7 @@ awaitable<result<void>> connection::handshake() {
   co_return result<void>{};
 }
 
-awaitable<result<pb::BaseCommand>> connection::request(const pb::BaseCommand& command,
+awaitable<result<pb::BaseCommand>> connection::request(pb::BaseCommand command,
                                                        std::uint64_t request_id) {
   if (closed_) co_return fail(errc::connection_closed);
   oneshot<result<pb::BaseCommand>> response;
@@ -188,16 +188,16 @@ void connection::send_frame(byte_view encoded) {
   output_ready_.notify_all();
 }
 
-awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer, std::error_code& ec) {
-  if (tls_) co_return co_await tls_->async_read_some(buffer, redirect_error(use_awaitable, ec));
-  co_return co_await socket_.async_read_some(buffer, redirect_error(use_awaitable, ec));
+awaitable<std::size_t> connection::read_some(asio::mutable_buffer buffer, std::error_code* ec) {
+  if (tls_) co_return co_await tls_->async_read_some(buffer, redirect_error(use_awaitable, *ec));
+  co_return co_await socket_.async_read_some(buffer, redirect_error(use_awaitable, *ec));
 }
 
 awaitable<void> connection::read_loop(std::shared_ptr<connection> /*keep_alive*/) {
   while (!closed_) {
     std::error_code ec;
     auto space = input_.writable();
-    std::size_t n = co_await read_some(asio::buffer(space.data(), space.size()), ec);
+    std::size_t n = co_await read_some(asio::buffer(space.data(), space.size()), &ec);
     if (ec) break;
     input_.commit(n);
     received_since_ping_ = true;

@@ -44,13 +44,15 @@ class connection : public std::enable_shared_from_this<connection> {
   ~connection();
 
   // Connects, TLS-handshakes when the address asks for it, and completes CONNECT/CONNECTED.
+  // `options` are the client's, which the connection refers to for its whole life.
   static asio::awaitable<result<std::shared_ptr<connection>>> open(broker_address address,
-                                                                   const client_options& options,
+                                                                   const client_options* options,
                                                                    asio::ssl::context* tls);
 
   // Sends a command carrying `request_id` and waits for the matching response. A broker
-  // ERROR response becomes its ServerError code.
-  asio::awaitable<result<wire::pb::BaseCommand>> request(const wire::pb::BaseCommand& command,
+  // ERROR response becomes its ServerError code. (By value: no coroutine here holds a
+  // reference; std::move the command in.)
+  asio::awaitable<result<wire::pb::BaseCommand>> request(wire::pb::BaseCommand command,
                                                          std::uint64_t request_id);
 
   void send(const wire::pb::BaseCommand& command);
@@ -76,7 +78,8 @@ class connection : public std::enable_shared_from_this<connection> {
   asio::awaitable<void> read_loop(std::shared_ptr<connection> /*keep_alive*/);
   asio::awaitable<void> write_loop(std::shared_ptr<connection> /*keep_alive*/);
   asio::awaitable<void> keepalive_loop(std::shared_ptr<connection> /*keep_alive*/);
-  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code& ec);
+  // `ec` is the caller's, alive until this returns.
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, std::error_code* ec);
   void dispatch(const wire::frame& f);
   void complete_request(std::uint64_t request_id, result<wire::pb::BaseCommand> response);
   void send_auth_response();

@@ -20,7 +20,7 @@ const broker_address& connection_pool::next_service_address() {
   return service_[service_index_++ % service_.size()];
 }
 
-awaitable<result<std::shared_ptr<connection>>> connection_pool::get(const broker_address& address) {
+awaitable<result<std::shared_ptr<connection>>> connection_pool::get(broker_address address) {
   const std::string key = address.str();
   while (true) {
     if (auto it = connections_.find(key); it != connections_.end()) {
@@ -31,7 +31,7 @@ awaitable<result<std::shared_ptr<connection>>> connection_pool::get(const broker
     co_await connect_done_.wait();
   }
   connecting_.insert(key);
-  auto conn = co_await connection::open(address, options_, tls_);
+  auto conn = co_await connection::open(std::move(address), &options_, tls_);
   connecting_.erase(key);
   connect_done_.notify_all();
   if (!conn) co_return fail(conn.error());
@@ -39,8 +39,7 @@ awaitable<result<std::shared_ptr<connection>>> connection_pool::get(const broker
   co_return *conn;
 }
 
-awaitable<result<std::shared_ptr<connection>>> connection_pool::connection_for(
-    const std::string& topic) {
+awaitable<result<std::shared_ptr<connection>>> connection_pool::connection_for(std::string topic) {
   auto conn = co_await get(next_service_address());
   if (!conn) co_return fail(conn.error());
   bool authoritative = false;
@@ -52,7 +51,7 @@ awaitable<result<std::shared_ptr<connection>>> connection_pool::connection_for(
     lookup->set_topic(topic);
     lookup->set_request_id(request_id);
     lookup->set_authoritative(authoritative);
-    auto response = co_await (*conn)->request(c, request_id);
+    auto response = co_await (*conn)->request(std::move(c), request_id);
     if (!response) co_return fail(response.error());
     if (response->type() != pb::BaseCommand::LOOKUP_RESPONSE)
       co_return fail(errc::unexpected_response);
@@ -77,7 +76,7 @@ awaitable<result<std::shared_ptr<connection>>> connection_pool::connection_for(
   co_return fail(errc::too_many_redirects);
 }
 
-awaitable<result<int>> connection_pool::partitions(const std::string& topic) {
+awaitable<result<int>> connection_pool::partitions(std::string topic) {
   auto conn = co_await get(next_service_address());
   if (!conn) co_return fail(conn.error());
   pb::BaseCommand c;
@@ -85,7 +84,7 @@ awaitable<result<int>> connection_pool::partitions(const std::string& topic) {
   const std::uint64_t request_id = (*conn)->next_request_id();
   c.mutable_partitionmetadata()->set_topic(topic);
   c.mutable_partitionmetadata()->set_request_id(request_id);
-  auto response = co_await (*conn)->request(c, request_id);
+  auto response = co_await (*conn)->request(std::move(c), request_id);
   if (!response) co_return fail(response.error());
   const auto& r = response->partitionmetadataresponse();
   if (r.response() == pb::CommandPartitionedTopicMetadataResponse::Failed) {
@@ -105,7 +104,7 @@ awaitable<result<std::vector<std::string>>> connection_pool::topics_of_namespace
   request->set_request_id(request_id);
   request->set_namespace_(ns);
   request->set_mode(mode);
-  auto response = co_await (*conn)->request(c, request_id);
+  auto response = co_await (*conn)->request(std::move(c), request_id);
   if (!response) co_return fail(response.error());
   if (response->type() != pb::BaseCommand::GET_TOPICS_OF_NAMESPACE_RESPONSE)
     co_return fail(errc::unexpected_response);

@@ -20,13 +20,13 @@ class connection_pool {
   connection_pool(const client_options& options, std::vector<broker_address> service,
                   asio::ssl::context* tls);
 
-  asio::awaitable<result<std::shared_ptr<connection>>> get(const broker_address& address);
+  asio::awaitable<result<std::shared_ptr<connection>>> get(broker_address address);
 
   // The connection to the broker that owns `topic` (a full topic name).
-  asio::awaitable<result<std::shared_ptr<connection>>> connection_for(const std::string& topic);
+  asio::awaitable<result<std::shared_ptr<connection>>> connection_for(std::string topic);
 
   // 0 for a non-partitioned topic.
-  asio::awaitable<result<int>> partitions(const std::string& topic);
+  asio::awaitable<result<int>> partitions(std::string topic);
 
   // GET_TOPICS_OF_NAMESPACE: the topics of `ns` ("tenant/namespace") as the broker lists them.
   // Any broker answers for any namespace, so no lookup is needed.

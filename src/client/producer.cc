@@ -90,7 +90,7 @@ awaitable<result<void>> partition_producer::connect_once() {
     p->set_user_provided_producer_name(!options_.name.empty());
   }
   (*conn)->attach_producer(producer_id_, this);
-  auto response = co_await (*conn)->request(c, request_id);
+  auto response = co_await (*conn)->request(std::move(c), request_id);
   if (!response || response->type() != pb::BaseCommand::PRODUCER_SUCCESS) {
     (*conn)->detach_producer(producer_id_);
     co_return fail(response ? make_error_code(errc::unexpected_response) : response.error());
@@ -329,7 +329,7 @@ awaitable<void> partition_producer::close() {
     c.mutable_close_producer()->set_producer_id(producer_id_);
     c.mutable_close_producer()->set_request_id(request_id);
     auto conn = conn_;
-    (void)co_await conn->request(c, request_id);
+    (void)co_await conn->request(std::move(c), request_id);
     conn->detach_producer(producer_id_);
     conn_.reset();
   }
