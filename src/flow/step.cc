@@ -30,9 +30,9 @@ class attribute_filter final : public step {
  public:
   explicit attribute_filter(event::filter f) : filter_(std::move(f)) {}
 
-  awaitable<step_result> run(const client::message&, const event::cloud_event& e) override {
+  awaitable<step_result> run(const client::message*, event::cloud_event e) override {
     step_result r;
-    if (event::matches(filter_, e)) r.reply = e;
+    if (event::matches(filter_, e)) r.reply = std::move(e);
     co_return r;
   }
 
@@ -45,7 +45,7 @@ class uri_subscriber final : public step {
   uri_subscriber(std::string uri, std::chrono::milliseconds timeout)
       : uri_(std::move(uri)), timeout_(timeout) {}
 
-  awaitable<step_result> run(const client::message&, const event::cloud_event& e) override {
+  awaitable<step_result> run(const client::message*, event::cloud_event e) override {
     step_result r;
     auto url = http::parse_http_url(uri_);
     if (!url) {  // the config checked it: only a bug gets here
@@ -114,7 +114,7 @@ class display_subscriber final : public step {
  public:
   explicit display_subscriber(display_printer print) : print_(std::move(print)) {}
 
-  awaitable<step_result> run(const client::message&, const event::cloud_event& e) override {
+  awaitable<step_result> run(const client::message*, event::cloud_event e) override {
     print_(event::display(e));
     co_return step_result{};
   }

@@ -367,7 +367,7 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     holds_slot = true;
     metrics_.last_invocation_ms = now_ms();
     ++invoking_;
-    step_result r = co_await invoke(m, lane_index);
+    step_result r = co_await invoke(&m, lane_index);
     --invoking_;
     exec::outcome& o = r.outcome;
     if (!o.ok() && abandoning_) break;  // ended by the shutdown: not the message's fault
@@ -382,7 +382,7 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
       log_.post(log_level::warn, "metadata file: " + w, m.id.str());
     }
     if (o.ok()) {
-      const bool published = co_await output_.publish(m, r, nothing_else_coming());
+      const bool published = co_await output_.publish(&m, std::move(r), nothing_else_coming());
       if (published) {
         if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
         ++metrics_.processed_successfully;
@@ -392,16 +392,19 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
       break;  // not published: stopping, the message stays unacked
     }
     ++failed;
-    const bool again = co_await after_failure(m, input_index, o, failed, r.permanent);
+    const bool again = co_await after_failure(&m, input_index, &o, failed, r.permanent);
     if (!again) break;
   }
   if (policy_.ordered) admission_.leave_lane(lane_index);
   admission_.done(holds_slot);
 }
 
-awaitable<bool> function_instance::after_failure(const client::message& m, std::size_t input_index,
-                                                 const exec::outcome& o, int failed,
+awaitable<bool> function_instance::after_failure(const client::message* msg,
+                                                 std::size_t input_index,
+                                                 const exec::outcome* attempt, int failed,
                                                  bool permanent) {
+  const client::message& m = *msg;
+  const exec::outcome& o = *attempt;
   ++metrics_.user_exceptions;
   // Unordered messages come back through the broker, which counts their deliveries.
   const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
@@ -409,7 +412,7 @@ awaitable<bool> function_instance::after_failure(const client::message& m, std::
             m.id.str());
   const auto step = permanent ? next_step::dead_letter : policy_.after_failure(failures_so_far);
   if (step == next_step::dead_letter) {
-    const bool parked = co_await output_.dead_letter(m, o, failures_so_far);
+    const bool parked = co_await output_.dead_letter(&m, &o, failures_so_far);
     if (parked && policy_.guarantee != config::guarantee::at_most_once) {
       acknowledge(m, input_index);
     }
@@ -425,8 +428,10 @@ awaitable<bool> function_instance::after_failure(const client::message& m, std::
   co_return co_await pause(delay);  // false when stopping: left unacked, redelivered later
 }
 
-awaitable<step_result> function_instance::invoke(const client::message& m, std::size_t lane_index) {
-  if (options_.stage.step) co_return co_await run_step(m);
+awaitable<step_result> function_instance::invoke(const client::message* msg,
+                                                 std::size_t lane_index) {
+  const client::message& m = *msg;
+  if (options_.stage.step) co_return co_await run_step(&m);
   step_result r;
   if (workers_) {
     const std::size_t worker = policy_.ordered ? lane_index : pick_worker();
@@ -438,11 +443,12 @@ awaitable<step_result> function_instance::invoke(const client::message& m, std::
     --worker_load_[worker];
     co_return r;
   }
-  r.outcome = co_await run_script(m);
+  r.outcome = co_await run_script(&m);
   co_return r;
 }
 
-awaitable<exec::outcome> function_instance::run_script(const client::message& m) {
+awaitable<exec::outcome> function_instance::run_script(const client::message* msg) {
+  const client::message& m = *msg;
   std::vector<std::string> warnings;
   environment env = message_environment(m);
   for (auto& var : event_environment(m, warnings)) env.push_back(std::move(var));
@@ -461,7 +467,8 @@ awaitable<exec::outcome> function_instance::run_script(const client::message& m)
   co_return co_await exec::run_once(command_, std::move(inv), limits_, to_log);
 }
 
-awaitable<step_result> function_instance::run_step(const client::message& m) {
+awaitable<step_result> function_instance::run_step(const client::message* msg) {
+  const client::message& m = *msg;
   auto decoded = event_of(m);
   if (!decoded) {
     step_result r{.outcome = {.what = exec::failure::input_rejected,
@@ -469,7 +476,7 @@ awaitable<step_result> function_instance::run_step(const client::message& m) {
                   .permanent = true};
     co_return r;
   }
-  co_return co_await options_.stage.step->run(m, decoded->event);
+  co_return co_await options_.stage.step->run(&m, std::move(decoded->event));
 }
 
 // Whether no other output can join this one's batch soon: no script is running and no message

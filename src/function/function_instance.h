@@ -118,11 +118,13 @@ class function_instance {
   asio::awaitable<void> process(client::message m, std::size_t input_index, gate::holder held);
   // Counts, logs and decides a failed attempt: dead letter, negative ack, or (true) retry here.
   // `permanent`: retrying cannot help, so straight to the dead letter.
-  asio::awaitable<bool> after_failure(const client::message& m, std::size_t input_index,
-                                      const exec::outcome& o, int failed, bool permanent);
-  asio::awaitable<step_result> invoke(const client::message& m, std::size_t lane_index);
-  asio::awaitable<exec::outcome> run_script(const client::message& m);
-  asio::awaitable<step_result> run_step(const client::message& m);
+  // These take the message (and outcome) by pointer: process() keeps them alive on its frame
+  // until they finish, and a message is too dear to copy for each attempt.
+  asio::awaitable<bool> after_failure(const client::message* msg, std::size_t input_index,
+                                      const exec::outcome* attempt, int failed, bool permanent);
+  asio::awaitable<step_result> invoke(const client::message* msg, std::size_t lane_index);
+  asio::awaitable<exec::outcome> run_script(const client::message* msg);
+  asio::awaitable<step_result> run_step(const client::message* msg);
   bool nothing_else_coming() const;
   std::size_t lane_of(const client::message& m) const;
   std::size_t pick_worker();

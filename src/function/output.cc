@@ -51,8 +51,9 @@ awaitable<bool> output_publisher::open() {
   co_return output_ != nullptr;
 }
 
-awaitable<bool> output_publisher::publish(const client::message& m, step_result& r,
+awaitable<bool> output_publisher::publish(const client::message* msg, step_result r,
                                           bool publish_now) {
+  const client::message& m = *msg;
   // Empty stdout (or a step without a reply): no output.
   if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) co_return true;
   std::vector<std::string> warnings;
@@ -67,16 +68,18 @@ awaitable<bool> output_publisher::publish(const client::message& m, step_result&
     p = co_await named_producer(spec_.output, spec_.name + "@" + m.topic, false);
     if (p == nullptr) co_return false;
   }
-  co_return co_await send(*p, out, "output to " + spec_.output, publish_now);
+  co_return co_await send(p, &out, "output to " + spec_.output, publish_now);
 }
 
-awaitable<bool> output_publisher::dead_letter(const client::message& m, const exec::outcome& o,
-                                              int failed) {
+awaitable<bool> output_publisher::dead_letter(const client::message* msg,
+                                              const exec::outcome* attempt, int failed) {
+  const client::message& m = *msg;
+  const exec::outcome& o = *attempt;
   const std::string topic = dead_letter_topic_for(m);
   const client::outgoing_message parked = dead_letter_message(m, o, failed);
   client::producer* p = co_await named_producer(topic, "", true);
   if (p == nullptr) co_return false;
-  const bool sent = co_await send(*p, parked, "dead letter to " + topic);
+  const bool sent = co_await send(p, &parked, "dead letter to " + topic);
   if (sent) {
     ++metrics_.dead_lettered;
     retry_.log.post(log_level::error,
@@ -110,15 +113,15 @@ client::outgoing_message output_publisher::dead_letter_message(const client::mes
   return parked;
 }
 
-awaitable<bool> output_publisher::send(client::producer& p, const client::outgoing_message& m,
-                                       std::string_view what, bool publish_now) {
-  auto sent = co_await p.send(m, publish_now);
+awaitable<bool> output_publisher::send(client::producer* p, const client::outgoing_message* m,
+                                       std::string what, bool publish_now) {
+  auto sent = co_await p->send(*m, publish_now);
   if (sent) co_return true;
-  const retry_policy::attempt_fn<wire::message_id> again = [&p, &m, publish_now] {
-    return p.send(m, publish_now);
+  const retry_policy::attempt_fn<wire::message_id> again = [p, m, publish_now] {
+    return p->send(*m, publish_now);
   };
-  const retry_policy::failure_fn failed = retry_.reporter(
-      "publish " + std::string(what), log_level::error, &metrics_.system_exceptions);
+  const retry_policy::failure_fn failed =
+      retry_.reporter("publish " + what, log_level::error, &metrics_.system_exceptions);
   const auto resent = co_await retry_.policy.until_done_after(sent.error(), again, failed);
   co_return resent.has_value();
 }

@@ -40,9 +40,10 @@ class output_publisher {
   // Publishes what `r` says `m` became (nothing for an empty output or a step without a reply);
   // true once stored, false when the instance stopped first. `publish_now`: nothing else can
   // join the batch soon.
-  asio::awaitable<bool> publish(const client::message& m, step_result& r, bool publish_now);
+  // The caller keeps `m` alive until it is done (so for dead_letter()'s `o`).
+  asio::awaitable<bool> publish(const client::message* m, step_result r, bool publish_now);
   // Parks `m`, which failed `failed` times (the last with `o`), on the dead-letter topic.
-  asio::awaitable<bool> dead_letter(const client::message& m, const exec::outcome& o, int failed);
+  asio::awaitable<bool> dead_letter(const client::message* m, const exec::outcome* o, int failed);
   // Flushes and closes every producer.
   asio::awaitable<void> close();
 
@@ -53,8 +54,8 @@ class output_publisher {
   std::string dead_letter_topic_for(const client::message& m) const;
 
  private:
-  asio::awaitable<bool> send(client::producer& p, const client::outgoing_message& m,
-                             std::string_view what, bool publish_now = false);
+  asio::awaitable<bool> send(client::producer* p, const client::outgoing_message* m,
+                             std::string what, bool publish_now = false);
   asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,
                                                     bool batching);
 

@@ -37,9 +37,9 @@ struct step_result {
 class step {
  public:
   virtual ~step() = default;
-  // `e`: the message's event (decoded or synthesized, see function/events.h).
-  virtual asio::awaitable<step_result> run(const client::message& m,
-                                           const event::cloud_event& e) = 0;
+  // `e`: the message's event (decoded or synthesized, see function/events.h). `m` is the
+  // caller's, alive until the step is done.
+  virtual asio::awaitable<step_result> run(const client::message* m, event::cloud_event e) = 0;
 };
 
 // How a stage differs from a plain function; the defaults are a plain function's.

@@ -52,7 +52,8 @@ class StepTest : public ::testing::Test {
   step_result run(step& s, const event::cloud_event& e) {
     const client::message m = as_message(e);
     if (io_.stopped()) io_.restart();  // ran out of work after the previous step
-    auto f = asio::co_spawn(io_, s.run(m, e), asio::use_future);
+    event::cloud_event input = e;
+    auto f = asio::co_spawn(io_, s.run(&m, std::move(input)), asio::use_future);
     // Until the step is done: the server would keep a plain run() going forever.
     while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io_.run_one();
     return f.get();

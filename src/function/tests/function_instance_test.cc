@@ -80,8 +80,8 @@ struct function_instance_test : ::testing::Test {
     return {.scratch_dir = (dir_ / "scratch").string(), .retry_initial = 10ms, .retry_max = 50ms};
   }
 
-  awaitable<std::unique_ptr<client::client>> connect(asio::io_context& io) {
-    auto c = client::client::create(io.get_executor(), {.service_url = broker_->service_url()});
+  awaitable<std::unique_ptr<client::client>> connect(asio::io_context* io) {
+    auto c = client::client::create(io->get_executor(), {.service_url = broker_->service_url()});
     EXPECT_TRUE(c) << c.error().message();
     co_return c ? std::move(*c) : nullptr;
   }
@@ -105,9 +105,9 @@ struct running {
   notifier finished;
 };
 
-awaitable<bool> start(running& r, client::client& c, config::function_spec s, instance_options o) {
-  r.instance = std::make_unique<function_instance>(c, std::move(s), std::move(o));
-  auto started = co_await r.instance->start();
+awaitable<bool> start(running* r, client::client* c, config::function_spec s, instance_options o) {
+  r->instance = std::make_unique<function_instance>(*c, std::move(s), std::move(o));
+  auto started = co_await r->instance->start();
   EXPECT_TRUE(started) << started.error().message();
   if (!started) co_return false;
   asio::co_spawn(
@@ -116,22 +116,21 @@ awaitable<bool> start(running& r, client::client& c, config::function_spec s, in
         co_await self->instance->run();
         self->done = true;
         self->finished.notify_all();
-      }(&r),
+      }(r),
       asio::detached);
   co_return true;
 }
 
-awaitable<void> stop(running& r, clock::duration drain) {
-  r.instance->stop(clock::now() + drain);
+awaitable<void> stop(running* r, clock::duration drain) {
+  r->instance->stop(clock::now() + drain);
   const auto deadline = clock::now() + patience;
-  while (!r.done && clock::now() < deadline) co_await r.finished.wait_until(deadline);
-  EXPECT_TRUE(r.done) << "run() did not return";
+  while (!r->done && clock::now() < deadline) co_await r->finished.wait_until(deadline);
+  EXPECT_TRUE(r->done) << "run() did not return";
 }
 
-awaitable<void> send(client::client& c, const std::string& topic,
-                     const std::vector<std::string>& payloads) {
+awaitable<void> send(client::client* c, std::string topic, std::vector<std::string> payloads) {
   const client::producer_options options{.topic = topic};  // named: see coro_test.h
-  auto p = co_await c.create_producer(options);
+  auto p = co_await c->create_producer(options);
   CO_ASSERT_OK(p);
   for (const auto& payload : payloads) {
     client::outgoing_message m{.payload = bytes(payload.begin(), payload.end())};
@@ -142,13 +141,13 @@ awaitable<void> send(client::client& c, const std::string& topic,
 }
 
 // Up to `count` messages of `topic` from the start, acked; fewer if nothing comes for `idle`.
-awaitable<std::vector<client::message>> read(client::client& c, const std::string& topic,
+awaitable<std::vector<client::message>> read(client::client* c, std::string topic,
                                              std::size_t count, clock::duration idle = patience) {
   std::vector<client::message> got;
   const client::consumer_options options{.topic = topic,
                                          .subscription = shfn::testing::unique_topic("reader"),
                                          .position = client::initial_position::earliest};
-  auto consumer = co_await c.subscribe(options);
+  auto consumer = co_await c->subscribe(options);
   EXPECT_TRUE(consumer) << consumer.error().message();
   if (!consumer) co_return got;
   while (got.size() < count) {
@@ -162,39 +161,39 @@ awaitable<std::vector<client::message>> read(client::client& c, const std::strin
 }
 
 awaitable<void> a_failing_message_is_retried_then_dead_lettered_with_why(
-    asio::io_context& io, function_instance_test& t) {
-  auto c = co_await t.connect(io);
-  auto s = t.spec("echo 'not today' >&2; exit 3");
+    asio::io_context* io, function_instance_test* t) {
+  auto c = co_await t->connect(io);
+  auto s = t->spec("echo 'not today' >&2; exit 3");
   s.max_message_retries = 2;
-  s.dead_letter_topic = t.out_ + "-dlq";
+  s.dead_letter_topic = t->out_ + "-dlq";
   running r;
-  const bool started = co_await start(r, *c, s, t.options());
+  const bool started = co_await start(&r, c.get(), s, t->options());
   CO_ASSERT_TRUE(started);
   const std::vector<std::string> inputs{std::string("doomed")};
-  co_await send(*c, t.in_, inputs);
-  const auto parked = co_await read(*c, s.dead_letter_topic, 1);
+  co_await send(c.get(), t->in_, inputs);
+  const auto parked = co_await read(c.get(), s.dead_letter_topic, 1);
   CO_ASSERT_TRUE(parked.size() == 1);
   EXPECT_EQ(text(parked[0].payload), "doomed");
   EXPECT_EQ(property(parked[0], "SHFN_EXIT_CODE"), "3");
   EXPECT_EQ(property(parked[0], "SHFN_ATTEMPTS"), "3") << "the first try and two retries";
   EXPECT_NE(property(parked[0], "SHFN_STDERR_TAIL").find("not today"), std::string::npos);
-  co_await stop(r, 5s);
+  co_await stop(&r, 5s);
   EXPECT_EQ(r.instance->metrics().user_exceptions, 3u);
   EXPECT_EQ(r.instance->metrics().dead_lettered, 1u);
-  const auto outputs = co_await read(*c, t.out_, 1, 200ms);
+  const auto outputs = co_await read(c.get(), t->out_, 1, 200ms);
   EXPECT_TRUE(outputs.empty()) << "no output for a failure";
 }
 TEST_F(function_instance_test, a_failing_message_is_retried_then_dead_lettered_with_why) {
   shfn::testing::run_coroutine([this](asio::io_context& io) {
-    return a_failing_message_is_retried_then_dead_lettered_with_why(io, *this);
+    return a_failing_message_is_retried_then_dead_lettered_with_why(&io, this);
   });
 }
 
 awaitable<void> an_ordered_function_retries_in_place_and_keeps_the_order(
-    asio::io_context& io, function_instance_test& t) {
-  auto c = co_await t.connect(io);
+    asio::io_context* io, function_instance_test* t) {
+  auto c = co_await t->connect(io);
   // Every message fails its first attempt (a mark is left for the second).
-  auto s = t.spec(
+  auto s = t->spec(
       "p=$(cat); if [ ! -e \"$MARKS/$p\" ]; then touch \"$MARKS/$p\"; exit 1; fi; "
       "printf '%s' \"$p\"");
   s.retain_ordering = true;
@@ -202,43 +201,43 @@ awaitable<void> an_ordered_function_retries_in_place_and_keeps_the_order(
   s.max_message_retries = 5;
   std::vector<std::string> payloads;
   for (int i = 0; i < 20; ++i) payloads.push_back("m" + std::to_string(i));
-  co_await send(*c, t.in_, payloads);
+  co_await send(c.get(), t->in_, payloads);
   running r;
-  const bool started = co_await start(r, *c, s, t.options());
+  const bool started = co_await start(&r, c.get(), s, t->options());
   CO_ASSERT_TRUE(started);
-  const auto outputs = co_await read(*c, t.out_, payloads.size());
+  const auto outputs = co_await read(c.get(), t->out_, payloads.size());
   std::vector<std::string> got;
   for (const auto& m : outputs) got.push_back(text(m.payload));
   EXPECT_EQ(got, payloads);
-  co_await stop(r, 5s);
+  co_await stop(&r, 5s);
   EXPECT_EQ(r.instance->metrics().processed_successfully, payloads.size());
   EXPECT_EQ(r.instance->metrics().user_exceptions, payloads.size());
 }
 TEST_F(function_instance_test, an_ordered_function_retries_in_place_and_keeps_the_order) {
   shfn::testing::run_coroutine([this](asio::io_context& io) {
-    return an_ordered_function_retries_in_place_and_keeps_the_order(io, *this);
+    return an_ordered_function_retries_in_place_and_keeps_the_order(&io, this);
   });
 }
 
 awaitable<void> past_the_drain_deadline_an_unfinished_message_stays_for_redelivery(
-    asio::io_context& io, function_instance_test& t) {
-  auto c = co_await t.connect(io);
-  auto s = t.spec("touch \"$MARKS/started\"; exec sleep 30");
+    asio::io_context* io, function_instance_test* t) {
+  auto c = co_await t->connect(io);
+  auto s = t->spec("touch \"$MARKS/started\"; exec sleep 30");
   running r;
-  const bool started = co_await start(r, *c, s, t.options());
+  const bool started = co_await start(&r, c.get(), s, t->options());
   CO_ASSERT_TRUE(started);
   const std::vector<std::string> inputs{std::string("slow")};
-  co_await send(*c, t.in_, inputs);
+  co_await send(c.get(), t->in_, inputs);
   const auto deadline = clock::now() + patience;
-  while (!std::filesystem::exists(t.dir_ / "marks" / "started") && clock::now() < deadline) {
+  while (!std::filesystem::exists(t->dir_ / "marks" / "started") && clock::now() < deadline) {
     co_await nap();
   }
   CO_ASSERT_TRUE(r.instance->in_flight() == 1);
-  co_await stop(r, 100ms);  // the script is stopped, not waited for
+  co_await stop(&r, 100ms);  // the script is stopped, not waited for
   EXPECT_EQ(r.instance->metrics().processed_successfully, 0u);
   EXPECT_EQ(r.instance->metrics().user_exceptions, 0u) << "the shutdown is not its fault";
   // Not acknowledged: the function's subscription hands it to whoever comes next.
-  const client::consumer_options same{.topic = t.in_, .subscription = "fn"};
+  const client::consumer_options same{.topic = t->in_, .subscription = "fn"};
   auto next = co_await c->subscribe(same);
   CO_ASSERT_OK(next);
   auto m = co_await (*next)->receive(clock::now() + patience);
@@ -250,40 +249,40 @@ awaitable<void> past_the_drain_deadline_an_unfinished_message_stays_for_redelive
 }
 TEST_F(function_instance_test, past_the_drain_deadline_an_unfinished_message_stays_for_redelivery) {
   shfn::testing::run_coroutine([this](asio::io_context& io) {
-    return past_the_drain_deadline_an_unfinished_message_stays_for_redelivery(io, *this);
+    return past_the_drain_deadline_an_unfinished_message_stays_for_redelivery(&io, this);
   });
 }
 
 awaitable<void> effectively_once_outputs_are_stored_once_when_inputs_run_again(
-    asio::io_context& io, function_instance_test& t) {
-  auto c = co_await t.connect(io);
-  auto s = t.spec("tr a-z A-Z");
+    asio::io_context* io, function_instance_test* t) {
+  auto c = co_await t->connect(io);
+  auto s = t->spec("tr a-z A-Z");
   s.guarantees = config::guarantee::effectively_once;
   const std::vector<std::string> inputs{std::string("one"), std::string("two"),
                                         std::string("three")};
-  co_await send(*c, t.in_, inputs);
+  co_await send(c.get(), t->in_, inputs);
   const std::vector<std::string> subscriptions{std::string("first"), std::string("second")};
   for (const auto& subscription : subscriptions) {
     // Another subscription reads the same inputs again, as after a lost acknowledgement.
     s.subscription_name = subscription;
     running r;
-    const bool started = co_await start(r, *c, s, t.options());
+    const bool started = co_await start(&r, c.get(), s, t->options());
     CO_ASSERT_TRUE(started);
     const auto deadline = clock::now() + patience;
     while (r.instance->metrics().processed_successfully < 3 && clock::now() < deadline) {
       co_await nap();
     }
     EXPECT_EQ(r.instance->metrics().processed_successfully, 3u) << subscription;
-    co_await stop(r, 5s);
+    co_await stop(&r, 5s);
   }
-  const auto outputs = co_await read(*c, t.out_, 6, 500ms);
+  const auto outputs = co_await read(c.get(), t->out_, 6, 500ms);
   std::vector<std::string> got;
   for (const auto& m : outputs) got.push_back(text(m.payload));
   EXPECT_EQ(got, (std::vector<std::string>{"ONE", "TWO", "THREE"}));
 }
 TEST_F(function_instance_test, effectively_once_outputs_are_stored_once_when_inputs_run_again) {
   shfn::testing::run_coroutine([this](asio::io_context& io) {
-    return effectively_once_outputs_are_stored_once_when_inputs_run_again(io, *this);
+    return effectively_once_outputs_are_stored_once_when_inputs_run_again(&io, this);
   });
 }
 
