@@ -215,17 +215,17 @@ awaitable<void> drive(driven_source* d) {
   d->changed.notify_all();
 }
 
-awaitable<bool> wait_started(driven_source& d) {
+awaitable<bool> wait_started(driven_source* d) {
   const auto deadline = clock::now() + patience;
-  while (!d.started && clock::now() < deadline) co_await d.changed.wait_until(deadline);
-  co_return d.started;
+  while (!d->started && clock::now() < deadline) co_await d->changed.wait_until(deadline);
+  co_return d->started;
 }
 
-awaitable<bool> stop_and_wait(driven_source& d) {
-  d.source->stop();
+awaitable<bool> stop_and_wait(driven_source* d) {
+  d->source->stop();
   const auto deadline = clock::now() + patience;
-  while (!d.finished && clock::now() < deadline) co_await d.changed.wait_until(deadline);
-  co_return d.finished;
+  while (!d->finished && clock::now() < deadline) co_await d->changed.wait_until(deadline);
+  co_return d->finished;
 }
 
 void launch(asio::io_context& io, driven_source& d) {
@@ -246,11 +246,11 @@ received_tick decode_tick(client::message m) {
   return t;
 }
 
-awaitable<std::vector<received_tick>> receive_ticks(client::consumer& c, std::size_t n) {
+awaitable<std::vector<received_tick>> receive_ticks(client::consumer* c, std::size_t n) {
   std::vector<received_tick> ticks;
   const auto deadline = clock::now() + patience;
   while (ticks.size() < n) {
-    auto m = co_await c.receive(deadline);
+    auto m = co_await c->receive(deadline);
     if (!m) {
       ADD_FAILURE() << "received " << ticks.size() << " of " << n
                     << " ticks: " << m.error().message();
@@ -320,16 +320,16 @@ struct test_broker {
   // "127.0.0.1:PORT" of the service URL (pulsar://127.0.0.1:PORT).
   std::string listen_address() const { return url.substr(url.find("//") + 2); }
 
-  awaitable<std::unique_ptr<client::client>> make_client(asio::io_context& io) {
-    auto c = client::client::create(io.get_executor(), {.service_url = url});
+  awaitable<std::unique_ptr<client::client>> make_client(asio::io_context* io) {
+    auto c = client::client::create(io->get_executor(), {.service_url = url});
     EXPECT_TRUE(c.has_value());
     co_return c ? std::move(*c) : nullptr;
   }
 
-  awaitable<std::unique_ptr<client::consumer>> subscribe(client::client& c) {
+  awaitable<std::unique_ptr<client::consumer>> subscribe(client::client* c) {
     const client::consumer_options options{
         .topic = topic, .subscription = "test", .position = client::initial_position::earliest};
-    auto consumer = co_await c.subscribe(options);
+    auto consumer = co_await c->subscribe(options);
     EXPECT_TRUE(consumer.has_value()) << consumer.error().message();
     co_return consumer ? std::move(*consumer) : nullptr;
   }
@@ -350,20 +350,20 @@ class cron_source_test : public ::testing::Test {
   test_broker b_;
 };
 
-awaitable<void> every_minute(asio::io_context& io, test_broker& b) {
-  auto c = co_await b.make_client(io);
+awaitable<void> every_minute(asio::io_context* io, test_broker* b) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
-  auto consumer = co_await b.subscribe(*c);
+  auto consumer = co_await b->subscribe(c.get());
   CO_ASSERT_TRUE(consumer);
-  const auto spec = make_spec("ping", "* * * * *", "", b.topic);
+  const auto spec = make_spec("ping", "* * * * *", "", b->topic);
   driven_source d;
   // A minute per 50 ms.
   d.clock = source_clock::virtual_clock(sys_time(utc(2026, 3, 29, 0, 58)), 1200);
   d.source = std::make_unique<cron_source>(*c, spec, cron_source_options{.clock = d.clock});
   EXPECT_FALSE(d.source->ready());
   EXPECT_TRUE(d.source->status()["next_tick"].is_null());
-  launch(io, d);
-  const bool started = co_await wait_started(d);
+  launch(*io, d);
+  const bool started = co_await wait_started(&d);
   CO_ASSERT_TRUE(started && d.start_result.has_value());
 
   auto status = d.source->status();
@@ -371,11 +371,11 @@ awaitable<void> every_minute(asio::io_context& io, test_broker& b) {
   EXPECT_EQ(status["kind"], "PingSource");
   EXPECT_EQ(status["schedule"], "* * * * *");
   EXPECT_EQ(status["timezone"], "UTC");
-  EXPECT_EQ(status["sink"], b.topic);
+  EXPECT_EQ(status["sink"], b->topic);
   EXPECT_EQ(status["ready"], true);
   EXPECT_TRUE(status["next_tick"].is_string());
 
-  auto ticks = co_await receive_ticks(*consumer, 24);
+  auto ticks = co_await receive_ticks(consumer.get(), 24);
   CO_ASSERT_TRUE(ticks.size() == 24);
   const auto s = parse("* * * * *");
   expect_first_tick(ticks.front().time, d, s, cron::zone::utc());
@@ -391,7 +391,7 @@ awaitable<void> every_minute(asio::io_context& io, test_broker& b) {
   status = d.source->status();
   EXPECT_GE(status["ticks"].get<std::uint64_t>(), 24u);
   EXPECT_TRUE(status["last_tick"].is_string());
-  const bool finished = co_await stop_and_wait(d);
+  const bool finished = co_await stop_and_wait(&d);
   EXPECT_TRUE(finished);
   EXPECT_FALSE(d.source->ready());
   co_await consumer->close();
@@ -399,23 +399,23 @@ awaitable<void> every_minute(asio::io_context& io, test_broker& b) {
 }
 
 TEST_F(cron_source_test, every_minute_emits_each_minute_once_with_the_specs_event) {
-  testing::run_coroutine([this](asio::io_context& io) { return every_minute(io, b_); });
+  testing::run_coroutine([this](asio::io_context& io) { return every_minute(&io, &b_); });
 }
 
-awaitable<void> without_data(asio::io_context& io, test_broker& b) {
-  auto c = co_await b.make_client(io);
+awaitable<void> without_data(asio::io_context* io, test_broker* b) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
-  auto consumer = co_await b.subscribe(*c);
+  auto consumer = co_await b->subscribe(c.get());
   CO_ASSERT_TRUE(consumer);
-  auto spec = make_spec("bare", "*/5 * * * *", "", b.topic);
+  auto spec = make_spec("bare", "*/5 * * * *", "", b->topic);
   spec.data.clear();
   spec.content_type.clear();
   spec.extensions.clear();
   driven_source d;
   d.clock = source_clock::virtual_clock(sys_time(utc(2026, 7, 1, 12, 0)), 6000);
   d.source = std::make_unique<cron_source>(*c, spec, cron_source_options{.clock = d.clock});
-  launch(io, d);
-  auto ticks = co_await receive_ticks(*consumer, 3);
+  launch(*io, d);
+  auto ticks = co_await receive_ticks(consumer.get(), 3);
   CO_ASSERT_TRUE(ticks.size() == 3);
   for (const auto& t : ticks) {
     EXPECT_FALSE(t.event.has_data);
@@ -424,13 +424,13 @@ awaitable<void> without_data(asio::io_context& io, test_broker& b) {
     EXPECT_TRUE(t.event.extensions.empty());
     EXPECT_EQ(t.time.time_since_epoch() % 300s, 0s);
   }
-  co_await stop_and_wait(d);
+  co_await stop_and_wait(&d);
   co_await consumer->close();
   c->close();
 }
 
 TEST_F(cron_source_test, an_event_without_data_has_none) {
-  testing::run_coroutine([this](asio::io_context& io) { return without_data(io, b_); });
+  testing::run_coroutine([this](asio::io_context& io) { return without_data(&io, &b_); });
 }
 
 struct dst_case {
@@ -452,17 +452,17 @@ void PrintTo(const dst_case& c, std::ostream* os) {
 class cron_source_dst_test : public cron_source_test,
                              public ::testing::WithParamInterface<dst_case> {};
 
-awaitable<void> across_dst(asio::io_context& io, test_broker& b, const dst_case& p) {
-  auto c = co_await b.make_client(io);
+awaitable<void> across_dst(asio::io_context* io, test_broker* b, dst_case p) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
-  auto consumer = co_await b.subscribe(*c);
+  auto consumer = co_await b->subscribe(c.get());
   CO_ASSERT_TRUE(consumer);
-  const auto spec = make_spec(std::string("dst-") + p.name, p.schedule, p.zone, b.topic);
+  const auto spec = make_spec(std::string("dst-") + p.name, p.schedule, p.zone, b->topic);
   driven_source d;
   d.clock = source_clock::virtual_clock(sys_time(p.start), p.speed);
   d.source = std::make_unique<cron_source>(*c, spec, cron_source_options{.clock = d.clock});
-  launch(io, d);
-  auto ticks = co_await receive_ticks(*consumer, p.count);
+  launch(*io, d);
+  auto ticks = co_await receive_ticks(consumer.get(), p.count);
   CO_ASSERT_TRUE(ticks.size() == p.count);
   const auto s = parse(p.schedule);
   const auto z = load_zone(p.zone);
@@ -473,13 +473,13 @@ awaitable<void> across_dst(asio::io_context& io, test_broker& b, const dst_case&
   EXPECT_EQ(seen.size(), ticks.size()) << "a tick came twice";
   for (const auto& t : p.must_have) EXPECT_TRUE(seen.contains(t)) << "missing " << rfc3339(t);
   for (const auto& t : p.must_not_have) EXPECT_FALSE(seen.contains(t)) << "extra " << rfc3339(t);
-  co_await stop_and_wait(d);
+  co_await stop_and_wait(&d);
   co_await consumer->close();
   c->close();
 }
 
 TEST_P(cron_source_dst_test, ticks_follow_next_tick_across_the_change) {
-  testing::run_coroutine([this](asio::io_context& io) { return across_dst(io, b_, GetParam()); });
+  testing::run_coroutine([this](asio::io_context& io) { return across_dst(&io, &b_, GetParam()); });
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -531,21 +531,21 @@ INSTANTIATE_TEST_SUITE_P(
 // A second run of the same source whose clock starts earlier covers ticks the first run has
 // published: the broker drops them (same producer name, sequence id = the tick), so the
 // consumer sees every minute once across the restart.
-awaitable<void> restart_covers_again(asio::io_context& io, test_broker& b) {
-  auto c = co_await b.make_client(io);
+awaitable<void> restart_covers_again(asio::io_context* io, test_broker* b) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
-  auto consumer = co_await b.subscribe(*c);
+  auto consumer = co_await b->subscribe(c.get());
   CO_ASSERT_TRUE(consumer);
-  const auto spec = make_spec("restarted", "* * * * *", "", b.topic);
+  const auto spec = make_spec("restarted", "* * * * *", "", b->topic);
   const auto start = utc(2026, 5, 1, 10, 0);
 
   driven_source first;
   first.clock = source_clock::virtual_clock(sys_time(start), 3000);  // a minute per 20 ms
   first.source = std::make_unique<cron_source>(*c, spec, cron_source_options{.clock = first.clock});
-  launch(io, first);
-  auto ticks = co_await receive_ticks(*consumer, 8);
+  launch(*io, first);
+  auto ticks = co_await receive_ticks(consumer.get(), 8);
   CO_ASSERT_TRUE(ticks.size() == 8);
-  const bool first_finished = co_await stop_and_wait(first);
+  const bool first_finished = co_await stop_and_wait(&first);
   CO_ASSERT_TRUE(first_finished);
   const auto published_first = first.source->status()["ticks"].get<std::size_t>();
   CO_ASSERT_TRUE(published_first >= 8);
@@ -555,9 +555,9 @@ awaitable<void> restart_covers_again(asio::io_context& io, test_broker& b) {
   second.clock = source_clock::virtual_clock(sys_time(start - 5min), 3000);
   second.source =
       std::make_unique<cron_source>(*c, spec, cron_source_options{.clock = second.clock});
-  launch(io, second);
+  launch(*io, second);
   const std::size_t wanted = published_first - 8 + 12;
-  auto more = co_await receive_ticks(*consumer, wanted);
+  auto more = co_await receive_ticks(consumer.get(), wanted);
   CO_ASSERT_TRUE(more.size() == wanted);
   for (auto& t : more) ticks.push_back(std::move(t));
 
@@ -566,7 +566,7 @@ awaitable<void> restart_covers_again(asio::io_context& io, test_broker& b) {
   expect_chain(ticks, s, cron::zone::utc());
   // The second run did send the ticks it covered again, and the broker dropped them.
   EXPECT_GT(second.source->status()["ticks"].get<std::size_t>(), 12u + published_first);
-  co_await stop_and_wait(second);
+  co_await stop_and_wait(&second);
   // Whatever else arrived is later than the ticks counted.
   auto extra = co_await consumer->receive(clock::now() + 100ms);
   if (extra) {
@@ -578,36 +578,36 @@ awaitable<void> restart_covers_again(asio::io_context& io, test_broker& b) {
 }
 
 TEST_F(cron_source_test, a_restart_that_covers_published_ticks_again_repeats_none) {
-  testing::run_coroutine([this](asio::io_context& io) { return restart_covers_again(io, b_); });
+  testing::run_coroutine([this](asio::io_context& io) { return restart_covers_again(&io, &b_); });
 }
 
 // Until the virtual clock shows `t`: one timer to the steady instant it does (no polling).
-awaitable<void> until_virtual(const source_clock& c, sys_time t) {
+awaitable<void> until_virtual(source_clock c, sys_time t) {
   asio::steady_timer timer(co_await asio::this_coro::executor, c.steady_at(t));
   co_await timer.async_wait(asio::use_awaitable);
 }
 
 // The broker is down when the source starts: it keeps trying, and once the broker comes the
 // ticks that fell due meanwhile are published, in order, none lost.
-awaitable<void> broker_comes_later(asio::io_context& io, test_broker& b, std::string address) {
-  auto c = co_await b.make_client(io);
+awaitable<void> broker_comes_later(asio::io_context* io, test_broker* b, std::string address) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
-  const auto spec = make_spec("patient", "* * * * *", "", b.topic);
+  const auto spec = make_spec("patient", "* * * * *", "", b->topic);
   driven_source d;
   d.clock = source_clock::virtual_clock(sys_time(utc(2026, 6, 1, 8, 0)), 600);
   d.source = std::make_unique<cron_source>(
       *c, spec, cron_source_options{.clock = d.clock, .retry_initial = 10ms, .retry_max = 100ms});
-  launch(io, d);
+  launch(*io, d);
   // Three ticks fall due while nothing answers.
   co_await until_virtual(d.clock, sys_time(utc(2026, 6, 1, 8, 3, 30)));
   EXPECT_FALSE(d.started);
   EXPECT_FALSE(d.source->ready());
 
-  b.start(address);
-  CO_ASSERT_TRUE(b.broker);
-  auto consumer = co_await b.subscribe(*c);
+  b->start(address);
+  CO_ASSERT_TRUE(b->broker);
+  auto consumer = co_await b->subscribe(c.get());
   CO_ASSERT_TRUE(consumer);
-  auto ticks = co_await receive_ticks(*consumer, 6);
+  auto ticks = co_await receive_ticks(consumer.get(), 6);
   CO_ASSERT_TRUE(ticks.size() == 6);
   EXPECT_TRUE(d.started && d.start_result.has_value());
   const auto s = parse("* * * * *");
@@ -616,7 +616,7 @@ awaitable<void> broker_comes_later(asio::io_context& io, test_broker& b, std::st
   EXPECT_LT(ticks.front().time, utc(2026, 6, 1, 8, 3, 30)) << rfc3339(ticks.front().time);
   expect_chain(ticks, s, cron::zone::utc());
   for (const auto& t : ticks) expect_tick_event(t, spec);
-  co_await stop_and_wait(d);
+  co_await stop_and_wait(&d);
   co_await consumer->close();
   c->close();
 }
@@ -625,21 +625,21 @@ TEST_F(cron_source_test, ticks_due_while_the_broker_is_unreachable_are_published
   const std::string address = b_.listen_address();
   b_.broker.reset();  // nothing listens on the port now
   testing::run_coroutine(
-      [this, address](asio::io_context& io) { return broker_comes_later(io, b_, address); });
+      [this, address](asio::io_context& io) { return broker_comes_later(&io, &b_, address); });
 }
 
 // stop() ends the wait for a tick far away at once.
-awaitable<void> stop_while_waiting(asio::io_context& io, test_broker& b) {
-  auto c = co_await b.make_client(io);
+awaitable<void> stop_while_waiting(asio::io_context* io, test_broker* b) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
   driven_source d;  // the system clock: the next Feb 29 at noon is up to four years away
-  d.source = std::make_unique<cron_source>(*c, make_spec("leap", "0 12 29 2 *", "", b.topic),
+  d.source = std::make_unique<cron_source>(*c, make_spec("leap", "0 12 29 2 *", "", b->topic),
                                            cron_source_options{});
-  launch(io, d);
-  const bool started = co_await wait_started(d);
+  launch(*io, d);
+  const bool started = co_await wait_started(&d);
   CO_ASSERT_TRUE(started && d.start_result.has_value());
   EXPECT_TRUE(d.source->ready());
-  const bool finished = co_await stop_and_wait(d);
+  const bool finished = co_await stop_and_wait(&d);
   EXPECT_TRUE(finished);
   EXPECT_EQ(d.source->status()["ticks"], 0);
   EXPECT_FALSE(d.source->ready());
@@ -647,23 +647,23 @@ awaitable<void> stop_while_waiting(asio::io_context& io, test_broker& b) {
 }
 
 TEST_F(cron_source_test, stop_wakes_a_source_waiting_for_a_distant_tick) {
-  testing::run_coroutine([this](asio::io_context& io) { return stop_while_waiting(io, b_); });
+  testing::run_coroutine([this](asio::io_context& io) { return stop_while_waiting(&io, &b_); });
 }
 
 // stop() while start() keeps failing to reach the broker ends start() (with an error).
-awaitable<void> stop_while_retrying(asio::io_context& io, test_broker& b) {
-  auto c = co_await b.make_client(io);
+awaitable<void> stop_while_retrying(asio::io_context* io, test_broker* b) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
   driven_source d;
   d.clock = source_clock::virtual_clock(sys_time(utc(2026, 6, 1, 8, 0)), 1000);
   d.source =
-      std::make_unique<cron_source>(*c, make_spec("never", "* * * * *", "", b.topic),
+      std::make_unique<cron_source>(*c, make_spec("never", "* * * * *", "", b->topic),
                                     cron_source_options{.clock = d.clock, .retry_initial = 5ms});
-  launch(io, d);
+  launch(*io, d);
   // Some attempts have failed by the time a virtual minute has passed (60 ms).
   co_await until_virtual(d.clock, sys_time(utc(2026, 6, 1, 8, 1)));
   EXPECT_FALSE(d.started);
-  const bool finished = co_await stop_and_wait(d);
+  const bool finished = co_await stop_and_wait(&d);
   EXPECT_TRUE(finished);
   EXPECT_FALSE(d.start_result.has_value());
   EXPECT_FALSE(d.source->ready());
@@ -672,26 +672,26 @@ awaitable<void> stop_while_retrying(asio::io_context& io, test_broker& b) {
 
 TEST_F(cron_source_test, stop_during_start_ends_the_retries) {
   b_.broker.reset();
-  testing::run_coroutine([this](asio::io_context& io) { return stop_while_retrying(io, b_); });
+  testing::run_coroutine([this](asio::io_context& io) { return stop_while_retrying(&io, &b_); });
 }
 
-awaitable<void> unknown_zone(asio::io_context& io, test_broker& b) {
-  auto c = co_await b.make_client(io);
+awaitable<void> unknown_zone(asio::io_context* io, test_broker* b) {
+  auto c = co_await b->make_client(io);
   CO_ASSERT_TRUE(c);
   driven_source d;
   d.source = std::make_unique<cron_source>(
-      *c, make_spec("lost", "* * * * *", "Europe/Atlantis", b.topic), cron_source_options{});
-  launch(io, d);
-  const bool started = co_await wait_started(d);
+      *c, make_spec("lost", "* * * * *", "Europe/Atlantis", b->topic), cron_source_options{});
+  launch(*io, d);
+  const bool started = co_await wait_started(&d);
   CO_ASSERT_TRUE(started);
   EXPECT_FALSE(d.start_result.has_value());
-  co_await stop_and_wait(d);
+  co_await stop_and_wait(&d);
   EXPECT_TRUE(d.finished);
   c->close();
 }
 
 TEST_F(cron_source_test, an_unknown_zone_fails_start_without_retrying) {
-  testing::run_coroutine([this](asio::io_context& io) { return unknown_zone(io, b_); });
+  testing::run_coroutine([this](asio::io_context& io) { return unknown_zone(&io, &b_); });
 }
 
 }  // namespace
