@@ -57,7 +57,11 @@ struct watch {
   std::vector<message> got;
 };
 
-asio::awaitable<void> collect(watch& w, notifier& changed, gate::holder) {
+// The coroutines below take what they share by pointer: it lives on run_test_file()'s stack (or
+// run_case()'s frame, which waits for its collect() loops), and no coroutine holds a reference.
+asio::awaitable<void> collect(watch* watched, notifier* wake, gate::holder) {
+  watch& w = *watched;
+  notifier& changed = *wake;
   for (;;) {
     auto m = co_await w.consumer->receive();
     if (!m) co_return;  // closed at the end of the case
@@ -80,7 +84,8 @@ bool any_extra(const std::vector<std::unique_ptr<watch>>& watches) {
   return false;
 }
 
-asio::awaitable<result<client::producer*>> producer_for(file_context& ctx, std::string topic) {
+asio::awaitable<result<client::producer*>> producer_for(file_context* context, std::string topic) {
+  file_context& ctx = *context;
   auto& slot = ctx.producers[topic];
   if (!slot) {
     const client::producer_options options{.topic = topic};
@@ -96,9 +101,13 @@ asio::awaitable<result<client::producer*>> producer_for(file_context& ctx, std::
 
 // Subscribes to every expected topic at its latest position, so that the case sees what its own
 // sends cause and nothing an earlier case left behind.
-asio::awaitable<bool> subscribe_all(file_context& ctx, const test_case& tc,
-                                    std::vector<std::unique_ptr<watch>>& watches,
-                                    case_outcome& out) {
+asio::awaitable<bool> subscribe_all(file_context* context, const test_case* tcase,
+                                    std::vector<std::unique_ptr<watch>>* watching,
+                                    case_outcome* into) {
+  file_context& ctx = *context;
+  const test_case& tc = *tcase;
+  std::vector<std::unique_ptr<watch>>& watches = *watching;
+  case_outcome& out = *into;
   for (const auto& e : tc.expects) {
     const client::consumer_options options{
         .topic = e.topic,
@@ -118,9 +127,12 @@ asio::awaitable<bool> subscribe_all(file_context& ctx, const test_case& tc,
   co_return true;
 }
 
-asio::awaitable<bool> send_all(file_context& ctx, const test_case& tc, case_outcome& out) {
+asio::awaitable<bool> send_all(file_context* context, const test_case* tcase, case_outcome* into) {
+  file_context& ctx = *context;
+  const test_case& tc = *tcase;
+  case_outcome& out = *into;
   for (const auto& s : tc.sends) {
-    auto p = co_await producer_for(ctx, s.topic);
+    auto p = co_await producer_for(&ctx, s.topic);
     if (!p) {
       out.lines.push_back(fmt::format("{}:{}:{}: cannot publish to {}: {}", s.at.where.file,
                                       s.at.where.line, s.at.where.column, s.topic,
@@ -144,7 +156,8 @@ asio::awaitable<bool> send_all(file_context& ctx, const test_case& tc, case_outc
 // Whether the flow has nothing left to do with what was sent: no subscription has a backlog (every
 // stage has processed and acknowledged what reached it, and the case has received what they
 // published) and nothing is in flight in the runtime (at-most-once stages acknowledge first).
-asio::awaitable<bool> quiescent(file_context& ctx) {
+asio::awaitable<bool> quiescent(file_context* context) {
+  file_context& ctx = *context;
   if (!ctx.runtime->idle()) co_return false;
   const std::uint64_t backlog = co_await ctx.broker.backlog();
   co_return backlog == 0 && ctx.runtime->idle();
@@ -152,18 +165,24 @@ asio::awaitable<bool> quiescent(file_context& ctx) {
 
 // Waits until the flow is quiescent, an unexpected message has come (the case has failed), or
 // `until`; false at `until`.
-asio::awaitable<bool> settle(file_context& ctx, const std::vector<std::unique_ptr<watch>>& watches,
-                             notifier& changed, clock::time_point until) {
+asio::awaitable<bool> settle(file_context* context,
+                             const std::vector<std::unique_ptr<watch>>* watching, notifier* wake,
+                             clock::time_point until) {
+  file_context& ctx = *context;
+  const std::vector<std::unique_ptr<watch>>& watches = *watching;
+  notifier& changed = *wake;
   for (;;) {
     if (any_extra(watches)) co_return true;
-    const bool done = co_await quiescent(ctx);
+    const bool done = co_await quiescent(&ctx);
     if (done) co_return true;
     if (clock::now() >= until) co_return false;
     co_await changed.wait_until(std::min(until, clock::now() + quiescence_poll));
   }
 }
 
-asio::awaitable<case_outcome> run_case(file_context& ctx, const test_case& tc) {
+asio::awaitable<case_outcome> run_case(file_context* context, const test_case* tcase) {
+  file_context& ctx = *context;
+  const test_case& tc = *tcase;
   case_outcome out;
   ctx.display.clear();
   (void)take_log(ctx);  // what came before the case is not its own
@@ -171,18 +190,19 @@ asio::awaitable<case_outcome> run_case(file_context& ctx, const test_case& tc) {
   notifier changed;
   gate loops;
   const auto ex = co_await asio::this_coro::executor;
-  bool ok = co_await subscribe_all(ctx, tc, watches, out);
+  bool ok = co_await subscribe_all(&ctx, &tc, &watches, &out);
   if (ok) {
-    for (auto& w : watches) asio::co_spawn(ex, collect(*w, changed, loops.enter()), asio::detached);
+    for (auto& w : watches)
+      asio::co_spawn(ex, collect(w.get(), &changed, loops.enter()), asio::detached);
     const auto deadline = clock::now() + tc.timeout;
-    ok = co_await send_all(ctx, tc, out);
+    ok = co_await send_all(&ctx, &tc, &out);
     while (ok && !all_arrived(watches) && clock::now() < deadline)
       co_await changed.wait_until(deadline);
     // "Nothing more comes" is part of what is tested (a message delivered twice, one that
     // should have been dropped), and can only be judged once the flow is done with what was
     // sent. Not needed once the timeout has passed.
     if (ok && all_arrived(watches) && tc.settle.count() > 0) {
-      const bool settled = co_await settle(ctx, watches, changed, clock::now() + tc.settle);
+      const bool settled = co_await settle(&ctx, &watches, &changed, clock::now() + tc.settle);
       if (!settled) {
         out.lines.push_back(fmt::format(
             "the flow was still busy {} ms after the expected messages came (a backlog, or "
@@ -219,8 +239,12 @@ struct runtime_state {
 };
 
 // Runs the cases once the runtime is ready; why they could not run, else empty.
-asio::awaitable<std::string> run_cases(file_context& ctx, const test_file& test, flow::runtime& rt,
-                                       runtime_state& st) {
+asio::awaitable<std::string> run_cases(file_context* context, const test_file* file,
+                                       flow::runtime* runtime, runtime_state* state) {
+  file_context& ctx = *context;
+  const test_file& test = *file;
+  flow::runtime& rt = *runtime;
+  runtime_state& st = *state;
   const auto deadline = clock::now() + ready_timeout;
   while (!st.ready && !st.done && clock::now() < deadline) co_await st.changed.wait_until(deadline);
   std::string not_run;
@@ -232,7 +256,7 @@ asio::awaitable<std::string> run_cases(file_context& ctx, const test_file& test,
     for (const auto& tc : test.cases) {
       if (!selected(ctx, tc)) continue;
       const auto started = clock::now();
-      auto outcome = co_await run_case(ctx, tc);
+      auto outcome = co_await run_case(&ctx, &tc);
       if (ctx.hooks.on_case) ctx.hooks.on_case(tc, outcome, clock::now() - started);
     }
   }
@@ -293,7 +317,7 @@ std::string run_test_file(const test_file& test, const config::spec_file& spec,
     st.changed.notify_all();
   });
   std::string not_run;
-  asio::co_spawn(io, run_cases(ctx, test, rt, st), [&](std::exception_ptr e, std::string why) {
+  asio::co_spawn(io, run_cases(&ctx, &test, &rt, &st), [&](std::exception_ptr e, std::string why) {
     if (e) {
       not_run = "internal error: the test driver threw";
       rt.stop();
