@@ -54,7 +54,7 @@ std::optional<client::subscription_type> parse_type(const std::string& s) {
   return std::nullopt;
 }
 
-asio::awaitable<int> consume(const consume_flags& f) {
+asio::awaitable<int> consume(consume_flags f) {
   auto type = parse_type(f.type);
   if (!type) co_return error("invalid subscription type", f.type);
   auto c = client::client::create(co_await asio::this_coro::executor, f.conn.options());

@@ -67,23 +67,24 @@ bool show(const client::message& m) {
   return true;
 }
 
-asio::awaitable<void> receive_loop(session& s, client::consumer& c, gate::holder) {
-  while (!s.stopping) {
-    auto m = co_await c.receive();
-    if (s.stopping) co_return;  // closed, or past COUNT: left unacked for the next reader
+// `s` and `c` are display_events()'s, which waits for every loop (s.loops) before they go.
+asio::awaitable<void> receive_loop(session* s, client::consumer* c, gate::holder) {
+  while (!s->stopping) {
+    auto m = co_await c->receive();
+    if (s->stopping) co_return;  // closed, or past COUNT: left unacked for the next reader
     if (!m) {
-      s.code = error("receiving from " + c.topic() + " stopped", m.error().message());
-      s.stop();
+      s->code = error("receiving from " + c->topic() + " stopped", m.error().message());
+      s->stop();
       co_return;
     }
-    if (show(*m)) ++s.printed;
+    if (show(*m)) ++s->printed;
     // Acked even when it could not be shown: display must never hold a topic back.
-    c.acknowledge(*m);
-    if (s.flags.count > 0 && s.printed >= s.flags.count) s.stop();
+    c->acknowledge(*m);
+    if (s->flags.count > 0 && s->printed >= s->flags.count) s->stop();
   }
 }
 
-asio::awaitable<int> display_events(const display_flags& f) {
+asio::awaitable<int> display_events(display_flags f) {
   auto ex = co_await asio::this_coro::executor;
   session s{.flags = f};
   asio::signal_set signals(ex, SIGINT, SIGTERM);
@@ -116,7 +117,7 @@ asio::awaitable<int> display_events(const display_flags& f) {
 
   if (s.code == 0) {
     for (auto& consumer : consumers) {
-      asio::co_spawn(ex, receive_loop(s, *consumer, s.loops.enter()), asio::detached);
+      asio::co_spawn(ex, receive_loop(&s, consumer.get(), s.loops.enter()), asio::detached);
     }
     while (!s.stopping) co_await s.changed.wait();
   }

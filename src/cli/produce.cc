@@ -40,7 +40,7 @@ std::vector<bytes> read_stdin_records(bool nul_separated) {
   return records;
 }
 
-asio::awaitable<int> produce(const produce_flags& f) {
+asio::awaitable<int> produce(produce_flags f) {
   client::property_list properties;
   for (const auto& p : f.properties) {
     auto eq = p.find('=');
