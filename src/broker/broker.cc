@@ -224,10 +224,18 @@ result<std::unique_ptr<broker_thread>> broker_thread::start(broker_options optio
   return t;
 }
 
+namespace {
+
+// Runs on the broker's thread (a coroutine, not a capturing lambda: its closure would have to
+// outlive the coroutine).
+awaitable<std::uint64_t> backlog_of(const broker* b) {
+  co_return b->backlog();
+}
+
+}  // namespace
+
 awaitable<std::uint64_t> broker_thread::backlog() {
-  const broker* b = broker_.get();
-  co_return co_await asio::co_spawn(
-      io_, [b]() -> awaitable<std::uint64_t> { co_return b->backlog(); }, asio::use_awaitable);
+  co_return co_await asio::co_spawn(io_, backlog_of(broker_.get()), asio::use_awaitable);
 }
 
 bool broker_thread::disk_full() const {

@@ -103,8 +103,8 @@ class admin_api : public ::testing::Test {
   }
 
   // Runs a coroutine test body against this fixture's broker.
-  void run(awaitable<void> (*body)(asio::io_context&, const broker_under_test&)) {
-    shfn::testing::run_coroutine([this, body](asio::io_context& io) { return body(io, env_); });
+  void run(awaitable<void> (*body)(asio::io_context*, broker_under_test)) {
+    shfn::testing::run_coroutine([this, body](asio::io_context& io) { return body(&io, env_); });
   }
 
   broker_under_test env_;
@@ -124,20 +124,20 @@ client::outgoing_message text(const std::string& s) {
 
 // Sends every message and waits for all receipts. Not producer::send(): it hands a capturing
 // lambda straight to a coroutine, which GCC 12 destroys twice (ASan: heap-use-after-free).
-awaitable<bool> send_all(client::producer& p, std::vector<client::outgoing_message>& messages) {
+awaitable<bool> send_all(client::producer* p, std::vector<client::outgoing_message> messages) {
   int failures = 0;
   const client::send_callback done = [&failures](result<wire::message_id> r) {
     if (!r) ++failures;
   };
-  for (auto& m : messages) co_await p.send_async(std::move(m), done);
-  const auto flushed = co_await p.flush();
+  for (auto& m : messages) co_await p->send_async(std::move(m), done);
+  const auto flushed = co_await p->flush();
   co_return flushed.has_value() && failures == 0;
 }
 
 // Polls `target` until `done` holds for its JSON, or 10 s passed; returns the last JSON. The
 // broker takes acks asynchronously, so some stats settle a moment after the client acted.
-awaitable<json> wait_for_json(const tcp::endpoint& at, const std::string& target,
-                              const std::function<bool(const json&)>& done) {
+awaitable<json> wait_for_json(tcp::endpoint at, std::string target,
+                              std::function<bool(const json&)> done) {
   const auto deadline = shfn::clock::now() + 10s;
   json last;
   while (true) {
@@ -149,7 +149,7 @@ awaitable<json> wait_for_json(const tcp::endpoint& at, const std::string& target
 
 // ------------------------------------------------------------------------------ topics
 
-awaitable<void> partitioned_topic_lifecycle(asio::io_context& io, const broker_under_test& b) {
+awaitable<void> partitioned_topic_lifecycle(asio::io_context* io, broker_under_test b) {
   const std::string topic = unique_topic("part");
   const std::string path = ns_path + "/" + topic;
   EXPECT_EQ(request(b.admin, "PUT", path + "/partitions", "3").status, 204);
@@ -161,7 +161,7 @@ awaitable<void> partitioned_topic_lifecycle(asio::io_context& io, const broker_u
   EXPECT_TRUE(string_set(request(b.admin, "GET", ns_path + "/partitioned").body_json())
                   .contains(full(topic)));
 
-  auto c = make_client(io, b);
+  auto c = make_client(*io, b);
   CO_ASSERT_TRUE(c != nullptr);
   const client::producer_options po{.topic = topic};
   auto prod = co_await c->create_producer(po);
@@ -171,7 +171,7 @@ awaitable<void> partitioned_topic_lifecycle(asio::io_context& io, const broker_u
     keyed.push_back(text("m" + std::to_string(i)));
     keyed.back().key = "k" + std::to_string(i % 10);
   }
-  const bool sent = co_await send_all(**prod, keyed);
+  const bool sent = co_await send_all(prod->get(), std::move(keyed));
   CO_ASSERT_TRUE(sent);
   const auto listed = list_topics(b.admin);
   for (int i = 0; i < 3; ++i) {
@@ -268,10 +268,10 @@ TEST_F(admin_api, bad_names_are_refused) {
 
 // ------------------------------------------------------------------------------ stats
 
-awaitable<void> stats_reflect_traffic(asio::io_context& io, const broker_under_test& b) {
+awaitable<void> stats_reflect_traffic(asio::io_context* io, broker_under_test b) {
   const std::string topic = unique_topic("stats");
   const std::string path = ns_path + "/" + topic;
-  auto c = make_client(io, b);
+  auto c = make_client(*io, b);
   CO_ASSERT_TRUE(c != nullptr);
   const client::consumer_options co{.topic = topic,
                                     .subscription = "sub",
@@ -290,7 +290,7 @@ awaitable<void> stats_reflect_traffic(asio::io_context& io, const broker_under_t
     messages.push_back(text("message-" + std::to_string(i)));
     payload_bytes += messages.back().payload.size();
   }
-  const bool all_sent = co_await send_all(**prod, messages);
+  const bool all_sent = co_await send_all(prod->get(), std::move(messages));
   CO_ASSERT_TRUE(all_sent);
   for (int i = 0; i < acked; ++i) {
     auto m = co_await (*cons)->receive(shfn::clock::now() + 10s);
@@ -337,11 +337,10 @@ TEST_F(admin_api, stats_reflect_traffic) {
 
 // ------------------------------------------------------------------------------ deletions
 
-awaitable<void> subscription_with_consumers_is_kept(asio::io_context& io,
-                                                    const broker_under_test& b) {
+awaitable<void> subscription_with_consumers_is_kept(asio::io_context* io, broker_under_test b) {
   const std::string topic = unique_topic("subdel");
   const std::string path = ns_path + "/" + topic;
-  auto c = make_client(io, b);
+  auto c = make_client(*io, b);
   CO_ASSERT_TRUE(c != nullptr);
   const client::consumer_options co{.topic = topic, .subscription = "busy"};
   auto cons = co_await c->subscribe(co);
@@ -368,17 +367,16 @@ TEST_F(admin_api, subscription_with_consumers_is_kept) {
   run(subscription_with_consumers_is_kept);
 }
 
-awaitable<void> deleting_a_topic_closes_its_producer(asio::io_context& io,
-                                                     const broker_under_test& b) {
+awaitable<void> deleting_a_topic_closes_its_producer(asio::io_context* io, broker_under_test b) {
   const std::string topic = unique_topic("topicdel");
   const std::string path = ns_path + "/" + topic;
-  auto c = make_client(io, b);
+  auto c = make_client(*io, b);
   CO_ASSERT_TRUE(c != nullptr);
   const client::producer_options po{.topic = topic};
   auto prod = co_await c->create_producer(po);
   CO_ASSERT_OK(prod);
   std::vector<client::outgoing_message> before = {text("before")};
-  const bool first = co_await send_all(**prod, before);
+  const bool first = co_await send_all(prod->get(), std::move(before));
   CO_ASSERT_TRUE(first);
   EXPECT_EQ(request(b.admin, "DELETE", path).status, 412);
   EXPECT_TRUE(list_topics(b.admin).contains(full(topic)));
@@ -389,7 +387,7 @@ awaitable<void> deleting_a_topic_closes_its_producer(asio::io_context& io,
 
   // The producer was closed by the broker; it reconnects, which creates the topic afresh.
   std::vector<client::outgoing_message> after = {text("after")};
-  const bool second = co_await send_all(**prod, after);
+  const bool second = co_await send_all(prod->get(), std::move(after));
   CO_ASSERT_TRUE(second);
   EXPECT_TRUE(list_topics(b.admin).contains(full(topic)));
   EXPECT_EQ(request(b.admin, "GET", path + "/stats").body_json()["msgInCounter"], 1);
@@ -401,9 +399,9 @@ TEST_F(admin_api, deleting_a_topic_closes_its_producer) {
 
 // ------------------------------------------------------------------------------ metrics
 
-awaitable<void> metrics_are_prometheus_text(asio::io_context& io, const broker_under_test& b) {
+awaitable<void> metrics_are_prometheus_text(asio::io_context* io, broker_under_test b) {
   const std::string topic = unique_topic("metrics");
-  auto c = make_client(io, b);
+  auto c = make_client(*io, b);
   CO_ASSERT_TRUE(c != nullptr);
   const client::consumer_options co{
       .topic = topic, .subscription = "m-sub", .position = client::initial_position::earliest};
@@ -413,7 +411,7 @@ awaitable<void> metrics_are_prometheus_text(asio::io_context& io, const broker_u
   auto prod = co_await c->create_producer(po);
   CO_ASSERT_OK(prod);
   std::vector<client::outgoing_message> messages = {text("abcd"), text("abcd"), text("abcd")};
-  const bool sent = co_await send_all(**prod, messages);
+  const bool sent = co_await send_all(prod->get(), std::move(messages));
   CO_ASSERT_TRUE(sent);
   for (int i = 0; i < 3; ++i) {
     auto m = co_await (*cons)->receive(shfn::clock::now() + 10s);
