@@ -438,7 +438,7 @@ awaitable<step_result> function_instance::invoke(const client::message* msg,
     ++worker_load_[worker];
     auto data = structured_data(m);
     // Named, not a temporary: GCC 12 may destroy a temporary coroutine argument twice.
-    bytes input = data ? std::move(*data) : m.payload;
+    bytes input = data ? std::move(*data) : bytes(m.payload);
     r.outcome = co_await workers_->process(std::move(input), worker);
     --worker_load_[worker];
     co_return r;
@@ -454,7 +454,7 @@ awaitable<exec::outcome> function_instance::run_script(const client::message* ms
   for (auto& var : event_environment(m, warnings)) env.push_back(std::move(var));
   for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
   auto data = structured_data(m);
-  exec::invocation inv{.input = data ? std::move(*data) : m.payload,
+  exec::invocation inv{.input = data ? std::move(*data) : bytes(m.payload),
                        .extra_env = std::move(env),
                        .metadata_dir = options_.scratch_dir,
                        .stop = stop_scripts_.get_token()};
