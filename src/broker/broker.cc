@@ -78,7 +78,7 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
   }
   auto lock = storage::dir_lock::acquire(options.data_dir);
   if (!lock) return fail(lock.error());
-  std::unique_ptr<broker> b(new broker(executor, std::move(options), std::move(*lock)));
+  std::unique_ptr<broker> b(new broker(executor, options, std::move(*lock)));
   b->ctx_.disk.hold_reserve();
   b->ctx_.authenticator = std::move(authenticator);
   std::error_code ec;

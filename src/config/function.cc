@@ -117,7 +117,7 @@ std::optional<std::string> read_topics_pattern(const field& f) {
     return std::nullopt;
   }
   try {
-    std::regex re(full, std::regex::ECMAScript);
+    [[maybe_unused]] const std::regex re(full, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
     f.error(fmt::format("invalid regular expression {}: {}", quote(*text), e.what()));
     return std::nullopt;

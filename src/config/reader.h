@@ -85,7 +85,7 @@ class mapping;
 class field {
  public:
   field(diagnostics& diags, YAML::Node node, YAML::Mark mark, std::string path)
-      : diags_(&diags), node_(std::move(node)), mark_(mark), path_(std::move(path)) {}
+      : diags_(&diags), node_(node), mark_(mark), path_(std::move(path)) {}  // Node cannot move
 
   const YAML::Node& node() const { return node_; }
   const YAML::Mark& mark() const { return mark_; }

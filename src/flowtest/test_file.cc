@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -20,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using config::field;
-using config::mapping;
 using config::quote;
 using config::read_topic;
 
@@ -186,7 +186,7 @@ std::optional<expected_message> read_expected_event(const field& f) {
 std::optional<expected_message> read_expected_payload(const field& f) {
   auto body = read_expected_body(f);
   if (!body) return std::nullopt;
-  return expected_message{.at = origin_of(f), .data = std::move(*body)};
+  return expected_message{.at = origin_of(f), .data = std::move(body)};
 }
 
 // A `messages:` item: an event or a payload (or neither: any message), a key, properties.
@@ -487,7 +487,7 @@ tl::expected<duration, std::string> parse_test_duration(std::string_view text) {
   const double ms = value * scale;
   if (ms > 24.0 * 3600 * 1000)
     return tl::unexpected(fmt::format("duration {} is longer than a day", quote(text)));
-  return duration(static_cast<duration::rep>(ms + 0.5));
+  return duration(static_cast<duration::rep>(std::llround(ms)));
 }
 
 load_result parse_test_file(std::string_view yaml, const std::string& file_name,

@@ -280,9 +280,9 @@ class builder {
     if (ec) fs::copy_file(minbase, rootfs, ec);
     if (ec) return fail(fmt::format("cannot copy {}: {}", minbase.string(), ec.message()));
     const auto containerfile = context / "Containerfile";
-    for (auto [file, text] : {std::pair{context / "sources.list", sources_list(plan_.base)},
-                              std::pair{context / "dpkg-slim.cfg", dpkg_slim_config()},
-                              std::pair{containerfile, base_containerfile(plan_.base)}}) {
+    for (const auto& [file, text] : {std::pair{context / "sources.list", sources_list(plan_.base)},
+                                     std::pair{context / "dpkg-slim.cfg", dpkg_slim_config()},
+                                     std::pair{containerfile, base_containerfile(plan_.base)}}) {
       if (auto w = write_text(file, text); !w) return tl::unexpected(w.error());
     }
     // The hash in the archive's name tags the image in buildah's storage too.

@@ -27,6 +27,7 @@ std::string name_of(const YAML::Node& doc) {
         doc["metadata"]["name"].IsScalar())
       return doc["metadata"]["name"].Scalar();
   } catch (const std::exception&) {
+    return {};  // yaml-cpp could not read it: no name
   }
   return {};
 }

@@ -82,7 +82,7 @@ result<dir_lock> dir_lock::acquire(const std::filesystem::path& dir) {
 }
 
 dir_lock::dir_lock(dir_lock&& other) noexcept
-    : dir_(std::move(other.dir_)), id_(other.id_), fd_(std::move(other.fd_)) {}
+    : dir_(std::move(other.dir_)), id_(std::move(other.id_)), fd_(std::move(other.fd_)) {}
 
 dir_lock::~dir_lock() {
   if (!fd_.valid()) return;  // moved from
