@@ -51,7 +51,6 @@ const std::string ns_path = "/admin/v2/persistent/public/default";
 // ------------------------------------------------------------------------------ HTTP client
 
 using http::testing::http_client;
-using http::testing::http_reply;
 using http::testing::request;
 
 std::set<std::string> string_set(const json& j) {
@@ -631,7 +630,7 @@ TEST_F(admin_api, expect_continue_is_answered_before_the_body) {
 }
 
 TEST_F(admin_api, random_bytes_never_take_the_server_down) {
-  std::mt19937 rng(20240611);
+  std::mt19937 rng(20240611);  // NOLINT(bugprone-random-generator-seed): reproducible
   const std::string valid =
       "PUT " + ns_path + "/t/partitions HTTP/1.1\r\nContent-Length: 1\r\n\r\n1";
   for (int round = 0; round < 200; ++round) {

@@ -163,8 +163,8 @@ specs:
 
 TEST(spec_test, every_kind_of_the_design_has_a_parser) {
   // Once "not supported yet"; each kind now reads its spec (and reports unknown fields in it).
-  for (std::string kind : std::vector<std::string>{"Parallel", "Sequence", "CronSource",
-                                                   "PingSource", "CronJobSource"}) {
+  for (const std::string& kind : std::vector<std::string>{"Parallel", "Sequence", "CronSource",
+                                                          "PingSource", "CronJobSource"}) {
     EXPECT_THAT(errors_of("apiVersion: flows.knative.dev/v1\nkind: " + kind +
                           "\nmetadata:\n  name: flow\nspec:\n  anything: goes\n"),
                 ::testing::Contains("f.yaml:6:3: flow.spec.anything: unknown field"))

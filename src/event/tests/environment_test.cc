@@ -64,6 +64,7 @@ TEST(ApplyMetadata, RefusesWhatWouldBreakTheEventLineByLine) {
                                            {"Bad", "x"},
                                            {"data", "x"},
                                            {"subject", "kept going"}});
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma): long lines split on purpose
   EXPECT_EQ(warnings, (std::vector<std::string>{
                           "ce.id: required attribute \"id\" cannot be unset",
                           "ce.specversion: specversion cannot be changed",
@@ -74,6 +75,7 @@ TEST(ApplyMetadata, RefusesWhatWouldBreakTheEventLineByLine) {
                           "ce.data: invalid attribute name \"data\": the name is reserved for the "
                           "event data",
                       }));
+  // NOLINTEND(bugprone-suspicious-missing-comma)
   auto expected = full_event();
   expected.subject = "kept going";
   EXPECT_EQ(e, expected);

@@ -36,6 +36,7 @@ std::error_code error_of(std::string_view bytes, response_limits limits = {}) {
 }
 
 const std::vector<std::string> valid_responses = {
+    // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): long responses split on purpose
     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nce-id: 1\r\nContent-Length: 11\r\n\r\n"
     "{\"a\": true}",
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n"
@@ -249,7 +250,7 @@ TEST(response_parser, bodies_over_the_limit_are_refused) {
 TEST(response_parser, corrupted_responses_fail_cleanly) {
   // Random damage to valid responses, fed in random pieces: each ends as a reply within the
   // limits or as an error, never anything else (run under the sanitizers in CI).
-  std::mt19937 rng(11);
+  std::mt19937 rng(11);  // NOLINT(bugprone-random-generator-seed): reproducible
   const response_limits limits{.max_head = 256, .max_body = 64};
   int replies = 0;
   int errors = 0;

@@ -123,7 +123,7 @@ void mutate(std::string& wire, std::mt19937& rng) {
 // The hand-written parser must agree with protobuf's on every input, including into an object
 // that held another message before.
 TEST(batch, fast_metadata_parser_agrees_with_protobuf) {
-  std::mt19937 rng(20261121);
+  std::mt19937 rng(20261121);  // NOLINT(bugprone-random-generator-seed): reproducible
   pb::SingleMessageMetadata fast;
   int accepted = 0;
   for (int round = 0; round < 3000; ++round) {
