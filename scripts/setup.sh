@@ -18,8 +18,8 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_packages=(
-  clang libclang-rt-14-dev openjdk-17-jre-headless maven python3 python3-venv openssl curl jq
-  tzdata
+  clang libclang-rt-14-dev clang-tidy-22 openjdk-17-jre-headless maven python3 python3-venv openssl
+  curl jq tzdata
   buildah podman runc debootstrap
 )
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds shfn and runs every test: a short run of every fuzz target (scripts/fuzz.sh), the unit
-# tests under ASan/UBSan and TSan (scripts/sanitize.sh), then ctest: unit tests, the client
-# against Apache Pulsar standalone (with TLS and token authentication on), the interop, function,
-# chaos, image and Kubernetes suites. Starts the standalone once for the whole run and stops it
-# on exit.
+# Builds shfn and runs every test: clang-tidy's bug-finding checks over src/ (scripts/tidy.sh),
+# a short run of every fuzz target (scripts/fuzz.sh), the unit tests under ASan/UBSan and TSan
+# (scripts/sanitize.sh), then ctest: unit tests, the client against Apache Pulsar standalone
+# (with TLS and token authentication on), the interop, function, chaos, image and Kubernetes
+# suites. Starts the standalone once for the whole run and stops it on exit.
 #
 # Env: SHFN_FUZZ_SECONDS per fuzz target (default 20), SHFN_TEST_DIR (default: a fresh temp dir).
 set -euo pipefail
@@ -16,8 +16,9 @@ work="${SHFN_TEST_DIR:-$(mktemp -d /tmp/shfn-test.XXXXXX)}"
 cmake --preset default -DSHFN_PYTHON="$venv/bin/python" >/dev/null
 cmake --build build -j"$(nproc)"
 
-# Every fuzz target for a short while (libFuzzer, clang), then the unit tests under the
-# sanitizers.
+# clang-tidy over src/ (any finding fails), every fuzz target for a short while (libFuzzer,
+# clang), then the unit tests under the sanitizers.
+bash scripts/tidy.sh
 bash scripts/fuzz.sh "$work"
 bash scripts/sanitize.sh
 

@@ -82,7 +82,9 @@ struct choice {
 class mapping;
 
 // A value in the document: its node, where to point at it, and its dotted path.
-class field {
+// Its assignment cannot throw: YAML::Node's throws only for an invalid node (a missing key's),
+// which a field never holds.
+class field {  // NOLINT(bugprone-exception-escape)
  public:
   field(diagnostics& diags, YAML::Node node, YAML::Mark mark, std::string path)
       : diags_(&diags), node_(node), mark_(mark), path_(std::move(path)) {}  // Node cannot move

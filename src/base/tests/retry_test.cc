@@ -29,12 +29,13 @@ struct scripted {
               return [](bool b) -> asio::awaitable<bool> { co_return b; }(go_on);
             }};
   }
+  asio::awaitable<result<int>> attempt_once() {
+    ++attempts;
+    if (failures_left-- > 0) co_return fail(std::make_error_code(std::errc::connection_refused));
+    co_return 42;
+  }
   retry_policy::attempt_fn<int> attempt() {
-    return [this]() -> asio::awaitable<result<int>> {
-      ++attempts;
-      if (failures_left-- > 0) co_return fail(std::make_error_code(std::errc::connection_refused));
-      co_return 42;
-    };
+    return [this] { return attempt_once(); };
   }
   retry_policy::failure_fn failed() {
     return [this](const std::error_code& e, std::chrono::milliseconds) {
@@ -43,23 +44,23 @@ struct scripted {
   }
 };
 
+asio::awaitable<void> retry(scripted* s, std::optional<std::error_code> first,
+                            std::optional<int>* got) {
+  const retry_policy policy = s->policy();
+  const auto attempt = s->attempt();
+  const auto failed = s->failed();
+  if (first) {
+    const std::error_code error = *first;
+    *got = co_await policy.until_done_after(error, attempt, failed);
+  } else {
+    *got = co_await policy.until_done(attempt, failed);
+  }
+}
+
 std::optional<int> run(scripted& s, std::optional<std::error_code> first = std::nullopt) {
   asio::io_context io;
   std::optional<int> got;
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        const retry_policy policy = s.policy();
-        const auto attempt = s.attempt();
-        const auto failed = s.failed();
-        if (first) {
-          const std::error_code error = *first;
-          got = co_await policy.until_done_after(error, attempt, failed);
-        } else {
-          got = co_await policy.until_done(attempt, failed);
-        }
-      },
-      asio::detached);
+  asio::co_spawn(io, retry(&s, first, &got), asio::detached);
   io.run();
   return got;
 }
