@@ -1,6 +1,7 @@
 package interop
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -104,41 +105,53 @@ func TestSeekByTimeAfterSeekByID(t *testing.T) {
 }
 
 // Reader.Seek and Reader.SeekByTime, each on its own reader: two seeks in a row on one reader
-// sometimes leave the Go client (v0.19.0) without a consumer on the broker ("Consumer with ID
-// not found while closing consumer", then Next never returns), Pulsar standalone included.
+// often leave the Go client (v0.19.0) without a consumer on the broker ("Consumer with ID not
+// found while closing consumer", then Next never returns), Pulsar standalone included.
 func TestReaderSeek(t *testing.T) {
 	t.Parallel()
 	topic := topicName(t)
 	ids, between := seekTopic(t, topic)
 	all := payloads("m", 10)
-	readAll := func() pulsar.Reader {
+	// Not inclusive (StartMessageIDInclusive is false): the reader resumes after m-2.
+	readerSeekReads(t, topic, "Reader.Seek(m-2)", func(r pulsar.Reader) error { return r.Seek(ids[2]) }, all[3:])
+	readerSeekReads(t, topic, "Reader.SeekByTime(between m-4 and m-5)",
+		func(r pulsar.Reader) error { return r.SeekByTime(between) }, all[5:])
+}
+
+// readerSeekReads reads the whole topic with a new reader, seeks it and checks what it reads next.
+// Even a single seek sometimes loses the Go client's consumer (v0.19.0; its seek and the broker's
+// CLOSE_CONSUMER race, Pulsar standalone included): nothing ever arrives after it. That case, and
+// only that one, is tried again once on a fresh reader and logged; a wrong message fails at once.
+func readerSeekReads(t *testing.T, topic, what string, seek func(pulsar.Reader) error, want []string) {
+	t.Helper()
+	all := payloads("m", 10)
+	for attempt := 1; ; attempt++ {
 		r := newReader(t, client, pulsar.ReaderOptions{Topic: topic, StartMessageID: pulsar.EarliestMessageID()})
 		for i := range all {
 			if got := string(readNext(t, r, 20*time.Second).Payload()); got != all[i] {
 				t.Fatalf("message %d: %q, want %q", i, got, all[i])
 			}
 		}
-		return r
-	}
-
-	r := readAll()
-	if err := r.Seek(ids[2]); err != nil {
-		t.Fatalf("Reader.Seek(m-2): %v", err)
-	}
-	// Not inclusive (StartMessageIDInclusive is false): the reader resumes after m-2.
-	for _, w := range all[3:] {
-		if got := string(readNext(t, r, 20*time.Second).Payload()); got != w {
-			t.Fatalf("after Reader.Seek(m-2) read %q, want %q", got, w)
+		if err := seek(r); err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
-	}
-
-	r = readAll()
-	if err := r.SeekByTime(between); err != nil {
-		t.Fatalf("Reader.SeekByTime: %v", err)
-	}
-	for _, w := range all[5:] {
-		if got := string(readNext(t, r, 20*time.Second).Payload()); got != w {
-			t.Fatalf("after Reader.SeekByTime(between m-4 and m-5) read %q, want %q", got, w)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		first, err := r.Next(ctx)
+		cancel()
+		if err != nil && attempt == 1 {
+			t.Logf("nothing read after %s (%v): the Go client's seek race; once more on a new reader", what, err)
+			continue
 		}
+		if err != nil {
+			t.Fatalf("Reader.Next after %s, on a second reader too: %v", what, err)
+		}
+		got := []string{string(first.Payload())}
+		for len(got) < len(want) {
+			got = append(got, string(readNext(t, r, 20*time.Second).Payload()))
+		}
+		if !equalStrings(got, want) {
+			t.Fatalf("after %s read %v, want %v", what, got, want)
+		}
+		return
 	}
 }
