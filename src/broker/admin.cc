@@ -19,7 +19,9 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "broker/admin_responses.h"
 #include "broker/admin_stats.h"
+#include "broker/admin_tenancy.h"
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "broker/registry.h"
@@ -50,28 +52,24 @@ constexpr long long max_partitions = 1000;
 
 // ------------------------------------------------------------------------------ responses
 
-std::string dump(const json& j) {
-  // Topic and subscription names are bytes, not necessarily UTF-8: replace, never throw.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-http_response json_response(int status, const json& body) {
-  return {.status = status, .body = dump(body)};
-}
-
-http_response no_content() {
-  return {.status = 204};
-}
-
-http_response method_not_allowed(std::string allow) {
-  http_response r = error_response(405, "method not allowed");
-  r.fields.emplace_back("Allow", std::move(allow));
-  return r;
-}
-
 http_response not_found() {
   return error_response(404, "not found");
 }
+
+}  // namespace
+
+http_response not_implemented(const http_request& r) {
+  std::string route = r.target.substr(0, r.target.find('?'));
+  return error_response(501, fmt::format("{} {} is part of Pulsar's admin API that the shfn broker "
+                                         "does not implement (docs/broker.md)",
+                                         r.method, route));
+}
+
+http_response not_honoured(std::string what) {
+  return error_response(501, "the shfn broker does not implement " + what + " (docs/broker.md)");
+}
+
+namespace {
 
 // The status for an error from the registry or a topic.
 int status_of(std::error_code ec) {
@@ -116,8 +114,7 @@ bool has_clients(const topic& t) {
 // One request against the broker's registry. Short-lived: made per request.
 class api {
  public:
-  api(broker& b, rates_view rates)
-      : broker_(b), topics_(b.topics()), data_dir_(b.context().options.data_dir), rates_(rates) {}
+  api(broker& b, rates_view rates) : broker_(b), topics_(b.topics()), rates_(rates) {}
 
   http_response handle(const http_request& r) {
     const auto& p = r.path;
@@ -131,7 +128,8 @@ class api {
               .content_type = std::string(http::prometheus_content_type),
               .body = render_metrics(broker_)};
     }
-    if (p.size() < 3 || p[0] != "admin" || p[1] != "v2") return not_found();
+    if (p.empty() || (p[0] != "admin" && p[0] != "lookup")) return not_found();
+    if (p.size() < 3 || p[0] != "admin" || p[1] != "v2") return not_implemented(r);
     if (p.size() == 4 && p[2] == "brokers" && p[3] == "health") {
       if (r.method != "GET") return method_not_allowed("GET");
       // Unhealthy while it cannot store what producers send, as Pulsar's check (a round trip
@@ -141,7 +139,8 @@ class api {
       return {.status = 200, .content_type = "text/plain", .body = "ok"};
     }
     if (p.size() >= 5 && (p[2] == "persistent" || p[2] == "non-persistent")) return topics(r);
-    return not_found();
+    if (auto answered = tenancy_routes(broker_, r)) return std::move(*answered);
+    return not_implemented(r);
   }
 
  private:
@@ -163,6 +162,7 @@ class api {
     const std::string& ns = p[4];
     auto probe = wire::parse_topic_name(p[2] + "://" + tenant + "/" + ns + "/probe");
     if (!probe) return error_response(400, "Invalid namespace name: " + tenant + "/" + ns);
+    if (!topics_.admits(*probe)) return error_response(404, "Namespace not found");
     if (p.size() == 5) {
       if (r.method != "GET") return method_not_allowed("GET");
       return list(persistent, tenant, ns);
@@ -197,7 +197,7 @@ class api {
       if (r.method != "DELETE") return method_not_allowed("DELETE");
       return remove_subscription(*t, p[7], force);
     }
-    return not_found();
+    return not_implemented(r);
   }
 
   int partitions_of(const wire::topic_name& t) const {
@@ -205,16 +205,7 @@ class api {
     return topics_.partitions(t.str()).value_or(0);
   }
 
-  // Loaded, or on disk, or a partition of a partitioned topic.
-  bool exists(const wire::topic_name& t) const {
-    if (topics_.loaded().contains(t.str())) return true;
-    std::error_code ec;
-    if (t.persistent && fs::exists(storage::topic_dir(data_dir_, t), ec)) return true;
-    if (t.partition < 0) return false;
-    wire::topic_name base = t;
-    base.partition = -1;
-    return t.partition < partitions_of(base);
-  }
+  bool exists(const wire::topic_name& t) const { return topics_.exists(t); }
 
   // The topics a name stands for: the partitions of a partitioned topic, else the topic itself
   // when it exists.
@@ -239,7 +230,7 @@ class api {
     base.partition = -1;
     if (partitions_of(base) > 0 || exists(t))
       return error_response(409, "This topic already exists");
-    auto loaded = topics_.get(t.str());
+    auto loaded = topics_.get(t.str(), topic_registry::creation::requested);
     if (!loaded) return error_of(loaded.error());
     spdlog::info("admin: created topic {}", t.str());
     return no_content();
@@ -383,7 +374,6 @@ class api {
 
   broker& broker_;
   topic_registry& topics_;
-  const fs::path& data_dir_;
   rates_view rates_;
 };
 

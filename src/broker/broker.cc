@@ -78,7 +78,10 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
   }
   auto lock = storage::dir_lock::acquire(options.data_dir);
   if (!lock) return fail(lock.error());
+  auto tenants = tenancy::open(options.data_dir);
+  if (!tenants) return fail(tenants.error());
   std::unique_ptr<broker> b(new broker(executor, options, std::move(*lock)));
+  b->ctx_.tenants = std::move(*tenants);
   b->ctx_.disk.hold_reserve();
   b->ctx_.authenticator = std::move(authenticator);
   std::error_code ec;

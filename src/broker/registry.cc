@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "base/log.h"
@@ -39,7 +40,7 @@ topic_registry::topic_registry(broker_context& ctx)
       open_files_budget_(ctx.options.max_open_files != 0 ? ctx.options.max_open_files
                                                          : default_open_files_budget()) {}
 
-result<std::shared_ptr<topic>> topic_registry::get(std::string_view name) {
+result<std::shared_ptr<topic>> topic_registry::get(std::string_view name, creation how) {
   auto parsed = wire::parse_topic_name(name);
   if (!parsed) return fail(parsed.error());
   const std::string full = parsed->str();
@@ -47,16 +48,43 @@ result<std::shared_ptr<topic>> topic_registry::get(std::string_view name) {
     it->second->touch();
     return it->second;
   }
+  if (auto ok = admits(*parsed); !ok) return fail(ok.error());
   if (parsed->partition < 0) {
     auto n = partitions(full);
     if (!n) return fail(n.error());
     if (*n > 0) return fail(wire::server_error(pb::NotAllowedError));
+  }
+  if (how == creation::automatic && !exists(*parsed) && !auto_creation_allowed(*parsed)) {
+    return fail(wire::server_error(pb::TopicNotFound));
   }
   if (parsed->persistent) make_room();
   auto loaded = topic::load(ctx_, *parsed);
   if (!loaded) return fail(loaded.error());
   topics_.emplace(full, *loaded);
   return *loaded;
+}
+
+result<void> topic_registry::admits(const wire::topic_name& t) const {
+  if (ctx_.tenants.has_namespace(t.tenant, t.ns)) return {};
+  return fail(wire::server_error(pb::TopicNotFound));
+}
+
+bool topic_registry::exists(const wire::topic_name& t) const {
+  if (topics_.contains(t.str())) return true;
+  std::error_code ec;
+  if (t.persistent && fs::exists(storage::topic_dir(ctx_.options.data_dir, t), ec)) return true;
+  if (t.partition < 0) return false;
+  wire::topic_name base = t;
+  base.partition = -1;
+  return t.partition < partitions(base.str()).value_or(0);
+}
+
+// Pulsar's default is to create topics on first use; a namespace's autoTopicCreationOverride
+// can turn that off (the admin API refuses to make it create partitioned topics).
+bool topic_registry::auto_creation_allowed(const wire::topic_name& t) const {
+  auto policy = ctx_.tenants.policy(t.tenant, t.ns, "autoTopicCreationOverride");
+  if (!policy || !policy->is_object()) return true;
+  return policy->value("allowAutoTopicCreation", true);
 }
 
 void topic_registry::make_room() {

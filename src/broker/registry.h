@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "broker/context.h"
+#include "wire/topic_name.h"
 
 namespace shfn::broker {
 
@@ -24,8 +25,17 @@ class topic_registry {
 
   explicit topic_registry(broker_context& ctx);
 
-  // The topic, loading or creating it. Refuses the base name of a partitioned topic.
-  result<std::shared_ptr<topic>> get(std::string_view name);
+  // Who asks for a topic that does not exist yet: a client (producer, consumer), which creates
+  // it only where its namespace's autoTopicCreationOverride allows, or the admin API's create.
+  enum class creation { automatic, requested };
+
+  // The topic, loading or creating it. Refuses the base name of a partitioned topic, and a
+  // topic in a tenant or namespace that does not exist (TopicNotFound, as Pulsar does).
+  result<std::shared_ptr<topic>> get(std::string_view name, creation how = creation::automatic);
+  // TopicNotFound unless the topic's namespace exists (tenancy.h).
+  result<void> admits(const wire::topic_name& t) const;
+  // Loaded, or with data on disk, or a partition of a partitioned topic.
+  bool exists(const wire::topic_name& t) const;
   // 0 for a non-partitioned topic.
   result<int> partitions(std::string_view name) const;
   result<void> create_partitioned(std::string_view name, int partitions);
@@ -53,6 +63,7 @@ class topic_registry {
  private:
   // Unloads least recently used idle topics until one more fits in the budget (or none is idle).
   void make_room();
+  bool auto_creation_allowed(const wire::topic_name& t) const;
 
   broker_context& ctx_;
   std::size_t open_files_budget_;

@@ -11,6 +11,15 @@ namespace shfn::broker {
 
 namespace pb = wire::pb;
 
+namespace {
+
+std::string no_namespace_message(const wire::topic_name& t) {
+  return "Namespace not found: " + t.tenant + "/" + t.ns +
+         " (create it with pulsar-admin namespaces create)";
+}
+
+}  // namespace
+
 void session::on_lookup(const pb::CommandLookupTopic& c) {
   auto reply = command_of(pb::BaseCommand::LOOKUP_RESPONSE);
   auto* r = reply.mutable_lookuptopicresponse();
@@ -19,6 +28,11 @@ void session::on_lookup(const pb::CommandLookupTopic& c) {
     r->set_response(pb::CommandLookupTopicResponse::Failed);
     r->set_error(pb::InvalidTopicName);
     r->set_message(name.error().message() + ": " + c.topic());
+    return send(reply);
+  } else if (auto admitted = topics_.admits(*name); !admitted) {
+    r->set_response(pb::CommandLookupTopicResponse::Failed);
+    r->set_error(pb::TopicNotFound);
+    r->set_message(no_namespace_message(*name));
     return send(reply);
   }
   // Single node: every topic is here, at the address the client reached us on.
@@ -34,6 +48,12 @@ void session::on_partitioned_metadata(const pb::CommandPartitionedTopicMetadata&
   auto reply = command_of(pb::BaseCommand::PARTITIONED_METADATA_RESPONSE);
   auto* r = reply.mutable_partitionmetadataresponse();
   r->set_request_id(c.request_id());
+  if (auto name = wire::parse_topic_name(c.topic()); name && !topics_.admits(*name)) {
+    r->set_response(pb::CommandPartitionedTopicMetadataResponse::Failed);
+    r->set_error(pb::TopicNotFound);
+    r->set_message(no_namespace_message(*name));
+    return send(reply);
+  }
   auto partitions = topics_.partitions(c.topic());
   if (!partitions) {
     r->set_response(pb::CommandPartitionedTopicMetadataResponse::Failed);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <asio/post.hpp>
 #include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "base/log.h"
@@ -497,16 +498,28 @@ void topic::trim() {
   if (!log_) return;
   std::uint64_t consumed = durable_end_;
   for (const auto& [name, sub] : subscriptions_) consumed = std::min(consumed, sub->mark_delete());
-  const auto retention_ms =
-      static_cast<std::uint64_t>(std::chrono::milliseconds(ctx_.options.retention).count());
+  const auto retention = retention_ms();
+  if (!retention) return;  // kept forever
   const std::uint64_t now = now_ms();
-  const std::uint64_t older_than = now > retention_ms ? now - retention_ms : 0;
+  const std::uint64_t older_than = now > *retention ? now - *retention : 0;
   auto freed = log_->trim(consumed, older_than);
   if (!freed) {
     spdlog::warn("topic {}: trim failed: {}", full_name_, freed.error().message());
   } else if (*freed > 0) {
     spdlog::info("topic {}: reclaimed {} bytes of consumed data", full_name_, *freed);
   }
+}
+
+// How long consumed data is kept: the namespace's retention time when one is set (-1: for
+// ever), else the broker's.
+std::optional<std::uint64_t> topic::retention_ms() const {
+  auto policy = ctx_.tenants.policy(name_.tenant, name_.ns, "retention_policies");
+  if (policy && policy->is_object()) {
+    const long long minutes = policy->value("retentionTimeInMinutes", 0LL);
+    if (minutes < 0) return std::nullopt;
+    return static_cast<std::uint64_t>(minutes) * 60'000;
+  }
+  return static_cast<std::uint64_t>(std::chrono::milliseconds(ctx_.options.retention).count());
 }
 
 result<void> topic::remove() {

@@ -241,10 +241,10 @@ std::string serialize(const http_response& response, bool keep_alive) {
   std::string out =
       fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
   const bool has_body = response.status >= 200 && response.status != 204 && response.status != 304;
-  if (has_body) {
-    out += fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n", response.content_type,
-                       response.body.size());
+  if (has_body && !response.content_type.empty()) {
+    out += fmt::format("Content-Type: {}\r\n", response.content_type);
   }
+  if (has_body) out += fmt::format("Content-Length: {}\r\n", response.body.size());
   for (const auto& [name, value] : response.fields) out += fmt::format("{}: {}\r\n", name, value);
   out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
   if (has_body) out += response.body;

@@ -65,7 +65,7 @@ struct http_request {
 
 struct http_response {
   int status = 200;
-  std::string content_type = "application/json";
+  std::string content_type = "application/json";  // empty: no Content-Type field
   std::string body;
   std::vector<std::pair<std::string, std::string>> fields;  // beyond the ones serialize() adds
 };

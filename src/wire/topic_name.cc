@@ -11,17 +11,6 @@ namespace {
 
 constexpr std::string_view partition_marker = "-partition-";
 
-// Tenants and namespaces follow Pulsar's NamedEntity rule: [-=:.\w]+.
-bool valid_entity(std::string_view s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '=' || c == ':' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 bool valid_local(std::string_view s) {
   if (s.empty()) return false;
   for (unsigned char c : s) {
@@ -31,6 +20,16 @@ bool valid_local(std::string_view s) {
 }
 
 }  // namespace
+
+bool valid_entity_name(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '=' || c == ':' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 std::string topic_name::base() const {
   return std::string(persistent ? "persistent://" : "non-persistent://") + tenant + "/" + ns + "/" +
@@ -74,7 +73,7 @@ result<topic_name> parse_topic_name(std::string_view name) {
   } else {
     return fail(errc::bad_topic_name);
   }
-  if (!valid_entity(t.tenant) || !valid_entity(t.ns) || !valid_local(t.local)) {
+  if (!valid_entity_name(t.tenant) || !valid_entity_name(t.ns) || !valid_local(t.local)) {
     return fail(errc::bad_topic_name);
   }
   if (auto pos = t.local.rfind(partition_marker); pos != std::string::npos) {

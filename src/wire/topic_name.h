@@ -23,4 +23,7 @@ struct topic_name {
 
 result<topic_name> parse_topic_name(std::string_view name);
 
+// Pulsar's NamedEntity rule for tenant, namespace and cluster names: [-=:.\w]+.
+bool valid_entity_name(std::string_view name);
+
 }  // namespace shfn::wire

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -26,6 +27,7 @@
 #include "support/broker_env.h"
 #include "wire/frame.h"
 #include "wire/frame_buffer.h"
+#include "wire/topic_name.h"
 
 namespace shfn::broker {
 namespace {
@@ -337,6 +339,7 @@ TEST_F(broker_protocol, get_topics_of_namespace_lists_what_exists) {
                 "PUT", "/admin/v2/persistent/public/default/parted/partitions", "2") /
                 100,
             2);
+  ASSERT_EQ(shfn::testing::admin_request("PUT", "/admin/v2/namespaces/public/elsewhere", ""), 204);
   produce("persistent://public/default/a", 1);
   produce("b", 1);
   produce("persistent://public/elsewhere/c", 1);
@@ -442,6 +445,55 @@ TEST_F(broker_protocol, consumed_segments_are_reclaimed) {
   for (std::size_t i = 0; i < rest.size(); ++i) {
     EXPECT_EQ(rest[i].message().message_id().entryid(), 150 + i);
   }
+}
+
+// A namespace's retention time keeps consumed data that the broker's default would delete: the
+// topic in public/default and the one in a namespace with infinite retention are trimmed in the
+// same pass, so once the first has lost its consumed segments the second was trimmed too.
+TEST_F(broker_protocol, a_namespace_retention_keeps_consumed_segments) {
+  restart({.listen = "127.0.0.1:0",
+           .data_dir = dir_,
+           .admin = "127.0.0.1:0",
+           .segment_bytes = 1024,
+           .trim_interval = std::chrono::milliseconds(10)});
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  ASSERT_EQ(shfn::testing::admin_request("PUT", "/admin/v2/namespaces/public/kept", ""), 204);
+  ASSERT_EQ(
+      shfn::testing::admin_request("POST", "/admin/v2/namespaces/public/kept/retention",
+                                   R"({"retentionTimeInMinutes": -1, "retentionSizeInMB": -1})"),
+      204);
+  const std::string kept = "persistent://public/kept/log";
+  const std::string trimmed = "persistent://public/default/log";
+  const auto log_of = [this](const std::string& topic) {
+    return storage::topic_dir(dir_, *wire::parse_topic_name(topic)) / "log";
+  };
+  std::map<std::string, std::size_t> before;
+  std::vector<std::unique_ptr<raw_client>> consumers;
+  for (const auto& topic : {kept, trimmed}) {
+    auto c = std::make_unique<raw_client>(broker_->service_url());
+    ASSERT_TRUE(c->connect());
+    c->send(subscribe_command(topic));
+    ASSERT_TRUE(c->next().has_value());
+    produce(topic, 200);
+    before[topic] = segment_files(log_of(topic));
+    ASSERT_GT(before[topic], 5u);
+    c->send(flow(200));
+    auto messages = c->until_pong();
+    ASSERT_EQ(messages.size(), 200u);
+    pb::BaseCommand ack;
+    ack.set_type(pb::BaseCommand::ACK);
+    ack.mutable_ack()->set_consumer_id(1);
+    ack.mutable_ack()->set_ack_type(pb::CommandAck::Cumulative);
+    *ack.mutable_ack()->add_message_id() = messages.back().message().message_id();
+    c->send(ack);
+    consumers.push_back(std::move(c));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (segment_files(log_of(trimmed)) > 2 && std::chrono::steady_clock::now() < deadline) {
+    consumers.back()->until_pong();
+  }
+  ASSERT_LE(segment_files(log_of(trimmed)), 2u) << "the default namespace's consumed data goes";
+  EXPECT_EQ(segment_files(log_of(kept)), before[kept]) << "infinite retention keeps it all";
 }
 
 // ------------------------------------------------------------------ what other clients require

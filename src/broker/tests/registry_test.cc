@@ -27,7 +27,9 @@ struct registry_on_disk {
       : ctx{.executor = io.get_executor(),
             .options = {.data_dir = dir},
             .syncer = storage::syncer(storage::syncer_options{})},
-        topics(ctx) {}
+        topics(ctx) {
+    ctx.tenants = tenancy::open(dir).value();
+  }
   broker_context ctx;
   topic_registry topics;
 };

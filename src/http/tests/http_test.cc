@@ -63,6 +63,10 @@ TEST(http, responses_are_serialized) {
   EXPECT_EQ(serialize({.status = 200, .content_type = "text/plain", .body = "ok"}, false),
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
             "Connection: close\r\n\r\nok");
+  // An empty body without a type (Pulsar's answer for a policy never set): no Content-Type
+  // field at all, which clients would fail to parse when empty.
+  EXPECT_EQ(serialize({.status = 200, .content_type = "", .body = ""}, true),
+            "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n");
 }
 
 TEST(http, parsing_random_heads_never_fails_badly) {
