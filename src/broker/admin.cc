@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "broker/admin_cursors.h"
 #include "broker/admin_responses.h"
 #include "broker/admin_stats.h"
 #include "broker/admin_tenancy.h"
@@ -129,6 +130,7 @@ class api {
               .body = render_metrics(broker_)};
     }
     if (p.empty() || (p[0] != "admin" && p[0] != "lookup")) return not_found();
+    if (p.size() == 7 && p[0] == "lookup" && p[1] == "v2" && p[2] == "topic") return lookup(r);
     if (p.size() < 3 || p[0] != "admin" || p[1] != "v2") return not_implemented(r);
     if (p.size() == 4 && p[2] == "brokers" && p[3] == "health") {
       if (r.method != "GET") return method_not_allowed("GET");
@@ -152,6 +154,21 @@ class api {
     if (!token) return false;
     const auto now = now_seconds();
     return auth->verify(*token, now).has_value();
+  }
+
+  // The HTTP lookup service (/lookup/v2/topic/{domain}/{tenant}/{ns}/{topic}), for clients
+  // given an http:// service URL: every topic is served here.
+  http_response lookup(const http_request& r) {
+    if (r.method != "GET") return method_not_allowed("GET");
+    const auto& p = r.path;
+    if (p[3] != "persistent" && p[3] != "non-persistent") return not_implemented(r);
+    auto t = wire::parse_topic_name(p[3] + "://" + p[4] + "/" + p[5] + "/" + p[6]);
+    if (!t) return error_response(400, "Invalid topic name: " + p[6]);
+    if (!topics_.admits(*t)) return error_response(404, "Namespace not found");
+    return json_response(200, {{"brokerUrl", broker_.service_url()},
+                               {"httpUrl", broker_.admin_url()},
+                               {"nativeUrl", broker_.service_url()},
+                               {"brokerUrlSsl", ""}});
   }
 
   // /admin/v2/{domain}/{tenant}/{ns}[/{topic}[/{action}[/{name}]]]
@@ -193,10 +210,10 @@ class api {
         return partitioned_stats(*t, flag(r, "perPartition", true));
       return subscriptions(*t);
     }
-    if (p.size() == 8 && action == "subscription") {
-      if (r.method != "DELETE") return method_not_allowed("DELETE");
+    if (p.size() == 8 && action == "subscription" && r.method == "DELETE") {
       return remove_subscription(*t, p[7], force);
     }
+    if (auto answered = cursor_routes(topics_, r, topics_of(*t))) return std::move(*answered);
     return not_implemented(r);
   }
 

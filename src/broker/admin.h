@@ -1,6 +1,7 @@
 #pragma once
-// The embedded broker's admin HTTP API: a subset of Apache Pulsar's admin REST v2 (topics,
-// partitioned topics, subscriptions, stats), a readiness probe and Prometheus /metrics.
+// The embedded broker's admin HTTP API: a subset of Apache Pulsar's admin REST v2 (tenants,
+// namespaces, topics, partitioned topics, subscriptions, stats), a readiness probe and
+// Prometheus /metrics.
 //
 // clang-format off
 //   GET    /admin/v2/{domain}/{tenant}/{ns}                                 topic names
@@ -16,7 +17,10 @@
 //   DELETE /admin/v2/{domain}/{tenant}/{ns}/{topic}/subscription/{sub}[?force=true]
 //   GET    /admin/v2/brokers/health                                         "ok"
 //   GET    /metrics                                                         Prometheus text 0.0.4
-// ({domain} is persistent or non-persistent.)
+//   GET    /lookup/v2/topic/{domain}/{tenant}/{ns}/{topic}                  this broker's URLs
+// ({domain} is persistent or non-persistent.) Tenants, namespaces, their policies, clusters and
+// brokers: admin_tenancy.h. Cursor moves and a topic's last message id: admin_cursors.h. Any other path under /admin/ or /lookup/ is a route of Pulsar's that
+// shfn does not serve: 501, naming it.
 // clang-format on
 //
 // As Pulsar does, deleting a topic or a subscription that has connected clients is refused (412)

@@ -423,6 +423,20 @@ result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer
   return *attached;
 }
 
+result<subscription*> topic::add_subscription(const std::string& name, std::uint64_t offset) {
+  if (subscriptions_.contains(name)) return fail(wire::server_error(pb::NotAllowedError));
+  pb::CommandSubscribe request;
+  request.set_subscription(name);
+  request.set_subtype(pb::CommandSubscribe::Exclusive);
+  request.set_durable(true);
+  auto created = create_subscription(request);
+  if (!created) return fail(created.error());
+  subscription* sub = created->get();
+  subscriptions_.emplace(name, std::move(*created));
+  if (auto ok = sub->seek(offset); !ok) return fail(ok.error());
+  return sub;
+}
+
 subscription* topic::find_subscription(const std::string& name) {
   auto it = subscriptions_.find(name);
   return it == subscriptions_.end() ? nullptr : it->second.get();

@@ -93,6 +93,9 @@ class topic : public std::enable_shared_from_this<topic> {
   result<consumer*> subscribe(const wire::pb::CommandSubscribe& request, consumer_link* link,
                               subscription** joined);
   subscription* find_subscription(const std::string& name);
+  // A durable subscription with no consumer yet, its cursor at `offset` (the admin API's
+  // create-subscription). NotAllowedError when it exists.
+  result<subscription*> add_subscription(const std::string& name, std::uint64_t offset);
   // A consumer leaves; a reader's subscription goes with its last consumer.
   void detach(subscription* sub, consumer* c);
   // Deletes the subscription and its cursor when `c` is its only consumer.

@@ -4,6 +4,7 @@ The broker is Apache Pulsar standalone (started by scripts/test.sh, which export
 unless SHFN_INTEROP_BROKER=embedded, in which case the suite starts `shfn broker` itself: the
 same tests run against both."""
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -42,17 +43,11 @@ def embedded():
     return os.environ.get("SHFN_INTEROP_BROKER", "") == "embedded"
 
 
-@pytest.fixture(scope="session")
-def broker(embedded):
-    if not embedded:
-        yield {
-            "url": _env("PULSAR_URL"),
-            "http": _env("PULSAR_HTTP"),
-            "token": os.environ.get("PULSAR_TOKEN", ""),
-        }
-        return
+@contextlib.contextmanager
+def shfn_broker():
+    """A `shfn broker` on free ports with a fresh data directory and token authentication on, as
+    on the standalone: a random HS256 key and a token signed here. Yields url, http and token."""
     data = tempfile.mkdtemp(prefix="shfn-interop-")
-    # Token authentication on, as on the standalone: a random HS256 key and a token signed here.
     secret = os.urandom(32)
     with open(os.path.join(data, "secret.key"), "wb") as f:
         f.write(secret)
@@ -68,6 +63,19 @@ def broker(embedded):
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def broker(embedded):
+    if not embedded:
+        yield {
+            "url": _env("PULSAR_URL"),
+            "http": _env("PULSAR_HTTP"),
+            "token": os.environ.get("PULSAR_TOKEN", ""),
+        }
+        return
+    with shfn_broker() as b:
+        yield b
 
 
 @pytest.fixture(scope="session")

@@ -585,7 +585,7 @@ TEST_F(admin_api, unknown_paths_and_wrong_methods) {
   EXPECT_EQ(request(env_.admin, "PATCH", ns_path + "/t").status, 405);
   EXPECT_EQ(request(env_.admin, "POST", ns_path + "/t/partitions", "4").status, 405);
   EXPECT_EQ(request(env_.admin, "PUT", ns_path + "/t/stats").status, 405);
-  EXPECT_EQ(request(env_.admin, "GET", ns_path + "/t/subscription/s").status, 405);
+  EXPECT_EQ(request(env_.admin, "GET", ns_path + "/t/subscription/s").status, 501);
   EXPECT_EQ(request(env_.admin, "PUT", ns_path).status, 405);
 }
 
