@@ -220,5 +220,16 @@ TEST_F(tenancy_api, the_cluster_and_its_broker) {
   EXPECT_EQ(call("GET", "brokers/configuration/runtime").body_json()["clusterName"], "standalone");
 }
 
+// The HTTP lookup service: every topic of a namespace that exists is served here.
+TEST_F(tenancy_api, http_lookup_names_this_broker) {
+  auto found = request(admin_, "GET", "/lookup/v2/topic/persistent/public/default/t");
+  EXPECT_EQ(found.status, 200);
+  EXPECT_EQ(found.body_json(), json({{"brokerUrl", broker_->service_url()},
+                                     {"httpUrl", broker_->admin_url()},
+                                     {"nativeUrl", broker_->service_url()},
+                                     {"brokerUrlSsl", ""}}));
+  EXPECT_EQ(request(admin_, "GET", "/lookup/v2/topic/persistent/public/nowhere/t").status, 404);
+}
+
 }  // namespace
 }  // namespace shfn::broker
