@@ -401,6 +401,18 @@ class api {
 admin_server::admin_server(broker& owner)
     : owner_(owner), sample_timer_(owner.context().executor) {}
 
+std::unique_ptr<admin_server> admin_server::start_in_process(broker& owner) {
+  std::unique_ptr<admin_server> s(new admin_server(owner));
+  s->sample(rate_meter::clock::now());
+  asio::co_spawn(owner.context().executor, s->sample_loop(), asio::detached);
+  return s;
+}
+
+std::optional<asio::ip::tcp::endpoint> admin_server::endpoint() const {
+  if (!http_) return std::nullopt;
+  return http_->endpoint();
+}
+
 result<std::unique_ptr<admin_server>> admin_server::start(broker& owner,
                                                           const asio::ip::tcp::endpoint& at) {
   std::unique_ptr<admin_server> s(new admin_server(owner));

@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -89,10 +90,13 @@ class admin_server {
   // Binds `at` and starts serving on `owner`'s executor.
   static result<std::unique_ptr<admin_server>> start(broker& owner,
                                                      const asio::ip::tcp::endpoint& at);
+  // Without a listener: answers only through handle() (broker_options::admin_in_process).
+  static std::unique_ptr<admin_server> start_in_process(broker& owner);
   ~admin_server();
 
-  asio::ip::tcp::endpoint endpoint() const { return http_->endpoint(); }
-  std::string url() const { return http_->url(); }  // http://host:port
+  // Where it listens; none (an empty url) when it runs in process.
+  std::optional<asio::ip::tcp::endpoint> endpoint() const;
+  std::string url() const { return http_ ? http_->url() : std::string(); }  // http://host:port
 
   // Answers one request; no I/O. Never throws: an unexpected failure is a 500.
   http::http_response handle(const http::http_request& request);

@@ -104,6 +104,8 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
       return fail(server.error());
     }
     b->admin_ = std::move(*server);
+  } else if (b->ctx_.options.admin_in_process) {
+    b->admin_ = admin_server::start_in_process(*b);
   }
   asio::co_spawn(executor, b->accept_loop(), asio::detached);
   asio::co_spawn(executor, b->maintenance_loop(), asio::detached);
@@ -127,7 +129,13 @@ std::optional<asio::ip::tcp::endpoint> broker::admin_endpoint() const {
 }
 
 std::string broker::admin_url() const {
+  if (!advertised_admin_url_.empty()) return advertised_admin_url_;
   return admin_ ? admin_->url() : std::string();
+}
+
+http::http_response broker::admin(const http::http_request& request) {
+  if (!admin_) return http::error_response(404, "the embedded broker's admin API is off");
+  return admin_->handle(request);
 }
 
 std::size_t broker::connection_count() const {
@@ -243,6 +251,22 @@ awaitable<std::uint64_t> broker_thread::backlog() {
 
 bool broker_thread::disk_full() const {
   return broker_->context().disk.full();
+}
+
+http::http_response broker_thread::admin(const http::http_request& request) {
+  std::promise<http::http_response> answered;
+  asio::post(io_, [this, &request, &answered] { answered.set_value(broker_->admin(request)); });
+  return answered.get_future().get();
+}
+
+void broker_thread::advertise_admin_url(std::string url) {
+  std::promise<void> done;
+  asio::post(io_, [this, &url, &done] {
+    broker_->advertise_admin_url(url);
+    done.set_value();
+  });
+  done.get_future().wait();
+  admin_url_ = std::move(url);
 }
 
 broker_thread::~broker_thread() {

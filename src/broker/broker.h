@@ -22,6 +22,7 @@
 #include "broker/context.h"
 #include "broker/options.h"
 #include "broker/registry.h"
+#include "http/http.h"
 #include "storage/dir_lock.h"
 
 namespace shfn::broker {
@@ -39,7 +40,12 @@ class broker {
   std::string service_url() const;  // pulsar://host:port
   // The admin HTTP API's; none (empty) when options.admin is empty.
   std::optional<asio::ip::tcp::endpoint> admin_endpoint() const;
-  std::string admin_url() const;  // http://host:port
+  std::string admin_url() const;  // http://host:port, or the one advertised
+  // Where the admin API is served when a host serves it (admin_in_process): clusters and
+  // brokers are named by it.
+  void advertise_admin_url(std::string url) { advertised_admin_url_ = std::move(url); }
+  // One request to the admin API (404 when it is off). On the broker's executor.
+  http::http_response admin(const http::http_request& request);
   topic_registry& topics() { return topics_; }
   broker_context& context() { return ctx_; }
   std::size_t connection_count() const;  // open client connections
@@ -65,6 +71,7 @@ class broker {
   asio::ip::tcp::endpoint endpoint_;
   std::vector<std::weak_ptr<session>> sessions_;
   std::unique_ptr<admin_server> admin_;
+  std::string advertised_admin_url_;
   bool stopped_ = false;
 };
 
@@ -80,6 +87,10 @@ class broker_thread {
   asio::awaitable<std::uint64_t> backlog();
   // The broker refuses producers because its disk is full (disk_space.h); from any thread.
   bool disk_full() const;
+  // broker::admin() and advertise_admin_url() from any thread: run on the broker's thread,
+  // whose admin handlers never suspend, so the caller waits only for the broker's queue.
+  http::http_response admin(const http::http_request& request);
+  void advertise_admin_url(std::string url);
 
  private:
   broker_thread() = default;

@@ -22,6 +22,9 @@ struct broker_options {
   std::string listen = "127.0.0.1:6650";  // host:port; port 0 picks a free one
   std::filesystem::path data_dir = "shfn-data";
   std::string admin = "127.0.0.1:8080";  // host:port of the admin HTTP API; empty: off
+  // With `admin` empty: the admin API still answers, through broker::admin() only, for a host
+  // that serves it on a port of its own (`shfn run` on its admin port).
+  bool admin_in_process = false;
   sync_mode sync = sync_mode::fsync;
   // Group commit: an fdatasync starts no sooner than this after the previous one started, so
   // that the sends arriving meanwhile share it (storage/syncer.h). After a quiet spell a send

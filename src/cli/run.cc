@@ -81,7 +81,9 @@ result<flow::source_clock> source_clock_from_env() {
 }
 
 result<std::unique_ptr<broker::broker_thread>> start_embedded(const run_flags& f) {
-  broker::broker_options options{.listen = f.listen, .data_dir = f.data_dir, .admin = ""};
+  // Its admin API is served on `shfn run`'s admin port, next to the runtime's endpoints.
+  broker::broker_options options{
+      .listen = f.listen, .data_dir = f.data_dir, .admin = "", .admin_in_process = true};
   return broker::broker_thread::start(options);
 }
 
@@ -147,13 +149,19 @@ int run_functions(const run_flags& f) {
       .clock = *clock,
       .broker_disk_full =
           embedded ? std::function<bool()>([b = embedded.get()] { return b->disk_full(); })
-                   : nullptr};
+                   : nullptr,
+      .broker_admin = embedded
+                          ? flow::admin_handler([b = embedded.get()](const http::http_request& r) {
+                              return b->admin(r);
+                            })
+                          : nullptr};
   flow::runtime rt(**c, std::move(plan), options);
   if (f.admin != "off") {
     auto at = broker::parse_listen_address(f.admin);
     if (!at) return error("invalid --admin " + f.admin, at.error().message());
     auto served = rt.serve_admin(io.get_executor(), *at);
     if (!served) return error("cannot serve the admin API on " + f.admin, served.error().message());
+    if (embedded) embedded->advertise_admin_url(rt.admin_url());
     std::printf("shfn admin ready on %s\n", rt.admin_url().c_str());
   }
   std::fflush(stdout);

@@ -121,6 +121,8 @@ void runtime::stop() {
 
 http::http_response runtime::handle(const http::http_request& request) const {
   const auto& path = request.path;
+  const bool for_broker = !path.empty() && (path[0] == "admin" || path[0] == "lookup");
+  if (for_broker && options_.broker_admin) return options_.broker_admin(request);
   if (request.method != "GET" && request.method != "HEAD") {
     return {.status = 405, .body = R"({"reason": "only GET"})"};
   }

@@ -12,6 +12,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,9 +23,12 @@
 #include "flow/cron_source.h"
 #include "flow/plan.h"
 #include "function/function_instance.h"
+#include "http/http.h"
 #include "http/server.h"
 
 namespace shfn::flow {
+
+using admin_handler = std::function<http::http_response(const http::http_request&)>;
 
 struct runtime_options {
   int instance_id = 0;
@@ -35,6 +39,9 @@ struct runtime_options {
   // With the embedded broker: whether its disk is full, so that no output can be stored. Shown
   // by /readyz (503), /metrics and /status. Empty with a remote broker, which shows its own.
   std::function<bool()> broker_disk_full;
+  // The embedded broker's admin API (Pulsar's /admin/v2/... and /lookup/...), served on the
+  // runtime's admin port; from the runtime's thread. Unset: those paths are not found.
+  admin_handler broker_admin;
 };
 
 class runtime {

@@ -1,0 +1,57 @@
+"""`shfn run` serves its embedded broker's admin API (Pulsar's /admin/v2 and /lookup/v2) on its
+own admin port, next to /status and /metrics: what `shfn broker` serves, without a second port."""
+import json
+import urllib.request
+
+import pytest
+
+from conftest import standalone
+
+UPPER = """kind: Function
+metadata:
+  name: upper
+spec:
+  command: ["tr", "a-z", "A-Z"]
+  inputs: [in]
+  output: out
+"""
+
+
+def call(rt, method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(rt.http + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            text = r.read().decode()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode() or "null")
+
+
+def test_shfn_run_serves_the_embedded_brokers_admin_api_on_its_admin_port(make_spec, runtimes,
+                                                                         clients):
+    if standalone():
+        pytest.skip("with --url there is no embedded broker: Pulsar serves its own admin API")
+    spec = make_spec(text=UPPER, topics=["in", "out"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    c.produce(spec.topic("in"), "hello")
+    assert [m["payload"] for m in c.consume_json(spec.topic("out"), 1)] == ["HELLO"]
+
+    assert call(rt, "GET", "/admin/v2/tenants") == (200, ["public", "pulsar"])
+    status, topics = call(rt, "GET", "/admin/v2/persistent/public/default")
+    assert status == 200
+    assert f"persistent://public/default/{spec.topic('in')}" in topics
+    assert f"persistent://public/default/{spec.topic('out')}" in topics
+    status, stats = call(rt, "GET", f"/admin/v2/persistent/public/default/{spec.topic('in')}/stats")
+    assert status == 200 and stats["msgInCounter"] == 1
+    # The broker names itself by the port that serves its API.
+    status, cluster = call(rt, "GET", "/admin/v2/clusters/standalone")
+    assert status == 200 and cluster["serviceUrl"] == rt.http
+    assert cluster["brokerServiceUrl"] == rt.url
+    # Changes go through: a namespace made here takes topics.
+    assert call(rt, "PUT", "/admin/v2/namespaces/public/ops")[0] == 204
+    c.produce("persistent://public/ops/t", "in a new namespace")
+    # The runtime's own endpoints are still there.
+    assert rt.status()["ready"] is True
