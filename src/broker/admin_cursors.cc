@@ -64,36 +64,36 @@ class cursor_api {
     const std::string& sub = p[7];
     if (p.size() == 8 && r_.method == "PUT") return create(parts, sub);
     if (p.size() == 9 && p[8] == "skip_all") {
-      return move(parts, sub, [](const topic& t, const subscription&) {
+      return move(parts, sub, motion::skip, [](const topic& t, const subscription&) {
         return std::optional(t.durable_end());
       });
     }
     if (p.size() == 9 && p[8] == "resetcursor") {
-      return move(parts, sub,
+      return move(parts, sub, motion::seek,
                   [this](const topic& t, const subscription&) { return offset_named(t, r_.body); });
     }
     if (p.size() != 10) return std::nullopt;
     const auto n = number(p[9]);
     if (!n) return error_response(400, "Invalid number: " + p[9]);
     if (p[8] == "skip") {
-      return move(parts, sub, [n](const topic& t, const subscription& s) {
+      return move(parts, sub, motion::skip, [n](const topic& t, const subscription& s) {
         return std::optional(std::min(t.durable_end(), s.mark_delete() + *n));
       });
     }
-    if (p[8] == "resetcursor") return move(parts, sub, published_since(*n));
+    if (p[8] == "resetcursor") return move(parts, sub, motion::seek, published_since(*n));
     if (p[8] == "expireMessages") {
       const std::uint64_t now = now_ms();
       const std::uint64_t before = now > *n * 1000 ? now - *n * 1000 : 0;
-      return move(parts, sub, [before](const topic& t, const subscription& s) {
-        auto at = published_since(before)(t, s);
-        return at ? std::optional(std::max(*at, s.mark_delete())) : at;
-      });
+      return move(parts, sub, motion::skip, published_since(before));
     }
     return std::nullopt;
   }
 
  private:
   using target = std::function<std::optional<std::uint64_t>(const topic&, const subscription&)>;
+  // skip: forward only, consumers kept (subscription::skip_to); seek: anywhere, consumers closed
+  // and subscribing again from there (subscription::seek), as Pulsar's reset-cursor.
+  enum class motion { skip, seek };
 
   // The first entry published at or after `ms`.
   static target published_since(std::uint64_t ms) {
@@ -151,7 +151,7 @@ class cursor_api {
   }
 
   http_response move(const std::vector<wire::topic_name>& parts, const std::string& name,
-                     const target& where) {
+                     motion how, const target& where) {
     if (r_.method != "POST") return method_not_allowed("POST");
     if (parts.empty()) return error_response(404, "Topic not found");
     std::vector<std::pair<std::shared_ptr<topic>, subscription*>> found;
@@ -169,7 +169,8 @@ class cursor_api {
     for (const auto& [t, sub] : found) {
       auto at = where(*t, *sub);
       if (!at) return error_response(412, "Unable to find the position to move the cursor to");
-      if (auto ok = sub->seek(*at); !ok) return error_response(500, ok.error().message());
+      auto moved = how == motion::seek ? sub->seek(*at) : sub->skip_to(*at);
+      if (!moved) return error_response(500, moved.error().message());
     }
     spdlog::info("admin: {} {}: subscription {} of {} moved", r_.method, r_.target, name,
                  parts.front().base());

@@ -13,9 +13,10 @@
 //   POST …/{topic}/subscription/{sub}/expireMessages/{s}   skip what is older than s seconds
 // clang-format on
 //
-// Each moves the cursor as a seek does (subscription::seek): its consumers are closed and
-// subscribe again from the new position. Pulsar does so for reset-cursor; for skip,
-// clear-backlog and expire-messages it keeps them, so there a consumer sees a reconnect.
+// reset-cursor moves the cursor as a seek does (subscription::seek): its consumers are closed and
+// subscribe again from the new position, as on Pulsar. skip, clear-backlog and expire-messages
+// only move it forward, settling what they pass as a cumulative ack would, and keep the
+// consumers (subscription::skip_to).
 
 #include <optional>
 #include <vector>

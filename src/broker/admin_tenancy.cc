@@ -76,10 +76,6 @@ std::optional<refusal> retention_refusal(const json& v) {
   const auto minutes = v["retentionTimeInMinutes"].get<long long>();
   const auto megabytes = v["retentionSizeInMB"].get<long long>();
   if (minutes < -1 || megabytes < -1) return malformed("retention limits are -1 or more");
-  // The broker deletes consumed data by age only (whole segments once older than the time).
-  if (megabytes != -1 && !(megabytes == 0 && minutes == 0)) {
-    return unhonoured("a retention size limit (retentionSizeInMB); give --size -1");
-  }
   return std::nullopt;
 }
 
@@ -87,7 +83,6 @@ std::optional<refusal> message_ttl_refusal(const json& v) {
   if (!v.is_number_integer() || v.get<long long>() < 0) {
     return malformed("a message TTL is a number of seconds");
   }
-  if (v.get<long long>() != 0) return unhonoured("a message TTL (messageTTL): nothing expires");
   return std::nullopt;
 }
 

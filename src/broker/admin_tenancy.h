@@ -16,9 +16,8 @@
 //   GET                 /admin/v2/brokers/standalone, /admin/v2/brokers/leaderBroker
 // clang-format on
 //
-// A policy value the broker would not honour is refused with 501 naming it: a retention size
-// limit, a message TTL, deduplication off, partitioned auto-creation, a schema compatibility
-// strategy (there is no schema registry yet).
+// A policy value the broker would not honour is refused with 501 naming it: deduplication off,
+// partitioned auto-creation, a schema compatibility strategy (there is no schema registry yet).
 
 #include <optional>
 

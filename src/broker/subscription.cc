@@ -318,6 +318,25 @@ result<void> subscription::seek(std::uint64_t offset) {
   return {};
 }
 
+result<void> subscription::skip_to(std::uint64_t offset) {
+  if (!cursor_) return fail(wire::server_error(pb::NotAllowedError));
+  offset = std::min(offset, topic_.durable_end());
+  if (offset <= mark_delete()) return {};
+  if (auto ok = cursor_->ack_cumulative(offset - 1); !ok) return fail(ok.error());
+  for (const auto& c : consumers_) {
+    while (!c->unacked.empty() && c->unacked.begin()->first < offset) {
+      release_hash(c->unacked.begin()->second.hash);
+      c->unacked.erase(c->unacked.begin());
+    }
+  }
+  std::erase_if(replay_, [offset](std::uint64_t o) { return o < offset; });
+  std::erase_if(delayed_, [offset](const auto& held) { return held.second < offset; });
+  std::erase_if(redelivery_counts_, [offset](const auto& count) { return count.first < offset; });
+  read_position_ = std::max(read_position_, offset);
+  dispatch();
+  return {};
+}
+
 // ------------------------------------------------------------------------------ dispatch
 
 void subscription::dispatch() {

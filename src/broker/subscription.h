@@ -97,6 +97,9 @@ class subscription {
   void redeliver(consumer* c, const std::vector<std::uint64_t>& offsets);
   // Moves the cursor; consumers are closed so they resubscribe from the new position.
   result<void> seek(std::uint64_t offset);
+  // Settles every entry below `offset`, as a cumulative ack would, keeping the consumers: what
+  // skip, clear-backlog, expire-messages and a message TTL do. Never moves backwards.
+  result<void> skip_to(std::uint64_t offset);
 
   void on_entries_available() { dispatch(); }
   // Non-persistent topics: offered once, dropped when nobody has permits.

@@ -7,8 +7,8 @@
 //
 // Each namespace carries the policies set on it, by Pulsar's names ("retention_policies",
 // "autoTopicCreationOverride", ...); a policy never set is absent. The broker honours the ones
-// it has the mechanism for (retention time, auto topic creation); the admin API refuses the
-// values it would not honour (admin_tenancy.cc says which).
+// it has the mechanism for (retention, message TTL, auto topic creation); the admin API
+// refuses the values it would not honour (admin_tenancy.cc says which).
 //
 // Durable: the whole state is one JSON file, DATA/tenancy.json, replaced (written, synced and
 // renamed) on every change, so after a crash it holds the state before the change or after it.

@@ -510,13 +510,15 @@ result<std::uint64_t> topic::offset_at_time(std::uint64_t publish_time) const {
 
 void topic::trim() {
   if (!log_) return;
+  expire();
   std::uint64_t consumed = durable_end_;
   for (const auto& [name, sub] : subscriptions_) consumed = std::min(consumed, sub->mark_delete());
-  const auto retention = retention_ms();
-  if (!retention) return;  // kept forever
+  const retention kept = retention_policy();
+  if (!kept.time_ms && kept.bytes == UINT64_MAX) return;  // kept for ever
   const std::uint64_t now = now_ms();
-  const std::uint64_t older_than = now > *retention ? now - *retention : 0;
-  auto freed = log_->trim(consumed, older_than);
+  std::uint64_t older_than = 0;  // no age qualifies, only the size
+  if (kept.time_ms) older_than = now > *kept.time_ms ? now - *kept.time_ms : 0;
+  auto freed = log_->trim(consumed, older_than, kept.bytes);
   if (!freed) {
     spdlog::warn("topic {}: trim failed: {}", full_name_, freed.error().message());
   } else if (*freed > 0) {
@@ -524,16 +526,38 @@ void topic::trim() {
   }
 }
 
-// How long consumed data is kept: the namespace's retention time when one is set (-1: for
-// ever), else the broker's.
-std::optional<std::uint64_t> topic::retention_ms() const {
-  auto policy = ctx_.tenants.policy(name_.tenant, name_.ns, "retention_policies");
-  if (policy && policy->is_object()) {
-    const long long minutes = policy->value("retentionTimeInMinutes", 0LL);
-    if (minutes < 0) return std::nullopt;
-    return static_cast<std::uint64_t>(minutes) * 60'000;
+// A namespace's message TTL: what a subscription has left unacknowledged that long is skipped,
+// as Pulsar's expiry does, without closing its consumers.
+void topic::expire() {
+  auto ttl = ctx_.tenants.policy(name_.tenant, name_.ns, "message_ttl_in_seconds");
+  if (!ttl || !ttl->is_number_integer() || ttl->get<long long>() <= 0) return;
+  const auto span = static_cast<std::uint64_t>(ttl->get<long long>()) * 1000;
+  const std::uint64_t now = now_ms();
+  auto first_live = offset_at_time(now > span ? now - span : 0);
+  if (!first_live) return;
+  for (const auto& [name, sub] : subscriptions_) {
+    if (!sub->durable() || sub->mark_delete() >= *first_live) continue;
+    if (auto ok = sub->skip_to(*first_live); !ok) {
+      spdlog::warn("topic {}: cannot expire messages of {}: {}", full_name_, name,
+                   ok.error().message());
+    }
   }
-  return static_cast<std::uint64_t>(std::chrono::milliseconds(ctx_.options.retention).count());
+}
+
+// How long, and up to what size, consumed data is kept: the namespace's retention policy when
+// one is set (-1: no limit), else the broker's --retention time.
+topic::retention topic::retention_policy() const {
+  auto policy = ctx_.tenants.policy(name_.tenant, name_.ns, "retention_policies");
+  if (!policy || !policy->is_object()) {
+    return {.time_ms = static_cast<std::uint64_t>(
+                std::chrono::milliseconds(ctx_.options.retention).count())};
+  }
+  retention kept;
+  const long long minutes = policy->value("retentionTimeInMinutes", 0LL);
+  const long long megabytes = policy->value("retentionSizeInMB", 0LL);
+  if (minutes >= 0) kept.time_ms = static_cast<std::uint64_t>(minutes) * 60'000;
+  if (megabytes >= 0) kept.bytes = static_cast<std::uint64_t>(megabytes) << 20;
+  return kept;  // as Pulsar's: consumed data goes once past either limit
 }
 
 result<void> topic::remove() {

@@ -161,7 +161,12 @@ class topic : public std::enable_shared_from_this<topic> {
   topic(broker_context& ctx, wire::topic_name name, std::shared_ptr<storage::log> log);
   result<void> load_subscriptions();
   result<void> rebuild_dedup_state();
-  std::optional<std::uint64_t> retention_ms() const;
+  struct retention {
+    std::optional<std::uint64_t> time_ms;  // consumed data older than this goes; none: no limit
+    std::uint64_t bytes = UINT64_MAX;      // and while the log holds more than this
+  };
+  retention retention_policy() const;
+  void expire();
   void publish_transient(const wire::frame& send, const publish_request& request);
   void answer_duplicate(const publish_request& request);
   void close_producer_on_full_disk(const std::string& producer_name);

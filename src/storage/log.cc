@@ -292,12 +292,16 @@ result<std::uint64_t> log::find_by_time(std::uint64_t t) const {
   return segments_.back().end;
 }
 
-result<std::uint64_t> log::trim(std::uint64_t offset, std::uint64_t older_than) {
+result<std::uint64_t> log::trim(std::uint64_t offset, std::uint64_t older_than,
+                                std::uint64_t keep_bytes) {
   std::lock_guard lock(mutex_);
+  std::uint64_t held = 0;
+  for (const segment& s : segments_) held += s.file_bytes;
   std::uint64_t freed = 0;
   while (segments_.size() > 1) {
     const segment& oldest = segments_.front();
-    if (oldest.end > offset || oldest.max_time > older_than) break;
+    const bool over_size = held - freed > keep_bytes;
+    if (oldest.end > offset || (oldest.max_time > older_than && !over_size)) break;
     // The segment first: an index left without one is deleted on open, while a segment left
     // without its index would simply be rescanned.
     if (auto ok = remove_file(dir_ / file_name(oldest.base, ".seg")); !ok) return fail(ok.error());

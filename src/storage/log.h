@@ -141,10 +141,12 @@ class log {
   // The first (lowest) offset whose publish_time >= t, or end_offset() if there is none.
   [[nodiscard]] result<std::uint64_t> find_by_time(std::uint64_t t) const;
 
-  // Deletes the oldest sealed segments whose every entry is < `offset` and whose newest publish
-  // time is <= `older_than` (UINT64_MAX: any age), stopping at the first that doesn't qualify;
-  // never the active segment. Returns the bytes freed.
-  [[nodiscard]] result<std::uint64_t> trim(std::uint64_t offset, std::uint64_t older_than);
+  // Deletes the oldest sealed segments whose every entry is < `offset` and that are either old
+  // (newest publish time <= `older_than`; UINT64_MAX: any age) or beyond the size kept (the log
+  // holds more than `keep_bytes` with them), stopping at the first that doesn't qualify; never
+  // the active segment. Returns the bytes freed.
+  [[nodiscard]] result<std::uint64_t> trim(std::uint64_t offset, std::uint64_t older_than,
+                                           std::uint64_t keep_bytes = UINT64_MAX);
 
   std::uint64_t size_bytes() const;  // of all segment files
   std::size_t open_files() const;    // descriptors held: the active segment and open sealed ones

@@ -17,12 +17,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <thread>
 
 #include "broker/broker.h"
 #include "broker/context.h"
+#include "http/tests/http_client.h"
 #include "storage/layout.h"
 #include "support/broker_env.h"
 #include "wire/frame.h"
@@ -494,6 +496,75 @@ TEST_F(broker_protocol, a_namespace_retention_keeps_consumed_segments) {
   }
   ASSERT_LE(segment_files(log_of(trimmed)), 2u) << "the default namespace's consumed data goes";
   EXPECT_EQ(segment_files(log_of(kept)), before[kept]) << "infinite retention keeps it all";
+}
+
+// What an admin API's GET answers, as JSON (null when it cannot be had).
+nlohmann::json admin_get(const std::string& admin_url, const std::string& path) {
+  const std::string hostport = admin_url.substr(std::string("http://").size());
+  const auto colon = hostport.rfind(':');
+  const asio::ip::tcp::endpoint at(
+      asio::ip::make_address(hostport.substr(0, colon)),
+      static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1))));
+  return http::testing::request(at, "GET", path).body_json();
+}
+
+bool closes_a_consumer(const std::vector<pb::BaseCommand>& frames) {
+  return std::ranges::any_of(
+      frames, [](const auto& f) { return f.type() == pb::BaseCommand::CLOSE_CONSUMER; });
+}
+
+// A namespace's message TTL skips what a subscription left unacknowledged that long, and its
+// consumer stays attached: once the backlog is gone, the next message reaches it.
+TEST_F(broker_protocol, a_message_ttl_expires_the_backlog_and_keeps_the_consumer) {
+  restart({.listen = "127.0.0.1:0",
+           .data_dir = dir_,
+           .admin = "127.0.0.1:0",
+           .trim_interval = std::chrono::milliseconds(10)});
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  ASSERT_EQ(shfn::testing::admin_request("PUT", "/admin/v2/namespaces/public/ttl", ""), 204);
+  ASSERT_EQ(shfn::testing::admin_request("POST", "/admin/v2/namespaces/public/ttl/messageTTL", "1"),
+            204);
+  const std::string topic = "persistent://public/ttl/t";
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  c.send(subscribe_command(topic, pb::CommandSubscribe::Shared));
+  ASSERT_TRUE(c.next().has_value());
+  produce(topic, 5);
+  const std::string stats = "/admin/v2/persistent/public/ttl/t/stats";
+  std::vector<pb::BaseCommand> frames;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (admin_get(broker_->admin_url(), stats)["subscriptions"]["s"]["msgBacklog"] != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    for (auto& f : c.until_pong()) frames.push_back(std::move(f));
+  }
+  ASSERT_EQ(admin_get(broker_->admin_url(), stats)["subscriptions"]["s"]["msgBacklog"], 0)
+      << "expired a second after they were published";
+  EXPECT_FALSE(closes_a_consumer(frames));
+  produce(topic, 1);
+  c.send(flow(10));
+  auto delivered = c.until_pong();
+  ASSERT_EQ(delivered.size(), 1u) << "only the message published after the expiry";
+  EXPECT_EQ(delivered[0].message().message_id().entryid(), 5u);
+}
+
+// clear-backlog settles everything stored without closing the subscription's consumers.
+TEST_F(broker_protocol, clear_backlog_keeps_the_consumer) {
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = "127.0.0.1:0"});
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  c.send(subscribe_command("cleared", pb::CommandSubscribe::Shared));
+  ASSERT_TRUE(c.next().has_value());
+  produce("cleared", 3);
+  ASSERT_EQ(shfn::testing::admin_request(
+                "POST", "/admin/v2/persistent/public/default/cleared/subscription/s/skip_all", ""),
+            204);
+  EXPECT_FALSE(closes_a_consumer(c.until_pong()));
+  produce("cleared", 1);
+  c.send(flow(10));
+  auto delivered = c.until_pong();
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].message().message_id().entryid(), 3u);
 }
 
 // ------------------------------------------------------------------ what other clients require

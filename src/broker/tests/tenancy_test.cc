@@ -186,8 +186,7 @@ TEST_F(tenancy_api, policies_it_honours_are_kept_and_the_others_refused_by_name)
   EXPECT_EQ(call("GET", ns + "schemaCompatibilityStrategy").body_json(), "UNDEFINED");
 
   for (const auto& [policy, method, value] :
-       {std::tuple{"retention", "POST", R"({"retentionTimeInMinutes":180,"retentionSizeInMB":10})"},
-        std::tuple{"messageTTL", "POST", "120"}, std::tuple{"deduplication", "POST", "false"},
+       {std::tuple{"deduplication", "POST", "false"},
         std::tuple{"autoTopicCreation", "POST",
                    R"({"allowAutoTopicCreation":true,"topicType":"partitioned"})"},
         std::tuple{"schemaCompatibilityStrategy", "PUT", R"("FULL")"}}) {
@@ -198,12 +197,16 @@ TEST_F(tenancy_api, policies_it_honours_are_kept_and_the_others_refused_by_name)
               std::string::npos);
   }
   EXPECT_EQ(call("POST", ns + "messageTTL", "\"soon\"").status, 400);
+  EXPECT_EQ(call("POST", ns + "messageTTL", "120").status, 204);
+  EXPECT_EQ(call("GET", ns + "messageTTL").body, "120");
   EXPECT_EQ(call("POST", ns + "retention", "{").status, 400);
 
   auto doc = call("GET", "namespaces/public/default").body_json();
   EXPECT_EQ(doc["retention_policies"]["retentionTimeInMinutes"], 180) << "unchanged by refusals";
   EXPECT_EQ(doc["deduplicationEnabled"], true);
-  EXPECT_FALSE(doc.contains("message_ttl_in_seconds"));
+  EXPECT_EQ(doc["autoTopicCreationOverride"]["allowAutoTopicCreation"], false)
+      << "the refused partitioned auto-creation left the earlier value";
+  EXPECT_EQ(doc["message_ttl_in_seconds"], 120);
   EXPECT_EQ(call("DELETE", ns + "retention").status, 204);
   EXPECT_EQ(call("GET", ns + "retention").body, "");
 }

@@ -151,6 +151,32 @@ TEST(log, find_by_time_copes_with_times_that_go_backwards) {
   EXPECT_EQ(l->find_by_time(80), 4u);
 }
 
+// A size bound deletes consumed segments, however young, while the log holds more than it; never
+// one that is not wholly consumed.
+TEST(log, trim_keeps_a_size_bound_over_consumed_segments) {
+  temp_dir dir;
+  auto l = open_log(dir.path(), 512);
+  append_range(*l, 0, 200);
+  const std::uint64_t size_before = l->size_bytes();
+  const std::uint64_t segments = files_with_extension(dir.path(), ".seg").size();
+  ASSERT_GT(segments, 6u);
+
+  EXPECT_EQ(l->trim(100, 0, size_before), 0u) << "within the bound: young data stays";
+  const std::uint64_t bound = size_before * 3 / 4;  // reached before the consumed part is gone
+  auto freed = l->trim(100, 0, bound);
+  ASSERT_TRUE(freed);
+  EXPECT_GT(*freed, 0u);
+  EXPECT_LE(l->size_bytes(), bound) << "down to the bound";
+  EXPECT_GT(l->size_bytes() + 1024, bound) << "and no further than a segment below it";
+  const std::uint64_t start = l->start_offset();
+  EXPECT_LE(start, 100u) << "only what was consumed";
+
+  ASSERT_TRUE(l->trim(100, 0, 0));
+  EXPECT_LE(l->start_offset(), 100u) << "a bound of 0 still keeps unconsumed data";
+  EXPECT_GE(l->start_offset(), start);
+  expect_entries(read_all(*l), l->start_offset(), 200);
+}
+
 TEST(log, trim_deletes_only_wholly_consumed_sealed_segments) {
   temp_dir dir;
   auto l = open_log(dir.path(), 512);
