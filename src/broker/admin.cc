@@ -198,9 +198,12 @@ class api {
     const std::string& action = p[6];
     if (p.size() == 7 && action == "partitions") {
       if (r.method == "PUT") return create_partitioned(*t, r.body);
-      if (r.method == "GET") return json_response(200, {{"partitions", partitions_of(*t)}});
+      if (r.method == "POST") return grow_partitioned(*t, r.body);
+      if (r.method == "GET") {
+        return json_response(200, {{"partitions", partitions_of(*t)}, {"deleted", false}});
+      }
       if (r.method == "DELETE") return remove_partitioned(*t, force);
-      return method_not_allowed("GET, PUT, DELETE");
+      return method_not_allowed("GET, PUT, POST, DELETE");
     }
     if (p.size() == 7 &&
         (action == "stats" || action == "partitioned-stats" || action == "subscriptions")) {
@@ -268,30 +271,58 @@ class api {
     return no_content();
   }
 
-  http_response create_partitioned(const wire::topic_name& t, const std::string& body) {
-    if (t.partition >= 0) {
-      return error_response(412, "Partitioned topic name should not contain '-partition-'");
-    }
+  // The partition count in a request's body, or the answer that refuses it.
+  static tl::expected<int, http_response> partition_count(const std::string& body) {
     const json n = json::parse(trim(body, " \t\r\n"), nullptr, false);
     if (n.is_discarded() || !n.is_number_integer()) {
-      return error_response(400, "The body must be the number of partitions");
+      return tl::unexpected(error_response(400, "The body must be the number of partitions"));
     }
     // Positive numbers parse as unsigned, negative ones as signed.
     const long long count = n.is_number_unsigned()
                                 ? static_cast<long long>(std::min<std::uint64_t>(
                                       n.get<std::uint64_t>(), max_partitions + 1))
                                 : n.get<long long>();
-    if (count <= 0) return error_response(406, "Number of partitions should be more than 0");
+    if (count <= 0) {
+      return tl::unexpected(error_response(406, "Number of partitions should be more than 0"));
+    }
     if (count > max_partitions) {
-      return error_response(
+      return tl::unexpected(error_response(
           412,
-          fmt::format("Number of partitions should be less than or equal to {}", max_partitions));
+          fmt::format("Number of partitions should be less than or equal to {}", max_partitions)));
     }
+    return static_cast<int>(count);
+  }
+
+  http_response create_partitioned(const wire::topic_name& t, const std::string& body) {
+    if (t.partition >= 0) {
+      return error_response(412, "Partitioned topic name should not contain '-partition-'");
+    }
+    auto count = partition_count(body);
+    if (!count) return std::move(count.error());
     if (partitions_of(t) > 0 || exists(t)) return error_response(409, "This topic already exists");
-    if (auto ok = topics_.create_partitioned(t.str(), static_cast<int>(count)); !ok) {
-      return error_of(ok.error());
+    if (auto ok = topics_.create_partitioned(t.str(), *count); !ok) return error_of(ok.error());
+    spdlog::info("admin: created partitioned topic {} with {} partitions", t.str(), *count);
+    return no_content();
+  }
+
+  // update-partitioned-topic: more partitions, never fewer. Clients see them when they next ask
+  // for the topic's metadata (the official ones do every minute: autoUpdatePartitions).
+  http_response grow_partitioned(const wire::topic_name& t, const std::string& body) {
+    auto count = partition_count(body);
+    if (!count) return std::move(count.error());
+    const int current = partitions_of(t);
+    if (current == 0) {
+      return error_response(409, "Topic " + t.str() + " is not the partitioned topic.");
     }
-    spdlog::info("admin: created partitioned topic {} with {} partitions", t.str(), count);
+    if (*count < current) {
+      return error_response(422, fmt::format("Desired partitions {} can't be less than the "
+                                             "current partitions {}.",
+                                             *count, current));
+    }
+    if (*count == current) return no_content();
+    if (auto ok = topics_.grow_partitioned(t.str(), *count); !ok) return error_of(ok.error());
+    spdlog::info("admin: partitioned topic {} grown from {} to {} partitions", t.str(), current,
+                 *count);
     return no_content();
   }
 

@@ -148,6 +148,17 @@ result<void> topic_registry::create_partitioned(std::string_view name, int parti
   return storage::replace_file_durably(file, as_bytes(text));
 }
 
+result<void> topic_registry::grow_partitioned(std::string_view name, int partitions) {
+  auto parsed = wire::parse_topic_name(name);
+  if (!parsed) return fail(parsed.error());
+  auto current = this->partitions(name);
+  if (!current) return fail(current.error());
+  if (*current == 0 || partitions <= *current) return fail(wire::server_error(pb::NotAllowedError));
+  const std::string text = std::to_string(partitions) + "\n";
+  return storage::replace_file_durably(storage::partitions_file(ctx_.options.data_dir, *parsed),
+                                       as_bytes(text));
+}
+
 result<void> topic_registry::remove(std::string_view name) {
   auto parsed = wire::parse_topic_name(name);
   if (!parsed) return fail(parsed.error());

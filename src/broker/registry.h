@@ -39,6 +39,8 @@ class topic_registry {
   // 0 for a non-partitioned topic.
   result<int> partitions(std::string_view name) const;
   result<void> create_partitioned(std::string_view name, int partitions);
+  // A partitioned topic gets more partitions (the caller checks that `partitions` is more).
+  result<void> grow_partitioned(std::string_view name, int partitions);
   // Deletes a topic (every partition of a partitioned one) and its data.
   result<void> remove(std::string_view name);
 

@@ -156,7 +156,7 @@ awaitable<void> partitioned_topic_lifecycle(asio::io_context* io, broker_under_t
   auto meta = request(b.admin, "GET", path + "/partitions");
   EXPECT_EQ(meta.status, 200);
   EXPECT_EQ(meta.field("content-type"), "application/json");
-  EXPECT_EQ(meta.body_json(), json({{"partitions", 3}}));
+  EXPECT_EQ(meta.body_json(), json({{"partitions", 3}, {"deleted", false}}));
   EXPECT_TRUE(string_set(request(b.admin, "GET", ns_path + "/partitioned").body_json())
                   .contains(full(topic)));
 
@@ -204,7 +204,8 @@ awaitable<void> partitioned_topic_lifecycle(asio::io_context* io, broker_under_t
   }
   EXPECT_FALSE(string_set(request(b.admin, "GET", ns_path + "/partitioned").body_json())
                    .contains(full(topic)));
-  EXPECT_EQ(request(b.admin, "GET", path + "/partitions").body_json(), json({{"partitions", 0}}));
+  EXPECT_EQ(request(b.admin, "GET", path + "/partitions").body_json(),
+            json({{"partitions", 0}, {"deleted", false}}));
   auto parsed = wire::parse_topic_name(topic);
   CO_ASSERT_TRUE(parsed.has_value());
   for (int i = 0; i < 3; ++i) {
@@ -226,7 +227,8 @@ TEST_F(admin_api, partition_counts_are_validated) {
   EXPECT_EQ(request(env_.admin, "PUT", path, "-3").status, 406);
   EXPECT_EQ(request(env_.admin, "PUT", path, "100000").status, 412);
   EXPECT_EQ(request(env_.admin, "PUT", path, "99999999999999999999999").status, 400);
-  EXPECT_EQ(request(env_.admin, "GET", path).body_json(), json({{"partitions", 0}}));
+  EXPECT_EQ(request(env_.admin, "GET", path).body_json(),
+            json({{"partitions", 0}, {"deleted", false}}));
   EXPECT_EQ(request(env_.admin, "PUT", ns_path + "/x-partition-1/partitions", "2").status, 412);
 }
 
@@ -583,7 +585,8 @@ TEST_F(admin_api, unknown_paths_and_wrong_methods) {
   EXPECT_EQ(wrong.field("allow"), "GET");
   EXPECT_EQ(request(env_.admin, "DELETE", "/admin/v2/brokers/health").status, 405);
   EXPECT_EQ(request(env_.admin, "PATCH", ns_path + "/t").status, 405);
-  EXPECT_EQ(request(env_.admin, "POST", ns_path + "/t/partitions", "4").status, 405);
+  EXPECT_EQ(request(env_.admin, "POST", ns_path + "/t/partitions", "4").status, 409)
+      << "t is not partitioned: there is nothing to grow";
   EXPECT_EQ(request(env_.admin, "PUT", ns_path + "/t/stats").status, 405);
   EXPECT_EQ(request(env_.admin, "GET", ns_path + "/t/subscription/s").status, 501);
   EXPECT_EQ(request(env_.admin, "PUT", ns_path).status, 405);
@@ -601,7 +604,7 @@ TEST_F(admin_api, keep_alive_and_pipelining) {
   EXPECT_EQ(first.field("connection"), "keep-alive");
   auto second = c.read_reply();
   EXPECT_EQ(second.status, 200);
-  EXPECT_EQ(second.body_json(), json({{"partitions", 0}}));
+  EXPECT_EQ(second.body_json(), json({{"partitions", 0}, {"deleted", false}}));
   // Errors the API answers keep the connection too.
   c.send("GET /nope HTTP/1.1\r\n\r\n");
   EXPECT_EQ(c.read_reply().status, 404);
