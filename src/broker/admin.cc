@@ -11,7 +11,6 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cctype>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
@@ -29,13 +28,11 @@
 #include "broker/subscription.h"
 #include "broker/topic.h"
 #include "http/prometheus.h"
-#include "storage/layout.h"
 #include "wire/errc.h"
 #include "wire/topic_name.h"
 
 namespace shfn::broker {
 
-namespace fs = std::filesystem;
 namespace pb = wire::pb;
 using asio::awaitable;
 using asio::redirect_error;
@@ -349,7 +346,14 @@ class api {
     if (!exists(t)) return error_response(404, "Topic not found");
     auto loaded = topics_.get(t.str());
     if (!loaded) return error_of(loaded.error());
-    return json_response(200, topic_stats_json(**loaded, rates_));
+    return json_response(200, topic_stats_json(**loaded, rates_, owner()));
+  }
+
+  // host:port of the admin API, as Pulsar names a broker.
+  std::string owner() const {
+    const std::string url = broker_.admin_url();
+    const auto at = url.find("://");
+    return at == std::string::npos ? url : url.substr(at + 3);
   }
 
   http_response partitioned_stats(const wire::topic_name& t, bool per_partition) {
@@ -361,7 +365,9 @@ class api {
                   {"msgInCounter", 0},
                   {"bytesInCounter", 0},
                   {"msgOutCounter", 0},
+                  {"bytesOutCounter", 0},
                   {"storageSize", 0},
+                  {"backlogSize", 0},
                   {"publishers", json::array()},
                   {"subscriptions", json::object()},
                   {"metadata", {{"partitions", n}}}};
@@ -369,15 +375,12 @@ class api {
     for (int i = 0; i < n; ++i) {
       auto loaded = topics_.get(t.partition_of(i).str());
       if (!loaded) return error_of(loaded.error());
-      json part = topic_stats_json(**loaded, rates_);
+      json part = topic_stats_json(**loaded, rates_, owner());
       add_stats(total, part);
       if (per_partition) partitions[(*loaded)->name()] = std::move(part);
     }
-    const auto messages = total["msgInCounter"].get<std::uint64_t>();
-    total["averageMsgSize"] =
-        messages == 0 ? 0.0
-                      : static_cast<double>(total["bytesInCounter"].get<std::uint64_t>()) /
-                            static_cast<double>(messages);
+    const double rate_in = total["msgRateIn"].get<double>();
+    total["averageMsgSize"] = rate_in > 0 ? total["msgThroughputIn"].get<double>() / rate_in : 0.0;
     if (per_partition) total["partitions"] = std::move(partitions);
     return json_response(200, total);
   }

@@ -2,6 +2,12 @@
 // topic's stats as Pulsar's admin API shapes them, partitions' stats summed, and /metrics.
 #include "broker/admin_stats.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "broker/registry.h"
@@ -28,46 +34,90 @@ std::string subscription_key(const std::string& topic, const std::string& subscr
   return topic + '\0' + subscription;  // no topic name contains NUL
 }
 
-json topic_stats_json(const topic& t, const rates_view& rates) {
+namespace {
+
+// Pulsar's timestamps in stats: ISO 8601 in UTC with milliseconds.
+std::string iso8601(std::uint64_t ms) {
+  const auto at = std::chrono::sys_seconds(std::chrono::seconds(ms / 1000));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", at, ms % 1000);
+}
+
+// Bytes per stored entry, for the backlog's size: over what this topic took since it loaded, or
+// over its log when it took nothing yet (an estimate, as Pulsar's backlogSize is).
+std::uint64_t entry_size(const topic& t) {
+  const topic_stats& s = t.stats();
+  if (s.entries > 0) return s.bytes_in / s.entries;
+  const std::uint64_t stored = t.durable_end() - std::min(t.durable_end(), t.start_offset());
+  return stored == 0 ? 0 : t.storage_size() / stored;
+}
+
+json publisher_json(const publisher_info& p) {
+  return {{"producerName", p.name},
+          {"producerId", p.producer_id},
+          {"address", "/" + p.address},
+          {"connectedSince", iso8601(p.connected_since_ms)}};
+}
+
+json subscription_json(const subscription& sub, double rate_out, std::uint64_t entry_bytes) {
+  json consumers = json::array();
+  for (const auto& c : sub.consumers()) {
+    consumers.push_back({{"consumerName", c->name},
+                         {"availablePermits", c->permits},
+                         {"unackedMessages", unacked_of(*c)},
+                         {"msgOutCounter", c->messages_out},
+                         {"bytesOutCounter", c->bytes_out}});
+  }
+  return {{"type", pb::CommandSubscribe::SubType_Name(sub.type())},
+          {"msgBacklog", sub.backlog()},
+          {"backlogSize", sub.backlog() * entry_bytes},
+          {"unackedMessages", sub.unacked_messages()},
+          {"msgRateOut", rate_out},
+          {"msgOutCounter", sub.messages_out()},
+          {"bytesOutCounter", sub.bytes_out()},
+          {"isDurable", sub.durable()},
+          {"consumers", std::move(consumers)}};
+}
+
+}  // namespace
+
+json topic_stats_json(const topic& t, const rates_view& rates, const std::string& owner) {
   const topic_stats& s = t.stats();
   json publishers = json::array();
-  for (const auto& name : t.producer_names()) publishers.push_back({{"producerName", name}});
+  for (const auto& p : t.publishers()) publishers.push_back(publisher_json(p));
+  const std::uint64_t entry_bytes = entry_size(t);
   json subscriptions = json::object();
   double rate_out = 0;
   std::uint64_t out = 0;
+  std::uint64_t bytes_out = 0;
+  std::uint64_t backlog = 0;  // the slowest durable subscription's, as Pulsar's
   for (const auto& [name, sub] : t.subscriptions()) {
-    json consumers = json::array();
-    for (const auto& c : sub->consumers()) {
-      consumers.push_back({{"consumerName", c->name},
-                           {"availablePermits", c->permits},
-                           {"unackedMessages", unacked_of(*c)},
-                           {"msgOutCounter", c->messages_out}});
-    }
     const double sub_rate = rates.messages_out.rate(subscription_key(t.name(), name));
-    const std::uint64_t sub_out = sub->messages_out();
     rate_out += sub_rate;
-    out += sub_out;
-    subscriptions[name] = {{"type", pb::CommandSubscribe::SubType_Name(sub->type())},
-                           {"msgBacklog", sub->backlog()},
-                           {"unackedMessages", sub->unacked_messages()},
-                           {"msgRateOut", sub_rate},
-                           {"msgOutCounter", sub_out},
-                           {"isDurable", sub->durable()},
-                           {"consumers", std::move(consumers)}};
+    out += sub->messages_out();
+    bytes_out += sub->bytes_out();
+    if (sub->durable()) backlog = std::max(backlog, sub->backlog());
+    subscriptions[name] = subscription_json(*sub, sub_rate, entry_bytes);
   }
-  const double average_size =
-      s.messages_in == 0 ? 0.0
-                         : static_cast<double>(s.bytes_in) / static_cast<double>(s.messages_in);
-  return {{"msgRateIn", rates.messages_in.rate(t.name())},
-          {"msgThroughputIn", rates.bytes_in.rate(t.name())},
+  // As Pulsar's: the size of the messages coming in lately, 0 when none are.
+  const double rate_in = rates.messages_in.rate(t.name());
+  const double throughput_in = rates.bytes_in.rate(t.name());
+  return {{"msgRateIn", rate_in},
+          {"msgThroughputIn", throughput_in},
           {"msgRateOut", rate_out},
           {"msgInCounter", s.messages_in},
           {"bytesInCounter", s.bytes_in},
           {"msgOutCounter", out},
-          {"averageMsgSize", average_size},
+          {"bytesOutCounter", bytes_out},
+          {"averageMsgSize", rate_in > 0 ? throughput_in / rate_in : 0.0},
           {"storageSize", t.storage_size()},
+          {"backlogSize", backlog * entry_bytes},
+          {"backlogQuotaLimitSize", -1},
+          {"backlogQuotaLimitTime", -1},
+          {"oldestBacklogMessageAgeSeconds", -1},
+          {"deduplicationStatus", "Enabled"},
           {"publishers", std::move(publishers)},
-          {"subscriptions", std::move(subscriptions)}};
+          {"subscriptions", std::move(subscriptions)},
+          {"ownerBroker", owner}};
 }
 
 // Adds one partition's stats into the partitioned topic's.
@@ -75,7 +125,8 @@ void add_stats(json& total, const json& part) {
   for (const char* key : {"msgRateIn", "msgThroughputIn", "msgRateOut"}) {
     total[key] = total[key].get<double>() + part[key].get<double>();
   }
-  for (const char* key : {"msgInCounter", "bytesInCounter", "msgOutCounter", "storageSize"}) {
+  for (const char* key : {"msgInCounter", "bytesInCounter", "msgOutCounter", "bytesOutCounter",
+                          "storageSize", "backlogSize"}) {
     total[key] = total[key].get<std::uint64_t>() + part[key].get<std::uint64_t>();
   }
   for (const auto& p : part["publishers"]) total["publishers"].push_back(p);
@@ -85,7 +136,8 @@ void add_stats(json& total, const json& part) {
       into = sub;
       continue;
     }
-    for (const char* key : {"msgBacklog", "unackedMessages", "msgOutCounter"}) {
+    for (const char* key :
+         {"msgBacklog", "backlogSize", "unackedMessages", "msgOutCounter", "bytesOutCounter"}) {
       into[key] = into[key].get<std::uint64_t>() + sub[key].get<std::uint64_t>();
     }
     into["msgRateOut"] = into["msgRateOut"].get<double>() + sub["msgRateOut"].get<double>();
@@ -119,7 +171,8 @@ std::string render_metrics(broker& b) {
   const topic_series per_topic[] = {
       {"shfn_topic_messages_in_total", metric_type::counter, "Messages published to the topic.",
        [](const topic& t) { return t.stats().messages_in; }},
-      {"shfn_topic_bytes_in_total", metric_type::counter, "Payload bytes published to the topic.",
+      {"shfn_topic_bytes_in_total", metric_type::counter,
+       "Bytes published to the topic: entries as stored, metadata and payload.",
        [](const topic& t) { return t.stats().bytes_in; }},
       {"shfn_topic_storage_bytes", metric_type::gauge, "Bytes of the topic's log on disk.",
        [](const topic& t) { return t.storage_size(); }},

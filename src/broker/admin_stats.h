@@ -23,7 +23,9 @@ struct rates_view {
 // The key of a subscription's series in the messages_out rate_meter.
 std::string subscription_key(const std::string& topic, const std::string& subscription);
 
-nlohmann::json topic_stats_json(const topic& t, const rates_view& rates);
+// `owner` names the broker that serves the topic (host:port of its admin API), as Pulsar's
+// ownerBroker does.
+nlohmann::json topic_stats_json(const topic& t, const rates_view& rates, const std::string& owner);
 
 // Adds one partition's stats into the partitioned topic's.
 void add_stats(nlohmann::json& total, const nlohmann::json& part);

@@ -59,6 +59,7 @@ void session::on_producer(const pb::CommandProducer& c) {
   auto admitted = (*t)->add_producer(
       {.name = name,
        .link = weak_from_this(),
+       .address = peer(),
        .producer_id = c.producer_id(),
        .request_id = c.request_id(),
        .access = c.producer_access_mode(),

@@ -519,6 +519,8 @@ void subscription::send(consumer* c, dispatch_entry& e) {
   c->permits -= e.messages;
   c->messages_out += static_cast<std::uint64_t>(e.messages);
   messages_out_ += static_cast<std::uint64_t>(e.messages);
+  c->bytes_out += e.data.size();
+  bytes_out_ += e.data.size();
   c->unacked[e.offset] = {.messages = e.messages, .hash = e.hash};
   auto& owner = hash_owner_[e.hash];
   owner.first = c;
@@ -538,6 +540,8 @@ void subscription::offer_transient(const dispatch_entry& e) {
   c->permits -= e.messages;
   c->messages_out += static_cast<std::uint64_t>(e.messages);
   messages_out_ += static_cast<std::uint64_t>(e.messages);
+  c->bytes_out += e.data.size();
+  bytes_out_ += e.data.size();
   const wire::message_id id{.ledger = topic_.ledger_id(),
                             .entry = static_cast<std::int64_t>(e.offset),
                             .partition = topic_.partition()};

@@ -54,6 +54,7 @@ struct consumer {
   };
   std::map<std::uint64_t, in_flight> unacked;  // offset -> what was sent
   std::uint64_t messages_out = 0;
+  std::uint64_t bytes_out = 0;
   std::uint64_t acks_in = 0;
 };
 
@@ -119,6 +120,7 @@ class subscription {
   // Closes every consumer and detaches it; what they had unacked waits in the replay set.
   void disconnect_all();
   std::uint64_t messages_out() const { return messages_out_; }  // since the broker started
+  std::uint64_t bytes_out() const { return bytes_out_; }
 
  private:
   bool wants_key_hash() const { return type_ == wire::pb::CommandSubscribe::Key_Shared; }
@@ -160,6 +162,7 @@ class subscription {
   std::int64_t delay_timer_at_ = 0;  // the deliver-at time the timer is set for (0: unset)
   std::unordered_map<std::uint64_t, std::uint32_t> redelivery_counts_;
   std::uint64_t messages_out_ = 0;
+  std::uint64_t bytes_out_ = 0;
   std::size_t average_batch_ = 1;  // messages per entry lately, to size reads
   bool dispatching_ = false;
   bool dispatch_again_ = false;

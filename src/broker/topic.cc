@@ -173,8 +173,11 @@ result<producer_success> topic::add_producer(producer_registration r) {
   auto admitted = access_.admit({.name = r.name, .access = r.access, .topic_epoch = r.topic_epoch});
   if (!admitted) return fail(admitted.error());
   fence(admitted->fenced);
-  producers_[r.name] = {
-      .link = std::move(r.link), .producer_id = r.producer_id, .request_id = r.request_id};
+  producers_[r.name] = {.link = std::move(r.link),
+                        .producer_id = r.producer_id,
+                        .request_id = r.request_id,
+                        .address = std::move(r.address),
+                        .connected_since_ms = static_cast<std::uint64_t>(now_ms())};
   if (!admitted->ready) {
     spdlog::info("topic {}: producer {} waits for the exclusive producer to leave", full_name_,
                  r.name);
@@ -220,7 +223,7 @@ void topic::remove_producer(const std::string& producer_name) {
 void topic::publish(const wire::frame& send, publish_request request) {
   const int messages = send.command.send().num_messages();
   stats_.messages_in += static_cast<std::uint64_t>(std::max(1, messages));
-  stats_.bytes_in += send.payload.size();
+  stats_.bytes_in += send.checksummed.size();
   if (!log_) return publish_transient(send, request);
   if (failed_) {
     if (auto link = request.link.lock()) {

@@ -51,6 +51,7 @@ struct publish_request {
 struct producer_registration {
   std::string name;
   std::weak_ptr<producer_link> link;
+  std::string address;  // the client's, host:port
   std::uint64_t producer_id = 0;
   std::uint64_t request_id = 0;
   wire::pb::ProducerAccessMode access = wire::pb::Shared;
@@ -59,8 +60,16 @@ struct producer_registration {
 
 struct topic_stats {
   std::uint64_t messages_in = 0;
-  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_in = 0;  // entries as stored (metadata and payload), as Pulsar counts
   std::uint64_t entries = 0;
+};
+
+// What the admin API's stats show of a producer.
+struct publisher_info {
+  std::string name;
+  std::uint64_t producer_id = 0;
+  std::string address;
+  std::uint64_t connected_since_ms = 0;
 };
 
 class topic : public std::enable_shared_from_this<topic> {
@@ -123,6 +132,16 @@ class topic : public std::enable_shared_from_this<topic> {
   std::size_t producer_count() const { return producers_.size(); }
   const topic_stats& stats() const { return stats_; }
   // For the admin API's stats.
+  std::vector<publisher_info> publishers() const {
+    std::vector<publisher_info> out;
+    for (const auto& [name, p] : producers_) {
+      out.push_back({.name = name,
+                     .producer_id = p.producer_id,
+                     .address = p.address,
+                     .connected_since_ms = p.connected_since_ms});
+    }
+    return out;
+  }
   std::vector<std::string> producer_names() const {
     std::vector<std::string> names;
     for (const auto& [name, p] : producers_) names.push_back(name);
@@ -150,6 +169,8 @@ class topic : public std::enable_shared_from_this<topic> {
     std::weak_ptr<producer_link> link;
     std::uint64_t producer_id = 0;
     std::uint64_t request_id = 0;  // to answer a queued producer when it is promoted
+    std::string address;
+    std::uint64_t connected_since_ms = 0;
   };
   struct awaiting_sync {
     std::uint64_t offset = 0;  // answered once the log is durable past it
