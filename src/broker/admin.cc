@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "broker/admin_cursors.h"
+#include "broker/admin_messages.h"
 #include "broker/admin_responses.h"
 #include "broker/admin_stats.h"
 #include "broker/admin_tenancy.h"
@@ -213,7 +214,9 @@ class api {
     if (p.size() == 8 && action == "subscription" && r.method == "DELETE") {
       return remove_subscription(*t, p[7], force);
     }
-    if (auto answered = cursor_routes(topics_, r, topics_of(*t))) return std::move(*answered);
+    const auto parts = topics_of(*t);
+    if (auto answered = cursor_routes(topics_, r, parts)) return std::move(*answered);
+    if (auto answered = message_routes(topics_, r, parts)) return std::move(*answered);
     return not_implemented(r);
   }
 

@@ -19,7 +19,8 @@
 //   GET    /metrics                                                         Prometheus text 0.0.4
 //   GET    /lookup/v2/topic/{domain}/{tenant}/{ns}/{topic}                  this broker's URLs
 // ({domain} is persistent or non-persistent.) Tenants, namespaces, their policies, clusters and
-// brokers: admin_tenancy.h. Cursor moves and a topic's last message id: admin_cursors.h. Any other path under /admin/ or /lookup/ is a route of Pulsar's that
+// brokers: admin_tenancy.h. Cursor moves and a topic's last message id: admin_cursors.h. Stored messages
+// (peek-messages, get-message-by-id): admin_messages.h. Any other path under /admin/ or /lookup/ is a route of Pulsar's that
 // shfn does not serve: 501, naming it.
 // clang-format on
 //

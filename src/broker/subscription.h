@@ -107,6 +107,7 @@ class subscription {
   void offer_transient(const dispatch_entry& e);
 
   std::uint64_t mark_delete() const;
+  bool is_acked(std::uint64_t offset) const;
   std::uint64_t backlog() const;  // entries not acknowledged, from the mark-delete position
   std::uint64_t unacked_messages() const;
   bool durable() const { return cursor_ != nullptr; }  // has a cursor on disk
@@ -137,8 +138,7 @@ class subscription {
   consumer* next_shared();
   consumer* key_owner(std::uint32_t hash) const;
   void send(consumer* c, dispatch_entry& e);  // hands e.data over to the consumer's link
-  bool is_acked(std::uint64_t offset) const;
-  void release_hash(std::uint32_t hash);  // one fewer unacked entry with this key hash
+  void release_hash(std::uint32_t hash);      // one fewer unacked entry with this key hash
   void return_to_replay(std::uint64_t offset, const consumer::in_flight& sent);
   void rebuild_ring();
   bool ranges_fit(const consumer& joining) const;

@@ -33,6 +33,7 @@
 #include "storage/layout.h"
 #include "support/broker_env.h"
 #include "support/coro_test.h"
+#include "wire/batch.h"
 #include "wire/topic_name.h"
 
 namespace shfn::broker {
@@ -380,6 +381,62 @@ awaitable<void> subscription_with_consumers_is_kept(asio::io_context* io, broker
   EXPECT_EQ(request(b.admin, "GET", path + "/subscriptions").body_json(), json::array());
   co_await (*second)->close();
 }
+// peek-messages and get-message-by-id: the payload as the body, the metadata in X-Pulsar-*
+// fields; a compressed batch comes decompressed and whole, for pulsar-admin to split.
+awaitable<void> messages_are_peeked_as_pulsar_admin_reads_them(asio::io_context* io,
+                                                               broker_under_test b) {
+  const std::string topic = unique_topic("peek");
+  const std::string path = ns_path + "/" + topic;
+  auto c = make_client(*io, b);
+  CO_ASSERT_TRUE(c != nullptr);
+  const client::producer_options po{.topic = topic,
+                                    .name = "peeker",
+                                    .batching = true,
+                                    .batching_max_delay = 50ms,
+                                    .compression = wire::pb::LZ4};
+  auto prod = co_await c->create_producer(po);
+  CO_ASSERT_OK(prod);
+  std::vector<client::outgoing_message> messages;
+  for (int i = 0; i < 3; ++i) {
+    messages.push_back(text("peeked-" + std::to_string(i)));
+    messages.back().key = "k";
+    messages.back().properties = {{"n", std::to_string(i)}};
+  }
+  const bool sent = co_await send_all(prod->get(), std::move(messages));
+  CO_ASSERT_TRUE(sent);
+  EXPECT_EQ(request(b.admin, "PUT", path + "/subscription/s").status, 204);
+  CO_ASSERT_TRUE(
+      request(b.admin, "POST", path + "/subscription/s/resetcursor", R"({"ledgerId": -1})")
+          .status == 204);
+
+  for (const std::string& target :
+       {path + "/subscription/s/position/1", path + "/ledger/0/entry/0"}) {
+    SCOPED_TRACE(target);
+    auto peeked = request(b.admin, "GET", target);
+    CO_ASSERT_TRUE(peeked.status == 200);
+    EXPECT_EQ(peeked.field("x-pulsar-message-id"), "0:0");
+    EXPECT_EQ(peeked.field("x-pulsar-producer-name"), "peeker");
+    EXPECT_EQ(peeked.field("x-pulsar-num-batch-message"), "3");
+    EXPECT_EQ(peeked.field("x-pulsar-uncompressed-size"), std::to_string(peeked.body.size()));
+    auto batch = wire::decode_batch(as_bytes(peeked.body), 3);
+    CO_ASSERT_TRUE(batch.has_value());
+    for (int i = 0; i < 3; ++i) {
+      const auto& m = (*batch)[static_cast<std::size_t>(i)];
+      EXPECT_EQ(std::string(m.payload.begin(), m.payload.end()), "peeked-" + std::to_string(i));
+      EXPECT_EQ(m.metadata.partition_key(), "k");
+    }
+  }
+  EXPECT_EQ(request(b.admin, "GET", path + "/subscription/s/position/2").status, 404)
+      << "one entry only: the batch";
+  EXPECT_EQ(request(b.admin, "GET", path + "/ledger/7/entry/0").status, 404);
+  EXPECT_EQ(request(b.admin, "GET", path + "/ledger/0/entry/9").status, 404);
+  co_await (*prod)->close();
+}
+
+TEST_F(admin_api, messages_are_peeked_as_pulsar_admin_reads_them) {
+  run(messages_are_peeked_as_pulsar_admin_reads_them);
+}
+
 TEST_F(admin_api, subscription_with_consumers_is_kept) {
   run(subscription_with_consumers_is_kept);
 }
