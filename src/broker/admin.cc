@@ -203,10 +203,11 @@ class api {
       if (r.method == "DELETE") return remove_partitioned(*t, force);
       return method_not_allowed("GET, PUT, POST, DELETE");
     }
-    if (p.size() == 7 &&
-        (action == "stats" || action == "partitioned-stats" || action == "subscriptions")) {
+    if (p.size() == 7 && (action == "stats" || action == "partitioned-stats" ||
+                          action == "subscriptions" || action == "internalStats")) {
       if (r.method != "GET") return method_not_allowed("GET");
       if (action == "stats") return stats(*t);
+      if (action == "internalStats") return internal_stats(*t);
       if (action == "partitioned-stats")
         return partitioned_stats(*t, flag(r, "perPartition", true));
       return subscriptions(*t);
@@ -350,6 +351,16 @@ class api {
     auto loaded = topics_.get(t.str());
     if (!loaded) return error_of(loaded.error());
     return json_response(200, topic_stats_json(**loaded, rates_, owner()));
+  }
+
+  http_response internal_stats(const wire::topic_name& t) {
+    if (partitions_of(t) > 0) {
+      return error_response(405, "Topic is partitioned: ask a partition for its internal stats");
+    }
+    if (!exists(t)) return error_response(404, "Topic not found");
+    auto loaded = topics_.get(t.str());
+    if (!loaded) return error_of(loaded.error());
+    return json_response(200, topic_internal_stats_json(**loaded));
   }
 
   // host:port of the admin API, as Pulsar names a broker.

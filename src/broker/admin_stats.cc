@@ -120,6 +120,56 @@ json topic_stats_json(const topic& t, const rates_view& rates, const std::string
           {"ownerBroker", owner}};
 }
 
+namespace {
+
+// A position in the one ledger, "0:N"; the position before the first entry is "0:-1".
+std::string position(std::uint64_t next_offset) {
+  return fmt::format("0:{}", static_cast<std::int64_t>(next_offset) - 1);
+}
+
+json cursor_json(const subscription& sub) {
+  // Pulsar's form: half-open ranges of positions, "[(0:3..0:5],(0:7..0:8]]".
+  std::string ranges = "[";
+  for (const auto& [first, last] : sub.acked_ranges()) {
+    if (ranges.size() > 1) ranges += ",";
+    ranges += fmt::format("({}..{}]", position(first), position(last));
+  }
+  ranges += "]";
+  return {{"markDeletePosition", position(sub.mark_delete())},
+          {"readPosition", position(sub.mark_delete() + 1)},
+          {"messagesConsumedCounter", sub.messages_out()},
+          {"individuallyDeletedMessages", ranges},
+          {"totalNonContiguousDeletedMessagesRange", sub.acked_ranges().size()},
+          {"state", "Open"},
+          {"active", !sub.consumers().empty()},
+          {"properties", json::object()}};
+}
+
+}  // namespace
+
+json topic_internal_stats_json(const topic& t) {
+  const std::uint64_t entries = t.durable_end() - std::min(t.durable_end(), t.start_offset());
+  json cursors = json::object();
+  for (const auto& [name, sub] : t.subscriptions()) {
+    if (sub->durable()) cursors[name] = cursor_json(*sub);
+  }
+  return {{"entriesAddedCounter", t.stats().entries},
+          {"numberOfEntries", entries},
+          {"totalSize", t.storage_size()},
+          {"currentLedgerEntries", entries},
+          {"currentLedgerSize", t.storage_size()},
+          {"waitingCursorsCount", 0},
+          {"pendingAddEntriesCount", 0},
+          {"lastConfirmedEntry", position(t.durable_end())},
+          {"state", "LedgerOpened"},
+          {"ledgers", json::array({{{"ledgerId", t.ledger_id()},
+                                    {"entries", entries},
+                                    {"size", t.storage_size()},
+                                    {"offloaded", false},
+                                    {"underReplicated", false}}})},
+          {"cursors", std::move(cursors)}};
+}
+
 // Adds one partition's stats into the partitioned topic's.
 void add_stats(json& total, const json& part) {
   for (const char* key : {"msgRateIn", "msgThroughputIn", "msgRateOut"}) {

@@ -27,6 +27,10 @@ std::string subscription_key(const std::string& topic, const std::string& subscr
 // ownerBroker does.
 nlohmann::json topic_stats_json(const topic& t, const rates_view& rates, const std::string& owner);
 
+// Pulsar's internal stats of a topic (`topics stats-internal`), for its one ledger, 0: entries,
+// sizes, and each durable subscription's cursor ("0:N" positions, acked ranges).
+nlohmann::json topic_internal_stats_json(const topic& t);
+
 // Adds one partition's stats into the partitioned topic's.
 void add_stats(nlohmann::json& total, const nlohmann::json& part);
 

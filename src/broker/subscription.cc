@@ -556,6 +556,12 @@ bool subscription::is_acked(std::uint64_t offset) const {
 
 // ------------------------------------------------------------------------------ stats
 
+std::vector<std::pair<std::uint64_t, std::uint64_t>> subscription::acked_ranges() const {
+  if (!cursor_) return {};
+  const auto& acked = cursor_->state().acked;
+  return {acked.begin(), acked.end()};
+}
+
 std::uint64_t subscription::mark_delete() const {
   return cursor_ ? cursor_->state().mark_delete : topic_.end_offset();
 }

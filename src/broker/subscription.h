@@ -108,6 +108,9 @@ class subscription {
 
   std::uint64_t mark_delete() const;
   bool is_acked(std::uint64_t offset) const;
+  // Offsets at or past the mark-delete position acknowledged one by one, as [first, last)
+  // ranges; empty for a non-durable subscription.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> acked_ranges() const;
   std::uint64_t backlog() const;  // entries not acknowledged, from the mark-delete position
   std::uint64_t unacked_messages() const;
   bool durable() const { return cursor_ != nullptr; }  // has a cursor on disk

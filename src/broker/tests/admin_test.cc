@@ -341,6 +341,11 @@ awaitable<void> stats_reflect_traffic(asio::io_context* io, broker_under_test b)
   EXPECT_EQ(consumer["unackedMessages"], sent - acked);
   EXPECT_TRUE(consumer["availablePermits"].is_number_integer());
   EXPECT_EQ(request(b.admin, "GET", path + "/subscriptions").body_json(), json::array({"sub"}));
+  const json internal = request(b.admin, "GET", path + "/internalStats").body_json();
+  EXPECT_EQ(internal["numberOfEntries"], sent);
+  EXPECT_EQ(internal["lastConfirmedEntry"], "0:" + std::to_string(sent - 1));
+  EXPECT_EQ(internal["cursors"]["sub"]["markDeletePosition"], "0:" + std::to_string(acked - 1));
+  EXPECT_EQ(internal["cursors"]["sub"]["individuallyDeletedMessages"], "[]");
 
   co_await (*prod)->close();
   co_await (*cons)->close();
