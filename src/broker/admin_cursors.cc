@@ -2,7 +2,6 @@
 #include "broker/admin_cursors.h"
 
 #include <algorithm>
-#include <charconv>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -25,14 +24,6 @@ using http::http_request;
 using http::http_response;
 
 namespace {
-
-std::optional<std::uint64_t> number(const std::string& text) {
-  std::uint64_t n = 0;
-  const auto* end = text.data() + text.size();
-  auto [at, ec] = std::from_chars(text.data(), end, n);
-  if (ec != std::errc() || at != end) return std::nullopt;
-  return n;
-}
 
 // Where a message id in a request's body points in `t`: Pulsar's latest (ledger INT64_MAX) is
 // the end, its earliest (ledger -1) the start; an id of this topic's ledger is its entry.
@@ -73,7 +64,7 @@ class cursor_api {
                   [this](const topic& t, const subscription&) { return offset_named(t, r_.body); });
     }
     if (p.size() != 10) return std::nullopt;
-    const auto n = number(p[9]);
+    const auto n = path_number<std::uint64_t>(p[9]);
     if (!n) return error_response(400, "Invalid number: " + p[9]);
     if (p[8] == "skip") {
       return move(parts, sub, motion::skip, [n](const topic& t, const subscription& s) {

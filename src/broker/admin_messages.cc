@@ -1,11 +1,8 @@
 // Stored messages for the admin API (admin_messages.h): peek-messages and get-message-by-id.
 #include "broker/admin_messages.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <charconv>
-#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -27,20 +24,6 @@ using http::http_response;
 
 namespace {
 
-std::optional<std::int64_t> number(const std::string& text) {
-  std::int64_t n = 0;
-  const auto* end = text.data() + text.size();
-  auto [at, ec] = std::from_chars(text.data(), end, n);
-  if (ec != std::errc() || at != end) return std::nullopt;
-  return n;
-}
-
-// Pulsar's times in these fields: ISO 8601, UTC, milliseconds.
-std::string iso8601(std::uint64_t ms) {
-  const auto at = std::chrono::sys_seconds(std::chrono::seconds(ms / 1000));
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", at, ms % 1000);
-}
-
 std::string text_of(const bytes& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
@@ -55,10 +38,10 @@ void describe(const pb::MessageMetadata& meta, std::size_t payload_size, http_re
     for (const auto& kv : meta.properties()) properties[kv.key()] = kv.value();
     add("X-Pulsar-PROPERTY", dump_json(properties));
   }
-  add("X-Pulsar-publish-time", iso8601(meta.publish_time()));
-  if (meta.event_time() != 0) add("X-Pulsar-event-time", iso8601(meta.event_time()));
+  add("X-Pulsar-publish-time", iso8601_ms(meta.publish_time()));
+  if (meta.event_time() != 0) add("X-Pulsar-event-time", iso8601_ms(meta.event_time()));
   if (meta.has_deliver_at_time()) {
-    add("X-Pulsar-deliver-at-time", iso8601(static_cast<std::uint64_t>(meta.deliver_at_time())));
+    add("X-Pulsar-deliver-at-time", iso8601_ms(static_cast<std::uint64_t>(meta.deliver_at_time())));
   }
   add("X-Pulsar-Is-Encrypted", meta.has_encryption_param() ? "true" : "false");
   add("X-Pulsar-producer-name", meta.producer_name());
@@ -135,10 +118,10 @@ std::optional<http_response> message_routes(topic_registry& topics, const http_r
   }
   auto t = topics.get(parts.front().str());
   if (!t) return error_response(500, t.error().message());
-  const auto n = number(p[9]);
+  const auto n = path_number<std::int64_t>(p[9]);
   if (!n || *n < 0) return error_response(400, "Invalid number: " + p[9]);
   if (by_id) {
-    const auto ledger = number(p[7]);
+    const auto ledger = path_number<std::int64_t>(p[7]);
     if (!ledger || *ledger != (*t)->ledger_id()) return error_response(404, "Message id not found");
     return message_at(**t, static_cast<std::uint64_t>(*n));
   }

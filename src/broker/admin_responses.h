@@ -1,9 +1,17 @@
 #pragma once
-// Internal to the admin API (admin.cc, admin_tenancy.cc): the shapes of its answers. Errors are
-// {"reason": "..."}, as Pulsar's are, so that pulsar-admin prints the reason.
+// Internal to the admin API (admin*.cc): the shapes of its answers, and what its routes share.
+// Errors are {"reason": "..."}, as Pulsar's are, so that pulsar-admin prints the reason.
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "http/http.h"
 
@@ -31,6 +39,22 @@ inline http::http_response method_not_allowed(std::string allow) {
   http::http_response r = http::error_response(405, "method not allowed");
   r.fields.emplace_back("Allow", std::move(allow));
   return r;
+}
+
+// A path segment that is a whole number ("12"); nullopt for anything else.
+template <class Int>
+std::optional<Int> path_number(std::string_view text) {
+  Int n{};
+  const char* end = text.data() + text.size();
+  auto [at, ec] = std::from_chars(text.data(), end, n);
+  if (ec != std::errc() || at != end) return std::nullopt;
+  return n;
+}
+
+// Pulsar's times in the admin API: ISO 8601, UTC, milliseconds.
+inline std::string iso8601_ms(std::uint64_t ms) {
+  const auto at = std::chrono::sys_seconds(std::chrono::seconds(ms / 1000));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", at, ms % 1000);
 }
 
 // A route of Pulsar's admin API that shfn does not serve: 501, naming it, so that it never

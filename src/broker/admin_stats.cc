@@ -2,12 +2,12 @@
 // topic's stats as Pulsar's admin API shapes them, partitions' stats summed, and /metrics.
 #include "broker/admin_stats.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "broker/admin_responses.h"
 #include "broker/broker.h"
 #include "broker/context.h"
 #include "broker/registry.h"
@@ -36,12 +36,6 @@ std::string subscription_key(const std::string& topic, const std::string& subscr
 
 namespace {
 
-// Pulsar's timestamps in stats: ISO 8601 in UTC with milliseconds.
-std::string iso8601(std::uint64_t ms) {
-  const auto at = std::chrono::sys_seconds(std::chrono::seconds(ms / 1000));
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", at, ms % 1000);
-}
-
 // Bytes per stored entry, for the backlog's size: over what this topic took since it loaded, or
 // over its log when it took nothing yet (an estimate, as Pulsar's backlogSize is).
 std::uint64_t entry_size(const topic& t) {
@@ -55,7 +49,7 @@ json publisher_json(const publisher_info& p) {
   return {{"producerName", p.name},
           {"producerId", p.producer_id},
           {"address", "/" + p.address},
-          {"connectedSince", iso8601(p.connected_since_ms)}};
+          {"connectedSince", iso8601_ms(p.connected_since_ms)}};
 }
 
 json subscription_json(const subscription& sub, double rate_out, std::uint64_t entry_bytes) {

@@ -500,12 +500,7 @@ TEST_F(broker_protocol, a_namespace_retention_keeps_consumed_segments) {
 
 // What an admin API's GET answers, as JSON (null when it cannot be had).
 nlohmann::json admin_get(const std::string& admin_url, const std::string& path) {
-  const std::string hostport = admin_url.substr(std::string("http://").size());
-  const auto colon = hostport.rfind(':');
-  const asio::ip::tcp::endpoint at(
-      asio::ip::make_address(hostport.substr(0, colon)),
-      static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1))));
-  return http::testing::request(at, "GET", path).body_json();
+  return http::testing::request(http::testing::endpoint_of(admin_url), "GET", path).body_json();
 }
 
 bool closes_a_consumer(const std::vector<pb::BaseCommand>& frames) {

@@ -51,6 +51,7 @@ const std::string ns_path = "/admin/v2/persistent/public/default";
 
 // ------------------------------------------------------------------------------ HTTP client
 
+using http::testing::endpoint_of;
 using http::testing::http_client;
 using http::testing::request;
 
@@ -76,13 +77,6 @@ struct broker_under_test {
   tcp::endpoint admin;
   fs::path data_dir;
 };
-
-tcp::endpoint endpoint_of(const std::string& url) {
-  const std::string hostport = url.substr(std::string("http://").size());
-  const auto colon = hostport.rfind(':');
-  return {asio::ip::make_address(hostport.substr(0, colon)),
-          static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1)))};
-}
 
 class admin_api : public ::testing::Test {
  protected:

@@ -24,6 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using http::testing::endpoint_of;
 using http::testing::request;
 using tcp = asio::ip::tcp;
 
@@ -105,13 +106,6 @@ TEST(tenancy, a_damaged_file_is_an_error_not_a_fresh_start) {
 }
 
 // ------------------------------------------------------------------------------ the admin API
-
-tcp::endpoint endpoint_of(const std::string& url) {
-  const std::string hostport = url.substr(std::string("http://").size());
-  const auto colon = hostport.rfind(':');
-  return {asio::ip::make_address(hostport.substr(0, colon)),
-          static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1)))};
-}
 
 class tenancy_api : public ::testing::Test {
  protected:

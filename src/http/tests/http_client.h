@@ -110,6 +110,14 @@ class http_client {
   std::string buffer_;
 };
 
+// The endpoint of an "http://ADDRESS:PORT" URL (an IP address, as the servers under test print).
+inline tcp::endpoint endpoint_of(const std::string& url) {
+  const std::string hostport = url.substr(url.find("://") + 3);
+  const auto colon = hostport.rfind(':');
+  return {asio::ip::make_address(hostport.substr(0, colon)),
+          static_cast<unsigned short>(std::stoi(hostport.substr(colon + 1)))};
+}
+
 // One request on a connection of its own.
 inline http_reply request(const tcp::endpoint& at, const std::string& method,
                           const std::string& target, const std::string& body = "") {
