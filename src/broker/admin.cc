@@ -343,23 +343,28 @@ class api {
     return no_content();
   }
 
-  http_response stats(const wire::topic_name& t) {
-    if (partitions_of(t) > 0) {
-      return error_response(404, "Topic is partitioned: ask for .../partitioned-stats");
-    }
-    if (!exists(t)) return error_response(404, "Topic not found");
+  // A topic that is not partitioned, loaded; or the answer refusing `partitioned`, or one not
+  // found.
+  tl::expected<std::shared_ptr<topic>, http_response> one_topic(const wire::topic_name& t,
+                                                                http_response partitioned) {
+    if (partitions_of(t) > 0) return tl::unexpected(std::move(partitioned));
+    if (!exists(t)) return tl::unexpected(error_response(404, "Topic not found"));
     auto loaded = topics_.get(t.str());
-    if (!loaded) return error_of(loaded.error());
+    if (!loaded) return tl::unexpected(error_of(loaded.error()));
+    return *loaded;
+  }
+
+  http_response stats(const wire::topic_name& t) {
+    auto loaded =
+        one_topic(t, error_response(404, "Topic is partitioned: ask for .../partitioned-stats"));
+    if (!loaded) return std::move(loaded.error());
     return json_response(200, topic_stats_json(**loaded, rates_, owner()));
   }
 
   http_response internal_stats(const wire::topic_name& t) {
-    if (partitions_of(t) > 0) {
-      return error_response(405, "Topic is partitioned: ask a partition for its internal stats");
-    }
-    if (!exists(t)) return error_response(404, "Topic not found");
-    auto loaded = topics_.get(t.str());
-    if (!loaded) return error_of(loaded.error());
+    auto loaded = one_topic(
+        t, error_response(405, "Topic is partitioned: ask a partition for its internal stats"));
+    if (!loaded) return std::move(loaded.error());
     return json_response(200, topic_internal_stats_json(**loaded));
   }
 
