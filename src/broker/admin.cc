@@ -212,6 +212,10 @@ class api {
         return partitioned_stats(*t, flag(r, "perPartition", true));
       return subscriptions(*t);
     }
+    if (p.size() == 7 && action == "unload") {
+      if (r.method != "PUT") return method_not_allowed("PUT");
+      return unload(*t);
+    }
     if (p.size() == 8 && action == "subscription" && r.method == "DELETE") {
       return remove_subscription(*t, p[7], force);
     }
@@ -340,6 +344,15 @@ class api {
     }
     if (auto ok = topics_.remove(t.str()); !ok) return error_of(ok.error());
     spdlog::info("admin: deleted partitioned topic {}", t.str());
+    return no_content();
+  }
+
+  http_response unload(const wire::topic_name& t) {
+    const auto parts = topics_of(t);
+    if (parts.empty()) return error_response(404, "Topic not found");
+    for (const auto& part : parts) {
+      if (topics_.unload(part)) spdlog::info("admin: unloaded topic {}", part.str());
+    }
     return no_content();
   }
 

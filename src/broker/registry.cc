@@ -106,6 +106,15 @@ void topic_registry::make_room() {
   }
 }
 
+bool topic_registry::unload(const wire::topic_name& t) {
+  auto it = topics_.find(t.str());
+  if (it == topics_.end()) return false;
+  it->second->disconnect_clients();
+  // Still referenced (a write awaiting its sync): the idle unload takes it later.
+  if (unloadable(it->second)) topics_.erase(it);
+  return true;
+}
+
 std::size_t topic_registry::unload_idle(clock::time_point unused_since) {
   std::size_t unloaded = 0;
   for (auto it = topics_.begin(); it != topics_.end();) {

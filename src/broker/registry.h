@@ -57,6 +57,9 @@ class topic_registry {
   const std::map<std::string, std::shared_ptr<topic>>& loaded() const { return topics_; }
   // The maintenance pass: consumed data is reclaimed and idle cursors' files are closed.
   void trim_all();
+  // Pulsar's topic unload: the topic's clients are closed (they reconnect), and a loaded topic
+  // that is then idle is unloaded, its files closed. False when it was not loaded.
+  bool unload(const wire::topic_name& t);
   // Unloads the idle topics not used since `unused_since`; returns how many.
   std::size_t unload_idle(clock::time_point unused_since);
   std::size_t open_files_budget() const { return open_files_budget_; }

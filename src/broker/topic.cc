@@ -278,6 +278,14 @@ void topic::close_producers() {
   for (const auto& name : names) (void)access_.release(name);  // the waiting ones went too
 }
 
+void topic::disconnect_clients() {
+  close_producers();
+  for (auto it = subscriptions_.begin(); it != subscriptions_.end();) {
+    it->second->disconnect_all();
+    it = it->second->ephemeral() ? subscriptions_.erase(it) : std::next(it);
+  }
+}
+
 // A resend of something already stored: answered (without a new id) once what came before it
 // is durable, so receipts still reach the producer in order.
 void topic::answer_duplicate(const publish_request& request) {

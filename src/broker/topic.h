@@ -93,6 +93,9 @@ class topic : public std::enable_shared_from_this<topic> {
   void publish(const wire::frame& send, publish_request request);
   // The disk is full (disk_space.h): every producer is closed; their clients re-create them.
   void close_producers();
+  // Closes every producer and consumer, as a topic unload does: they reconnect and carry on,
+  // their subscriptions kept; readers' subscriptions go, as they go with their last consumer.
+  void disconnect_clients();
   // Calls `then` once every SEND received so far has been answered (receipt or error), as a
   // closing producer's CLOSE_PRODUCER must be: Pulsar's clients fail the sends still waiting
   // for a receipt when the close is answered, though they are stored.

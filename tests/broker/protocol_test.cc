@@ -562,6 +562,43 @@ TEST_F(broker_protocol, clear_backlog_keeps_the_consumer) {
   EXPECT_EQ(delivered[0].message().message_id().entryid(), 3u);
 }
 
+bool has_frame(const std::vector<pb::BaseCommand>& frames, pb::BaseCommand::Type type) {
+  return std::ranges::any_of(frames, [type](const auto& f) { return f.type() == type; });
+}
+
+// `topics unload`: the topic's producers and consumers are closed, as Pulsar closes them; the
+// consumer subscribes again and gets what it had not acknowledged, from the topic loaded anew.
+TEST_F(broker_protocol, unload_closes_the_clients_and_they_carry_on) {
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = "127.0.0.1:0"});
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  c.send(subscribe_command("unloaded", pb::CommandSubscribe::Shared));
+  ASSERT_TRUE(c.next().has_value());
+  produce("unloaded", 3);
+  raw_client p(broker_->service_url());
+  ASSERT_TRUE(p.connect());
+  p.send(producer_command("unloaded"));
+  auto created = p.next();
+  ASSERT_TRUE(created && created->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+
+  ASSERT_EQ(shfn::testing::admin_request("PUT",
+                                         "/admin/v2/persistent/public/default/unloaded/unload", ""),
+            204);
+  EXPECT_TRUE(has_frame(p.until_pong(), pb::BaseCommand::CLOSE_PRODUCER));
+  EXPECT_TRUE(has_frame(c.until_pong(), pb::BaseCommand::CLOSE_CONSUMER));
+
+  c.send(subscribe_command("unloaded", pb::CommandSubscribe::Shared));
+  auto again = c.next();
+  ASSERT_TRUE(again && again->type() == pb::BaseCommand::SUCCESS);
+  c.send(flow(10));
+  auto delivered = c.until_pong();
+  ASSERT_EQ(delivered.size(), 3u) << "nothing was acknowledged: all three come back";
+  EXPECT_EQ(
+      shfn::testing::admin_request("PUT", "/admin/v2/persistent/public/default/nothing/unload", ""),
+      404);
+}
+
 // ------------------------------------------------------------------ what other clients require
 
 // The Java client drops a connection whose PONG has no body (it checks hasPong()).
