@@ -55,3 +55,24 @@ def test_shfn_run_serves_the_embedded_brokers_admin_api_on_its_admin_port(make_s
     c.produce("persistent://public/ops/t", "in a new namespace")
     # The runtime's own endpoints are still there.
     assert rt.status()["ready"] is True
+
+
+ELSEWHERE = """kind: Function
+metadata:
+  name: upper
+spec:
+  command: ["tr", "a-z", "A-Z"]
+  inputs: [persistent://acme/orders/in]
+  output: persistent://acme/orders/out
+"""
+
+
+def test_the_embedded_broker_gets_the_namespaces_its_spec_names(make_spec, runtimes, clients):
+    if standalone():
+        pytest.skip("a cluster's namespaces are its operators' to create")
+    rt = runtimes(make_spec(text=ELSEWHERE))
+    c = clients(rt)
+    c.produce("persistent://acme/orders/in", "hello")
+    assert [m["payload"] for m in c.consume_json("persistent://acme/orders/out", 1)] == ["HELLO"]
+    assert call(rt, "GET", "/admin/v2/namespaces/acme") == (200, ["acme/orders"])
+    assert "created namespace acme/orders for the spec" in rt.stderr()
