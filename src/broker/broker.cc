@@ -133,6 +133,21 @@ std::string broker::admin_url() const {
   return admin_ ? admin_->url() : std::string();
 }
 
+result<void> broker::create_namespaces(
+    const std::set<std::pair<std::string, std::string>>& namespaces) {
+  auto& tenants = ctx_.tenants;
+  for (const auto& [tenant, ns] : namespaces) {
+    if (tenants.has_namespace(tenant, ns)) continue;
+    if (tenants.tenant(tenant) == nullptr) {
+      if (auto made = tenants.create_tenant(tenant, {}); !made) return made;
+      spdlog::info("created tenant {}", tenant);
+    }
+    if (auto made = tenants.create_namespace(tenant, ns); !made) return made;
+    spdlog::info("created namespace {}/{}", tenant, ns);
+  }
+  return {};
+}
+
 http::http_response broker::admin(const http::http_request& request) {
   if (!admin_) return http::error_response(404, "the embedded broker's admin API is off");
   return admin_->handle(request);
@@ -257,6 +272,14 @@ http::http_response broker_thread::admin(const http::http_request& request) {
   std::promise<http::http_response> answered;
   asio::post(io_, [this, &request, &answered] { answered.set_value(broker_->admin(request)); });
   return answered.get_future().get();
+}
+
+result<void> broker_thread::create_namespaces(
+    const std::set<std::pair<std::string, std::string>>& namespaces) {
+  std::promise<result<void>> done;
+  asio::post(
+      io_, [this, &namespaces, &done] { done.set_value(broker_->create_namespaces(namespaces)); });
+  return done.get_future().get();
 }
 
 void broker_thread::advertise_admin_url(std::string url) {

@@ -15,7 +15,10 @@
 #include <asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -44,6 +47,9 @@ class broker {
   // Where the admin API is served when a host serves it (admin_in_process): clusters and
   // brokers are named by it.
   void advertise_admin_url(std::string url) { advertised_admin_url_ = std::move(url); }
+  // Creates the tenants and namespaces of `namespaces` ("tenant", "ns") that do not exist yet,
+  // logging each; for `shfn run` and `shfn test`, whose spec names them.
+  result<void> create_namespaces(const std::set<std::pair<std::string, std::string>>& namespaces);
   // One request to the admin API (404 when it is off). On the broker's executor.
   http::http_response admin(const http::http_request& request);
   topic_registry& topics() { return topics_; }
@@ -91,6 +97,7 @@ class broker_thread {
   // whose admin handlers never suspend, so the caller waits only for the broker's queue.
   http::http_response admin(const http::http_request& request);
   void advertise_admin_url(std::string url);
+  result<void> create_namespaces(const std::set<std::pair<std::string, std::string>>& namespaces);
 
  private:
   broker_thread() = default;

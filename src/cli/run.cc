@@ -21,7 +21,6 @@
 #include "exec/process.h"
 #include "flow/runtime.h"
 #include "storage/errc.h"
-#include "wire/topic_name.h"
 
 namespace shfn::cli {
 
@@ -88,56 +87,6 @@ result<std::unique_ptr<broker::broker_thread>> start_embedded(const run_flags& f
   return broker::broker_thread::start(options);
 }
 
-// The namespaces ("tenant", "ns") that the plan's topics and patterns live in.
-std::set<std::pair<std::string, std::string>> namespaces_of(const flow::plan& plan) {
-  std::set<std::pair<std::string, std::string>> out;
-  const auto add = [&out](const std::string& topic) {
-    if (auto t = wire::parse_topic_name(topic)) out.emplace(t->tenant, t->ns);
-  };
-  for (const auto& stage : plan.stages) {
-    const auto& spec = stage.spec;
-    for (const auto& input : spec.inputs) add(input);
-    for (const auto* topic : {&spec.output, &spec.log_topic, &spec.dead_letter_topic}) {
-      if (!topic->empty()) add(*topic);
-    }
-    // persistent://tenant/ns/REGEX: the namespace is what comes before the regex.
-    if (const auto& pattern = spec.topics_pattern; !pattern.empty()) {
-      const auto after_tenant = pattern.find('/', pattern.find("://") + 3);
-      add(pattern.substr(0, pattern.find('/', after_tenant + 1)) + "/probe");
-    }
-  }
-  for (const auto& source : plan.sources) {
-    if (source.sink.type == config::sink_spec::kind::topic) add(source.sink.topic);
-  }
-  return out;
-}
-
-// The embedded broker gets the tenants and namespaces its spec's topics live in: the spec is
-// the declaration, as `shfn run` creates the topics it names. (Against a cluster, they are the
-// cluster's operators' to create.)
-result<void> create_namespaces(broker::broker_thread& b, const flow::plan& plan) {
-  const auto put = [&b](std::vector<std::string> path, std::string body) {
-    http::http_request r{.method = "PUT", .path = std::move(path), .body = std::move(body)};
-    for (const auto& segment : r.path) r.target += "/" + segment;
-    return b.admin(r);
-  };
-  for (const auto& [tenant, ns] : namespaces_of(plan)) {
-    const auto tenant_made =
-        put({"admin", "v2", "tenants", tenant}, R"({"allowedClusters":["standalone"]})");
-    if (tenant_made.status == 204) {
-      spdlog::info("embedded broker: created tenant {} for the spec", tenant);
-    }
-    const auto created = put({"admin", "v2", "namespaces", tenant, ns}, "");
-    if (created.status == 204) {
-      spdlog::info("embedded broker: created namespace {}/{} for the spec", tenant, ns);
-    } else if (created.status != 409) {
-      spdlog::error("embedded broker: cannot create namespace {}/{}: {}", tenant, ns, created.body);
-      return fail(std::make_error_code(std::errc::io_error));
-    }
-  }
-  return {};
-}
-
 // How often a topicsPattern is listed again: one minute, as Pulsar's clients, unless
 // SHFN_PATTERN_DISCOVERY_MS says otherwise. A testing knob, so that tests need not wait a minute.
 std::chrono::milliseconds pattern_discovery_period() {
@@ -182,8 +131,9 @@ int run_functions(const run_flags& f) {
       return error("cannot start the embedded broker on " + f.listen, b.error().message());
     }
     embedded = std::move(*b);
-    if (auto made = create_namespaces(*embedded, plan); !made) {
-      return error("cannot create the spec's namespaces in " + f.data_dir, "see the log above");
+    // The spec is the declaration: its topics' namespaces are created, as its topics are.
+    if (auto made = embedded->create_namespaces(flow::namespaces_of(plan)); !made) {
+      return error("cannot create the spec's namespaces in " + f.data_dir, made.error().message());
     }
     client_options.service_url = embedded->service_url();
     std::printf("shfn broker ready on %s\n", embedded->service_url().c_str());

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "event/filter.h"
+#include "wire/topic_name.h"
 
 namespace shfn::flow {
 
@@ -225,6 +226,29 @@ class planner {
 
 plan make_plan(const config::spec_file& file, const plan_options& options) {
   return planner(file, options).build();
+}
+
+std::set<std::pair<std::string, std::string>> namespaces_of(const plan& p) {
+  std::set<std::pair<std::string, std::string>> out;
+  const auto add = [&out](const std::string& topic) {
+    if (auto t = wire::parse_topic_name(topic)) out.emplace(t->tenant, t->ns);
+  };
+  for (const auto& stage : p.stages) {
+    const auto& spec = stage.spec;
+    for (const auto& input : spec.inputs) add(input);
+    for (const auto* topic : {&spec.output, &spec.log_topic, &spec.dead_letter_topic}) {
+      if (!topic->empty()) add(*topic);
+    }
+    // persistent://tenant/ns/REGEX: the namespace is what comes before the regex.
+    if (const auto& pattern = spec.topics_pattern; !pattern.empty()) {
+      const auto after_tenant = pattern.find('/', pattern.find("://") + 3);
+      add(pattern.substr(0, pattern.find('/', after_tenant + 1)) + "/probe");
+    }
+  }
+  for (const auto& source : p.sources) {
+    if (source.sink.type == config::sink_spec::kind::topic) add(source.sink.topic);
+  }
+  return out;
 }
 
 }  // namespace shfn::flow

@@ -54,4 +54,8 @@ struct plan_options {
 
 plan make_plan(const config::spec_file& file, const plan_options& options = {});
 
+// The namespaces ("tenant", "ns") that a plan's topics and topic patterns live in: what an
+// embedded broker must have for the plan to run (broker_thread::create_namespaces).
+std::set<std::pair<std::string, std::string>> namespaces_of(const plan& p);
+
 }  // namespace shfn::flow

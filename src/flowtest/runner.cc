@@ -289,6 +289,9 @@ std::string run_test_file(const test_file& test, const config::spec_file& spec,
   flow::plan_options po;
   po.print = [&ctx](const std::string& block) { ctx.display.push_back(block); };
   flow::plan plan = flow::make_plan(spec, po);
+  if (auto made = (*broker)->create_namespaces(flow::namespaces_of(plan)); !made) {
+    return "cannot create the spec's namespaces: " + made.error().message();
+  }
   // A topicsPattern sees topics a case creates within a second, not a minute.
   flow::runtime_options ro{
       .scratch_dir = (dir / "scratch").string(), .drain_timeout = 5s, .pattern_discovery = 1s};

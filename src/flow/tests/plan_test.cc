@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "config/spec.h"
 
 namespace shfn::flow {
@@ -190,6 +192,39 @@ spec:
   const stage* display = find(p, "to-display-sink");
   ASSERT_NE(display, nullptr);
   EXPECT_EQ(display->spec.inputs, std::vector<std::string>{t("to-display-sink")});
+}
+
+// What an embedded broker must have for the plan to run: every topic's namespace, a pattern's
+// too, and those of the dead letters, logs and sources' sinks.
+TEST(Plan, NamesTheNamespacesItsTopicsLiveIn) {
+  const auto file = load(R"(kind: Function
+metadata: {name: f}
+spec:
+  command: cat
+  inputs: [persistent://acme/orders/in]
+  output: non-persistent://acme/live/out
+  logTopic: persistent://ops/logs/f
+  deadLetterTopic: persistent://ops/parked/f
+---
+kind: Function
+metadata: {name: g}
+spec:
+  command: cat
+  topicsPattern: "persistent://sensors/eu/temp-[0-9]+"
+---
+kind: CronSource
+metadata: {name: tick}
+spec:
+  schedule: "@hourly"
+  sink: {topic: persistent://clock/ticks/t}
+)");
+  using ns_set = std::set<std::pair<std::string, std::string>>;
+  EXPECT_EQ(namespaces_of(make_plan(file)), (ns_set{{"acme", "live"},
+                                                    {"acme", "orders"},
+                                                    {"clock", "ticks"},
+                                                    {"ops", "logs"},
+                                                    {"ops", "parked"},
+                                                    {"sensors", "eu"}}));
 }
 
 TEST(Plan, OnlyRunsTheNamedDocuments) {
