@@ -382,11 +382,7 @@ class api {
   }
 
   // host:port of the admin API, as Pulsar names a broker.
-  std::string owner() const {
-    const std::string url = broker_.admin_url();
-    const auto at = url.find("://");
-    return at == std::string::npos ? url : url.substr(at + 3);
-  }
+  std::string owner() const { return authority_of(broker_.admin_url()); }
 
   http_response partitioned_stats(const wire::topic_name& t, bool per_partition) {
     const int n = partitions_of(t);

@@ -51,6 +51,12 @@ std::optional<Int> path_number(std::string_view text) {
   return n;
 }
 
+// "host:port" of a "scheme://host:port" URL: how Pulsar names a broker.
+inline std::string authority_of(const std::string& url) {
+  const auto at = url.find("://");
+  return at == std::string::npos ? url : url.substr(at + 3);
+}
+
 // Pulsar's times in the admin API: ISO 8601, UTC, milliseconds.
 inline std::string iso8601_ms(std::uint64_t ms) {
   const auto at = std::chrono::sys_seconds(std::chrono::seconds(ms / 1000));

@@ -47,12 +47,6 @@ std::optional<json> parse_body(const std::string& body) {
   return j;
 }
 
-// "host:port" of a "scheme://host:port" URL, as Pulsar names a broker.
-std::string authority_of(const std::string& url) {
-  const auto at = url.find("://");
-  return at == std::string::npos ? url : url.substr(at + 3);
-}
-
 // Why a policy value is refused: malformed (400) or not honoured by this broker (501).
 struct refusal {
   bool malformed;
@@ -370,7 +364,6 @@ class tenancy_api {
       return json_response(200, {{"serviceUrl", broker_.admin_url()}, {"brokerId", id}});
     }
     if (what == cluster_name) return json_response(200, json::array({id}));
-    if (what == "health") return std::nullopt;
     return error_response(404, "Cluster does not exist");
   }
 

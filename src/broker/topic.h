@@ -145,11 +145,6 @@ class topic : public std::enable_shared_from_this<topic> {
     }
     return out;
   }
-  std::vector<std::string> producer_names() const {
-    std::vector<std::string> names;
-    for (const auto& [name, p] : producers_) names.push_back(name);
-    return names;
-  }
   std::uint64_t storage_size() const { return log_ ? log_->size_bytes() : 0; }
 
   // Nothing attached and nothing pending: the topic can be unloaded (its files closed) and

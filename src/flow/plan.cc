@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "event/filter.h"
+#include "function/topic_pattern.h"
 #include "wire/topic_name.h"
 
 namespace shfn::flow {
@@ -239,10 +240,8 @@ std::set<std::pair<std::string, std::string>> namespaces_of(const plan& p) {
     for (const auto* topic : {&spec.output, &spec.log_topic, &spec.dead_letter_topic}) {
       if (!topic->empty()) add(*topic);
     }
-    // persistent://tenant/ns/REGEX: the namespace is what comes before the regex.
-    if (const auto& pattern = spec.topics_pattern; !pattern.empty()) {
-      const auto after_tenant = pattern.find('/', pattern.find("://") + 3);
-      add(pattern.substr(0, pattern.find('/', after_tenant + 1)) + "/probe");
+    if (auto pattern = function::topic_pattern::compile(spec.topics_pattern)) {
+      add("persistent://" + pattern->ns() + "/probe");  // the namespace the pattern lists
     }
   }
   for (const auto& source : p.sources) {
