@@ -21,6 +21,7 @@
 #include "broker/admin_cursors.h"
 #include "broker/admin_messages.h"
 #include "broker/admin_responses.h"
+#include "broker/admin_schemas.h"
 #include "broker/admin_stats.h"
 #include "broker/admin_tenancy.h"
 #include "broker/broker.h"
@@ -139,6 +140,7 @@ class api {
       return {.status = 200, .content_type = "text/plain", .body = "ok"};
     }
     if (p.size() >= 5 && (p[2] == "persistent" || p[2] == "non-persistent")) return topics(r);
+    if (auto answered = schema_routes(broker_, r)) return std::move(*answered);
     if (auto answered = tenancy_routes(broker_, r)) return std::move(*answered);
     return not_implemented(r);
   }

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/strings.h"
 #include "http/http.h"
 
 namespace shfn::broker {
@@ -39,6 +40,13 @@ inline http::http_response method_not_allowed(std::string allow) {
   http::http_response r = http::error_response(405, "method not allowed");
   r.fields.emplace_back("Allow", std::move(allow));
   return r;
+}
+
+// A request's JSON body; nullopt when it is not JSON.
+inline std::optional<nlohmann::json> parse_body(std::string_view body) {
+  nlohmann::json j = nlohmann::json::parse(trim(body, " \t\r\n"), nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
 }
 
 // A path segment that is a whole number ("12"); nullopt for anything else.

@@ -12,6 +12,7 @@
 #include "broker/broker.h"
 #include "broker/registry.h"
 #include "broker/tenancy.h"
+#include "schema/compatibility.h"
 #include "wire/topic_name.h"
 
 namespace shfn::broker {
@@ -39,12 +40,6 @@ http_response error_of(std::error_code ec) {
       break;
   }
   return error_response(500, ec.message());
-}
-
-std::optional<json> parse_body(const std::string& body) {
-  json j = json::parse(trim(body, " \t\r\n"), nullptr, false);
-  if (j.is_discarded()) return std::nullopt;
-  return j;
 }
 
 // Why a policy value is refused: malformed (400) or not honoured by this broker (501).
@@ -103,19 +98,38 @@ std::optional<refusal> auto_topic_creation_refusal(const json& v) {
 }
 
 std::optional<refusal> schema_compatibility_refusal(const json& v) {
-  if (!v.is_string()) return malformed("a schema compatibility strategy is a string");
-  if (v.get<std::string>() != "UNDEFINED") {
-    return unhonoured("schema compatibility strategies: it keeps no schema registry yet");
+  if (!v.is_string() ||
+      (v.get<std::string>() != "UNDEFINED" && !schema::strategy_named(v.get<std::string>()))) {
+    return malformed(
+        "a schema compatibility strategy is UNDEFINED, ALWAYS_INCOMPATIBLE, ALWAYS_COMPATIBLE, "
+        "BACKWARD, FORWARD, FULL, BACKWARD_TRANSITIVE, FORWARD_TRANSITIVE or FULL_TRANSITIVE");
   }
   return std::nullopt;
 }
 
-// A namespace policy: its path segment, its name in Pulsar's policies document, and which
-// values the broker refuses.
+std::optional<refusal> schema_auto_update_refusal(const json& v) {
+  if (!v.is_string() || !schema::strategy_of_auto_update(v.get<std::string>())) {
+    return malformed(
+        "a schema auto-update strategy is AutoUpdateDisabled, Backward, Forward, Full, "
+        "AlwaysCompatible, BackwardTransitive, ForwardTransitive or FullTransitive");
+  }
+  return std::nullopt;
+}
+
+std::optional<refusal> boolean_refusal(const json& v) {
+  if (!v.is_boolean()) return malformed("the value is true or false");
+  return std::nullopt;
+}
+
+// A namespace policy: its path segment, its name in Pulsar's policies document, which values
+// the broker refuses, the method that sets it, and what a GET answers while it is not set (no
+// body when empty).
 struct policy_route {
   std::string_view segment;
   std::string_view name;
   std::optional<refusal> (*refuses)(const json& value);
+  std::string_view setter = "POST";
+  std::string_view unset = "";
 };
 
 constexpr policy_route policy_routes[] = {
@@ -123,7 +137,12 @@ constexpr policy_route policy_routes[] = {
     {"messageTTL", "message_ttl_in_seconds", message_ttl_refusal},
     {"deduplication", "deduplicationEnabled", deduplication_refusal},
     {"autoTopicCreation", "autoTopicCreationOverride", auto_topic_creation_refusal},
-    {"schemaCompatibilityStrategy", "schema_compatibility_strategy", schema_compatibility_refusal},
+    {"schemaCompatibilityStrategy", "schema_compatibility_strategy", schema_compatibility_refusal,
+     "PUT", R"("UNDEFINED")"},
+    {"schemaAutoUpdateCompatibilityStrategy", "schema_auto_update_compatibility_strategy",
+     schema_auto_update_refusal, "PUT"},
+    {"isAllowAutoUpdateSchema", "is_allow_auto_update_schema", boolean_refusal, "POST", "true"},
+    {"schemaValidationEnforced", "schema_validation_enforced", boolean_refusal, "POST", "false"},
 };
 
 http_response response_to(const refusal& r) {
@@ -310,14 +329,13 @@ class tenancy_api {
   http_response policy(const http_request& r, const std::string& tenant, const std::string& ns,
                        const policy_route& route) {
     const std::string name(route.name);
-    const bool schema = route.segment == "schemaCompatibilityStrategy";
     if (r.method == "GET") {
       auto value = tenants_.policy(tenant, ns, name);
-      if (!value) return schema ? json_response(200, "UNDEFINED") : empty_ok();
-      return json_response(200, *value);
+      if (value) return json_response(200, *value);
+      if (route.unset.empty()) return empty_ok();
+      return json_response(200, json::parse(route.unset));
     }
-    const bool sets = schema ? r.method == "PUT" : r.method == "POST";
-    if (sets) {
+    if (r.method == route.setter) {
       auto value = parse_body(r.body);
       if (!value) return error_response(400, "Invalid JSON body");
       if (auto refused = route.refuses(*value)) return response_to(*refused);
@@ -334,7 +352,7 @@ class tenancy_api {
       spdlog::info("admin: namespace {}/{}: {} removed", tenant, ns, name);
       return no_content();
     }
-    return method_not_allowed(schema ? "GET, PUT, DELETE" : "GET, POST, DELETE");
+    return method_not_allowed("GET, " + std::string(route.setter) + ", DELETE");
   }
 
   // ---------------------------------------------------------------------------- the cluster

@@ -10,14 +10,17 @@
 //   GET                 /admin/v2/namespaces/{tenant}/{ns}/topics          every topic in it
 //   GET|POST|DELETE     /admin/v2/namespaces/{tenant}/{ns}/{policy}        retention, messageTTL,
 //                                                                          deduplication,
-//                                                                          autoTopicCreation
-//   GET|PUT             /admin/v2/namespaces/{tenant}/{ns}/schemaCompatibilityStrategy
+//                                                                          autoTopicCreation,
+//                                                                          isAllowAutoUpdateSchema,
+//                                                                          schemaValidationEnforced
+//   GET|PUT|DELETE      /admin/v2/namespaces/{tenant}/{ns}/{policy}        schemaCompatibilityStrategy,
+//                                                          schemaAutoUpdateCompatibilityStrategy
 //   GET                 /admin/v2/clusters, /admin/v2/clusters/standalone
 //   GET                 /admin/v2/brokers/standalone, /admin/v2/brokers/leaderBroker
 // clang-format on
 //
 // A policy value the broker would not honour is refused with 501 naming it: deduplication off,
-// partitioned auto-creation, a schema compatibility strategy (there is no schema registry yet).
+// partitioned auto-creation.
 
 #include <optional>
 

@@ -82,6 +82,7 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
   if (!tenants) return fail(tenants.error());
   std::unique_ptr<broker> b(new broker(executor, options, std::move(*lock)));
   b->ctx_.tenants = std::move(*tenants);
+  b->ctx_.schemas = schema_registry(options.data_dir);
   b->ctx_.disk.hold_reserve();
   b->ctx_.authenticator = std::move(authenticator);
   std::error_code ec;

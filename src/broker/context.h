@@ -11,6 +11,7 @@
 #include "broker/auth.h"
 #include "broker/disk_space.h"
 #include "broker/options.h"
+#include "broker/schema_registry.h"
 #include "broker/tenancy.h"
 #include "storage/syncer.h"
 #include "wire/topic_name.h"
@@ -35,7 +36,8 @@ struct broker_context {
   std::string next_producer_name() {
     return "shfn-" + run_id + "-" + std::to_string(next_producer_number++);
   }
-  tenancy tenants;  // tenants, namespaces and their policies (DATA/tenancy.json)
+  tenancy tenants;          // tenants, namespaces and their policies (DATA/tenancy.json)
+  schema_registry schemas;  // every topic's schema versions (DATA/schemas/)
   std::optional<token_authenticator> authenticator;  // set: every client must present a token
   disk_space disk;
   notifier disk_became_full;  // the broker's disk watch closes every producer, then waits for room

@@ -188,6 +188,8 @@ result<void> topic_registry::remove(std::string_view name) {
     std::error_code ec;
     fs::remove(storage::partitions_file(ctx_.options.data_dir, *parsed), ec);
   }
+  // The schema goes with the topic, not with one partition of it, as in Pulsar.
+  if (parsed->partition < 0) return ctx_.schemas.drop(*parsed);
   return {};
 }
 

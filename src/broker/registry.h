@@ -41,7 +41,7 @@ class topic_registry {
   result<void> create_partitioned(std::string_view name, int partitions);
   // A partitioned topic gets more partitions (the caller checks that `partitions` is more).
   result<void> grow_partitioned(std::string_view name, int partitions);
-  // Deletes a topic (every partition of a partitioned one) and its data.
+  // Deletes a topic (every partition of a partitioned one), its data and its schemas.
   result<void> remove(std::string_view name);
 
   // Every topic with data on disk or loaded, by full name (partitions listed one by one).

@@ -20,6 +20,7 @@
 #include "base/bytes.h"
 #include "base/notifier.h"
 #include "broker/links.h"
+#include "broker/schema_registry.h"
 #include "pulsar_api.pb.h"
 #include "wire/frame_buffer.h"
 
@@ -62,6 +63,7 @@ class session final : public std::enable_shared_from_this<session>,
     std::int64_t last_sequence_id = -1;        // as first answered, for a retried PRODUCER
     std::optional<std::uint64_t> topic_epoch;  // once it holds the topic
     bool ready = true;                         // false: queued (WaitForExclusive)
+    std::string schema_version;                // as PRODUCER_SUCCESS carries it; "" for none
   };
   struct consumer_handle {
     std::shared_ptr<topic> owner;
@@ -91,6 +93,15 @@ class session final : public std::enable_shared_from_this<session>,
   void on_get_last_message_id(const wire::pb::CommandGetLastMessageId& c);
   void on_seek(const wire::pb::CommandSeek& c);
   void on_consumer_stats(const wire::pb::CommandConsumerStats& c);
+  // session_schemas.cc: the schema version a producer gets ("" for none), or why not; whether a
+  // consumer's schema lets it join.
+  tl::expected<std::string, schema_refusal> producer_schema_version(bool has_schema,
+                                                                    const wire::pb::Schema& s,
+                                                                    const wire::topic_name& name);
+  std::optional<schema_refusal> admit_consumer_schema(const wire::pb::CommandSubscribe& c,
+                                                      const topic& t);
+  void refuse_schema(std::uint64_t request_id, const std::string& topic_name,
+                     const schema_refusal& r);
   void on_get_schema(const wire::pb::CommandGetSchema& c);
   void on_get_or_create_schema(const wire::pb::CommandGetOrCreateSchema& c);
   void on_unsupported(const wire::pb::BaseCommand& c);

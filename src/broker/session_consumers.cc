@@ -30,14 +30,11 @@ session::consumer_handle* session::find_consumer(std::uint64_t consumer_id) {
 
 void session::on_subscribe(const pb::CommandSubscribe& c) {
   if (find_consumer(c.consumer_id()) != nullptr) return send_success(c.request_id());
-  if (c.has_schema()) {
-    if (auto refused = unsupported_schema(c.schema(), /*consuming=*/true)) {
-      spdlog::info("client {}: consumer on {} refused: {}", peer(), c.topic(), *refused);
-      return send_request_error(c.request_id(), pb::NotAllowedError, *refused);
-    }
-  }
   auto t = topics_.get(c.topic());
   if (!t) return send_request_error(c.request_id(), t.error());
+  if (auto refused = admit_consumer_schema(c, **t)) {
+    return refuse_schema(c.request_id(), c.topic(), *refused);
+  }
   subscription* sub = nullptr;
   auto attached = (*t)->subscribe(c, this, &sub);
   if (!attached) return send_request_error(c.request_id(), attached.error());

@@ -1,5 +1,5 @@
 // The session's answers about topics rather than messages: LOOKUP, PARTITIONED_METADATA,
-// GET_TOPICS_OF_NAMESPACE, and the schema requests (no registry: GET_SCHEMA, GET_OR_CREATE_SCHEMA).
+// GET_TOPICS_OF_NAMESPACE.
 #include "base/log.h"
 #include "broker/context.h"
 #include "broker/registry.h"
@@ -96,30 +96,6 @@ void session::on_get_topics_of_namespace(const pb::CommandGetTopicsOfNamespace& 
     for (auto& topic : topics_.list_domain(persistent, tenant, name)) {
       r->add_topics(std::move(topic));
     }
-  }
-  send(reply);
-}
-
-// No schema is ever stored, so every topic is one "without a schema", answered as Pulsar
-// answers for such a topic (TopicNotFound): clients then read bytes, as they would there.
-void session::on_get_schema(const pb::CommandGetSchema& c) {
-  auto reply = command_of(pb::BaseCommand::GET_SCHEMA_RESPONSE);
-  auto* r = reply.mutable_getschemaresponse();
-  r->set_request_id(c.request_id());
-  r->set_error_code(pb::TopicNotFound);
-  r->set_error_message("the topic has no schema: the shfn broker keeps no schema registry");
-  send(reply);
-}
-
-void session::on_get_or_create_schema(const pb::CommandGetOrCreateSchema& c) {
-  auto reply = command_of(pb::BaseCommand::GET_OR_CREATE_SCHEMA_RESPONSE);
-  auto* r = reply.mutable_getorcreateschemaresponse();
-  r->set_request_id(c.request_id());
-  if (auto refused = unsupported_schema(c.schema(), /*consuming=*/false)) {
-    r->set_error_code(pb::NotAllowedError);
-    r->set_error_message(*refused);
-  } else {
-    r->set_schema_version("");
   }
   send(reply);
 }

@@ -42,17 +42,13 @@ void session::on_producer(const pb::CommandProducer& c) {
                                                    .last_sequence_id = it->second.last_sequence_id,
                                                    .topic_epoch = it->second.topic_epoch});
   }
-  if (c.has_schema()) {
-    if (auto refused = unsupported_schema(c.schema(), /*consuming=*/false)) {
-      spdlog::info("client {}: producer on {} refused: {}", peer(), c.topic(), *refused);
-      return send_request_error(c.request_id(), pb::NotAllowedError, *refused);
-    }
-  }
   const auto parsed = wire::parse_topic_name(c.topic());
   if (ctx_.disk.full() && parsed && parsed->persistent) return refuse_on_full_disk(c);
   auto t = topics_.get(c.topic());
   if (!t && ctx_.disk_full_after(t.error())) return refuse_on_full_disk(c);
   if (!t) return send_request_error(c.request_id(), t.error());
+  auto schema_version = producer_schema_version(c.has_schema(), c.schema(), (*t)->name_parts());
+  if (!schema_version) return refuse_schema(c.request_id(), c.topic(), schema_version.error());
   const std::string name = c.has_producer_name() && !c.producer_name().empty()
                                ? c.producer_name()
                                : ctx_.next_producer_name();
@@ -72,7 +68,8 @@ void session::on_producer(const pb::CommandProducer& c) {
                                  .name = name,
                                  .last_sequence_id = admitted->last_sequence_id,
                                  .topic_epoch = admitted->topic_epoch,
-                                 .ready = admitted->ready};
+                                 .ready = admitted->ready,
+                                 .schema_version = std::move(*schema_version)};
   send_producer_success(c.producer_id(), *admitted);
 }
 
@@ -85,7 +82,8 @@ void session::refuse_on_full_disk(const pb::CommandProducer& c) {
 }
 
 void session::send_producer_success(std::uint64_t producer_id, const producer_success& s) {
-  if (auto it = producers_.find(producer_id); it != producers_.end() && s.ready) {
+  auto it = producers_.find(producer_id);
+  if (it != producers_.end() && s.ready) {
     it->second.topic_epoch = s.topic_epoch;
     it->second.ready = true;
   }
@@ -96,7 +94,7 @@ void session::send_producer_success(std::uint64_t producer_id, const producer_su
   r->set_last_sequence_id(s.last_sequence_id);
   // Always present, empty without a schema, as Pulsar sends it: the Java client reads it
   // unconditionally and fails the producer when it is missing.
-  r->set_schema_version("");
+  r->set_schema_version(it != producers_.end() ? it->second.schema_version : std::string());
   if (s.topic_epoch) r->set_topic_epoch(*s.topic_epoch);
   if (!s.ready) r->set_producer_ready(false);
   send(reply);

@@ -45,6 +45,7 @@ struct consumer {
   std::uint64_t id = 0;  // the client's consumer_id on its connection
   std::string name;
   consumer_link* link = nullptr;  // valid while the consumer is attached
+  bool reads_any_schema = false;  // AUTO_CONSUME: it takes the topic's schema, whatever it is
   std::int64_t permits = 0;
   // Key_Shared STICKY: the hash ranges (inclusive) this consumer claimed; empty: AUTO_SPLIT.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> hash_ranges;

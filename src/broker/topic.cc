@@ -88,6 +88,14 @@ bool topic::idle() const {
                              [](const auto& s) { return s.second->consumers().empty(); });
 }
 
+bool topic::in_use_for_schemas() const {
+  if (!producers_.empty() || end_offset() > start_offset() || stats_.messages_in != 0) return true;
+  return std::ranges::any_of(subscriptions_, [](const auto& s) {
+    return std::ranges::any_of(s.second->consumers(),
+                               [](const auto& c) { return !c->reads_any_schema; });
+  });
+}
+
 std::size_t topic::open_files() const {
   std::size_t files = log_ ? log_->open_files() : 0;
   for (const auto& [name, sub] : subscriptions_) files += sub->open_files();
@@ -420,6 +428,7 @@ result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer
   c->id = request.consumer_id();
   c->name = request.consumer_name();
   c->link = link;
+  c->reads_any_schema = request.has_schema() && request.schema().type() == pb::Schema::AutoConsume;
   if (request.has_keysharedmeta() && request.keysharedmeta().keysharedmode() == pb::STICKY) {
     for (const auto& r : request.keysharedmeta().hashranges()) {
       if (r.start() < 0 || r.end() < r.start() || r.end() >= 65536) {

@@ -79,6 +79,7 @@ class topic : public std::enable_shared_from_this<topic> {
   ~topic();
 
   const std::string& name() const { return full_name_; }
+  const wire::topic_name& name_parts() const { return name_; }
   asio::any_io_executor executor() const { return ctx_.executor; }
   int partition() const { return name_.partition; }
   bool persistent() const { return log_ != nullptr; }
@@ -151,6 +152,10 @@ class topic : public std::enable_shared_from_this<topic> {
   // loaded again from disk without anyone noticing. Not while an exclusive producer's epoch is
   // known: it lives in memory only, and a fenced producer must stay fenced.
   bool idle() const;
+  // Whether a consumer that brings a schema must fit the topic's rather than give it one, as
+  // Pulsar decides: the topic has producers, consumers with a schema of their own (not
+  // AUTO_CONSUME), or data.
+  bool in_use_for_schemas() const;
   // When the registry last handed the topic out: the least recently used idle ones go first.
   void touch() { last_used_ = std::chrono::steady_clock::now(); }
   std::chrono::steady_clock::time_point last_used() const { return last_used_; }

@@ -1,6 +1,7 @@
 #include "schema/compatibility.h"
 
 #include <array>
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "base/bytes.h"
@@ -21,8 +22,34 @@ constexpr std::array<std::pair<std::string_view, strategy>, 8> strategies{{
     {"FULL_TRANSITIVE", strategy::full_transitive},
 }};
 
-bool is_avro_based(std::string_view type) {
+// Types whose definition is an Avro schema. PROTOBUF's is too, but Pulsar checks it by the
+// default rule (only ALWAYS_INCOMPATIBLE refuses).
+constexpr std::array<std::pair<std::string_view, strategy>, 8> auto_update_strategies{{
+    {"AutoUpdateDisabled", strategy::always_incompatible},
+    {"AlwaysCompatible", strategy::always_compatible},
+    {"Backward", strategy::backward},
+    {"Forward", strategy::forward},
+    {"Full", strategy::full},
+    {"BackwardTransitive", strategy::backward_transitive},
+    {"ForwardTransitive", strategy::forward_transitive},
+    {"FullTransitive", strategy::full_transitive},
+}};
+
+bool is_avro_definition(std::string_view type) {
   return type == "AVRO" || type == "JSON" || type == "PROTOBUF";
+}
+bool is_avro_checked(std::string_view type) {
+  return type == "AVRO" || type == "JSON";
+}
+
+// A PROTOBUF_NATIVE definition names its root message; Pulsar refuses a change of it.
+std::optional<std::string> root_message_of(const definition& d) {
+  const auto j = nlohmann::json::parse(d.data, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("rootMessageTypeName") ||
+      !j["rootMessageTypeName"].is_string()) {
+    return std::nullopt;
+  }
+  return j["rootMessageTypeName"].get<std::string>();
 }
 
 // A KEY_VALUE definition's two halves: each a 4-byte big-endian length and the bytes, with the
@@ -52,7 +79,7 @@ std::optional<key_value> split_key_value(const definition& d) {
 
 // Why data written with `writer` cannot be read with `reader` (same type).
 std::optional<std::string> cannot_read(const definition& reader, const definition& writer) {
-  if (is_avro_based(reader.type)) {
+  if (is_avro_checked(reader.type)) {
     auto r = avro::schema::parse(reader.data);
     auto w = avro::schema::parse(writer.data);
     if (!r) return "the definition is not a valid Avro schema: " + r.error();
@@ -69,6 +96,9 @@ std::optional<std::string> cannot_read(const definition& reader, const definitio
     if (auto why = cannot_read(r->key, w->key)) return "the key: " + *why;
     if (auto why = cannot_read(r->value, w->value)) return "the value: " + *why;
   }
+  if (reader.type == "PROTOBUF_NATIVE" && root_message_of(reader) != root_message_of(writer)) {
+    return std::string("Protobuf root message isn't allow change!");
+  }
   return std::nullopt;  // nothing to evolve
 }
 
@@ -76,7 +106,8 @@ std::optional<std::string> cannot_read(const definition& reader, const definitio
 std::optional<std::string> against(const definition& candidate, const definition& existing,
                                    strategy s) {
   if (candidate.type != existing.type) {
-    return "the schema type changes from " + existing.type + " to " + candidate.type;
+    return "Incompatible schema: exists schema type " + existing.type + ", new schema type " +
+           candidate.type;
   }
   const bool backward = s != strategy::forward && s != strategy::forward_transitive;
   const bool forward = s != strategy::backward && s != strategy::backward_transitive;
@@ -107,6 +138,13 @@ std::optional<strategy> strategy_named(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<strategy> strategy_of_auto_update(std::string_view name) {
+  for (const auto& [n, s] : auto_update_strategies) {
+    if (n == name) return s;
+  }
+  return std::nullopt;
+}
+
 std::string_view name_of(strategy s) {
   for (const auto& [n, known] : strategies) {
     if (known == s) return n;
@@ -114,8 +152,20 @@ std::string_view name_of(strategy s) {
   return "FULL";
 }
 
+bool same_schema(const definition& a, const definition& b) {
+  if (a.type != b.type) return false;
+  if (!is_avro_definition(a.type)) return a.data == b.data;
+  // The same Avro schema however it is spaced or its keys ordered.
+  const auto ja = nlohmann::json::parse(a.data, nullptr, /*allow_exceptions=*/false);
+  const auto jb = nlohmann::json::parse(b.data, nullptr, /*allow_exceptions=*/false);
+  return !ja.is_discarded() && ja == jb;
+}
+
 std::optional<std::string> invalid(const definition& d) {
-  if (is_avro_based(d.type)) {
+  if (d.type == "AUTO" || d.type == "AUTO_CONSUME" || d.type == "AUTO_PUBLISH") {
+    return "Schema " + d.type + " is a client-side schema type";
+  }
+  if (is_avro_definition(d.type)) {
     if (auto parsed = avro::schema::parse(d.data); !parsed) {
       return "invalid " + d.type + " schema definition: " + parsed.error();
     }
@@ -133,7 +183,7 @@ std::optional<std::string> incompatibility(const definition& candidate,
                                            std::span<const definition> existing, strategy s) {
   if (existing.empty() || s == strategy::always_compatible) return std::nullopt;
   if (s == strategy::always_incompatible) {
-    return std::string("the strategy is ALWAYS_INCOMPATIBLE: no new schema may follow");
+    return std::string("Schema compatibility strategy is ALWAYS_INCOMPATIBLE");
   }
   const auto checked = transitive(s) ? existing : existing.last(1);
   for (const definition& old : checked) {

@@ -64,6 +64,12 @@ std::filesystem::path partitions_file(const std::filesystem::path& data_dir,
          (encode_path_component(t.local) + std::string(partitions_suffix));
 }
 
+std::filesystem::path schema_file(const std::filesystem::path& data_dir,
+                                  const wire::topic_name& t) {
+  return data_dir / "schemas" / encode_path_component(t.tenant) / encode_path_component(t.ns) /
+         (encode_path_component(t.local) + ".json");
+}
+
 std::filesystem::path cursor_path(const std::filesystem::path& topic_dir,
                                   std::string_view subscription, bool reader) {
   return topic_dir / (reader ? "readers" : "cursors") /

@@ -10,6 +10,8 @@
 //       cursors/<subscription>.cursor                      durable subscriptions (cursor.h)
 //       readers/<subscription>.cursor                      readers, removed when loaded again
 //   DATA/topics/<domain>/<tenant>/<namespace>/<local>.partitions   a partitioned topic's count
+//   DATA/schemas/<tenant>/<namespace>/<local>.json         a topic's schema versions, shared by
+//                                                          its partitions and both domains
 //
 // <domain> is "persistent" or "non-persistent"; a partition's <local> is "<name>-partition-N".
 // Pure: paths only, no I/O.
@@ -36,6 +38,9 @@ std::filesystem::path topic_dir(const std::filesystem::path& data_dir, const wir
 std::filesystem::path partitions_file(const std::filesystem::path& data_dir,
                                       const wire::topic_name& t);
 inline constexpr std::string_view partitions_suffix = ".partitions";
+// The file of a topic's schema versions (broker/schema_registry.h), the same for every partition.
+std::filesystem::path schema_file(const std::filesystem::path& data_dir, const wire::topic_name& t);
+
 // A subscription's cursor file in `topic_dir`: a durable one's, or a reader's (`reader`).
 std::filesystem::path cursor_path(const std::filesystem::path& topic_dir,
                                   std::string_view subscription, bool reader = false);

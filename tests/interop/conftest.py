@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import urllib.error
+import urllib.request
 import uuid
 
 import pulsar
@@ -76,6 +78,28 @@ def broker(embedded):
         return
     with shfn_broker() as b:
         yield b
+
+
+def admin(broker, method, path, body=None, reply=None):
+    """One admin API request with the broker's token; the status, and with `reply` a list, the
+    answer's body (JSON decoded when it is JSON) appended to it."""
+    headers = {"Content-Type": "application/json"}
+    if broker["token"]:
+        headers["Authorization"] = "Bearer " + broker["token"]
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(broker["http"] + path, data=data, method=method,
+                                     headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read()
+    if reply is not None:
+        try:
+            reply.append(json.loads(text))
+        except ValueError:
+            reply.append(text.decode(errors="replace"))
+    return status
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Features of the official Python client (C++ underneath) that the broker must carry exactly as
 Pulsar does, against whichever broker the suite runs on: chunked messages, delayed delivery,
-partition indexes in message ids, seeks, inclusive readers at the latest message, producer
-access modes, and schemas the broker cannot honour failing at once."""
+partition indexes in message ids, seeks, inclusive readers at the latest message and producer
+access modes. Schemas have their own file (test_schemas.py)."""
 import base64
 import datetime
 import os
@@ -10,7 +10,6 @@ import urllib.request
 
 import pulsar
 import pytest
-from pulsar.schema import JsonSchema, Record, String
 
 from test_semantics import drain
 
@@ -141,20 +140,3 @@ def test_a_second_exclusive_producer_is_refused_and_fencing_takes_over(py_client
         first.send(b"fenced out")
     assert not isinstance(refused.value, pulsar.Timeout)
     fencing.close()
-
-
-class Reading(Record):
-    sensor = String()
-
-
-def test_a_json_schema_producer_works_or_fails_at_once(py_client, topic, embedded):
-    """The embedded broker has no schema registry: it refuses at once, naming the schema type,
-    instead of accepting what it cannot check (or leaving the client to time out)."""
-    if not embedded:
-        producer = py_client.create_producer(topic, schema=JsonSchema(Reading))
-        producer.send(Reading(sensor="s1"))
-        producer.close()
-        return
-    with pytest.raises(Exception) as refused:
-        py_client.create_producer(topic, schema=JsonSchema(Reading))
-    assert not isinstance(refused.value, pulsar.Timeout), "answered, not timed out"

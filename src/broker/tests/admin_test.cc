@@ -650,7 +650,7 @@ TEST_F(admin_api, unknown_paths_and_wrong_methods) {
                 "/t/compaction is part of Pulsar's admin API that the shfn broker does not "
                 "implement (docs/broker.md)");
   EXPECT_EQ(request(env_.admin, "GET", "/admin/v3/functions/public/default").status, 501);
-  EXPECT_EQ(request(env_.admin, "GET", "/admin/v2/schemas/public/default/t/schema").status, 501);
+  EXPECT_EQ(request(env_.admin, "GET", "/admin/v2/schemas/public/default/t/metadata").status, 501);
   EXPECT_EQ(request(env_.admin, "GET", "/lookup/v2/nothing").status, 501);
 
   auto wrong = request(env_.admin, "POST", "/metrics");

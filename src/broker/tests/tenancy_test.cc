@@ -178,12 +178,22 @@ TEST_F(tenancy_api, policies_it_honours_are_kept_and_the_others_refused_by_name)
   EXPECT_EQ(call("POST", ns + "autoTopicCreation", R"({"allowAutoTopicCreation":false})").status,
             204);
   EXPECT_EQ(call("GET", ns + "schemaCompatibilityStrategy").body_json(), "UNDEFINED");
+  EXPECT_EQ(call("PUT", ns + "schemaCompatibilityStrategy", R"("BACKWARD_TRANSITIVE")").status,
+            204);
+  EXPECT_EQ(call("GET", ns + "schemaCompatibilityStrategy").body_json(), "BACKWARD_TRANSITIVE");
+  EXPECT_EQ(call("PUT", ns + "schemaCompatibilityStrategy", R"("backward")").status, 400);
+  EXPECT_EQ(call("GET", ns + "isAllowAutoUpdateSchema").body_json(), true);
+  EXPECT_EQ(call("POST", ns + "isAllowAutoUpdateSchema", "false").status, 204);
+  EXPECT_EQ(call("GET", ns + "isAllowAutoUpdateSchema").body_json(), false);
+  EXPECT_EQ(call("GET", ns + "schemaValidationEnforced").body_json(), false);
+  EXPECT_EQ(call("POST", ns + "schemaValidationEnforced", "\"yes\"").status, 400);
+  EXPECT_EQ(call("GET", ns + "schemaAutoUpdateCompatibilityStrategy").body, "");
+  EXPECT_EQ(call("PUT", ns + "schemaAutoUpdateCompatibilityStrategy", R"("Forward")").status, 204);
 
   for (const auto& [policy, method, value] :
        {std::tuple{"deduplication", "POST", "false"},
         std::tuple{"autoTopicCreation", "POST",
-                   R"({"allowAutoTopicCreation":true,"topicType":"partitioned"})"},
-        std::tuple{"schemaCompatibilityStrategy", "PUT", R"("FULL")"}}) {
+                   R"({"allowAutoTopicCreation":true,"topicType":"partitioned"})"}}) {
     SCOPED_TRACE(policy);
     auto refused = call(method, ns + policy, value);
     EXPECT_EQ(refused.status, 501);
@@ -201,6 +211,9 @@ TEST_F(tenancy_api, policies_it_honours_are_kept_and_the_others_refused_by_name)
   EXPECT_EQ(doc["autoTopicCreationOverride"]["allowAutoTopicCreation"], false)
       << "the refused partitioned auto-creation left the earlier value";
   EXPECT_EQ(doc["message_ttl_in_seconds"], 120);
+  EXPECT_EQ(doc["schema_compatibility_strategy"], "BACKWARD_TRANSITIVE");
+  EXPECT_EQ(doc["is_allow_auto_update_schema"], false);
+  EXPECT_EQ(doc["schema_auto_update_compatibility_strategy"], "Forward");
   EXPECT_EQ(call("DELETE", ns + "retention").status, 204);
   EXPECT_EQ(call("GET", ns + "retention").body, "");
 }

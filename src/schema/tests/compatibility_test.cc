@@ -81,13 +81,41 @@ TEST(Compatibility, TransitiveStrategiesCheckEveryVersionNotJustTheLatest) {
 TEST(Compatibility, AlwaysStrategiesDoNotLook) {
   EXPECT_TRUE(allowed(with_required_name, {id_only}, strategy::always_compatible));
   EXPECT_EQ(refusal(with_email, {id_only}, strategy::always_incompatible),
-            "the strategy is ALWAYS_INCOMPATIBLE: no new schema may follow");
+            "Schema compatibility strategy is ALWAYS_INCOMPATIBLE");
 }
 
-TEST(Compatibility, ATypeChangeIsNeverCompatible) {
-  EXPECT_EQ(refusal({.type = "STRING"}, {id_only}, strategy::full),
-            "the schema type changes from AVRO to STRING");
+TEST(Compatibility, ATypeChangeIsCompatibleOnlyUnderAlwaysCompatible) {
+  EXPECT_EQ(refusal({.type = "STRING"}, {id_only}, strategy::backward_transitive),
+            "Incompatible schema: exists schema type AVRO, new schema type STRING");
+  EXPECT_TRUE(allowed({.type = "STRING"}, {id_only}, strategy::always_compatible));
   EXPECT_TRUE(allowed({.type = "STRING"}, {{.type = "STRING"}}, strategy::full));
+}
+
+TEST(Compatibility, OneSchemaHoweverItIsSpelled) {
+  definition spaced = id_only;
+  spaced.data = R"({ "fields": [ {"type": "long", "name": "id"} ], "name": "User",
+                     "type": "record" })";
+  spaced.properties = {{"a", "b"}};
+  EXPECT_TRUE(same_schema(spaced, id_only));
+  EXPECT_FALSE(same_schema(with_email, id_only));
+  EXPECT_FALSE(same_schema({.type = "JSON", .data = id_only.data}, id_only));
+  EXPECT_TRUE(same_schema({.type = "STRING", .data = "x"}, {.type = "STRING", .data = "x"}));
+  EXPECT_FALSE(same_schema({.type = "STRING", .data = "x"}, {.type = "STRING", .data = "x "}));
+}
+
+TEST(Compatibility, ProtobufIsNotCheckedButNativeProtobufKeepsItsRootMessage) {
+  const definition proto_v1{.type = "PROTOBUF", .data = id_only.data};
+  const definition proto_v2{.type = "PROTOBUF", .data = with_required_name.data};
+  EXPECT_TRUE(allowed(proto_v2, {proto_v1}, strategy::full));
+  const auto native = [](const char* root) {
+    return definition{.type = "PROTOBUF_NATIVE",
+                      .data = std::string(R"({"fileDescriptorSet":"","rootMessageTypeName":")") +
+                              root + R"(","rootFileDescriptorName":"a.proto"})"};
+  };
+  EXPECT_TRUE(allowed(native("shop.User"), {native("shop.User")}, strategy::full));
+  EXPECT_EQ(refusal(native("shop.Order"), {native("shop.User")}, strategy::forward),
+            "an existing schema cannot read data written with the new one: Protobuf root message "
+            "isn't allow change!");
 }
 
 TEST(Compatibility, JsonAndProtobufDefinitionsAreAvroSchemas) {
@@ -101,6 +129,7 @@ TEST(Compatibility, JsonAndProtobufDefinitionsAreAvroSchemas) {
   EXPECT_EQ(invalid({.type = "PROTOBUF", .data = "nope"}),
             "invalid PROTOBUF schema definition: the definition is not JSON");
   EXPECT_EQ(invalid({.type = "STRING", .data = "anything"}), std::nullopt);
+  EXPECT_EQ(invalid({.type = "AUTO_CONSUME"}), "Schema AUTO_CONSUME is a client-side schema type");
 }
 
 definition key_value(const definition& key, const definition& value) {
