@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target (libFuzzer, clang; the `fuzz` preset) for a short while: the Pulsar
 # frame and batch decoder, the client's entry decoder, the CloudEvents decoder, the HTTP request
-# head and response parsers, the TZif parser, and the storage's recovery of a log segment and a
-# cursor file.
+# head and response parsers, the TZif parser, the Avro schema parser, and the storage's recovery
+# of a log segment and a cursor file.
 #
 # Usage: scripts/fuzz.sh [WORKDIR]   Env: SHFN_FUZZ_SECONDS per target (default 20).
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$root"
 work="${1:-$(mktemp -d /tmp/shfn-fuzz.XXXXXX)}"
 seconds="${SHFN_FUZZ_SECONDS:-20}"
 targets=(wire/fuzz_decode_frame client/fuzz_entry_decoder event/fuzz_decode_event http/fuzz_parse_http
-  cron/fuzz_parse_tzif storage/fuzz_recover)
+  cron/fuzz_parse_tzif schema/fuzz_avro_schema storage/fuzz_recover)
 
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]#*/}"

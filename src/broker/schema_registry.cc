@@ -198,9 +198,7 @@ std::optional<schema_refusal> schema_registry::check(const wire::topic_name& t,
   if (!v) return v.error();
   const auto existing = live(**v);
   if (auto why = schema::incompatibility(d, existing, s)) {
-    return schema_refusal{
-        schema_refusal::reason::incompatible,
-        "Incompatible schema (strategy " + std::string(schema::name_of(s)) + "): " + *why};
+    return schema_refusal{schema_refusal::reason::incompatible, *why};
   }
   return std::nullopt;
 }

@@ -97,6 +97,23 @@ struct parse_error {
   std::string message;
 };
 
+// Definitions come from any client: nesting deeper than any real schema's is refused, so neither
+// the parser nor a comparison recurses without bound.
+constexpr int max_depth = 64;
+constexpr int max_comparison_depth = 1024;
+
+// Counts a recursion level for as long as it lives.
+class depth_guard {
+ public:
+  explicit depth_guard(int& depth) : depth_(++depth) {}
+  ~depth_guard() { --depth_; }
+  depth_guard(const depth_guard&) = delete;
+  depth_guard& operator=(const depth_guard&) = delete;
+
+ private:
+  int& depth_;
+};
+
 }  // namespace
 
 // Builds the node graph of one definition. Named types are registered before their contents are
@@ -106,6 +123,8 @@ class parser {
   explicit parser(schema& s) : schema_(s) {}
 
   const node& parse(const json& j, const std::string& path, const std::string& ns) {
+    const depth_guard level(depth_);
+    if (depth_ > max_depth) fail(path, "nested more than " + std::to_string(max_depth) + " deep");
     if (j.is_string()) return reference(j.get<std::string>(), path, ns);
     if (j.is_array()) return union_of(j, path, ns);
     if (!j.is_object()) fail(path, "a schema is a type name, an object or an array (a union)");
@@ -240,6 +259,7 @@ class parser {
 
   schema& schema_;
   std::map<std::string, const node*> named_;
+  int depth_ = 0;
 };
 
 schema::schema(schema&&) noexcept = default;
@@ -266,6 +286,8 @@ namespace {
 class resolver {
  public:
   std::optional<std::string> check(const node& r, const node& w, const std::string& path) {
+    const depth_guard level(depth_);
+    if (depth_ > max_comparison_depth) return at(path, "the schemas are too deep to compare");
     if (!in_progress_.insert({&r, &w}).second) return std::nullopt;
     auto why = compare(r, w, path);
     in_progress_.erase({&r, &w});
@@ -375,6 +397,7 @@ class resolver {
   }
 
   std::set<std::pair<const node*, const node*>> in_progress_;
+  int depth_ = 0;
 };
 
 }  // namespace

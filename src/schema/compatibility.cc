@@ -111,14 +111,17 @@ std::optional<std::string> against(const definition& candidate, const definition
   }
   const bool backward = s != strategy::forward && s != strategy::forward_transitive;
   const bool forward = s != strategy::backward && s != strategy::backward_transitive;
+  // Pulsar's words up to the colon; then which way the data cannot be read, and where.
+  const std::string check =
+      "Error during schema compatibility check with strategy " + std::string(name_of(s)) + ": ";
   if (backward) {
     if (auto why = cannot_read(candidate, existing)) {
-      return "the new schema cannot read data written with an existing one: " + *why;
+      return check + "the new schema cannot read data written with an existing one: " + *why;
     }
   }
   if (forward) {
     if (auto why = cannot_read(existing, candidate)) {
-      return "an existing schema cannot read data written with the new one: " + *why;
+      return check + "an existing schema cannot read data written with the new one: " + *why;
     }
   }
   return std::nullopt;

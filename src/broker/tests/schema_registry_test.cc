@@ -66,9 +66,9 @@ TEST(schema_registry, an_incompatible_schema_is_refused_and_not_stored) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().why, schema_refusal::reason::incompatible);
   EXPECT_EQ(refused.error().message,
-            "Incompatible schema (strategy FULL): the new schema cannot read data written with an "
-            "existing one: /name: the reader's field \"name\" has no default and the writer has "
-            "no such field");
+            "Error during schema compatibility check with strategy FULL: the new schema cannot "
+            "read data written with an existing one: /name: the reader's field \"name\" has no "
+            "default and the writer has no such field");
   EXPECT_EQ(r.history(t)->size(), 1U);
   EXPECT_EQ(put(r, t, needs_name, {.strategy = strategy::always_compatible}), 1);
 }

@@ -45,6 +45,9 @@ TEST(Avro, RefusesWhatIsNotASchemaAndSaysWhere) {
   EXPECT_EQ(schema::parse(R"({"type":"fixed","name":"F"})").error(),
             "/: a fixed needs a \"size\" of 0 or more");
   EXPECT_EQ(schema::parse(R"(["null",["int"]])").error(), "/: a union cannot hold another union");
+  std::string deep = R"("int")";
+  for (int i = 0; i < 100; ++i) deep = R"({"type":"array","items":)" + deep + "}";
+  EXPECT_NE(schema::parse(deep).error().find("nested more than 64 deep"), std::string::npos);
 }
 
 TEST(Avro, AFieldWithADefaultMayBeAddedOrRemoved) {

@@ -50,6 +50,7 @@ TEST(Compatibility, TheFirstVersionIsAlwaysAllowed) {
 TEST(Compatibility, BackwardLetsTheNewSchemaReadTheOld) {
   // Adding a field without a default: the new schema cannot read old data.
   EXPECT_EQ(refusal(with_required_name, {id_only}, strategy::backward),
+            "Error during schema compatibility check with strategy BACKWARD: "
             "the new schema cannot read data written with an existing one: /name: the reader's "
             "field \"name\" has no default and the writer has no such field");
   EXPECT_TRUE(allowed(with_email, {id_only}, strategy::backward));
@@ -72,6 +73,7 @@ TEST(Compatibility, TransitiveStrategiesCheckEveryVersionNotJustTheLatest) {
   const std::vector<definition> history{id_only, id_with_default};
   EXPECT_TRUE(allowed(email_only, history, strategy::full));
   EXPECT_EQ(refusal(email_only, history, strategy::full_transitive),
+            "Error during schema compatibility check with strategy FULL_TRANSITIVE: "
             "an existing schema cannot read data written with the new one: /id: the reader's "
             "field \"id\" has no default and the writer has no such field");
   EXPECT_TRUE(allowed(email_only, history, strategy::backward_transitive));
@@ -114,6 +116,7 @@ TEST(Compatibility, ProtobufIsNotCheckedButNativeProtobufKeepsItsRootMessage) {
   };
   EXPECT_TRUE(allowed(native("shop.User"), {native("shop.User")}, strategy::full));
   EXPECT_EQ(refusal(native("shop.Order"), {native("shop.User")}, strategy::forward),
+            "Error during schema compatibility check with strategy FORWARD: "
             "an existing schema cannot read data written with the new one: Protobuf root message "
             "isn't allow change!");
 }
@@ -148,6 +151,7 @@ TEST(Compatibility, KeyValueChecksItsKeyAndItsValue) {
   EXPECT_TRUE(allowed(key_value(text, with_email), {key_value(text, id_only)}, strategy::full));
   EXPECT_EQ(
       refusal(key_value(text, with_required_name), {key_value(text, id_only)}, strategy::backward),
+      "Error during schema compatibility check with strategy BACKWARD: "
       "the new schema cannot read data written with an existing one: the value: /name: "
       "the reader's field \"name\" has no default and the writer has no such field");
   EXPECT_EQ(invalid({.type = "KEY_VALUE", .data = "xx"}),
