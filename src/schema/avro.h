@@ -1,12 +1,13 @@
 #pragma once
 // Avro schemas, as far as Pulsar's schema registry needs them: parse a schema definition (the
 // JSON text an AVRO or JSON schema carries), and decide whether data written with one schema can
-// be read with another, by Avro's schema resolution rules (the Avro specification, "Schema
-// Resolution"): the same primitive or a promotion of it (int to long, float or double; long to
-// float or double; float to double; string and bytes both ways), records matched by name or
-// alias whose reader fields the writer has or the reader gives a default for, enum symbols the
-// reader knows (or a reader default), arrays and maps by their items, fixed of the same size,
-// and unions branch by branch.
+// be read with another, by Avro's schema resolution (the Avro specification, "Schema
+// Resolution") as Pulsar applies it (Avro's resolving grammar, checked for errors): the same
+// primitive or a promotion of it (int to long, float or double; long to float or double; float
+// to double; string and bytes both ways); records by structure, whatever their names, each
+// reader field found in the writer (by name or alias) or given a default; enums and fixed by
+// name (an enum's symbols are not compared, a fixed's size is); arrays and maps by their items;
+// unions branch by branch.
 //
 // Pure: no I/O, no state beyond the parsed schema.
 
