@@ -218,6 +218,11 @@ class api {
       if (r.method != "PUT") return method_not_allowed("PUT");
       return unload(*t);
     }
+    if (action == "terminate" && (p.size() == 7 || (p.size() == 8 && p[7] == "partitions"))) {
+      if (r.method != "POST") return method_not_allowed("POST");
+      if (!persistent) return error_response(406, "Need to provide a persistent topic name");
+      return p.size() == 7 ? terminate(*t) : terminate_partitions(*t);
+    }
     if (p.size() == 8 && action == "subscription" && r.method == "DELETE") {
       return remove_subscription(*t, p[7], force);
     }
@@ -356,6 +361,42 @@ class api {
       if (topics_.unload(part)) spdlog::info("admin: unloaded topic {}", part.str());
     }
     return no_content();
+  }
+
+  // Pulsar's MessageId as its admin API writes it: the partition index is always -1 there.
+  static json terminated_at(const wire::message_id& id) {
+    return {{"ledgerId", id.ledger},
+            {"entryId", id.entry},
+            {"partitionIndex", -1},
+            {"batchIndex", -1},
+            {"batchSize", 0}};
+  }
+
+  http_response terminate(const wire::topic_name& t) {
+    auto loaded =
+        one_topic(t, error_response(405, "Termination of a partitioned topic is not allowed"));
+    if (!loaded) return std::move(loaded.error());
+    auto last = (*loaded)->terminate();
+    if (!last) return error_of(last.error());
+    return json_response(200, terminated_at(*last));
+  }
+
+  http_response terminate_partitions(const wire::topic_name& t) {
+    const int n = partitions_of(t);
+    if (n == 0) {
+      return error_response(405,
+                            "Termination of a non-partitioned topic is not allowed using "
+                            "partitioned-terminate, please use terminate commands");
+    }
+    json ids = json::object();
+    for (int i = 0; i < n; ++i) {
+      auto part = topics_.get(t.partition_of(i).str());
+      if (!part) return error_of(part.error());
+      auto last = (*part)->terminate();
+      if (!last) return error_of(last.error());
+      ids[std::to_string(i)] = terminated_at(*last);
+    }
+    return json_response(200, ids);
   }
 
   // A topic that is not partitioned, loaded; or the answer refusing `partitioned`, or one not

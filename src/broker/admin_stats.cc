@@ -155,7 +155,7 @@ json topic_internal_stats_json(const topic& t) {
           {"waitingCursorsCount", 0},
           {"pendingAddEntriesCount", 0},
           {"lastConfirmedEntry", position(t.durable_end())},
-          {"state", "LedgerOpened"},
+          {"state", t.terminated() ? "Terminated" : "LedgerOpened"},
           {"ledgers", json::array({{{"ledgerId", t.ledger_id()},
                                     {"entries", entries},
                                     {"size", t.storage_size()},

@@ -44,6 +44,8 @@ class consumer_link {
   // The broker closes the consumer (topic deleted, subscription reset by a seek); the client
   // subscribes again.
   virtual void send_close_consumer(std::uint64_t consumer_id) = 0;
+  // The topic is terminated and the consumer has been sent everything in it.
+  virtual void send_reached_end_of_topic(std::uint64_t consumer_id) = 0;
 };
 
 }  // namespace shfn::broker

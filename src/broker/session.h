@@ -55,6 +55,7 @@ class session final : public std::enable_shared_from_this<session>,
                     std::uint32_t redelivery_count, bytes entry) override;
   void send_active_consumer_change(std::uint64_t consumer_id, bool active) override;
   void send_close_consumer(std::uint64_t consumer_id) override;
+  void send_reached_end_of_topic(std::uint64_t consumer_id) override;
 
  private:
   struct producer_handle {

@@ -196,4 +196,10 @@ void session::send_close_consumer(std::uint64_t consumer_id) {
   send(c);
 }
 
+void session::send_reached_end_of_topic(std::uint64_t consumer_id) {
+  auto c = command_of(pb::BaseCommand::REACHED_END_OF_TOPIC);
+  c.mutable_reachedendoftopic()->set_consumer_id(consumer_id);
+  send(c);
+}
+
 }  // namespace shfn::broker

@@ -24,6 +24,7 @@ std::string producer_refusal(std::error_code ec, pb::ProducerAccessMode mode) {
                               : "Topic has an existing producer (" +
                                     pb::ProducerAccessMode_Name(mode) + " was asked for)";
   }
+  if (ec == wire::server_error(pb::TopicTerminatedError)) return "Topic was already terminated";
   return ec.message();
 }
 

@@ -354,6 +354,19 @@ void subscription::dispatch() {
     dispatch_new(held_hashes);
   } while (dispatch_again_);
   dispatching_ = false;
+  if (topic_.terminated() && read_position_ >= topic_.durable_end() && backlog() == 0) {
+    tell_end_of_topic();
+  }
+}
+
+// As Pulsar tells them: once the topic is terminated and everything in it was acknowledged
+// (checked when the topic is terminated, and after each dispatch and acknowledgement).
+void subscription::tell_end_of_topic() {
+  for (auto& c : consumers_) {
+    if (c->told_end_of_topic || c->link == nullptr) continue;
+    c->told_end_of_topic = true;
+    c->link->send_reached_end_of_topic(c->id);
+  }
 }
 
 void subscription::dispatch_replays(std::set<std::uint32_t>& held_hashes) {

@@ -44,8 +44,9 @@ class topic;
 struct consumer {
   std::uint64_t id = 0;  // the client's consumer_id on its connection
   std::string name;
-  consumer_link* link = nullptr;  // valid while the consumer is attached
-  bool reads_any_schema = false;  // AUTO_CONSUME: it takes the topic's schema, whatever it is
+  consumer_link* link = nullptr;   // valid while the consumer is attached
+  bool reads_any_schema = false;   // AUTO_CONSUME: it takes the topic's schema, whatever it is
+  bool told_end_of_topic = false;  // REACHED_END_OF_TOPIC sent
   std::int64_t permits = 0;
   // Key_Shared STICKY: the hash ranges (inclusive) this consumer claimed; empty: AUTO_SPLIT.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> hash_ranges;
@@ -132,6 +133,7 @@ class subscription {
   void dispatch();
   void dispatch_replays(std::set<std::uint32_t>& held_hashes);
   void dispatch_new(std::set<std::uint32_t>& held_hashes);
+  void tell_end_of_topic();
   bool delays_delivery() const;
   void set_aside(std::uint64_t offset, std::int64_t deliver_at_ms);
   void arm_delay_timer();

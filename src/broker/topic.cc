@@ -7,6 +7,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "storage/file.h"
 #include "storage/layout.h"
 #include "wire/errc.h"
 
@@ -75,6 +76,8 @@ result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topi
   }
   std::shared_ptr<topic> t(new topic(ctx, name, std::move(log)));
   if (t->persistent()) {
+    std::error_code ec;
+    t->terminated_ = fs::exists(storage::terminated_file(t->dir_), ec);
     if (auto ok = t->load_subscriptions(); !ok) return fail(ok.error());
     if (auto ok = t->rebuild_dedup_state(); !ok) return fail(ok.error());
   }
@@ -175,6 +178,7 @@ std::int64_t topic::last_sequence_of(const std::string& producer_name) const {
 }
 
 result<producer_success> topic::add_producer(producer_registration r) {
+  if (terminated_) return fail(wire::server_error(pb::TopicTerminatedError));
   if (auto it = producers_.find(r.name); it != producers_.end() && !it->second.link.expired()) {
     return fail(wire::server_error(pb::ProducerBusy));
   }
@@ -233,6 +237,13 @@ void topic::publish(const wire::frame& send, publish_request request) {
   stats_.messages_in += static_cast<std::uint64_t>(std::max(1, messages));
   stats_.bytes_in += send.checksummed.size();
   if (!log_) return publish_transient(send, request);
+  if (terminated_) {
+    if (auto link = request.link.lock()) {
+      link->send_error(request.producer_id, request.sequence_id, pb::TopicTerminatedError,
+                       "Topic was already terminated");
+    }
+    return;
+  }
   if (failed_) {
     if (auto link = request.link.lock()) {
       link->send_error(request.producer_id, request.sequence_id, pb::PersistenceError,
@@ -578,6 +589,25 @@ topic::retention topic::retention_policy() const {
   if (minutes >= 0) kept.time_ms = static_cast<std::uint64_t>(minutes) * 60'000;
   if (megabytes >= 0) kept.bytes = static_cast<std::uint64_t>(megabytes) << 20;
   return kept;  // as Pulsar's: consumed data goes once past either limit
+}
+
+result<wire::message_id> topic::terminate() {
+  if (!log_) return fail(wire::server_error(pb::NotAllowedError));  // non-persistent: as Pulsar
+  const wire::message_id last{.ledger = ledger_id(),
+                              .entry = static_cast<std::int64_t>(end_offset()) - 1,
+                              .partition = name_.partition};
+  if (terminated_) return last;
+  // What producers sent before this keeps its offset and is answered as usual; nothing after.
+  const std::string mark = std::to_string(last.entry) + "\n";
+  if (auto written = storage::replace_file_durably(storage::terminated_file(dir_), as_bytes(mark));
+      !written) {
+    return fail(written.error());
+  }
+  terminated_ = true;
+  spdlog::info("topic {}: terminated at {}", full_name_, last.str());
+  close_producers();
+  for (auto& [name, sub] : subscriptions_) sub->on_entries_available();
+  return last;
 }
 
 result<void> topic::remove() {

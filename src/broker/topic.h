@@ -127,6 +127,14 @@ class topic : public std::enable_shared_from_this<topic> {
   // Deletes whole segments every subscription has consumed (and, with a retention time, that
   // are older than it).
   void trim();
+  // Terminates the topic, as Pulsar's `topics terminate`: it takes no more messages (producers
+  // are closed; new ones, and SENDs already on their way, are refused with
+  // TopicTerminatedError), and each consumer that has read everything is sent
+  // REACHED_END_OF_TOPIC. Durable (storage::terminated_file). Answers the last message's id
+  // (entry -1 for an empty topic); terminating again answers the same.
+  result<wire::message_id> terminate();
+  bool terminated() const { return terminated_; }
+
   // Closes producers and consumers and deletes the files. The topic is unusable afterwards.
   result<void> remove();
 
@@ -213,7 +221,8 @@ class topic : public std::enable_shared_from_this<topic> {
   std::uint64_t transient_sequence_ = 0;
   std::deque<awaiting_sync> awaiting_sync_;
   bool sync_requested_ = false;
-  bool failed_ = false;  // the log could not be written or synced: refuse further sends
+  bool failed_ = false;      // the log could not be written or synced: refuse further sends
+  bool terminated_ = false;  // `topics terminate`: refuse further sends, for good
   std::map<std::string, producer_entry> producers_;
   producer_access access_;
   std::map<std::string, publish_position> stored_up_to_;  // dedup, by producer name

@@ -70,6 +70,10 @@ std::filesystem::path schema_file(const std::filesystem::path& data_dir,
          (encode_path_component(t.local) + ".json");
 }
 
+std::filesystem::path terminated_file(const std::filesystem::path& topic_dir) {
+  return topic_dir / "TERMINATED";
+}
+
 std::filesystem::path cursor_path(const std::filesystem::path& topic_dir,
                                   std::string_view subscription, bool reader) {
   return topic_dir / (reader ? "readers" : "cursors") /

@@ -9,6 +9,8 @@
 //       log/                                               its segments (log.h)
 //       cursors/<subscription>.cursor                      durable subscriptions (cursor.h)
 //       readers/<subscription>.cursor                      readers, removed when loaded again
+//       TERMINATED                                         the topic was terminated: its last
+//                                                          offset, as text
 //   DATA/topics/<domain>/<tenant>/<namespace>/<local>.partitions   a partitioned topic's count
 //   DATA/schemas/<tenant>/<namespace>/<local>.json         a topic's schema versions, shared by
 //                                                          its partitions and both domains
@@ -40,6 +42,9 @@ std::filesystem::path partitions_file(const std::filesystem::path& data_dir,
 inline constexpr std::string_view partitions_suffix = ".partitions";
 // The file of a topic's schema versions (broker/schema_registry.h), the same for every partition.
 std::filesystem::path schema_file(const std::filesystem::path& data_dir, const wire::topic_name& t);
+
+// The mark of a terminated topic in `topic_dir`.
+std::filesystem::path terminated_file(const std::filesystem::path& topic_dir);
 
 // A subscription's cursor file in `topic_dir`: a durable one's, or a reader's (`reader`).
 std::filesystem::path cursor_path(const std::filesystem::path& topic_dir,

@@ -532,6 +532,25 @@ TEST_F(admin_api, metrics_are_prometheus_text) {
   run(metrics_are_prometheus_text);
 }
 
+// The mark survives a restart: the topic is still terminated, at the same message.
+TEST_F(admin_api, a_terminated_topic_stays_terminated_after_a_restart) {
+  const std::string topic = ns_path + "/ended";
+  ASSERT_EQ(request(env_.admin, "PUT", topic).status, 204);
+  auto first = request(env_.admin, "POST", topic + "/terminate");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.body_json()["entryId"], -1);
+
+  broker_.reset();
+  auto started = broker_thread::start(
+      {.listen = "127.0.0.1:0", .data_dir = env_.data_dir, .admin = "127.0.0.1:0"});
+  ASSERT_TRUE(started.has_value()) << started.error().message();
+  broker_ = std::move(*started);
+  env_.admin = endpoint_of(broker_->admin_url());
+  EXPECT_EQ(request(env_.admin, "GET", topic + "/internalStats").body_json()["state"],
+            "Terminated");
+  EXPECT_EQ(request(env_.admin, "POST", topic + "/terminate").body_json(), first.body_json());
+}
+
 TEST_F(admin_api, health_answers_ok) {
   auto reply = request(env_.admin, "GET", "/admin/v2/brokers/health");
   EXPECT_EQ(reply.status, 200);

@@ -178,10 +178,15 @@ public final class Broker implements AutoCloseable {
 
   /** PUT on the admin REST API, with the bearer token; returns the response. */
   HttpResponse<String> adminPut(String path, String jsonBody) throws Exception {
+    return admin("PUT", path, jsonBody);
+  }
+
+  /** A request to the admin REST API, with the bearer token; returns the response. */
+  HttpResponse<String> admin(String method, String path, String jsonBody) throws Exception {
     HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(http + path))
         .timeout(Duration.ofSeconds(30))
         .header("Content-Type", "application/json")
-        .PUT(HttpRequest.BodyPublishers.ofString(jsonBody));
+        .method(method, HttpRequest.BodyPublishers.ofString(jsonBody));
     if (!token.isEmpty()) {
       req.header("Authorization", "Bearer " + token);
     }
