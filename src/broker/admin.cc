@@ -534,6 +534,19 @@ result<std::unique_ptr<admin_server>> admin_server::start(broker& owner,
   return s;
 }
 
+result<void> admin_server::serve_tls(const asio::ip::tcp::endpoint& at,
+                                     std::shared_ptr<asio::ssl::context> tls) {
+  http::http_server::handler handle = [self = this](const http_request& r) {
+    return self->handle(r);
+  };
+  auto https = http::http_server::start(owner_.context().executor, at, std::move(handle), {},
+                                        std::move(tls));
+  if (!https) return fail(https.error());
+  https_ = std::move(*https);
+  spdlog::info("admin API on {}", https_->url());
+  return {};
+}
+
 admin_server::~admin_server() {
   stop();
 }
@@ -542,6 +555,7 @@ void admin_server::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (http_) http_->stop();
+  if (https_) https_->stop();
   sample_timer_.cancel();
 }
 

@@ -94,10 +94,14 @@ class admin_server {
   // Without a listener: answers only through handle() (broker_options::admin_in_process).
   static std::unique_ptr<admin_server> start_in_process(broker& owner);
   ~admin_server();
+  // Serves the same API over https on `at` too (options.admin_tls).
+  result<void> serve_tls(const asio::ip::tcp::endpoint& at,
+                         std::shared_ptr<asio::ssl::context> tls);
 
   // Where it listens; none (an empty url) when it runs in process.
   std::optional<asio::ip::tcp::endpoint> endpoint() const;
   std::string url() const { return http_ ? http_->url() : std::string(); }  // http://host:port
+  std::string tls_url() const { return https_ ? https_->url() : std::string(); }
 
   // Answers one request; no I/O. Never throws: an unexpected failure is a 500.
   http::http_response handle(const http::http_request& request);
@@ -119,6 +123,7 @@ class admin_server {
 
   broker& owner_;
   std::unique_ptr<http::http_server> http_;
+  std::unique_ptr<http::http_server> https_;
   asio::steady_timer sample_timer_;
   meters meters_;
   bool stopped_ = false;

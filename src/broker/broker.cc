@@ -28,6 +28,20 @@ using namespace std::chrono_literals;
 // How often a full disk's free space is read again.
 constexpr auto disk_check_interval = 250ms;
 
+namespace {
+
+result<void> listen(asio::ip::tcp::acceptor* acceptor, const asio::ip::tcp::endpoint& at) {
+  std::error_code ec;
+  acceptor->open(at.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(at, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail(ec);
+  return {};
+}
+
+}  // namespace
+
 result<asio::ip::tcp::endpoint> parse_listen_address(const std::string& listen) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) return fail(std::make_error_code(std::errc::invalid_argument));
@@ -59,6 +73,7 @@ broker::broker(asio::any_io_executor executor, const broker_options& options,
            .disk = disk_space(options.data_dir)},
       topics_(ctx_),
       acceptor_(executor),
+      tls_acceptor_(executor),
       maintenance_timer_(executor),
       disk_timer_(executor) {}
 
@@ -85,35 +100,78 @@ result<std::unique_ptr<broker>> broker::start(asio::any_io_executor executor,
   b->ctx_.schemas = schema_registry(options.data_dir);
   b->ctx_.disk.hold_reserve();
   b->ctx_.authenticator = std::move(authenticator);
-  std::error_code ec;
-  b->acceptor_.open(endpoint->protocol(), ec);
-  if (!ec) b->acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
-  if (!ec) b->acceptor_.bind(*endpoint, ec);
-  if (!ec) b->acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail(ec);
-  b->endpoint_ = b->acceptor_.local_endpoint();
-  if (const std::string& admin = b->ctx_.options.admin; !admin.empty()) {
-    auto admin_endpoint = parse_listen_address(admin);
-    if (!admin_endpoint) {
-      spdlog::error("invalid admin API address \"{}\": {}", admin,
-                    admin_endpoint.error().message());
-      return fail(admin_endpoint.error());
+  if (!options.tls_listen.empty() || !options.admin_tls.empty()) {
+    auto tls = http::server_tls_context(options.tls);
+    if (!tls) {
+      spdlog::error("cannot serve TLS: {}", tls.error());
+      return fail(std::make_error_code(std::errc::invalid_argument));
     }
-    auto server = admin_server::start(*b, *admin_endpoint);
-    if (!server) {
-      spdlog::error("cannot serve the admin API on {}: {}", admin, server.error().message());
-      return fail(server.error());
-    }
-    b->admin_ = std::move(*server);
-  } else if (b->ctx_.options.admin_in_process) {
-    b->admin_ = admin_server::start_in_process(*b);
+    b->tls_ = std::move(*tls);
   }
-  asio::co_spawn(executor, b->accept_loop(), asio::detached);
+  if (auto bound = listen(&b->acceptor_, *endpoint); !bound) return fail(bound.error());
+  b->endpoint_ = b->acceptor_.local_endpoint();
+  b->ctx_.service_url = b->service_url();
+  if (auto ok = b->listen_tls(options.tls_listen); !ok) return fail(ok.error());
+  if (auto ok = b->start_admin(); !ok) return fail(ok.error());
+  asio::co_spawn(executor, b->accept_loop(&b->acceptor_, nullptr), asio::detached);
+  if (b->tls_acceptor_.is_open()) {
+    asio::co_spawn(executor, b->accept_loop(&b->tls_acceptor_, b->tls_.get()), asio::detached);
+  }
   asio::co_spawn(executor, b->maintenance_loop(), asio::detached);
   asio::co_spawn(executor, b->disk_watch(), asio::detached);
   spdlog::info("broker listening on {} with data in {}", b->service_url(),
                b->ctx_.options.data_dir.string());
   return b;
+}
+
+result<void> broker::listen_tls(const std::string& at) {
+  if (at.empty()) return {};
+  auto endpoint = parse_listen_address(at);
+  if (!endpoint) {
+    spdlog::error("invalid TLS address \"{}\": {}", at, endpoint.error().message());
+    return fail(endpoint.error());
+  }
+  if (auto bound = listen(&tls_acceptor_, *endpoint); !bound) {
+    spdlog::error("cannot listen for TLS on {}: {}", at, bound.error().message());
+    return bound;
+  }
+  ctx_.tls_service_url = pulsar_url(tls_acceptor_.local_endpoint(), /*tls=*/true);
+  spdlog::info("broker listening on {}", ctx_.tls_service_url);
+  return {};
+}
+
+result<void> broker::start_admin() {
+  const broker_options& o = ctx_.options;
+  if (!o.admin.empty()) {
+    auto at = parse_listen_address(o.admin);
+    if (!at) {
+      spdlog::error("invalid admin API address \"{}\": {}", o.admin, at.error().message());
+      return fail(at.error());
+    }
+    auto server = admin_server::start(*this, *at);
+    if (!server) {
+      spdlog::error("cannot serve the admin API on {}: {}", o.admin, server.error().message());
+      return fail(server.error());
+    }
+    admin_ = std::move(*server);
+  } else if (o.admin_in_process || !o.admin_tls.empty()) {
+    admin_ = admin_server::start_in_process(*this);
+  }
+  if (o.admin_tls.empty()) return {};
+  auto at = parse_listen_address(o.admin_tls);
+  if (!at) {
+    spdlog::error("invalid https admin API address \"{}\": {}", o.admin_tls, at.error().message());
+    return fail(at.error());
+  }
+  if (auto served = admin_->serve_tls(*at, tls_); !served) {
+    spdlog::error("cannot serve the admin API on {}: {}", o.admin_tls, served.error().message());
+    return served;
+  }
+  return {};
+}
+
+std::string broker::admin_tls_url() const {
+  return admin_ ? admin_->tls_url() : std::string();
 }
 
 broker::~broker() {
@@ -169,11 +227,11 @@ std::uint64_t broker::backlog() const {
   return entries;
 }
 
-awaitable<void> broker::accept_loop() {
-  accept_failures failures("broker on " + service_url());
+awaitable<void> broker::accept_loop(asio::ip::tcp::acceptor* acceptor, asio::ssl::context* tls) {
+  accept_failures failures("broker on " + (tls ? ctx_.tls_service_url : service_url()));
   while (!stopped_) {
     std::error_code ec;
-    auto socket = co_await acceptor_.async_accept(redirect_error(use_awaitable, ec));
+    auto socket = co_await acceptor->async_accept(redirect_error(use_awaitable, ec));
     if (stopped_) break;
     if (ec) {
       co_await sleep_for(failures.failed(ec));
@@ -181,7 +239,7 @@ awaitable<void> broker::accept_loop() {
     }
     failures.succeeded();
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    auto s = std::make_shared<session>(std::move(socket), topics_, ctx_);
+    auto s = std::make_shared<session>(http::transport(std::move(socket), tls), topics_, ctx_);
     std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
     sessions_.push_back(s);
     s->start();
@@ -227,6 +285,7 @@ void broker::stop() {
   if (admin_) admin_->stop();
   std::error_code ignored;
   acceptor_.close(ignored);
+  tls_acceptor_.close(ignored);
   maintenance_timer_.cancel();
   disk_timer_.cancel();
   ctx_.disk_became_full.notify_all();
@@ -246,7 +305,9 @@ result<std::unique_ptr<broker_thread>> broker_thread::start(broker_options optio
   if (!b) return fail(b.error());
   t->broker_ = std::move(*b);
   t->url_ = t->broker_->service_url();
+  t->tls_url_ = t->broker_->tls_service_url();
   t->admin_url_ = t->broker_->admin_url();
+  t->admin_tls_url_ = t->broker_->admin_tls_url();
   t->thread_ = std::thread([io = &t->io_] { io->run(); });
   return t;
 }

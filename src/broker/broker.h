@@ -12,6 +12,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
@@ -40,7 +41,9 @@ class broker {
   ~broker();
 
   asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
-  std::string service_url() const;  // pulsar://host:port
+  std::string service_url() const;                                      // pulsar://host:port
+  std::string tls_service_url() const { return ctx_.tls_service_url; }  // pulsar+ssl://, or ""
+  std::string admin_tls_url() const;  // https://host:port, or "" without options.admin_tls
   // The admin HTTP API's; none (empty) when options.admin is empty.
   std::optional<asio::ip::tcp::endpoint> admin_endpoint() const;
   std::string admin_url() const;  // http://host:port, or the one advertised
@@ -64,7 +67,10 @@ class broker {
 
  private:
   broker(asio::any_io_executor executor, const broker_options& options, storage::dir_lock lock);
-  asio::awaitable<void> accept_loop();
+  // Accepts on `acceptor`, over TLS when `tls` is given; both outlive the loop.
+  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor* acceptor, asio::ssl::context* tls);
+  result<void> listen_tls(const std::string& at);
+  result<void> start_admin();
   asio::awaitable<void> maintenance_loop();
   asio::awaitable<void> disk_watch();
 
@@ -72,6 +78,8 @@ class broker {
   broker_context ctx_;
   topic_registry topics_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::ip::tcp::acceptor tls_acceptor_;
+  std::shared_ptr<asio::ssl::context> tls_;  // set when serving pulsar+ssl:// or https
   asio::steady_timer maintenance_timer_;
   asio::steady_timer disk_timer_;
   asio::ip::tcp::endpoint endpoint_;
@@ -88,7 +96,9 @@ class broker_thread {
   ~broker_thread();  // stops the broker and joins
 
   std::string service_url() const { return url_; }
-  std::string admin_url() const { return admin_url_; }  // empty when the admin API is off
+  std::string tls_service_url() const { return tls_url_; }      // empty without TLS
+  std::string admin_url() const { return admin_url_; }          // empty when the admin API is off
+  std::string admin_tls_url() const { return admin_tls_url_; }  // empty without https
   // broker::backlog(), read on the broker's thread; the caller resumes on its own executor.
   asio::awaitable<std::uint64_t> backlog();
   // The broker refuses producers because its disk is full (disk_space.h); from any thread.
@@ -105,7 +115,9 @@ class broker_thread {
   asio::io_context io_{1};
   std::unique_ptr<broker> broker_;
   std::string url_;
+  std::string tls_url_;
   std::string admin_url_;
+  std::string admin_tls_url_;
   std::thread thread_;
 };
 

@@ -20,10 +20,10 @@ namespace shfn::broker {
 
 std::string random_run_id();  // 8 hex digits
 
-// "pulsar://HOST:PORT" for a listening or connected endpoint: an IPv6 address in brackets, and
-// an IPv4 address seen through a dual-stack socket (::ffff:a.b.c.d) as the IPv4 address, so
-// every client can parse the URL and dial it.
-std::string pulsar_url(const asio::ip::tcp::endpoint& endpoint);
+// "pulsar://HOST:PORT" (pulsar+ssl:// with `tls`) for a listening or connected endpoint: an IPv6
+// address in brackets, and an IPv4 address seen through a dual-stack socket (::ffff:a.b.c.d) as the
+// IPv4 address, so every client can parse the URL and dial it.
+std::string pulsar_url(const asio::ip::tcp::endpoint& endpoint, bool tls = false);
 
 struct broker_context {
   asio::any_io_executor executor;
@@ -36,6 +36,9 @@ struct broker_context {
   std::string next_producer_name() {
     return "shfn-" + run_id + "-" + std::to_string(next_producer_number++);
   }
+  // Where clients reach this broker, for lookups: pulsar://, and pulsar+ssl:// ("" without TLS).
+  std::string service_url;
+  std::string tls_service_url;
   tenancy tenants;          // tenants, namespaces and their policies (DATA/tenancy.json)
   schema_registry schemas;  // every topic's schema versions (DATA/schemas/)
   std::optional<token_authenticator> authenticator;  // set: every client must present a token

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 
+#include "http/transport.h"
 #include "wire/frame.h"
 
 namespace shfn::broker {
@@ -49,6 +50,14 @@ struct broker_options {
   // Token authentication: the HS256 secret key file (raw bytes, as Pulsar's tokenSecretKey).
   // Empty: no authentication.
   std::filesystem::path token_secret_file;
+  // TLS, as Pulsar's brokerServicePortTls and webServicePortTls: a second listener for
+  // pulsar+ssl://, and the admin API over https, each host:port (empty: none). The files are
+  // Pulsar's tlsCertificateFilePath, tlsKeyFilePath and tlsTrustCertsFilePath (http/transport.h);
+  // a client whose certificate verifies against the trust certs may authenticate with it
+  // (method "tls", its common name the role), token authentication or not.
+  std::string tls_listen;
+  std::string admin_tls;
+  http::tls_files tls;
 };
 
 }  // namespace shfn::broker

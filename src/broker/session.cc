@@ -71,24 +71,43 @@ std::optional<std::uint64_t> request_id_of(const pb::BaseCommand& c) {
 
 }  // namespace
 
-session::session(asio::ip::tcp::socket socket, topic_registry& topics, broker_context& ctx)
-    : socket_(std::move(socket)),
+session::session(http::transport transport, topic_registry& topics, broker_context& ctx)
+    : transport_(std::move(transport)),
       topics_(topics),
       ctx_(ctx),
       input_(ctx.options.max_message_size + wire::frame_overhead),
-      keepalive_timer_(socket_.get_executor()) {}
+      keepalive_timer_(transport_.socket().get_executor()) {}
 
 session::~session() = default;
 
 void session::start() {
-  asio::co_spawn(socket_.get_executor(), read_loop(shared_from_this()), asio::detached);
-  asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
-  asio::co_spawn(socket_.get_executor(), keepalive_loop(shared_from_this()), asio::detached);
+  asio::co_spawn(transport_.socket().get_executor(), begin(shared_from_this()), asio::detached);
+}
+
+awaitable<void> session::begin(std::shared_ptr<session> self) {
+  if (transport_.secure()) {
+    // A client that never finishes its handshake is closed after a keepalive period.
+    keepalive_timer_.expires_after(ctx_.options.keepalive);
+    keepalive_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+      if (auto s = weak.lock(); s && !ec) s->transport_.close();
+    });
+    auto failed = co_await transport_.handshake();
+    keepalive_timer_.cancel();
+    if (failed) {
+      spdlog::info("client {}: TLS handshake failed: {}", peer(), *failed);
+      close();
+      co_return;
+    }
+  }
+  const auto executor = transport_.socket().get_executor();
+  asio::co_spawn(executor, read_loop(self), asio::detached);
+  asio::co_spawn(executor, write_loop(self), asio::detached);
+  asio::co_spawn(executor, keepalive_loop(std::move(self)), asio::detached);
 }
 
 std::string session::peer() const {
   std::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
+  auto ep = transport_.socket().remote_endpoint(ec);
   return ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
@@ -98,9 +117,7 @@ void session::close() {
   // Producers first, then consumers: their unacked entries go back to their subscriptions.
   while (!producers_.empty()) close_producer(producers_.begin()->first);
   while (!consumers_.empty()) close_consumer(consumers_.begin()->first);
-  std::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  transport_.close();
   keepalive_timer_.cancel();
   output_ready_.notify_all();
 }
@@ -110,9 +127,7 @@ void session::close() {
 awaitable<void> session::read_loop(std::shared_ptr<session> /*keep_alive*/) {
   while (!closed_) {
     auto space = input_.writable();
-    std::error_code ec;
-    const std::size_t n = co_await socket_.async_read_some(asio::buffer(space.data(), space.size()),
-                                                           redirect_error(use_awaitable, ec));
+    const auto [ec, n] = co_await transport_.read_some(asio::buffer(space.data(), space.size()));
     if (ec) break;
     input_.commit(n);
     received_since_ping_ = true;
@@ -142,8 +157,7 @@ awaitable<void> session::write_loop(std::shared_ptr<session> /*keep_alive*/) {
     std::swap(attached_, attached_writing_);
     std::error_code ec;
     if (attached_writing_.empty()) {
-      co_await asio::async_write(socket_, asio::buffer(writing_),
-                                 redirect_error(use_awaitable, ec));
+      ec = co_await transport_.write(asio::buffer(writing_));
     } else {
       gather_.clear();
       std::size_t from = 0;
@@ -153,7 +167,7 @@ awaitable<void> session::write_loop(std::shared_ptr<session> /*keep_alive*/) {
         from = a.at;
       }
       gather_.push_back(asio::buffer(writing_.data() + from, writing_.size() - from));
-      co_await asio::async_write(socket_, gather_, redirect_error(use_awaitable, ec));
+      ec = co_await transport_.write(gather_);
       attached_writing_.clear();
     }
     writing_.clear();
@@ -283,29 +297,39 @@ void session::on_unsupported(const pb::BaseCommand& c) {
   send(error);
 }
 
+// Authentication is on with a token key or with trusted client CAs: a valid token (method
+// "token"), or a client certificate that verified during the handshake (method "tls", as
+// Pulsar's AuthenticationProviderTls).
+std::optional<std::string> session::authentication_refusal(const pb::CommandConnect& c) const {
+  const bool certificates = !ctx_.options.tls.trust_certs.empty();
+  if (!ctx_.authenticator && !certificates) return std::nullopt;
+  if (c.auth_method_name() == "tls") {
+    if (transport_.common_name()) return std::nullopt;
+    return "authentication with TLS needs a client certificate the broker trusts";
+  }
+  if (c.auth_method_name() == "token" && ctx_.authenticator) {
+    if (ctx_.authenticator->verify(c.auth_data(), now_seconds())) return std::nullopt;
+    return "the token is not valid";
+  }
+  return ctx_.authenticator ? "authentication with a token is required"
+                            : "authentication with a client certificate is required";
+}
+
 void session::on_connect(const pb::CommandConnect& c) {
   if (connected_) {
     spdlog::warn("client {}: second CONNECT; closing", peer());
     close();
     return;
   }
-  if (ctx_.authenticator) {
-    const auto now = now_seconds();
-    auto role = c.auth_method_name() == "token"
-                    ? ctx_.authenticator->verify(c.auth_data(), now)
-                    : result<std::string>(fail(wire::server_error(pb::AuthenticationError)));
-    if (!role) {
-      spdlog::info("client {}: authentication failed", peer());
-      auto error = command_of(pb::BaseCommand::ERROR);
-      error.mutable_error()->set_request_id(std::numeric_limits<std::uint64_t>::max());
-      error.mutable_error()->set_error(pb::AuthenticationError);
-      error.mutable_error()->set_message(c.auth_method_name() == "token"
-                                             ? "the token is not valid"
-                                             : "authentication with a token is required");
-      send(error);
-      close_after_flush_ = true;
-      return;
-    }
+  if (auto refused = authentication_refusal(c)) {
+    spdlog::info("client {}: authentication failed: {}", peer(), *refused);
+    auto error = command_of(pb::BaseCommand::ERROR);
+    error.mutable_error()->set_request_id(std::numeric_limits<std::uint64_t>::max());
+    error.mutable_error()->set_error(pb::AuthenticationError);
+    error.mutable_error()->set_message(*refused);
+    send(error);
+    close_after_flush_ = true;
+    return;
   }
   connected_ = true;
   auto reply = command_of(pb::BaseCommand::CONNECTED);

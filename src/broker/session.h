@@ -21,6 +21,7 @@
 #include "base/notifier.h"
 #include "broker/links.h"
 #include "broker/schema_registry.h"
+#include "http/transport.h"
 #include "pulsar_api.pb.h"
 #include "wire/frame_buffer.h"
 
@@ -36,7 +37,8 @@ class session final : public std::enable_shared_from_this<session>,
                       public producer_link,
                       public consumer_link {
  public:
-  session(asio::ip::tcp::socket socket, topic_registry& topics, broker_context& ctx);
+  // Over TLS when the transport is: the handshake comes first.
+  session(http::transport transport, topic_registry& topics, broker_context& ctx);
   ~session() override;
 
   void start();
@@ -72,6 +74,8 @@ class session final : public std::enable_shared_from_this<session>,
     consumer* c = nullptr;
   };
 
+  // The TLS handshake (bounded by the keepalive period), then the loops.
+  asio::awaitable<void> begin(std::shared_ptr<session> self);
   asio::awaitable<void> read_loop(std::shared_ptr<session> self);
   asio::awaitable<void> write_loop(std::shared_ptr<session> self);
   asio::awaitable<void> keepalive_loop(std::shared_ptr<session> self);
@@ -80,6 +84,7 @@ class session final : public std::enable_shared_from_this<session>,
   void on_connect(const wire::pb::CommandConnect& c);
   void on_lookup(const wire::pb::CommandLookupTopic& c);
   void on_partitioned_metadata(const wire::pb::CommandPartitionedTopicMetadata& c);
+  std::optional<std::string> authentication_refusal(const wire::pb::CommandConnect& c) const;
   void on_get_topics_of_namespace(const wire::pb::CommandGetTopicsOfNamespace& c);
   void on_producer(const wire::pb::CommandProducer& c);
   void refuse_on_full_disk(const wire::pb::CommandProducer& c);
@@ -117,7 +122,7 @@ class session final : public std::enable_shared_from_this<session>,
                           const std::string& message);
   std::string peer() const;
 
-  asio::ip::tcp::socket socket_;
+  http::transport transport_;
   topic_registry& topics_;
   broker_context& ctx_;
   wire::frame_buffer input_;

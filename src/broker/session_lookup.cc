@@ -37,9 +37,15 @@ void session::on_lookup(const pb::CommandLookupTopic& c) {
   }
   // Single node: every topic is here, at the address the client reached us on.
   std::error_code ec;
-  const auto local = socket_.local_endpoint(ec);
+  const auto local = transport_.socket().local_endpoint(ec);
   r->set_response(pb::CommandLookupTopicResponse::Connect);
-  r->set_brokerserviceurl(pulsar_url(local));
+  if (transport_.secure()) {
+    r->set_brokerserviceurl(ctx_.service_url);
+    r->set_brokerserviceurltls(pulsar_url(local, /*tls=*/true));
+  } else {
+    r->set_brokerserviceurl(pulsar_url(local));
+    if (!ctx_.tls_service_url.empty()) r->set_brokerserviceurltls(ctx_.tls_service_url);
+  }
   r->set_authoritative(true);
   send(reply);
 }

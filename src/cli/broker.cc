@@ -23,6 +23,12 @@ struct broker_flags {
   std::size_t max_open_files = 0;
   double idle_unload_seconds = 60;
   std::string token_secret_file;
+  std::string tls_listen;
+  std::string admin_tls;
+  std::string tls_certificate_file;
+  std::string tls_key_file;
+  std::string tls_trust_certs_file;
+  bool tls_require_trusted_client_cert = false;
 };
 
 int run_broker(const broker_flags& f) {
@@ -43,7 +49,18 @@ int run_broker(const broker_flags& f) {
       .idle_topic_unload =
           std::chrono::milliseconds(static_cast<long>(f.idle_unload_seconds * 1000)),
       .max_open_files = f.max_open_files,
-      .token_secret_file = f.token_secret_file};
+      .token_secret_file = f.token_secret_file,
+      .tls_listen = f.tls_listen,
+      .admin_tls = f.admin_tls,
+      .tls = {.certificate = f.tls_certificate_file,
+              .key = f.tls_key_file,
+              .trust_certs = f.tls_trust_certs_file,
+              .require_client_certificate = f.tls_require_trusted_client_cert}};
+  if ((!f.tls_listen.empty() || !f.admin_tls.empty()) &&
+      (f.tls_certificate_file.empty() || f.tls_key_file.empty())) {
+    return error("--tls-listen and --admin-tls need",
+                 "--tlsCertificateFilePath and --tlsKeyFilePath");
+  }
   asio::io_context io(1);
   auto b = broker::broker::start(io.get_executor(), options);
   if (!b) {
@@ -55,6 +72,9 @@ int run_broker(const broker_flags& f) {
   // Ready: say where, on stdout, for scripts that start us and wait for these lines.
   std::printf("shfn broker ready on %s\n", (*b)->service_url().c_str());
   if (!admin.empty()) std::printf("shfn admin ready on %s\n", (*b)->admin_url().c_str());
+  if (!f.tls_listen.empty())
+    std::printf("shfn broker ready on %s\n", (*b)->tls_service_url().c_str());
+  if (!f.admin_tls.empty()) std::printf("shfn admin ready on %s\n", (*b)->admin_tls_url().c_str());
   std::fflush(stdout);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](std::error_code, int) { (*b)->stop(); });
@@ -95,6 +115,18 @@ void setup_broker(CLI::App& app, int& exit_code) {
   cmd->add_option("--token-secret-file", f->token_secret_file,
                   "Require token authentication: HS256 secret key file (raw bytes, as Pulsar's "
                   "tokenSecretKey)");
+  cmd->add_option("--tls-listen", f->tls_listen,
+                  "host:port for pulsar+ssl:// too (Pulsar's brokerServicePortTls)");
+  cmd->add_option("--admin-tls", f->admin_tls,
+                  "host:port for the admin API over https too (Pulsar's webServicePortTls)");
+  cmd->add_option("--tlsCertificateFilePath", f->tls_certificate_file,
+                  "TLS: the broker's certificate (PEM, with its chain)");
+  cmd->add_option("--tlsKeyFilePath", f->tls_key_file, "TLS: the broker's private key (PEM)");
+  cmd->add_option("--tlsTrustCertsFilePath", f->tls_trust_certs_file,
+                  "TLS: CAs (PEM) that client certificates must chain to; a client with one "
+                  "authenticates with it (method tls, its common name the role)");
+  cmd->add_flag("--tlsRequireTrustedClientCertOnConnect", f->tls_require_trusted_client_cert,
+                "TLS: refuse the handshake of a client without a trusted certificate");
   cmd->callback([f, &exit_code] { exit_code = run_broker(*f); });
 }
 

@@ -33,8 +33,8 @@ constexpr std::size_t linger_max_bytes = 4 << 20;
 constexpr std::size_t read_chunk = 16 << 10;
 
 struct connection {
-  explicit connection(asio::ip::tcp::socket s)
-      : socket(std::move(s)), deadline(socket.get_executor()) {}
+  connection(asio::ip::tcp::socket s, asio::ssl::context* tls)
+      : deadline(s.get_executor()), stream(std::move(s), tls) {}
 
   // Closes the connection unless arm() is called again within `d`.
   static void arm(const std::shared_ptr<connection>& c, std::chrono::steady_clock::duration d) {
@@ -50,9 +50,7 @@ struct connection {
   // `chunk` and `stopped` are the caller's, alive until this returns; `stopped` is read after the
   // read completes.
   awaitable<bool> read_more(std::array<char, read_chunk>* chunk, const bool* stopped) {
-    std::error_code ec;
-    const std::size_t n =
-        co_await socket.async_read_some(asio::buffer(*chunk), redirect_error(use_awaitable, ec));
+    const auto [ec, n] = co_await stream.read_some(asio::buffer(*chunk));
     if (ec || *stopped) {
       close();
       co_return false;
@@ -62,21 +60,19 @@ struct connection {
   }
 
   void close() {
-    std::error_code ignored;
-    socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    stream.close();
     deadline.cancel();
   }
 
-  asio::ip::tcp::socket socket;
   asio::steady_timer deadline;
+  transport stream;
   std::string input;  // received, not yet consumed
 };
 
-std::string url_of(const asio::ip::tcp::endpoint& endpoint) {
+std::string url_of(const asio::ip::tcp::endpoint& endpoint, bool secure = false) {
   const auto address = endpoint.address();
   const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
-  return "http://" + host + ":" + std::to_string(endpoint.port());
+  return (secure ? "https://" : "http://") + host + ":" + std::to_string(endpoint.port());
 }
 
 }  // namespace
@@ -99,6 +95,7 @@ struct http_server::state {
 
   asio::ip::tcp::acceptor acceptor;
   asio::ip::tcp::endpoint endpoint;
+  std::shared_ptr<asio::ssl::context> tls;  // null: plain HTTP
   handler handle;
   http_limits limits;
   std::vector<std::weak_ptr<connection>> connections;
@@ -110,7 +107,8 @@ http_server::http_server(std::shared_ptr<state> s) : state_(std::move(s)) {}
 
 result<std::unique_ptr<http_server>> http_server::start(asio::any_io_executor executor,
                                                         const asio::ip::tcp::endpoint& at,
-                                                        handler handle, http_limits limits) {
+                                                        handler handle, http_limits limits,
+                                                        std::shared_ptr<asio::ssl::context> tls) {
   asio::ip::tcp::acceptor acceptor(executor);
   std::error_code ec;
   acceptor.open(at.protocol(), ec);
@@ -119,6 +117,7 @@ result<std::unique_ptr<http_server>> http_server::start(asio::any_io_executor ex
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return fail(ec);
   auto s = std::make_shared<state>(std::move(acceptor), std::move(handle), limits);
+  s->tls = std::move(tls);
   s->endpoint = s->acceptor.local_endpoint(ec);
   if (ec) return fail(ec);
   asio::co_spawn(executor, state::accept_loop(s), asio::detached);
@@ -134,7 +133,7 @@ asio::ip::tcp::endpoint http_server::endpoint() const {
 }
 
 std::string http_server::url() const {
-  return url_of(state_->endpoint);
+  return url_of(state_->endpoint, state_->tls != nullptr);
 }
 
 void http_server::stop() {
@@ -179,7 +178,7 @@ awaitable<void> http_server::state::accept_loop(std::shared_ptr<state> s) {
       socket.close(ignored);
       continue;
     }
-    auto c = std::make_shared<connection>(std::move(socket));
+    auto c = std::make_shared<connection>(std::move(socket), s->tls.get());
     s->connections.push_back(c);
     asio::co_spawn(s->acceptor.get_executor(), serve(s, std::move(c)), asio::detached);
   }
@@ -193,7 +192,7 @@ bool http_server::state::at_address_limit(const asio::ip::tcp::socket& socket) {
   for (const auto& w : connections) {
     auto c = w.lock();
     if (!c) continue;
-    const auto other = c->socket.remote_endpoint(ec);
+    const auto other = c->stream.socket().remote_endpoint(ec);
     if (!ec && other.address() == peer) ++held;
   }
   if (held < limits.max_connections_per_address) {
@@ -210,6 +209,16 @@ bool http_server::state::at_address_limit(const asio::ip::tcp::socket& socket) {
 
 awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_ptr<connection> c) {
   std::array<char, read_chunk> chunk{};
+  // A TLS handshake has the time a request head has.
+  connection::arm(c, s->limits.head_timeout);
+  if (auto failed = co_await c->stream.handshake()) {
+    std::error_code ec;
+    const auto peer = c->stream.socket().remote_endpoint(ec);
+    spdlog::info("{}: TLS handshake with {} failed: {}", url_of(s->endpoint, true),
+                 ec ? std::string("?") : peer.address().to_string(), *failed);
+    c->close();
+    co_return;
+  }
   while (!s->stopped) {
     connection::arm(c, s->limits.idle_timeout);
     // The head. Blank lines before a request line are ignored (RFC 9112, 2.2). Once it has
@@ -248,9 +257,7 @@ awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_
     // The body.
     if (request->expect_continue && c->input.size() < request->content_length) {
       static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-      std::error_code ec;
-      co_await asio::async_write(c->socket, asio::buffer(go_on.data(), go_on.size()),
-                                 redirect_error(use_awaitable, ec));
+      const auto ec = co_await c->stream.write(asio::buffer(go_on.data(), go_on.size()));
       if (ec || s->stopped) {
         c->close();
         co_return;
@@ -269,9 +276,7 @@ awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_
       co_return;
     }
     const std::string out = serialize(response, true);
-    std::error_code ec;
-    co_await asio::async_write(c->socket, asio::buffer(out), redirect_error(use_awaitable, ec));
-    if (ec) break;
+    if (co_await c->stream.write(asio::buffer(out))) break;
   }
   c->close();
 }
@@ -280,21 +285,18 @@ awaitable<void> http_server::state::answer_and_close(std::shared_ptr<state> s,
                                                      std::shared_ptr<connection> c,
                                                      http_response response) {
   const std::string out = serialize(response, false);
-  std::error_code ec;
-  co_await asio::async_write(c->socket, asio::buffer(out), redirect_error(use_awaitable, ec));
-  if (ec || s->stopped) {
+  if (co_await c->stream.write(asio::buffer(out)) || s->stopped) {
     c->close();
     co_return;
   }
   // Half-close, then drain: closing with unread input would reset the connection, and the
   // client could lose the answer (an oversized body it is still sending, say).
-  c->socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+  c->stream.shutdown_send();
   connection::arm(c, linger_timeout);
   std::array<char, read_chunk> chunk{};
   std::size_t discarded = 0;
   while (discarded < linger_max_bytes && !s->stopped) {
-    const std::size_t n =
-        co_await c->socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+    const auto [ec, n] = co_await c->stream.read_some(asio::buffer(chunk));
     if (ec) break;
     discarded += n;
   }

@@ -31,6 +31,7 @@
 
 #include "base/result.h"
 #include "http/http.h"
+#include "http/transport.h"
 
 namespace shfn::http {
 
@@ -39,17 +40,17 @@ class http_server {
   // Answers one request without suspending. Not called after stop().
   using handler = std::function<http_response(const http_request&)>;
 
-  // Binds `at` (port 0: any free port, see endpoint()) and starts serving on `executor`.
-  // Errors are the bind's (address in use, ...).
-  static result<std::unique_ptr<http_server>> start(asio::any_io_executor executor,
-                                                    const asio::ip::tcp::endpoint& at,
-                                                    handler handle, http_limits limits = {});
+  // Binds `at` (port 0: any free port, see endpoint()) and starts serving on `executor`, over
+  // TLS (https) when given a context (transport.h). Errors are the bind's (address in use, ...).
+  static result<std::unique_ptr<http_server>> start(
+      asio::any_io_executor executor, const asio::ip::tcp::endpoint& at, handler handle,
+      http_limits limits = {}, std::shared_ptr<asio::ssl::context> tls = nullptr);
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
 
   asio::ip::tcp::endpoint endpoint() const;  // the bound address, with the actual port
-  std::string url() const;                   // http://host:port ([host] for IPv6)
+  std::string url() const;  // http://host:port ([host] for IPv6), https:// over TLS
 
   // Closes the listener and every connection. Idempotent.
   void stop();

@@ -1,6 +1,6 @@
 #pragma once
-// A child process for end-to-end tests: started with posix_spawn (argv, never a shell), its
-// stdout on a pipe we read lines from, killed with any signal.
+// A child process for end-to-end tests: started with posix_spawnp (argv, a bare name found on
+// PATH, never a shell), its stdout on a pipe we read lines from, killed with any signal.
 
 #include <sys/types.h>
 
