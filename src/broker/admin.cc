@@ -165,10 +165,13 @@ class api {
     auto t = wire::parse_topic_name(p[3] + "://" + p[4] + "/" + p[5] + "/" + p[6]);
     if (!t) return error_response(400, "Invalid topic name: " + p[6]);
     if (!topics_.admits(*t)) return error_response(404, "Namespace not found");
-    return json_response(200, {{"brokerUrl", broker_.service_url()},
-                               {"httpUrl", broker_.admin_url()},
-                               {"nativeUrl", broker_.service_url()},
-                               {"brokerUrlSsl", ""}});
+    json found = {{"brokerUrl", broker_.service_url()},
+                  {"httpUrl", broker_.admin_url()},
+                  {"nativeUrl", broker_.service_url()},
+                  {"brokerUrlSsl", ""}};  // always empty on Pulsar too
+    if (!broker_.tls_service_url().empty()) found["brokerUrlTls"] = broker_.tls_service_url();
+    if (!broker_.admin_tls_url().empty()) found["httpUrlTls"] = broker_.admin_tls_url();
+    return json_response(200, found);
   }
 
   // /admin/v2/{domain}/{tenant}/{ns}[/{topic}[/{action}[/{name}]]]

@@ -272,8 +272,8 @@ def test_a_pulsar_admin_session_prints_the_same_on_both_brokers(standalone_and_s
             expected, got = (sorted(re.sub(r"terminated at LEDGER:\S+", "terminated",
                                            text).splitlines()) for text in (expected, got))
         if command == "admin clusters get standalone":
-            # The standalone under scripts/test.sh also listens with TLS; shfn has no TLS yet
-            # (docs/broker.md), so it names no TLS URLs.
+            # The standalone under scripts/test.sh also listens with TLS; the shfn broker of
+            # this comparison does not, so it names no TLS URLs.
             expected = {k: v for k, v in expected.items() if not k.endswith("Tls")}
         if command.startswith("admin topics stats "):
             expected, got = backlogs(expected), backlogs(got)

@@ -125,6 +125,12 @@ def test_pulsar_ssl_and_https_with_a_certificate_the_client_trusts(pki, shfn_onl
                                tls_validate_hostname=True, operation_timeout_seconds=20)
         round_trip(client, topic)
         client.close()
+        # Given the https:// URL, the client looks topics up over https and is sent to
+        # pulsar+ssl://.
+        over_https = pulsar.Client(b["https"], tls_trust_certs_file_path=pki("ca.pem"),
+                                   operation_timeout_seconds=20)
+        round_trip(over_https, topic + "-https")
+        over_https.close()
         trusted = ssl.create_default_context(cafile=pki("ca.pem"))
         with urllib.request.urlopen(b["https"] + "/admin/v2/tenants", context=trusted,
                                     timeout=20) as answer:
