@@ -30,6 +30,7 @@
 #include "broker/subscription.h"
 #include "broker/topic.h"
 #include "http/prometheus.h"
+#include "storage/layout.h"
 #include "wire/errc.h"
 #include "wire/topic_name.h"
 
@@ -208,11 +209,13 @@ class api {
       if (r.method == "DELETE") return remove_partitioned(*t, force);
       return method_not_allowed("GET, PUT, POST, DELETE");
     }
-    if (p.size() == 7 && (action == "stats" || action == "partitioned-stats" ||
-                          action == "subscriptions" || action == "internalStats")) {
+    if (p.size() == 7 &&
+        (action == "stats" || action == "partitioned-stats" || action == "subscriptions" ||
+         action == "internalStats" || action == "internal-info")) {
       if (r.method != "GET") return method_not_allowed("GET");
       if (action == "stats") return stats(*t);
       if (action == "internalStats") return internal_stats(*t);
+      if (action == "internal-info") return internal_info(*t);
       if (action == "partitioned-stats")
         return partitioned_stats(*t, flag(r, "perPartition", true));
       return subscriptions(*t);
@@ -425,6 +428,28 @@ class api {
         t, error_response(405, "Topic is partitioned: ask a partition for its internal stats"));
     if (!loaded) return std::move(loaded.error());
     return json_response(200, topic_internal_stats_json(**loaded));
+  }
+
+  // A partitioned topic's is each partition's, by name.
+  http_response internal_info(const wire::topic_name& t) {
+    const auto parts = topics_of(t);
+    if (parts.empty()) return error_response(404, "Topic not found");
+    json by_partition = json::object();
+    for (const auto& part : parts) {
+      auto loaded = topics_.get(part.str());
+      if (!loaded) return error_of(loaded.error());
+      std::error_code ec;
+      const auto changed = std::filesystem::last_write_time(
+          storage::topic_dir(broker_.context().options.data_dir, part), ec);
+      const auto ms = ec ? 0
+                         : std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::file_clock::to_sys(changed).time_since_epoch())
+                               .count();
+      by_partition[part.str()] =
+          topic_internal_info_json(**loaded, static_cast<std::uint64_t>(std::max<long>(ms, 0)));
+    }
+    if (partitions_of(t) == 0) return json_response(200, by_partition.begin().value());
+    return json_response(200, {{"version", 0}, {"partitions", std::move(by_partition)}});
   }
 
   // host:port of the admin API, as Pulsar names a broker.

@@ -164,6 +164,33 @@ json topic_internal_stats_json(const topic& t) {
           {"cursors", std::move(cursors)}};
 }
 
+json topic_internal_info_json(const topic& t, std::uint64_t changed_ms) {
+  const std::string changed = iso8601_ms(changed_ms);
+  const auto at = [&](std::uint64_t next_offset) {
+    return json{{"ledgerId", t.ledger_id()},
+                {"entryId", static_cast<std::int64_t>(next_offset) - 1}};
+  };
+  json cursors = json::object();
+  for (const auto& [name, sub] : t.subscriptions()) {
+    if (!sub->durable()) continue;
+    cursors[name] = {{"version", 1},
+                     {"creationDate", changed},
+                     {"modificationDate", changed},
+                     {"cursorsLedgerId", -1},
+                     {"markDelete", at(sub->mark_delete())}};
+  }
+  json info = {
+      {"version", 1},
+      {"creationDate", changed},
+      {"modificationDate", changed},
+      {"ledgers",
+       json::array(
+           {{{"ledgerId", t.ledger_id()}, {"timestamp", changed_ms}, {"isOffloaded", false}}})},
+      {"cursors", std::move(cursors)}};
+  if (t.terminated()) info["terminatedPosition"] = at(t.end_offset());
+  return info;
+}
+
 // Adds one partition's stats into the partitioned topic's.
 void add_stats(json& total, const json& part) {
   for (const char* key : {"msgRateIn", "msgThroughputIn", "msgRateOut"}) {

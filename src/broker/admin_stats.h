@@ -31,6 +31,11 @@ nlohmann::json topic_stats_json(const topic& t, const rates_view& rates, const s
 // sizes, and each durable subscription's cursor ("0:N" positions, acked ranges).
 nlohmann::json topic_internal_stats_json(const topic& t);
 
+// Pulsar's managed-ledger info of a topic (`topics info-internal`): its one ledger and each
+// durable subscription's mark-delete position. `changed_ms` stands for the dates Pulsar keeps
+// and shfn does not: when the topic's directory last changed.
+nlohmann::json topic_internal_info_json(const topic& t, std::uint64_t changed_ms);
+
 // Adds one partition's stats into the partitioned topic's.
 void add_stats(nlohmann::json& total, const nlohmann::json& part);
 

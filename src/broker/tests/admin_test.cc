@@ -549,6 +549,8 @@ TEST_F(admin_api, a_terminated_topic_stays_terminated_after_a_restart) {
   EXPECT_EQ(request(env_.admin, "GET", topic + "/internalStats").body_json()["state"],
             "Terminated");
   EXPECT_EQ(request(env_.admin, "POST", topic + "/terminate").body_json(), first.body_json());
+  const auto info = request(env_.admin, "GET", topic + "/internal-info").body_json();
+  EXPECT_EQ(info["terminatedPosition"], json({{"ledgerId", 0}, {"entryId", -1}}));
 }
 
 TEST_F(admin_api, health_answers_ok) {
