@@ -635,34 +635,75 @@ TEST_F(broker_protocol, producer_success_carries_schema_version_and_last_sequenc
       << "as first answered (Pulsar answers -1 to a retry)";
 }
 
+// A schema version on the wire, as Pulsar sends it: 8 bytes, big-endian.
+std::string version_bytes(std::int64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8)
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+const std::string user_schema =
+    R"({"type":"record","name":"User","fields":[{"name":"id","type":"int"}]})";
+
+void set_avro(pb::Schema* schema, const std::string& definition) {
+  schema->set_name("User");
+  schema->set_schema_data(definition);
+  schema->set_type(pb::Schema::Avro);
+}
+
 TEST_F(broker_protocol, schema_commands_are_answered_with_their_request_id) {
   raw_client c(broker_->service_url());
   ASSERT_TRUE(c.connect());
-  pb::BaseCommand get;
-  get.set_type(pb::BaseCommand::GET_SCHEMA);
-  get.mutable_getschema()->set_request_id(7);
-  get.mutable_getschema()->set_topic("persistent://public/default/schemaless");
-  c.send(get);
-  auto got = c.next();
-  ASSERT_TRUE(got && got->type() == pb::BaseCommand::GET_SCHEMA_RESPONSE);
-  EXPECT_EQ(got->getschemaresponse().request_id(), 7u);
-  EXPECT_EQ(got->getschemaresponse().error_code(), pb::TopicNotFound)
-      << "a topic without a schema, as Pulsar answers for one";
+  const std::string topic = "persistent://public/default/schemas";
+  const auto get_schema = [&](std::uint64_t request_id, std::optional<std::string> version) {
+    pb::BaseCommand get;
+    get.set_type(pb::BaseCommand::GET_SCHEMA);
+    get.mutable_getschema()->set_request_id(request_id);
+    get.mutable_getschema()->set_topic(topic);
+    if (version) get.mutable_getschema()->set_schema_version(*version);
+    c.send(get);
+    auto got = c.next();
+    EXPECT_TRUE(got && got->type() == pb::BaseCommand::GET_SCHEMA_RESPONSE);
+    EXPECT_EQ(got->getschemaresponse().request_id(), request_id);
+    return got->getschemaresponse();
+  };
+  const auto get_or_create = [&](std::uint64_t request_id) {
+    pb::BaseCommand create;
+    create.set_type(pb::BaseCommand::GET_OR_CREATE_SCHEMA);
+    create.mutable_getorcreateschema()->set_request_id(request_id);
+    create.mutable_getorcreateschema()->set_topic(topic);
+    set_avro(create.mutable_getorcreateschema()->mutable_schema(), user_schema);
+    c.send(create);
+    auto got = c.next();
+    EXPECT_TRUE(got && got->type() == pb::BaseCommand::GET_OR_CREATE_SCHEMA_RESPONSE);
+    EXPECT_EQ(got->getorcreateschemaresponse().request_id(), request_id);
+    return got->getorcreateschemaresponse();
+  };
 
-  pb::BaseCommand create;
-  create.set_type(pb::BaseCommand::GET_OR_CREATE_SCHEMA);
-  auto* r = create.mutable_getorcreateschema();
-  r->set_request_id(8);
-  r->set_topic("persistent://public/default/schemaless");
-  r->mutable_schema()->set_name("record");
-  r->mutable_schema()->set_schema_data("{}");
-  r->mutable_schema()->set_type(pb::Schema::Avro);
-  c.send(create);
-  auto refused = c.next();
-  ASSERT_TRUE(refused && refused->type() == pb::BaseCommand::GET_OR_CREATE_SCHEMA_RESPONSE);
-  EXPECT_EQ(refused->getorcreateschemaresponse().request_id(), 8u);
-  EXPECT_EQ(refused->getorcreateschemaresponse().error_code(), pb::NotAllowedError);
-  EXPECT_NE(refused->getorcreateschemaresponse().error_message().find("Avro"), std::string::npos);
+  EXPECT_EQ(get_schema(7, std::nullopt).error_code(), pb::TopicNotFound)
+      << "a topic without a schema, as Pulsar answers for one";
+  EXPECT_EQ(get_or_create(8).error_code(), pb::TopicNotFound) << "the topic must exist";
+
+  c.send(producer_command(topic));  // now it does
+  ASSERT_TRUE(c.next());
+  auto created = get_or_create(9);
+  EXPECT_FALSE(created.has_error_code());
+  EXPECT_EQ(created.schema_version(), version_bytes(0));
+  EXPECT_EQ(get_or_create(10).schema_version(), version_bytes(0)) << "the same schema again";
+
+  for (auto version : {std::optional<std::string>(), std::optional(version_bytes(0))}) {
+    auto got = get_schema(11, version);
+    EXPECT_FALSE(got.has_error_code());
+    EXPECT_EQ(got.schema_version(), version_bytes(0));
+    EXPECT_EQ(got.schema().type(), pb::Schema::Avro);
+    EXPECT_EQ(got.schema().schema_data(), user_schema);
+    EXPECT_EQ(got.schema().name(), "public/default/schemas");
+  }
+  EXPECT_EQ(get_schema(12, version_bytes(5)).error_code(), pb::TopicNotFound);
+  auto empty = get_schema(13, std::string());
+  EXPECT_EQ(empty.error_code(), pb::IncompatibleSchema);
+  EXPECT_EQ(empty.error_message(), "Empty schema version");
 }
 
 // Transactions are not modelled at all; the request id still comes back, so the client fails
@@ -686,27 +727,37 @@ TEST_F(broker_protocol, an_unmodelled_command_is_refused_with_its_request_id) {
   EXPECT_NE(reply->error().message().find("NEW_TXN"), std::string::npos);
 }
 
-TEST_F(broker_protocol, a_schema_the_broker_cannot_honour_is_refused_by_name) {
+TEST_F(broker_protocol, a_producer_schema_gets_its_version_and_a_bad_one_is_refused_by_name) {
   raw_client c(broker_->service_url());
   ASSERT_TRUE(c.connect());
-  auto avro = producer_command("typed");
-  avro.mutable_producer()->mutable_schema()->set_name("record");
-  avro.mutable_producer()->mutable_schema()->set_schema_data("{}");
-  avro.mutable_producer()->mutable_schema()->set_type(pb::Schema::Avro);
-  c.send(avro);
+  auto invalid = producer_command("typed");
+  set_avro(invalid.mutable_producer()->mutable_schema(), "{}");
+  c.send(invalid);
   auto refused = c.next();
   ASSERT_TRUE(refused && refused->type() == pb::BaseCommand::ERROR);
   EXPECT_EQ(refused->error().request_id(), 1u);
-  EXPECT_NE(refused->error().message().find("Avro"), std::string::npos);
+  EXPECT_EQ(refused->error().error(), pb::IncompatibleSchema);
+  EXPECT_EQ(refused->error().message(), "invalid AVRO schema definition: /: has no \"type\"");
+
+  auto avro = producer_command("typed");
+  set_avro(avro.mutable_producer()->mutable_schema(), user_schema);
+  c.send(avro);
+  auto accepted = c.next();
+  ASSERT_TRUE(accepted && accepted->type() == pb::BaseCommand::PRODUCER_SUCCESS);
+  EXPECT_EQ(accepted->producer_success().schema_version(), version_bytes(0));
 
   auto text = producer_command("typed");
+  text.mutable_producer()->set_producer_id(2);
+  text.mutable_producer()->set_request_id(2);
   text.mutable_producer()->mutable_schema()->set_name("string");
   text.mutable_producer()->mutable_schema()->set_schema_data("");
   text.mutable_producer()->mutable_schema()->set_type(pb::Schema::String);
   c.send(text);
-  auto accepted = c.next();
-  ASSERT_TRUE(accepted && accepted->type() == pb::BaseCommand::PRODUCER_SUCCESS)
-      << "a string is its payload: nothing to register";
+  auto other_type = c.next();
+  ASSERT_TRUE(other_type && other_type->type() == pb::BaseCommand::ERROR);
+  EXPECT_EQ(other_type->error().error(), pb::IncompatibleSchema);
+  EXPECT_EQ(other_type->error().message(),
+            "Incompatible schema: exists schema type AVRO, new schema type STRING");
 }
 
 // The Java client fails the sends still waiting for a receipt when CLOSE_PRODUCER is answered:
