@@ -692,7 +692,7 @@ TEST_F(broker_protocol, schema_commands_are_answered_with_their_request_id) {
   EXPECT_EQ(created.schema_version(), version_bytes(0));
   EXPECT_EQ(get_or_create(10).schema_version(), version_bytes(0)) << "the same schema again";
 
-  for (auto version : {std::optional<std::string>(), std::optional(version_bytes(0))}) {
+  for (const auto& version : {std::optional<std::string>(), std::optional(version_bytes(0))}) {
     auto got = get_schema(11, version);
     EXPECT_FALSE(got.has_error_code());
     EXPECT_EQ(got.schema_version(), version_bytes(0));
