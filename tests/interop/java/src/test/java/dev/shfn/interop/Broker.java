@@ -30,7 +30,9 @@ import org.apache.pulsar.client.api.PulsarClientException;
  *
  * <p>Apache Pulsar standalone (the reference) unless SHFN_INTEROP_BROKER=embedded: then the
  * suite starts `$SHFN_BIN broker` itself on free ports, with token authentication on as on the
- * standalone, exactly as tests/interop/conftest.py does for the Python suite.
+ * standalone, exactly as tests/interop/conftest.py does for the Python suite. Both offer
+ * pulsar+ssl:// too (scripts/test.sh starts the standalone with TLS); the shfn broker also takes
+ * client certificates from its own test CA ({@link #clientCertificate}).
  */
 public final class Broker implements AutoCloseable {
   /** Client operation timeout (lookups, producer/consumer creation) for the shared client. */
@@ -40,16 +42,22 @@ public final class Broker implements AutoCloseable {
   final String url;
   final String http;
   final String token;
+  final String tlsUrl;  // pulsar+ssl://, empty when the broker has no TLS listener
+  final Path ca;        // the CA its TLS certificate chains to
+  // A client certificate and key the shfn broker trusts (CN "alice"); null on the standalone.
+  Path[] clientCertificate;
   private final Process process;
   private final Path dataDir;
   private PulsarClient client;
 
-  private Broker(String name, String url, String http, String token, Process process,
-      Path dataDir) {
+  private Broker(String name, String url, String http, String token, String tlsUrl, Path ca,
+      Process process, Path dataDir) {
     this.name = name;
     this.url = url;
     this.http = http;
     this.token = token;
+    this.tlsUrl = tlsUrl;
+    this.ca = ca;
     this.process = process;
     this.dataDir = dataDir;
   }
@@ -60,8 +68,11 @@ public final class Broker implements AutoCloseable {
 
   static Broker start() throws Exception {
     if (!embedded()) {
+      String ca = System.getenv().getOrDefault("PULSAR_CA", "");
       return new Broker("standalone", requireEnv("PULSAR_URL"), requireEnv("PULSAR_HTTP"),
-          System.getenv().getOrDefault("PULSAR_TOKEN", ""), null, null);
+          System.getenv().getOrDefault("PULSAR_TOKEN", ""),
+          System.getenv().getOrDefault("PULSAR_TLS_URL", ""), ca.isEmpty() ? null : Path.of(ca),
+          null, null);
     }
     return startEmbedded(Path.of(requireEnv("SHFN_BIN")));
   }
@@ -88,9 +99,14 @@ public final class Broker implements AutoCloseable {
     Files.write(secretFile, secret);
     Path log = buildDir().resolve("shfn-broker.log");
     Files.createDirectories(log.getParent());
+    TestCertificates certificates = TestCertificates.make(data.resolve("tls"));
     Process proc = new ProcessBuilder(binary.toString(), "broker",
         "--listen", "127.0.0.1:0", "--data-dir", data.resolve("data").toString(),
-        "--admin", "127.0.0.1:0", "--token-secret-file", secretFile.toString())
+        "--admin", "127.0.0.1:0", "--token-secret-file", secretFile.toString(),
+        "--tls-listen", "127.0.0.1:0",
+        "--tlsCertificateFilePath", certificates.server[0].toString(),
+        "--tlsKeyFilePath", certificates.server[1].toString(),
+        "--tlsTrustCertsFilePath", certificates.ca.toString())
         .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
         .start();
     try {
@@ -98,10 +114,14 @@ public final class Broker implements AutoCloseable {
           new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8));
       String url = readyUrl(out, "shfn broker ready", log);
       String http = readyUrl(out, "shfn admin ready", log);
+      String tlsUrl = readyUrl(out, "shfn broker ready", log);
       drain(out, log);
       // If the test JVM is made to exit early (e.g. ctest's timeout), do not leave the broker.
       Runtime.getRuntime().addShutdownHook(new Thread(proc::destroy, "shfn-broker-stop"));
-      return new Broker("embedded", url, http, hs256Token(secret, "shfn-test"), proc, data);
+      Broker b = new Broker("embedded", url, http, hs256Token(secret, "shfn-test"), tlsUrl,
+          certificates.ca, proc, data);
+      b.clientCertificate = certificates.client;
+      return b;
     } catch (Exception e) {
       proc.destroyForcibly();
       deleteTree(data);
