@@ -72,13 +72,13 @@ bool schema_validation_enforced(const tenancy& tenants, const wire::topic_name& 
   return enforced && enforced->is_boolean() && enforced->get<bool>();
 }
 
-std::string schema_registry::id_of(const wire::topic_name& t) {
+std::string schema_registry::schema_id(const wire::topic_name& t) {
   return t.tenant + "/" + t.ns + "/" + t.local;
 }
 
 tl::expected<schema_registry::versions*, schema_refusal> schema_registry::load(
     const wire::topic_name& t) {
-  const std::string id = id_of(t);
+  const std::string id = schema_id(t);
   if (auto it = cache_.find(id); it != cache_.end()) return &it->second;
   versions loaded;
   if (!data_dir_.empty()) {
@@ -116,16 +116,8 @@ std::optional<schema_refusal> schema_registry::store(const wire::topic_name& t, 
   return std::nullopt;
 }
 
-std::vector<schema::definition> schema_registry::live(const versions& v) {
-  std::vector<schema::definition> out;
-  for (const auto& s : v) {
-    if (s.deleted) {
-      out.clear();
-    } else {
-      out.push_back(s.definition);
-    }
-  }
-  return out;
+schema_registry::versions::const_iterator schema_registry::live_begin(const versions& v) {
+  return std::find_if(v.rbegin(), v.rend(), [](const auto& s) { return s.deleted; }).base();
 }
 
 tl::expected<std::vector<stored_schema>, schema_refusal> schema_registry::history(
@@ -139,10 +131,7 @@ tl::expected<std::vector<stored_schema>, schema_refusal> schema_registry::live_h
     const wire::topic_name& t) {
   auto v = load(t);
   if (!v) return tl::unexpected(v.error());
-  const versions& all = **v;
-  auto after_marker =
-      std::find_if(all.rbegin(), all.rend(), [](const auto& s) { return s.deleted; });
-  return versions(after_marker.base(), all.end());
+  return versions(live_begin(**v), (*v)->cend());
 }
 
 tl::expected<std::optional<stored_schema>, schema_refusal> schema_registry::latest(
@@ -170,9 +159,8 @@ tl::expected<std::int64_t, schema_refusal> schema_registry::put(const wire::topi
   if (!v) return tl::unexpected(v.error());
   versions& all = **v;
   // An equal live version is the answer, whatever the strategy.
-  const std::size_t live_from = all.size() - live(all).size();
-  for (std::size_t i = live_from; i < all.size(); ++i) {
-    if (schema::same_schema(all[i].definition, d)) return all[i].version;
+  for (auto it = live_begin(all); it != all.cend(); ++it) {
+    if (schema::same_schema(it->definition, d)) return it->version;
   }
   if (!policy.allow_auto_update) {
     return tl::unexpected(schema_refusal{schema_refusal::reason::not_found,
@@ -196,7 +184,8 @@ std::optional<schema_refusal> schema_registry::check(const wire::topic_name& t,
   if (auto bad = schema::invalid(d)) return schema_refusal{schema_refusal::reason::invalid, *bad};
   auto v = load(t);
   if (!v) return v.error();
-  const auto existing = live(**v);
+  std::vector<schema::definition> existing;
+  for (auto it = live_begin(**v); it != (*v)->cend(); ++it) existing.push_back(it->definition);
   if (auto why = schema::incompatibility(d, existing, s)) {
     return schema_refusal{schema_refusal::reason::incompatible, *why};
   }
@@ -209,7 +198,7 @@ std::optional<schema_refusal> schema_registry::consumer_refusal(const wire::topi
   if (s == schema::strategy::always_compatible) return std::nullopt;
   auto v = load(t);
   if (!v) return v.error();
-  if (live(**v).empty()) {
+  if (live_begin(**v) == (*v)->cend()) {
     return schema_refusal{schema_refusal::reason::not_found, "Topic does not have schema to check"};
   }
   // Pulsar's choice, kept as it is: the non-transitive strategies (and FORWARD_TRANSITIVE) check
@@ -235,7 +224,7 @@ tl::expected<std::int64_t, schema_refusal> schema_registry::remove(const wire::t
 }
 
 result<void> schema_registry::drop(const wire::topic_name& t) {
-  cache_.erase(id_of(t));
+  cache_.erase(schema_id(t));
   if (data_dir_.empty()) return {};
   return storage::remove_file(storage::schema_file(data_dir_, t));
 }

@@ -62,6 +62,10 @@ bool schema_validation_enforced(const tenancy& tenants, const wire::topic_name& 
 
 class schema_registry {
  public:
+  // The schema id Pulsar names a topic's schemas by: "tenant/namespace/topic", the same for its
+  // partitions and both domains.
+  static std::string schema_id(const wire::topic_name& t);
+
   schema_registry() = default;  // not backed by a directory: for a broker_context before start
   explicit schema_registry(std::filesystem::path data_dir) : data_dir_(std::move(data_dir)) {}
 
@@ -100,9 +104,8 @@ class schema_registry {
   using versions = std::vector<stored_schema>;
   tl::expected<versions*, schema_refusal> load(const wire::topic_name& t);
   std::optional<schema_refusal> store(const wire::topic_name& t, const versions& v);
-  // The live versions since the last deletion marker, oldest first.
-  static std::vector<schema::definition> live(const versions& v);
-  static std::string id_of(const wire::topic_name& t);
+  // Where the live versions start: just after the last deletion marker.
+  static versions::const_iterator live_begin(const versions& v);
 
   std::filesystem::path data_dir_;
   std::map<std::string, versions> cache_;  // by schema id, loaded on first use

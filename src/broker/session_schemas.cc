@@ -89,11 +89,6 @@ pb::ServerError error_of(const schema_refusal& r) {
   return r.why == schema_refusal::reason::storage ? pb::PersistenceError : pb::IncompatibleSchema;
 }
 
-// The schema id Pulsar names a schema by: "tenant/namespace/topic".
-std::string schema_name(const wire::topic_name& t) {
-  return t.tenant + "/" + t.ns + "/" + t.local;
-}
-
 }  // namespace
 
 tl::expected<std::string, schema_refusal> session::producer_schema_version(
@@ -167,7 +162,7 @@ void session::on_get_schema(const pb::CommandGetSchema& c) {
   }
   if (!found) return refuse(pb::UnknownError, found.error().message);
   if (!*found) return refuse(pb::TopicNotFound, "Topic not found or no-schema " + c.topic());
-  fill(*r->mutable_schema(), schema_name(*name), (*found)->definition);
+  fill(*r->mutable_schema(), schema_registry::schema_id(*name), (*found)->definition);
   r->set_schema_version(version_bytes((*found)->version));
   send(reply);
 }
