@@ -2,7 +2,10 @@
 // against a broker: Apache Pulsar standalone (the reference; its address comes from PULSAR_URL,
 // PULSAR_HTTP and PULSAR_TOKEN, as scripts/test.sh exports them) or, with
 // SHFN_INTEROP_BROKER=embedded, `$SHFN_BIN broker`, which TestMain starts itself with token
-// authentication on. The same tests run against both, like tests/interop/conftest.py.
+// authentication on. The same tests run against both, like tests/interop/conftest.py. Both may
+// offer pulsar+ssl:// too: the standalone when started with --tls (PULSAR_TLS_URL, PULSAR_CA), the
+// shfn broker always, with a CA of its own made here, whose client certificates it takes as a way
+// to authenticate.
 package interop
 
 import (
@@ -28,9 +31,13 @@ import (
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 )
 
-// broker is where the suite runs: the Pulsar service URL, the admin (REST) URL and the token.
+// broker is where the suite runs: the Pulsar service URL, the admin (REST) URL and the token;
+// its pulsar+ssl:// URL and the CA (PEM file) its certificate chains to, both empty when it has no
+// TLS listener; and a client certificate it trusts (CN "alice"; the shfn broker only).
 var broker struct {
 	url, http, token string
+	tlsURL, ca       string
+	clientCert       keyPair
 	embedded         bool
 }
 
@@ -61,8 +68,12 @@ func run(m *testing.M) (code int) {
 		broker.url = os.Getenv("PULSAR_URL")
 		broker.http = strings.TrimRight(os.Getenv("PULSAR_HTTP"), "/")
 		broker.token = os.Getenv("PULSAR_TOKEN")
+		if os.Getenv("PULSAR_TLS_URL") != "" && os.Getenv("PULSAR_CA") != "" {
+			broker.tlsURL, broker.ca = os.Getenv("PULSAR_TLS_URL"), os.Getenv("PULSAR_CA")
+		}
 	}
-	fmt.Fprintf(os.Stderr, "interop: broker %s (admin %s, embedded=%v)\n", broker.url, broker.http, broker.embedded)
+	fmt.Fprintf(os.Stderr, "interop: broker %s (admin %s, tls %q, embedded=%v)\n", broker.url, broker.http,
+		broker.tlsURL, broker.embedded)
 
 	var err error
 	client, err = pulsar.NewClient(clientOptions())
@@ -90,7 +101,9 @@ func clientOptions() pulsar.ClientOptions {
 }
 
 // startEmbedded starts `$SHFN_BIN broker` on free ports with a fresh data directory and a random
-// HS256 token key, signs a token for subject shfn-test, and reads the addresses it announces.
+// HS256 token key, signs a token for subject shfn-test, and reads the addresses it announces. It
+// serves pulsar+ssl:// too, with a server certificate from a CA made for the run, and takes
+// client certificates from that CA.
 // stop(failed) stops it, and shows the end of its log if the suite failed; the data directory is
 // removed unless SHFN_INTEROP_KEEP_LOG is set.
 func startEmbedded() (stop func(failed bool), err error) {
@@ -110,13 +123,27 @@ func startEmbedded() (stop func(failed bool), err error) {
 	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
 		return nil, err
 	}
+	ca, err := newTestCA(dir, "ca", "shfn-go-test-ca")
+	if err != nil {
+		return nil, err
+	}
+	server, err := ca.issueServer(dir, "server")
+	if err != nil {
+		return nil, err
+	}
+	if broker.clientCert, err = ca.issueClient(dir, "alice"); err != nil {
+		return nil, err
+	}
+	broker.ca = ca.file
 	logPath := filepath.Join(dir, "broker.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "broker", "--listen", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data"),
-		"--admin", "127.0.0.1:0", "--token-secret-file", secretFile)
+		"--admin", "127.0.0.1:0", "--token-secret-file", secretFile, "--tls-listen", "127.0.0.1:0",
+		"--tlsCertificateFilePath", server.cert, "--tlsKeyFilePath", server.key,
+		"--tlsTrustCertsFilePath", ca.file)
 	cmd.Stderr = logFile
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -159,7 +186,9 @@ func startEmbedded() (stop func(failed bool), err error) {
 		return strings.TrimSpace(line[strings.Index(line, " on ")+len(" on "):]), nil
 	}
 	if broker.url, err = ready("shfn broker ready"); err == nil {
-		broker.http, err = ready("shfn admin ready")
+		if broker.http, err = ready("shfn admin ready"); err == nil {
+			broker.tlsURL, err = ready("shfn broker ready")
+		}
 	}
 	if err != nil {
 		stop(true)

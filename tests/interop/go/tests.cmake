@@ -1,6 +1,7 @@
 # The Go interop suite (tests/interop/go): the official Apache Pulsar Go client, pinned by its
-# go.mod, against Apache Pulsar standalone (interop_go: PULSAR_URL, PULSAR_HTTP and PULSAR_TOKEN
-# from scripts/test.sh) and against `shfn broker`, which the suite starts itself
+# go.mod, against Apache Pulsar standalone (interop_go: PULSAR_URL, PULSAR_HTTP and PULSAR_TOKEN,
+# and PULSAR_TLS_URL and PULSAR_CA for pulsar+ssl://, from scripts/test.sh) and against
+# `shfn broker`, which the suite starts itself, with TLS and a CA of its own
 # (interop_go_embedded). tests/interop/go/setup.sh (run by scripts/setup.sh) downloads the
 # modules beforehand, so these runs need no network.
 find_program(SHFN_GO go HINTS /usr/local/go/bin)
