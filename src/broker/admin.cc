@@ -229,6 +229,11 @@ class api {
       if (!persistent) return error_response(406, "Need to provide a persistent topic name");
       return p.size() == 7 ? terminate(*t) : terminate_partitions(*t);
     }
+    if (p.size() == 7 && action == "compaction") {
+      if (r.method == "PUT") return compact(*t);
+      if (r.method == "GET") return compaction_status(*t);
+      return method_not_allowed("GET, PUT");
+    }
     if (p.size() == 8 && action == "subscription" && r.method == "DELETE") {
       return remove_subscription(*t, p[7], force);
     }
@@ -403,6 +408,33 @@ class api {
       ids[std::to_string(i)] = terminated_at(*last);
     }
     return json_response(200, ids);
+  }
+
+  // `topics compact`: each partition of a partitioned topic, as Pulsar does. Answered once the
+  // compactions have started; `compaction-status` follows them.
+  http_response compact(const wire::topic_name& t) {
+    const auto parts = topics_of(t);
+    if (parts.empty() || !t.persistent) return error_response(404, "Topic not found");
+    for (const auto& part : parts) {
+      auto loaded = topics_.get(part.str());
+      if (!loaded) return error_of(loaded.error());
+      auto started = (*loaded)->compact();
+      if (started) continue;
+      if (started.error() == std::errc::operation_in_progress) {
+        return error_response(409, "Compaction already in progress");
+      }
+      return error_of(started.error());
+    }
+    return no_content();
+  }
+
+  http_response compaction_status(const wire::topic_name& t) {
+    auto loaded = one_topic(t, error_response(404, "Topic not found"));
+    if (!loaded) return std::move(loaded.error());
+    static constexpr const char* names[] = {"NOT_RUN", "RUNNING", "SUCCESS", "ERROR"};
+    const auto& last = (*loaded)->compaction();
+    return json_response(200, {{"status", names[static_cast<int>(last.status)]},
+                               {"lastError", last.last_error}});
   }
 
   // A topic that is not partitioned, loaded; or the answer refusing `partitioned`, or one not

@@ -72,6 +72,14 @@ json subscription_json(const subscription& sub, double rate_out, std::uint64_t e
           {"consumers", std::move(consumers)}};
 }
 
+// Pulsar's `compaction` stats of a topic: its last compaction (0s when none ran).
+json compaction_json(const compaction_record& last) {
+  return {{"lastCompactionRemovedEventCount", last.removed},
+          {"lastCompactionSucceedTimestamp", last.succeeded_ms},
+          {"lastCompactionFailedTimestamp", last.failed_ms},
+          {"lastCompactionDurationTimeInMills", last.duration_ms}};
+}
+
 }  // namespace
 
 json topic_stats_json(const topic& t, const rates_view& rates, const std::string& owner) {
@@ -111,6 +119,7 @@ json topic_stats_json(const topic& t, const rates_view& rates, const std::string
           {"deduplicationStatus", "Enabled"},
           {"publishers", std::move(publishers)},
           {"subscriptions", std::move(subscriptions)},
+          {"compaction", compaction_json(t.compaction())},
           {"ownerBroker", owner}};
 }
 

@@ -42,18 +42,23 @@ http_response error_of(std::error_code ec) {
   return error_response(500, ec.message());
 }
 
-// Why a policy value is refused: malformed (400) or not honoured by this broker (501).
+// Why a policy value is refused: malformed (400), out of its range (412, as Pulsar answers), or
+// not honoured by this broker (501).
 struct refusal {
-  bool malformed;
+  int status;
   std::string why;
 };
 
 refusal malformed(std::string why) {
-  return {.malformed = true, .why = std::move(why)};
+  return {.status = 400, .why = std::move(why)};
+}
+
+refusal out_of_range(std::string why) {
+  return {.status = 412, .why = std::move(why)};
 }
 
 refusal unhonoured(std::string why) {
-  return {.malformed = false, .why = std::move(why)};
+  return {.status = 501, .why = std::move(why)};
 }
 
 std::optional<refusal> retention_refusal(const json& v) {
@@ -116,6 +121,12 @@ std::optional<refusal> schema_auto_update_refusal(const json& v) {
   return std::nullopt;
 }
 
+std::optional<refusal> compaction_threshold_refusal(const json& v) {
+  if (!v.is_number_integer()) return malformed("compactionThreshold is a number of bytes");
+  if (v.get<long long>() < 0) return out_of_range("compactionThreshold must be 0 or more");
+  return std::nullopt;
+}
+
 std::optional<refusal> boolean_refusal(const json& v) {
   if (!v.is_boolean()) return malformed("the value is true or false");
   return std::nullopt;
@@ -143,10 +154,12 @@ constexpr policy_route policy_routes[] = {
      schema_auto_update_refusal, "PUT"},
     {"isAllowAutoUpdateSchema", "is_allow_auto_update_schema", boolean_refusal, "POST", "true"},
     {"schemaValidationEnforced", "schema_validation_enforced", boolean_refusal, "POST", "false"},
+    {"compactionThreshold", "compaction_threshold", compaction_threshold_refusal, "PUT"},
 };
 
 http_response response_to(const refusal& r) {
-  return r.malformed ? error_response(400, "Invalid value: " + r.why) : not_honoured(r.why);
+  if (r.status == 501) return not_honoured(r.why);
+  return error_response(r.status, r.status == 400 ? "Invalid value: " + r.why : r.why);
 }
 
 class tenancy_api {

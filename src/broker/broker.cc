@@ -253,6 +253,7 @@ awaitable<void> broker::maintenance_loop() {
     co_await maintenance_timer_.async_wait(redirect_error(use_awaitable, ec));
     if (stopped_) break;
     topics_.trim_all();
+    for (const auto& [name, t] : topics_.loaded()) t->compact_if_over_threshold();
     topics_.unload_idle(topic_registry::clock::now() - ctx_.options.idle_topic_unload);
     // What closed connections and unloaded topics freed goes back to the system: glibc keeps
     // freed memory below the top of its heap otherwise, so RSS would stay at its peak.

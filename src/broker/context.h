@@ -4,6 +4,7 @@
 
 #include <asio/any_io_executor.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/thread_pool.hpp>
 #include <filesystem>
 #include <optional>
 
@@ -51,6 +52,9 @@ struct broker_context {
     if (disk.entered_full(failure)) disk_became_full.notify_all();
     return true;
   }
+  // Topic compactions (compactor.h) run here, one at a time, off the executor. The last member,
+  // so the first destroyed: a compaction under way finishes before anything else goes.
+  asio::thread_pool compactions{1};
 };
 
 }  // namespace shfn::broker

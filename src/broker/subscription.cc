@@ -167,6 +167,11 @@ void subscription::announce_active(consumer* previous) {
   for (const auto& c : consumers_) c->link->send_active_consumer_change(c->id, c.get() == now);
 }
 
+bool subscription::reads_compacted() const {
+  const consumer* c = active_consumer();
+  return c != nullptr && c->reads_compacted;
+}
+
 consumer* subscription::active_consumer() const {
   if (consumers_.empty()) return nullptr;
   if (type_ != pb::CommandSubscribe::Failover || topic_.partition() < 0) {
@@ -301,7 +306,7 @@ void subscription::release_hash(std::uint32_t hash) {
 
 result<void> subscription::seek(std::uint64_t offset) {
   if (!cursor_) return fail(wire::server_error(pb::NotAllowedError));
-  offset = std::clamp(offset, topic_.start_offset(), topic_.end_offset());
+  offset = std::clamp(offset, topic_.start_offset(reads_compacted()), topic_.end_offset());
   if (auto ok = cursor_->reset(offset); !ok) return fail(ok.error());
   for (const auto& c : consumers_) c->unacked.clear();
   hash_owner_.clear();
@@ -372,11 +377,11 @@ void subscription::tell_end_of_topic() {
 void subscription::dispatch_replays(std::set<std::uint32_t>& held_hashes) {
   for (auto it = replay_.begin(); it != replay_.end() && usable_permits() > 0;) {
     const std::uint64_t offset = *it;
-    if (offset < topic_.start_offset() || is_acked(offset)) {
+    if (offset < topic_.start_offset(reads_compacted()) || is_acked(offset)) {
       it = replay_.erase(it);
       continue;
     }
-    auto entries = topic_.read(offset, 1);
+    auto entries = topic_.read(offset, 1, reads_compacted());
     if (!entries || entries->empty() || entries->front().offset != offset) {
       it = replay_.erase(it);
       continue;
@@ -397,13 +402,15 @@ void subscription::dispatch_replays(std::set<std::uint32_t>& held_hashes) {
 }
 
 void subscription::dispatch_new(std::set<std::uint32_t>& held_hashes) {
-  read_position_ = std::max(read_position_, topic_.start_offset());
+  const bool compacted = reads_compacted();
+  read_position_ = std::max(read_position_, topic_.start_offset(compacted));
   while (usable_permits() > 0 && read_position_ < topic_.durable_end() &&
          replay_.size() < max_replay_backlog) {
     // Read no further ahead than the permits reach, judging by the entries' recent size (a
     // batch takes as many permits as it has messages), so nothing read is thrown away.
     const std::size_t reach = usable_permits() / std::max<std::size_t>(1, average_batch_);
-    auto entries = topic_.read(read_position_, std::clamp<std::size_t>(reach, 1, read_chunk));
+    auto entries =
+        topic_.read(read_position_, std::clamp<std::size_t>(reach, 1, read_chunk), compacted);
     if (!entries || entries->empty()) {
       if (!entries) {
         spdlog::error("subscription {} on {}: read at {} failed: {}", name_, topic_.name(),

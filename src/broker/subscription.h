@@ -46,6 +46,7 @@ struct consumer {
   std::string name;
   consumer_link* link = nullptr;   // valid while the consumer is attached
   bool reads_any_schema = false;   // AUTO_CONSUME: it takes the topic's schema, whatever it is
+  bool reads_compacted = false;    // read_compacted: the topic's compacted view, then its log
   bool told_end_of_topic = false;  // REACHED_END_OF_TOPIC sent
   std::int64_t permits = 0;
   // Key_Shared STICKY: the hash ranges (inclusive) this consumer claimed; empty: AUTO_SPLIT.
@@ -130,6 +131,9 @@ class subscription {
 
  private:
   bool wants_key_hash() const { return type_ == wire::pb::CommandSubscribe::Key_Shared; }
+  // Whether the consumer entries go to reads the compacted view (only Exclusive and Failover
+  // subscriptions can, so that is the active consumer).
+  bool reads_compacted() const;
   void dispatch();
   void dispatch_replays(std::set<std::uint32_t>& held_hashes);
   void dispatch_new(std::set<std::uint32_t>& held_hashes);

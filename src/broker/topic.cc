@@ -78,6 +78,9 @@ result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topi
   if (t->persistent()) {
     std::error_code ec;
     t->terminated_ = fs::exists(storage::terminated_file(t->dir_), ec);
+    auto compacted = storage::compacted_log::open(t->dir_);
+    if (!compacted) return fail(compacted.error());
+    t->compacted_ = std::move(*compacted);
     if (auto ok = t->load_subscriptions(); !ok) return fail(ok.error());
     if (auto ok = t->rebuild_dedup_state(); !ok) return fail(ok.error());
   }
@@ -87,6 +90,8 @@ result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topi
 bool topic::idle() const {
   if (!producers_.empty() || access_.waiting() > 0 || access_.has_epoch()) return false;
   if (!awaiting_sync_.empty() || sync_requested_ || failed_) return false;
+  // A compaction reads the log: unloading would open a second one on the same files.
+  if (compaction_.status == compaction_record::state::running) return false;
   return std::ranges::all_of(subscriptions_,
                              [](const auto& s) { return s.second->consumers().empty(); });
 }
@@ -393,16 +398,15 @@ void topic::on_synced(result<std::uint64_t> end) {
 // Where a new subscription starts: a reader (non-durable) names a message id, anything else
 // says earliest or latest.
 std::uint64_t topic::start_of(const pb::CommandSubscribe& request) const {
+  const std::uint64_t first = start_offset(request.read_compacted());
   if (!request.durable() && request.has_start_message_id()) {
     const auto& id = request.start_message_id();
-    if (auto offset = offset_of(id, ledger_id())) {
-      return std::clamp(*offset, log_->start_offset(), durable_end_);
-    }
+    if (auto offset = offset_of(id, ledger_id())) return std::clamp(*offset, first, durable_end_);
     const bool latest = id.ledgerid() == std::numeric_limits<std::int64_t>::max();
-    return latest ? durable_end_ : log_->start_offset();
+    return latest ? durable_end_ : first;
   }
   const bool earliest = request.initialposition() == pb::CommandSubscribe::Earliest;
-  return earliest ? log_->start_offset() : durable_end_;
+  return earliest ? first : durable_end_;
 }
 
 result<std::unique_ptr<subscription>> topic::create_subscription(
@@ -429,6 +433,12 @@ result<std::unique_ptr<subscription>> topic::create_subscription(
 
 result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer_link* link,
                                    subscription** joined) {
+  const bool single_reader = request.subtype() == pb::CommandSubscribe::Exclusive ||
+                             request.subtype() == pb::CommandSubscribe::Failover;
+  if (request.read_compacted() && (!log_ || !single_reader)) {
+    // As Pulsar: the compacted view is read by one consumer at a time, of a persistent topic.
+    return fail(wire::server_error(pb::NotAllowedError));
+  }
   auto it = subscriptions_.find(request.subscription());
   if (it == subscriptions_.end()) {
     auto created = create_subscription(request);
@@ -440,6 +450,7 @@ result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer
   c->name = request.consumer_name();
   c->link = link;
   c->reads_any_schema = request.has_schema() && request.schema().type() == pb::Schema::AutoConsume;
+  c->reads_compacted = request.read_compacted();
   if (request.has_keysharedmeta() && request.keysharedmeta().keysharedmode() == pb::STICKY) {
     for (const auto& r : request.keysharedmeta().hashranges()) {
       if (r.start() < 0 || r.end() < r.start() || r.end() >= 65536) {
@@ -504,13 +515,22 @@ result<void> topic::delete_subscription(std::string name) {
 
 // ------------------------------------------------------------------------------ reads
 
-result<std::vector<storage::entry>> topic::read(std::uint64_t from, std::size_t max_entries) const {
+result<std::vector<storage::entry>> topic::read(std::uint64_t from, std::size_t max_entries,
+                                                bool compacted) const {
+  if (compacted && compacted_ && from < compacted_->horizon()) {
+    auto kept = compacted_->read(from, max_entries, max_read_bytes);
+    if (!kept || !kept->empty()) return kept;
+    from = std::max(compacted_->horizon(), start_offset());
+  }
   if (!log_ || from >= durable_end_) return std::vector<storage::entry>{};
   const std::size_t available = static_cast<std::size_t>(durable_end_ - from);
   return log_->read(from, std::min(max_entries, available), max_read_bytes);
 }
 
-std::uint64_t topic::start_offset() const {
+// Below the compacted view's horizon the view holds what compaction kept, whatever the log
+// trimmed since.
+std::uint64_t topic::start_offset(bool compacted) const {
+  if (compacted && compacted_ && compacted_->entries() > 0) return 0;
   return log_ ? log_->start_offset() : 0;
 }
 

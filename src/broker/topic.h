@@ -28,6 +28,7 @@
 
 #include "base/result.h"
 #include "broker/context.h"
+#include "broker/compactor.h"
 #include "broker/links.h"
 #include "broker/producer_access.h"
 #include "broker/publish_position.h"
@@ -62,6 +63,17 @@ struct topic_stats {
   std::uint64_t messages_in = 0;
   std::uint64_t bytes_in = 0;  // entries as stored (metadata and payload), as Pulsar counts
   std::uint64_t entries = 0;
+};
+
+// The last compaction of a topic, as `topics compaction-status` and `topics stats` show it.
+// Kept in memory, as Pulsar keeps it: a restart forgets it, not the compacted view.
+struct compaction_record {
+  enum class state { not_run, running, success, error } status = state::not_run;
+  std::string last_error;
+  std::uint64_t removed = 0;  // messages the last successful compaction took out
+  std::uint64_t succeeded_ms = 0;
+  std::uint64_t failed_ms = 0;
+  std::uint64_t duration_ms = 0;
 };
 
 // What the admin API's stats show of a producer.
@@ -116,9 +128,12 @@ class topic : public std::enable_shared_from_this<topic> {
   // Refused while it has consumers. `name` by value: it outlives the subscription.
   result<void> delete_subscription(std::string name);
 
-  // The log as subscriptions see it: only entries that are durable.
-  result<std::vector<storage::entry>> read(std::uint64_t from, std::size_t max_entries) const;
-  std::uint64_t start_offset() const;
+  // The log as subscriptions see it: only entries that are durable. `compacted`: as a
+  // read_compacted subscription sees it, the compacted view below its horizon (where offsets
+  // have gaps), the log from there on.
+  result<std::vector<storage::entry>> read(std::uint64_t from, std::size_t max_entries,
+                                           bool compacted = false) const;
+  std::uint64_t start_offset(bool compacted = false) const;
   std::uint64_t end_offset() const;  // next offset to be assigned
   std::uint64_t durable_end() const { return durable_end_; }
   wire::message_id last_message_id() const;
@@ -134,6 +149,17 @@ class topic : public std::enable_shared_from_this<topic> {
   // (entry -1 for an empty topic); terminating again answers the same.
   result<wire::message_id> terminate();
   bool terminated() const { return terminated_; }
+
+  // Compaction (compactor.h), as Pulsar's `topics compact`: the latest message per key, for
+  // subscriptions that read compacted. Runs off the executor; the view is installed when it is
+  // durable, and the `__compaction` subscription (as on Pulsar) then marks the horizon, keeping
+  // what came after it for the next compaction. Refused while one runs, and on non-persistent
+  // topics.
+  result<void> compact();
+  const compaction_record& compaction() const { return compaction_; }
+  // The namespace's compactionThreshold: compacts when more than that many bytes came after
+  // the horizon (estimated, as Pulsar does). Called by the maintenance pass.
+  void compact_if_over_threshold();
 
   // Closes producers and consumers and deletes the files. The topic is unusable afterwards.
   result<void> remove();
@@ -206,6 +232,8 @@ class topic : public std::enable_shared_from_this<topic> {
   void promote(const producer_access::promotion& p);
   std::int64_t last_sequence_of(const std::string& producer_name) const;
   void request_sync();
+  void install_compaction(result<compaction_outcome> outcome, std::uint64_t started_ms);
+  void mark_compaction_horizon(std::uint64_t horizon);
   std::filesystem::path cursor_path(const std::string& subscription) const;
   std::filesystem::path reader_cursor_path(const std::string& subscription) const;
   std::uint64_t start_of(const wire::pb::CommandSubscribe& request) const;
@@ -228,6 +256,8 @@ class topic : public std::enable_shared_from_this<topic> {
   std::map<std::string, publish_position> stored_up_to_;  // dedup, by producer name
   std::map<std::string, std::unique_ptr<subscription>> subscriptions_;
   topic_stats stats_;
+  std::shared_ptr<const storage::compacted_log> compacted_;  // null: never compacted
+  compaction_record compaction_;
   std::chrono::steady_clock::time_point last_used_ = std::chrono::steady_clock::now();
 };
 

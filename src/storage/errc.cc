@@ -19,6 +19,8 @@ struct storage_errors final : std::error_category {
         return "entry too large for a log record";
       case errc::not_a_log_directory:
         return "directory holds files that are not a shfn log";
+      case errc::bad_compacted_file:
+        return "compacted-view file (COMPACTED) is damaged, or names records that are not there";
     }
     return "unknown storage error";
   }

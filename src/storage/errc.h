@@ -14,6 +14,7 @@ enum class errc {
   bad_cursor_file,
   entry_too_large,
   not_a_log_directory,
+  bad_compacted_file,
 };
 
 const std::error_category& storage_category();

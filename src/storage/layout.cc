@@ -74,6 +74,15 @@ std::filesystem::path terminated_file(const std::filesystem::path& topic_dir) {
   return topic_dir / "TERMINATED";
 }
 
+std::filesystem::path compacted_file(const std::filesystem::path& topic_dir) {
+  return topic_dir / "COMPACTED";
+}
+
+std::filesystem::path compacted_dir(const std::filesystem::path& topic_dir,
+                                    std::uint64_t generation) {
+  return topic_dir / (std::string(compacted_dir_prefix) + std::to_string(generation));
+}
+
 std::filesystem::path cursor_path(const std::filesystem::path& topic_dir,
                                   std::string_view subscription, bool reader) {
   return topic_dir / (reader ? "readers" : "cursors") /

@@ -11,6 +11,9 @@
 //       readers/<subscription>.cursor                      readers, removed when loaded again
 //       TERMINATED                                         the topic was terminated: its last
 //                                                          offset, as text
+//       COMPACTED                                          the compacted view in use
+//                                                          (compacted_log.h)
+//       compacted-<generation>/                            its records, a log of their own
 //   DATA/topics/<domain>/<tenant>/<namespace>/<local>.partitions   a partitioned topic's count
 //   DATA/schemas/<tenant>/<namespace>/<local>.json         a topic's schema versions, shared by
 //                                                          its partitions and both domains
@@ -18,6 +21,7 @@
 // <domain> is "persistent" or "non-persistent"; a partition's <local> is "<name>-partition-N".
 // Pure: paths only, no I/O.
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -45,6 +49,13 @@ std::filesystem::path schema_file(const std::filesystem::path& data_dir, const w
 
 // The mark of a terminated topic in `topic_dir`.
 std::filesystem::path terminated_file(const std::filesystem::path& topic_dir);
+
+// The compacted view of a topic (compacted_log.h): the file naming the generation in use, and
+// each generation's directory.
+std::filesystem::path compacted_file(const std::filesystem::path& topic_dir);
+std::filesystem::path compacted_dir(const std::filesystem::path& topic_dir,
+                                    std::uint64_t generation);
+inline constexpr std::string_view compacted_dir_prefix = "compacted-";
 
 // A subscription's cursor file in `topic_dir`: a durable one's, or a reader's (`reader`).
 std::filesystem::path cursor_path(const std::filesystem::path& topic_dir,

@@ -664,11 +664,11 @@ TEST_F(admin_api, unknown_paths_and_wrong_methods) {
   EXPECT_EQ(request(env_.admin, "GET", "/").status, 404);
   // Pulsar's routes that shfn does not serve say so, rather than "not found", which would read
   // as "your tenant does not exist".
-  auto unimplemented = request(env_.admin, "POST", ns_path + "/t/compaction?x=1");
+  auto unimplemented = request(env_.admin, "POST", ns_path + "/t/offload?x=1");
   EXPECT_EQ(unimplemented.status, 501);
   EXPECT_EQ(unimplemented.body_json()["reason"],
             "POST " + ns_path +
-                "/t/compaction is part of Pulsar's admin API that the shfn broker does not "
+                "/t/offload is part of Pulsar's admin API that the shfn broker does not "
                 "implement (docs/broker.md)");
   EXPECT_EQ(request(env_.admin, "GET", "/admin/v3/functions/public/default").status, 501);
   EXPECT_EQ(request(env_.admin, "GET", "/admin/v2/schemas/public/default/t/metadata").status, 501);
