@@ -410,11 +410,15 @@ class api {
     return json_response(200, ids);
   }
 
+  static http_response topic_not_found(const wire::topic_name& t) {
+    return error_response(404, "Topic " + t.str() + " not found");
+  }
+
   // `topics compact`: each partition of a partitioned topic, as Pulsar does. Answered once the
   // compactions have started; `compaction-status` follows them.
   http_response compact(const wire::topic_name& t) {
     const auto parts = topics_of(t);
-    if (parts.empty() || !t.persistent) return error_response(404, "Topic not found");
+    if (parts.empty() || !t.persistent) return topic_not_found(t);
     for (const auto& part : parts) {
       auto loaded = topics_.get(part.str());
       if (!loaded) return error_of(loaded.error());
@@ -429,7 +433,8 @@ class api {
   }
 
   http_response compaction_status(const wire::topic_name& t) {
-    auto loaded = one_topic(t, error_response(404, "Topic not found"));
+    if (!t.persistent || !exists(t)) return topic_not_found(t);
+    auto loaded = one_topic(t, topic_not_found(t));
     if (!loaded) return std::move(loaded.error());
     static constexpr const char* names[] = {"NOT_RUN", "RUNNING", "SUCCESS", "ERROR"};
     const auto& last = (*loaded)->compaction();

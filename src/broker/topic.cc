@@ -82,6 +82,7 @@ result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topi
     if (!compacted) return fail(compacted.error());
     t->compacted_ = std::move(*compacted);
     if (auto ok = t->load_subscriptions(); !ok) return fail(ok.error());
+    t->keep_for_compaction();
     if (auto ok = t->rebuild_dedup_state(); !ok) return fail(ok.error());
   }
   return t;

@@ -234,6 +234,8 @@ class topic : public std::enable_shared_from_this<topic> {
   void request_sync();
   void install_compaction(result<compaction_outcome> outcome, std::uint64_t started_ms);
   void mark_compaction_horizon(std::uint64_t horizon);
+  std::optional<std::uint64_t> compaction_threshold() const;
+  void keep_for_compaction();
   std::filesystem::path cursor_path(const std::string& subscription) const;
   std::filesystem::path reader_cursor_path(const std::string& subscription) const;
   std::uint64_t start_of(const wire::pb::CommandSubscribe& request) const;

@@ -98,19 +98,36 @@ void topic::mark_compaction_horizon(std::uint64_t horizon) {
   }
 }
 
+// The namespace's compactionThreshold, when it is set and not 0.
+std::optional<std::uint64_t> topic::compaction_threshold() const {
+  auto threshold = ctx_.tenants.policy(name_.tenant, name_.ns, "compaction_threshold");
+  if (!threshold || !threshold->is_number_integer() || threshold->get<long long>() <= 0) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(threshold->get<long long>());
+}
+
+// As Pulsar does when a topic loads in a namespace with a compaction threshold: the
+// `__compaction` subscription is there from the start, so nothing is trimmed before the first
+// compaction has read it.
+void topic::keep_for_compaction() {
+  if (!log_ || !compaction_threshold() || find_subscription(compaction_subscription)) return;
+  mark_compaction_horizon(log_->start_offset());
+}
+
 void topic::compact_if_over_threshold() {
   if (!log_ || failed_ || compaction_.status == compaction_record::state::running) return;
-  auto threshold = ctx_.tenants.policy(name_.tenant, name_.ns, "compaction_threshold");
-  if (!threshold || !threshold->is_number_integer() || threshold->get<long long>() <= 0) return;
+  auto threshold = compaction_threshold();
+  if (!threshold) return;
   const std::uint64_t first = log_->start_offset();
   const std::uint64_t from = compacted_ ? std::max(compacted_->horizon(), first) : first;
   if (durable_end_ <= from || log_->end_offset() <= first) return;
   // Pulsar's estimate: the entries not yet compacted times the average entry's size.
   const std::uint64_t average = log_->size_bytes() / (log_->end_offset() - first);
   const std::uint64_t pending = average * (durable_end_ - from);
-  if (pending <= static_cast<std::uint64_t>(threshold->get<long long>())) return;
+  if (pending <= *threshold) return;
   spdlog::info("topic {}: about {} bytes not compacted, over the namespace's threshold of {}",
-               full_name_, pending, threshold->get<long long>());
+               full_name_, pending, *threshold);
   if (auto started = compact(); !started) {
     spdlog::warn("topic {}: cannot start a compaction: {}", full_name_, started.error().message());
   }
