@@ -51,8 +51,8 @@ result<parsed_entry> parse(byte_view stored) {
   e.kind = parsed_entry::kind::broken_batch;
   byte_view batch = e.payload;
   if (e.metadata.compression() != pb::NONE) {
-    auto plain = wire::decompress(e.metadata.compression(), e.payload,
-                                  e.metadata.uncompressed_size());
+    auto plain =
+        wire::decompress(e.metadata.compression(), e.payload, e.metadata.uncompressed_size());
     if (!plain) return e;
     e.uncompressed = std::move(*plain);
     batch = e.uncompressed;
@@ -105,9 +105,8 @@ class latest_by_key {
       }
       // Pulsar's size of a message that is not batched: the uncompressed size its metadata
       // gives, else the whole entry's.
-      const std::uint64_t size = e.metadata.has_uncompressed_size()
-                                     ? e.metadata.uncompressed_size()
-                                     : stored.data.size();
+      const std::uint64_t size =
+          e.metadata.has_uncompressed_size() ? e.metadata.uncompressed_size() : stored.data.size();
       record(e.metadata.partition_key(), {stored.offset, -1}, size);
       return;
     }
@@ -152,8 +151,7 @@ result<std::optional<bytes>> rebatch(const storage::entry& stored, const parsed_
   bool changed = false;
   for (std::size_t i = 0; i < e.batch.size(); ++i) {
     const auto& m = e.batch[i].metadata;
-    const bool keep = !m.compacted_out() && m.has_partition_key() &&
-                      !e.batch[i].payload.empty() &&
+    const bool keep = !m.compacted_out() && m.has_partition_key() && !e.batch[i].payload.empty() &&
                       latest.is_latest(m.partition_key(), {stored.offset, static_cast<int>(i)});
     if (keep) {
       ++retained;

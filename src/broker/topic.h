@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "base/result.h"
-#include "broker/context.h"
 #include "broker/compactor.h"
+#include "broker/context.h"
 #include "broker/links.h"
 #include "broker/producer_access.h"
 #include "broker/publish_position.h"

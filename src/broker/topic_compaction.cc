@@ -66,7 +66,8 @@ void topic::install_compaction(result<compaction_outcome> outcome, std::uint64_t
     return;
   }
   compacted_ = std::move(outcome->view);
-  if (auto removed = storage::compacted_log::remove_other_generations(dir_, compacted_->generation());
+  if (auto removed =
+          storage::compacted_log::remove_other_generations(dir_, compacted_->generation());
       !removed) {
     spdlog::warn("topic {}: cannot delete the previous compacted view: {}", full_name_,
                  removed.error().message());

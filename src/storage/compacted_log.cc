@@ -58,13 +58,16 @@ result<std::shared_ptr<const compacted_log>> compacted_log::open(const fs::path&
   if (!named) return fail(named.error());
   const std::optional<std::uint64_t> keep =
       *named ? std::optional((*named)->generation) : std::nullopt;
+  // A pointer to a generation that is not there deletes nothing: the others may be all there is.
+  std::error_code ec;
+  if (keep && !fs::is_directory(compacted_dir(topic_dir, *keep), ec)) {
+    return fail(errc::bad_compacted_file);
+  }
   if (auto removed = remove_other_generations(topic_dir, keep); !removed) {
     return fail(removed.error());
   }
   if (!*named) return std::shared_ptr<const compacted_log>();
   const fs::path dir = compacted_dir(topic_dir, (*named)->generation);
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return fail(errc::bad_compacted_file);
   auto records = log::open(dir);
   if (!records) return fail(records.error());
   return std::shared_ptr<const compacted_log>(
@@ -149,8 +152,7 @@ result<void> compacted_log::writer::append(std::uint64_t offset, std::uint64_t p
 result<std::shared_ptr<const compacted_log>> compacted_log::writer::commit(std::uint64_t horizon) {
   if (auto synced = records_->sync(); !synced) return fail(synced.error());
   const std::string named = std::to_string(generation_) + " " + std::to_string(horizon) + "\n";
-  if (auto written = replace_file_durably(compacted_file(topic_dir_), as_bytes(named));
-      !written) {
+  if (auto written = replace_file_durably(compacted_file(topic_dir_), as_bytes(named)); !written) {
     return fail(written.error());
   }
   return std::shared_ptr<const compacted_log>(

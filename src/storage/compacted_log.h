@@ -61,8 +61,7 @@ class compacted_log {
     [[nodiscard]] result<std::shared_ptr<const compacted_log>> commit(std::uint64_t horizon);
 
    private:
-    writer(std::filesystem::path topic_dir, std::uint64_t generation,
-           std::unique_ptr<log> records);
+    writer(std::filesystem::path topic_dir, std::uint64_t generation, std::unique_ptr<log> records);
     std::filesystem::path topic_dir_;
     std::uint64_t generation_ = 0;
     std::unique_ptr<log> records_;
@@ -70,8 +69,8 @@ class compacted_log {
   };
 
   // Deletes every generation but `keep` (none: every one) and, when `keep` is none, COMPACTED.
-  [[nodiscard]] static result<void> remove_other_generations(
-      const std::filesystem::path& topic_dir, std::optional<std::uint64_t> keep);
+  [[nodiscard]] static result<void> remove_other_generations(const std::filesystem::path& topic_dir,
+                                                             std::optional<std::uint64_t> keep);
 
  private:
   compacted_log(std::unique_ptr<log> records, std::uint64_t generation, std::uint64_t horizon);

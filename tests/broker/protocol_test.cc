@@ -1172,5 +1172,64 @@ TEST_F(broker_protocol, delayed_messages_wait_for_their_time_on_shared_subscript
   EXPECT_GE(arrived, deliver_at) << "not before its time";
 }
 
+// A namespace's compactionThreshold compacts a topic from the maintenance pass, and the view is
+// durable: after a restart, a consumer that reads compacted gets only each key's latest entry,
+// while one that does not gets them all.
+TEST_F(broker_protocol, a_compaction_threshold_compacts_and_the_view_outlives_a_restart) {
+  const broker_options options{.listen = "127.0.0.1:0",
+                               .data_dir = dir_,
+                               .admin = "127.0.0.1:0",
+                               .trim_interval = std::chrono::milliseconds(10)};
+  restart(options);
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  ASSERT_EQ(shfn::testing::admin_request(
+                "PUT", "/admin/v2/namespaces/public/default/compactionThreshold", "1"),
+            204);
+  const std::string topic = "persistent://public/default/compact-me";
+  {
+    raw_client p(broker_->service_url());
+    ASSERT_TRUE(p.connect());
+    p.send(producer_command(topic));
+    ASSERT_TRUE(p.next().has_value());
+    for (std::uint64_t i = 0; i < 9; ++i) {  // keys k0 k1 k2 k0 ...: entries 6, 7, 8 are latest
+      auto meta = metadata(i);
+      meta.set_partition_key("k" + std::to_string(i % 3));
+      p.write(send_frame(meta, "v" + std::to_string(i)));
+    }
+    for (int i = 0; i < 9; ++i) ASSERT_TRUE(p.next().has_value());
+  }
+  // COMPACTED names the generation and the horizon: wait for a compaction of all nine.
+  const fs::path compacted =
+      storage::compacted_file(storage::topic_dir(dir_, *wire::parse_topic_name(topic)));
+  const auto horizon = [&compacted] {
+    std::uint64_t generation = 0, below = 0;
+    std::ifstream(compacted) >> generation >> below;
+    return below;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (horizon() != 9 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(horizon(), 9u) << "the maintenance pass compacted the topic";
+
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = ""});
+  const auto entries_read = [this, &topic](bool read_compacted, const std::string& name) {
+    raw_client c(broker_->service_url());
+    EXPECT_TRUE(c.connect());
+    auto subscribe = subscribe_command(topic);
+    subscribe.mutable_subscribe()->set_subscription(name);
+    subscribe.mutable_subscribe()->set_read_compacted(read_compacted);
+    c.send(subscribe);
+    auto ok = c.next();
+    EXPECT_TRUE(ok && ok->type() == pb::BaseCommand::SUCCESS);
+    c.send(flow(100));
+    std::vector<std::uint64_t> entries;
+    for (const auto& m : c.until_pong()) entries.push_back(m.message().message_id().entryid());
+    return entries;
+  };
+  EXPECT_EQ(entries_read(true, "compacted"), (std::vector<std::uint64_t>{6, 7, 8}));
+  EXPECT_EQ(entries_read(false, "everything").size(), 9u);
+}
+
 }  // namespace
 }  // namespace shfn::broker
