@@ -19,8 +19,9 @@ namespace {
 // Pulsar's name for the cursor that marks how far a topic is compacted.
 constexpr const char* compaction_subscription = "__compaction";
 
-// A compaction whose topic was deleted while it ran may have written its view into the deleted
-// topic's directory, bringing it back: what is there without a log goes.
+// A compaction whose topic was deleted while it ran may have written into the deleted topic's
+// directory, bringing it back (and the topic with it, to whoever lists the directories): what
+// is there without a log goes.
 void discard_orphan_view(const fs::path& topic_dir) {
   std::error_code ec;
   if (!fs::exists(topic_dir / "log", ec)) fs::remove_all(topic_dir, ec);
@@ -45,7 +46,7 @@ result<void> topic::compact() {
     source = {};  // let go of the log and the old view here, before the topic drops them
     asio::post(executor, [owner, outcome = std::move(outcome), dir, started_ms]() mutable {
       if (auto t = owner.lock()) return t->install_compaction(std::move(outcome), started_ms);
-      if (outcome) discard_orphan_view(dir);
+      discard_orphan_view(dir);
     });
   });
   return {};
@@ -54,8 +55,8 @@ result<void> topic::compact() {
 void topic::install_compaction(result<compaction_outcome> outcome, std::uint64_t started_ms) {
   const std::uint64_t now = now_ms();
   compaction_.duration_ms = now - std::min(now, started_ms);
-  if (failed_) {  // deleted meanwhile
-    if (outcome) discard_orphan_view(dir_);
+  if (failed_) {  // deleted meanwhile, or its storage failed
+    discard_orphan_view(dir_);
     return;
   }
   if (!outcome) {

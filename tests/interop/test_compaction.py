@@ -17,6 +17,11 @@ def path(topic):
 def compact(broker, topic):
     """Runs a compaction and waits for it to end; its status."""
     assert admin(broker, "PUT", path(topic) + "/compaction") == 204
+    return compaction_status(broker, topic)
+
+
+def compaction_status(broker, topic):
+    """The status of the topic's compaction once it is not running."""
     deadline = time.monotonic() + 30
     while True:
         reply = []
@@ -93,6 +98,44 @@ def test_a_batched_tombstone_removes_its_key(py_client, broker, topic):
     # (compacted_out) through this client, on Pulsar as on shfn.
     assert compacted_view(py_client, topic) == [("b", b"b1"), ("", b""), ("", b""), ("c", b"c2"),
                                                 ("", b"")]
+
+
+def test_a_compressed_batch_is_compacted_and_compressed_again(py_client, broker, topic):
+    batched = py_client.create_producer(topic, batching_enabled=True, batching_max_messages=10,
+                                        batching_max_publish_delay_ms=60000,
+                                        compression_type=pulsar.CompressionType.LZ4)
+    for key, value in [("a", b"a1"), ("b", b"b1"), ("a", b"a2" * 100), ("c", b"")]:
+        batched.send_async(value, None, partition_key=key)
+    batched.flush()
+    plain = py_client.create_producer(topic, batching_enabled=False)
+    send_all(plain, [("d", b"d1"), ("e", b"e1"), ("d", b"d2")])
+    assert compact(broker, topic)["status"] == "SUCCESS"
+    view = compacted_view(py_client, topic)
+    assert view == [("", b""), ("b", b"b1"), ("a", b"a2" * 100), ("", b""), ("e", b"e1"),
+                    ("d", b"d2")]
+    # A compacted reader that starts at a message gets what the view holds from there.
+    last = []
+    reader = py_client.create_reader(topic, pulsar.MessageId.earliest, is_read_compacted=True)
+    while reader.has_message_available():
+        last.append(reader.read_next(timeout_millis=20000).message_id())
+    reader.close()
+    reader = py_client.create_reader(topic, last[-2], is_read_compacted=True,
+                                     start_message_id_inclusive=True)
+    assert [reader.read_next(timeout_millis=20000).data() for _ in range(2)] == [b"e1", b"d2"]
+    assert not reader.has_message_available()
+    reader.close()
+
+
+def test_compacting_a_partitioned_topic_compacts_each_partition(py_client, broker, topic):
+    assert admin(broker, "PUT", path(topic) + "/partitions", 2) == 204
+    producer = py_client.create_producer(topic, batching_enabled=False)
+    for i in range(6):
+        producer.send(f"v{i}".encode(), partition_key=f"k{i % 2}")
+    assert admin(broker, "PUT", path(topic) + "/compaction") == 204
+    assert admin(broker, "GET", path(topic) + "/compaction") == 404  # asked of each partition
+    for partition in (f"{topic}-partition-0", f"{topic}-partition-1"):
+        assert compaction_status(broker, partition)["status"] == "SUCCESS"
+    assert sorted(compacted_view(py_client, topic)) == [("k0", b"v4"), ("k1", b"v5")]
 
 
 def test_an_empty_message_sent_by_this_client_stays_a_value(py_client, broker, topic):
