@@ -148,6 +148,22 @@ json cursor_json(const subscription& sub) {
           {"properties", json::object()}};
 }
 
+// The compacted view as Pulsar names its compacted ledger: each generation a ledger of its own
+// (the topic's log is ledger 0); -1s when the topic was never compacted.
+json compacted_ledger_json(const storage::compacted_log* view) {
+  json ledger = {{"ledgerId", -1},
+                 {"entries", -1},
+                 {"size", -1},
+                 {"offloaded", false},
+                 {"underReplicated", false}};
+  if (view != nullptr) {
+    ledger["ledgerId"] = view->generation() + 1;
+    ledger["entries"] = view->entries();
+    ledger["size"] = view->size_bytes();
+  }
+  return ledger;
+}
+
 }  // namespace
 
 json topic_internal_stats_json(const topic& t) {
@@ -170,7 +186,9 @@ json topic_internal_stats_json(const topic& t) {
                                     {"size", t.storage_size()},
                                     {"offloaded", false},
                                     {"underReplicated", false}}})},
-          {"cursors", std::move(cursors)}};
+          {"cursors", std::move(cursors)},
+          {"schemaLedgers", json::array()},
+          {"compactedLedger", compacted_ledger_json(t.compacted_view())}};
 }
 
 json topic_internal_info_json(const topic& t, std::uint64_t changed_ms) {

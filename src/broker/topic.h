@@ -157,6 +157,8 @@ class topic : public std::enable_shared_from_this<topic> {
   // topics.
   result<void> compact();
   const compaction_record& compaction() const { return compaction_; }
+  // The compacted view in use; null when the topic was never compacted.
+  const storage::compacted_log* compacted_view() const { return compacted_.get(); }
   // The namespace's compactionThreshold: compacts when more than that many bytes came after
   // the horizon (estimated, as Pulsar does). Called by the maintenance pass.
   void compact_if_over_threshold();

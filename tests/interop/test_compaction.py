@@ -57,6 +57,9 @@ def test_a_compacted_reader_gets_the_latest_value_of_each_key(py_client, broker,
     reply = []
     assert admin(broker, "GET", path(topic) + "/compaction", reply=reply) == 200
     assert reply[0] == {"status": "NOT_RUN", "lastError": ""}
+    internal = []
+    admin(broker, "GET", path(topic) + "/internalStats", reply=internal)
+    assert internal[0]["compactedLedger"]["ledgerId"] == -1
 
     assert compact(broker, topic) == {"status": "SUCCESS", "lastError": ""}
     producer.send(b"a4", partition_key="a")  # after the horizon: read as it is
@@ -67,6 +70,9 @@ def test_a_compacted_reader_gets_the_latest_value_of_each_key(py_client, broker,
     # a1 and a2 replaced, the message without a key dropped.
     assert stats[0]["compaction"]["lastCompactionRemovedEventCount"] == 3
     assert "__compaction" in stats[0]["subscriptions"]
+    internal = []
+    admin(broker, "GET", path(topic) + "/internalStats", reply=internal)
+    assert internal[0]["compactedLedger"]["entries"] == 3  # b1, c1, a3
     # Without is_read_compacted, a reader gets everything.
     reader = py_client.create_reader(topic, pulsar.MessageId.earliest)
     assert len([reader.read_next(timeout_millis=20000) for _ in range(7)]) == 7
