@@ -30,6 +30,12 @@ session::consumer_handle* session::find_consumer(std::uint64_t consumer_id) {
 
 void session::on_subscribe(const pb::CommandSubscribe& c) {
   if (find_consumer(c.consumer_id()) != nullptr) return send_success(c.request_id());
+  const bool one_reader = c.subtype() == pb::CommandSubscribe::Exclusive ||
+                          c.subtype() == pb::CommandSubscribe::Failover;
+  if (c.read_compacted() && !one_reader) {  // as Pulsar refuses it, in Pulsar's words
+    return send_request_error(c.request_id(), pb::NotAllowedError,
+                              "readCompacted only allowed on failover or exclusive subscriptions");
+  }
   auto t = topics_.get(c.topic());
   if (!t) return send_request_error(c.request_id(), t.error());
   if (auto refused = admit_consumer_schema(c, **t)) {
@@ -40,6 +46,7 @@ void session::on_subscribe(const pb::CommandSubscribe& c) {
   if (!attached) return send_request_error(c.request_id(), attached.error());
   consumers_[c.consumer_id()] = {.owner = *t, .sub = sub, .c = *attached};
   send_success(c.request_id());
+  sub->welcome(*attached);
 }
 
 void session::on_flow(const pb::CommandFlow& c) {

@@ -120,8 +120,13 @@ result<consumer*> subscription::attach(std::unique_ptr<consumer> c, sub_type typ
   consumers_.push_back(std::move(c));
   consumer* added = consumers_.back().get();
   rebuild_ring();
-  if (type_ == pb::CommandSubscribe::Failover) announce_active(previous);
+  if (type_ == pb::CommandSubscribe::Failover) announce_active(previous, added);
   return added;
+}
+
+void subscription::welcome(consumer* c) {
+  if (type_ != pb::CommandSubscribe::Failover || c->link == nullptr) return;
+  c->link->send_active_consumer_change(c->id, c == active_consumer());
 }
 
 void subscription::detach(consumer* c) {
@@ -153,7 +158,7 @@ void subscription::disconnect_all() {
 }
 
 // Tells every consumer whether it is now the active one, when that changed.
-void subscription::announce_active(consumer* previous) {
+void subscription::announce_active(consumer* previous, const consumer* joining) {
   consumer* now = active_consumer();
   if (now == previous) return;
   if (previous != nullptr) {
@@ -164,7 +169,9 @@ void subscription::announce_active(consumer* previous) {
     }
     previous->unacked.clear();
   }
-  for (const auto& c : consumers_) c->link->send_active_consumer_change(c->id, c.get() == now);
+  for (const auto& c : consumers_) {
+    if (c.get() != joining) c->link->send_active_consumer_change(c->id, c.get() == now);
+  }
 }
 
 bool subscription::reads_compacted() const {

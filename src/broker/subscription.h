@@ -94,6 +94,9 @@ class subscription {
   const std::vector<std::unique_ptr<consumer>>& consumers() const { return consumers_; }
 
   result<consumer*> attach(std::unique_ptr<consumer> c, sub_type type);
+  // Once the client was told its subscribe succeeded: a Failover consumer hears whether it is
+  // the active one. Not before: clients drop the notice of a consumer they do not know yet.
+  void welcome(consumer* c);
   void detach(consumer* c);  // its unacked entries are redelivered to the others
   void flow(consumer* c, std::uint32_t permits);
   void acknowledge(consumer* c, const wire::pb::CommandAck& ack);
@@ -152,7 +155,8 @@ class subscription {
   void return_to_replay(std::uint64_t offset, const consumer::in_flight& sent);
   void rebuild_ring();
   bool ranges_fit(const consumer& joining) const;
-  void announce_active(consumer* previous);
+  // Tells the consumers (but `joining`, who is welcomed) whether each is now the active one.
+  void announce_active(consumer* previous, const consumer* joining = nullptr);
   void record_acks(consumer* c, const wire::pb::CommandAck& ack);
   result<void> journal_individual_acks(std::vector<std::uint64_t> offsets);
 

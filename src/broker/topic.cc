@@ -434,12 +434,6 @@ result<std::unique_ptr<subscription>> topic::create_subscription(
 
 result<consumer*> topic::subscribe(const pb::CommandSubscribe& request, consumer_link* link,
                                    subscription** joined) {
-  const bool single_reader = request.subtype() == pb::CommandSubscribe::Exclusive ||
-                             request.subtype() == pb::CommandSubscribe::Failover;
-  if (request.read_compacted() && (!log_ || !single_reader)) {
-    // As Pulsar: the compacted view is read by one consumer at a time, of a persistent topic.
-    return fail(wire::server_error(pb::NotAllowedError));
-  }
   auto it = subscriptions_.find(request.subscription());
   if (it == subscriptions_.end()) {
     auto created = create_subscription(request);

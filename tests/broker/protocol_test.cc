@@ -1172,6 +1172,32 @@ TEST_F(broker_protocol, delayed_messages_wait_for_their_time_on_shared_subscript
   EXPECT_GE(arrived, deliver_at) << "not before its time";
 }
 
+// A Failover consumer hears whether it is the active one after its subscribe succeeded, never
+// before: the Go client drops a notice for a consumer it does not know yet.
+TEST_F(broker_protocol, a_failover_consumer_hears_it_is_active_after_its_subscribe_succeeded) {
+  raw_client first(broker_->service_url());
+  ASSERT_TRUE(first.connect());
+  first.send(subscribe_command("failover", pb::CommandSubscribe::Failover));
+  auto answer = first.next();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->type(), pb::BaseCommand::SUCCESS);
+  auto notice = first.next();
+  ASSERT_TRUE(notice && notice->type() == pb::BaseCommand::ACTIVE_CONSUMER_CHANGE);
+  EXPECT_TRUE(notice->active_consumer_change().is_active());
+
+  raw_client second(broker_->service_url());
+  ASSERT_TRUE(second.connect());
+  auto standby = subscribe_command("failover", pb::CommandSubscribe::Failover);
+  standby.mutable_subscribe()->set_consumer_name("second");
+  second.send(standby);
+  answer = second.next();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->type(), pb::BaseCommand::SUCCESS);
+  notice = second.next();
+  ASSERT_TRUE(notice && notice->type() == pb::BaseCommand::ACTIVE_CONSUMER_CHANGE);
+  EXPECT_FALSE(notice->active_consumer_change().is_active()) << "the first one stays active";
+}
+
 // A namespace's compactionThreshold compacts a topic from the maintenance pass, and the view is
 // durable: after a restart, a consumer that reads compacted gets only each key's latest entry,
 // while one that does not gets them all.
