@@ -95,6 +95,9 @@ int status_of(std::error_code ec) {
 }
 
 http_response error_of(std::error_code ec) {
+  if (ec == std::errc::operation_in_progress) {  // what a running compaction refuses
+    return error_response(409, "The topic is being compacted; try again once it is done");
+  }
   return error_response(status_of(ec), ec.message());
 }
 

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/log.h"
 #include "pulsar_api.pb.h"
 #include "wire/batch.h"
 #include "wire/compression.h"
@@ -74,6 +75,11 @@ result<void> visit_range(const compaction_source& source, bool from_view, std::u
                              : source.log->read(from, chunk_entries, chunk_bytes);
     if (!entries) return fail(entries.error());
     if (entries->empty()) return {};
+    if (!from_view && entries->front().offset > from) {
+      spdlog::error("compaction of {}: offsets {} to {} were trimmed under it",
+                    source.topic_dir.string(), from, entries->front().offset - 1);
+      return fail(std::make_error_code(std::errc::resource_unavailable_try_again));
+    }
     for (const auto& e : *entries) {
       if (e.offset >= until) return {};
       if (auto ok = visit(e); !ok) return ok;
@@ -182,14 +188,33 @@ result<std::optional<bytes>> rebatch(const storage::entry& stored, const parsed_
   return std::optional<bytes>(std::move(entry));
 }
 
+result<parsed_entry> parse_at(const compaction_source& source, const storage::entry& stored) {
+  auto e = parse(stored.data);
+  if (!e) {
+    spdlog::error("compaction of {}: the entry at offset {} has unreadable metadata",
+                  source.topic_dir.string(), stored.offset);
+  }
+  return e;
+}
+
 }  // namespace
+
+int last_kept_index(byte_view stored) {
+  auto e = parse(stored);
+  if (!e || e->kind != parsed_entry::kind::batch) return -1;
+  for (auto i = static_cast<int>(e->batch.size()) - 1; i >= 0; --i) {
+    if (!e->batch[static_cast<std::size_t>(i)].metadata.compacted_out()) return i;
+  }
+  return -1;
+}
 
 result<compaction_outcome> compact(const compaction_source& source) {
   latest_by_key latest;
-  auto phase_one = visit_view(source, [&latest](const storage::entry& stored) -> result<void> {
-    auto e = parse(stored.data);
-    if (e) latest.add(stored, *e);
-    return {};  // an entry without readable metadata names no key: nothing to record
+  auto phase_one = visit_view(source, [&](const storage::entry& stored) -> result<void> {
+    auto e = parse_at(source, stored);
+    if (!e) return fail(e.error());
+    latest.add(stored, *e);
+    return {};
   });
   if (!phase_one) return fail(phase_one.error());
 
@@ -197,8 +222,8 @@ result<compaction_outcome> compact(const compaction_source& source) {
   auto writer = storage::compacted_log::writer::begin(source.topic_dir, generation);
   if (!writer) return fail(writer.error());
   auto phase_two = visit_view(source, [&](const storage::entry& stored) -> result<void> {
-    auto e = parse(stored.data);
-    if (!e) return {};
+    auto e = parse_at(source, stored);
+    if (!e) return fail(e.error());
     if (e->kind != parsed_entry::kind::batch) {
       const bool keep = e->kind == parsed_entry::kind::broken_batch ||
                         (e->metadata.has_partition_key() &&

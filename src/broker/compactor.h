@@ -43,7 +43,13 @@ struct compaction_outcome {
   std::uint64_t removed = 0;  // messages taken out, counted as Pulsar's stats count them
 };
 
-// Writes and commits the next generation of the view.
+// Writes and commits the next generation of the view. Fails, committing nothing, on an entry
+// whose metadata cannot be read (Pulsar's compaction fails there too) and when the log was
+// trimmed under it.
 result<compaction_outcome> compact(const compaction_source& source);
+
+// The index of the last message compaction kept in a stored batch entry (-1: not a batch, or
+// one it cannot read), the last message of it a reader of the view gets.
+int last_kept_index(byte_view stored);
 
 }  // namespace shfn::broker

@@ -178,11 +178,17 @@ result<void> topic_registry::remove(std::string_view name) {
   } else {
     parts.push_back(*parsed);
   }
+  std::vector<std::shared_ptr<topic>> loaded;
   for (const auto& part : parts) {
     auto t = get(part.str());
     if (!t) return fail(t.error());
-    if (auto ok = (*t)->remove(); !ok) return ok;
-    topics_.erase(part.str());
+    // None of a partitioned topic goes while one of its partitions is compacting.
+    if ((*t)->compacting()) return fail(std::make_error_code(std::errc::operation_in_progress));
+    loaded.push_back(std::move(*t));
+  }
+  for (const auto& t : loaded) {
+    if (auto ok = t->remove(); !ok) return ok;
+    topics_.erase(t->name());
   }
   if (n && *n > 0) {
     std::error_code ec;

@@ -108,7 +108,7 @@ void session::on_get_last_message_id(const pb::CommandGetLastMessageId& c) {
   auto reply = command_of(pb::BaseCommand::GET_LAST_MESSAGE_ID_RESPONSE);
   auto* r = reply.mutable_getlastmessageidresponse();
   r->set_request_id(c.request_id());
-  const wire::message_id last = h->owner->last_message_id();
+  const wire::message_id last = h->owner->last_message_id(h->c->reads_compacted);
   last.to_pb(*r->mutable_last_message_id());
   if (last.batch_index >= 0) r->mutable_last_message_id()->set_batch_index(last.batch_index);
   const std::uint64_t mark_delete = h->sub->mark_delete();

@@ -313,7 +313,9 @@ void subscription::release_hash(std::uint32_t hash) {
 
 result<void> subscription::seek(std::uint64_t offset) {
   if (!cursor_) return fail(wire::server_error(pb::NotAllowedError));
-  offset = std::clamp(offset, topic_.start_offset(reads_compacted()), topic_.end_offset());
+  // As low as any reader can go (a compacted view may hold what the log trimmed): a consumer
+  // that does not read compacted is moved up to the log's start when it reads.
+  offset = std::clamp(offset, topic_.start_offset(/*compacted=*/true), topic_.end_offset());
   if (auto ok = cursor_->reset(offset); !ok) return fail(ok.error());
   for (const auto& c : consumers_) c->unacked.clear();
   hash_owner_.clear();

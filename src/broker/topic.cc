@@ -78,9 +78,7 @@ result<std::shared_ptr<topic>> topic::load(broker_context& ctx, const wire::topi
   if (t->persistent()) {
     std::error_code ec;
     t->terminated_ = fs::exists(storage::terminated_file(t->dir_), ec);
-    auto compacted = storage::compacted_log::open(t->dir_);
-    if (!compacted) return fail(compacted.error());
-    t->compacted_ = std::move(*compacted);
+    if (auto ok = t->load_compacted_view(); !ok) return fail(ok.error());
     if (auto ok = t->load_subscriptions(); !ok) return fail(ok.error());
     t->keep_for_compaction();
     if (auto ok = t->rebuild_dedup_state(); !ok) return fail(ok.error());
@@ -150,6 +148,22 @@ result<void> topic::load_subscriptions() {
     loaded->release_cursor_if_idle();  // opened again when a consumer acknowledges
     subscriptions_.emplace(name, std::move(loaded));
   }
+  return {};
+}
+
+// A view whose horizon is past the log's end covers entries the log lost (a machine crash with
+// --sync none, a damaged tail cut away): it would hide what is written there next. It goes,
+// and the next compaction builds the view again.
+result<void> topic::load_compacted_view() {
+  auto view = storage::compacted_log::open(dir_);
+  if (!view) return fail(view.error());
+  if (*view && (*view)->horizon() > log_->end_offset()) {
+    spdlog::warn("topic {}: its compacted view reaches offset {} past the log's end {}; dropped",
+                 full_name_, (*view)->horizon(), log_->end_offset());
+    view->reset();
+    return storage::compacted_log::remove_other_generations(dir_, std::nullopt);
+  }
+  compacted_ = std::move(*view);
   return {};
 }
 
@@ -242,18 +256,18 @@ void topic::publish(const wire::frame& send, publish_request request) {
   const int messages = send.command.send().num_messages();
   stats_.messages_in += static_cast<std::uint64_t>(std::max(1, messages));
   stats_.bytes_in += send.checksummed.size();
+  if (failed_) {
+    if (auto link = request.link.lock()) {
+      link->send_error(request.producer_id, request.sequence_id, pb::PersistenceError,
+                       "the topic's storage failed, or the topic was deleted; see the broker log");
+    }
+    return;
+  }
   if (!log_) return publish_transient(send, request);
   if (terminated_) {
     if (auto link = request.link.lock()) {
       link->send_error(request.producer_id, request.sequence_id, pb::TopicTerminatedError,
                        "Topic was already terminated");
-    }
-    return;
-  }
-  if (failed_) {
-    if (auto link = request.link.lock()) {
-      link->send_error(request.producer_id, request.sequence_id, pb::PersistenceError,
-                       "the topic's storage failed; see the broker log");
     }
     return;
   }
@@ -535,7 +549,10 @@ std::uint64_t topic::end_offset() const {
 
 // The last message, as Pulsar names it: in a batch, the batch's last index, so a reader that
 // starts inclusive at the last message gets that message and not the batch's first.
-wire::message_id topic::last_message_id() const {
+wire::message_id topic::last_message_id(bool compacted) const {
+  if (compacted && compacted_ && durable_end_ <= compacted_->horizon()) {
+    return last_compacted_message_id();
+  }
   wire::message_id id{.ledger = ledger_id(), .partition = partition()};
   const bool empty = !log_ || durable_end_ == 0 || durable_end_ <= log_->start_offset();
   if (empty) return id;
@@ -582,6 +599,8 @@ void topic::expire() {
   auto first_live = offset_at_time(now > span ? now - span : 0);
   if (!first_live) return;
   for (const auto& [name, sub] : subscriptions_) {
+    // What the compaction has not read yet stays for it, as Pulsar's expiry leaves it.
+    if (name == compaction_subscription) continue;
     if (!sub->durable() || sub->mark_delete() >= *first_live) continue;
     if (auto ok = sub->skip_to(*first_live); !ok) {
       spdlog::warn("topic {}: cannot expire messages of {}: {}", full_name_, name,
@@ -626,6 +645,8 @@ result<wire::message_id> topic::terminate() {
 }
 
 result<void> topic::remove() {
+  // The compaction reads and writes the topic's files: they go once it is over.
+  if (compacting()) return fail(std::make_error_code(std::errc::operation_in_progress));
   for (auto& [name, p] : producers_) {
     if (auto link = p.link.lock()) link->send_close_producer(p.producer_id);
   }

@@ -65,6 +65,9 @@ struct topic_stats {
   std::uint64_t entries = 0;
 };
 
+// Pulsar's name for the subscription that marks how far a topic is compacted.
+inline constexpr std::string_view compaction_subscription = "__compaction";
+
 // The last compaction of a topic, as `topics compaction-status` and `topics stats` show it.
 // Kept in memory, as Pulsar keeps it: a restart forgets it, not the compacted view.
 struct compaction_record {
@@ -136,7 +139,10 @@ class topic : public std::enable_shared_from_this<topic> {
   std::uint64_t start_offset(bool compacted = false) const;
   std::uint64_t end_offset() const;  // next offset to be assigned
   std::uint64_t durable_end() const { return durable_end_; }
-  wire::message_id last_message_id() const;
+  // `compacted`: as a read_compacted consumer sees the topic, the compacted view's last message
+  // while nothing came after its horizon (as Pulsar answers it, so that such a reader's
+  // has-message-available loop ends where the view does).
+  wire::message_id last_message_id(bool compacted = false) const;
   result<std::uint64_t> offset_at_time(std::uint64_t publish_time) const;
 
   // Deletes whole segments every subscription has consumed (and, with a retention time, that
@@ -157,6 +163,7 @@ class topic : public std::enable_shared_from_this<topic> {
   // topics.
   result<void> compact();
   const compaction_record& compaction() const { return compaction_; }
+  bool compacting() const { return compaction_.status == compaction_record::state::running; }
   // The compacted view in use; null when the topic was never compacted.
   const storage::compacted_log* compacted_view() const { return compacted_.get(); }
   // The namespace's compactionThreshold: compacts when more than that many bytes came after
@@ -220,6 +227,7 @@ class topic : public std::enable_shared_from_this<topic> {
 
   topic(broker_context& ctx, wire::topic_name name, std::shared_ptr<storage::log> log);
   result<void> load_subscriptions();
+  result<void> load_compacted_view();
   result<void> rebuild_dedup_state();
   struct retention {
     std::optional<std::uint64_t> time_ms;  // consumed data older than this goes; none: no limit
@@ -236,6 +244,7 @@ class topic : public std::enable_shared_from_this<topic> {
   void request_sync();
   void install_compaction(result<compaction_outcome> outcome, std::uint64_t started_ms);
   void mark_compaction_horizon(std::uint64_t horizon);
+  wire::message_id last_compacted_message_id() const;
   std::optional<std::uint64_t> compaction_threshold() const;
   void keep_for_compaction();
   std::filesystem::path cursor_path(const std::string& subscription) const;

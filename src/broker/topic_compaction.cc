@@ -1,5 +1,9 @@
 // topic's compaction (topic.h, compactor.h): started on request or by the namespace's
 // threshold, run on the broker's compaction thread, installed on the executor.
+//
+// While it runs, the topic is neither unloaded (idle() says no) nor deleted (remove() refuses):
+// the compaction holds the topic's log and writes into its directory, and a second log open on
+// the same files, or a view written into a deleted topic's place, would corrupt them.
 
 #include <asio/post.hpp>
 #include <nlohmann/json.hpp>
@@ -12,27 +16,15 @@
 namespace shfn::broker {
 
 namespace pb = wire::pb;
-namespace fs = std::filesystem;
-
-namespace {
-
-// Pulsar's name for the cursor that marks how far a topic is compacted.
-constexpr const char* compaction_subscription = "__compaction";
-
-// A compaction whose topic was deleted while it ran may have written into the deleted topic's
-// directory, bringing it back (and the topic with it, to whoever lists the directories): what
-// is there without a log goes.
-void discard_orphan_view(const fs::path& topic_dir) {
-  std::error_code ec;
-  if (!fs::exists(topic_dir / "log", ec)) fs::remove_all(topic_dir, ec);
-}
-
-}  // namespace
 
 result<void> topic::compact() {
   if (!log_ || failed_) return fail(wire::server_error(pb::NotAllowedError));
-  if (compaction_.status == compaction_record::state::running) {
-    return fail(std::make_error_code(std::errc::operation_in_progress));
+  if (compacting()) return fail(std::make_error_code(std::errc::operation_in_progress));
+  // What the compaction is about to read must not be trimmed while it reads it.
+  const std::uint64_t from = std::max(log_->start_offset(), compacted_ ? compacted_->horizon() : 0);
+  if (auto* sub = find_subscription(std::string(compaction_subscription));
+      sub == nullptr || sub->mark_delete() > from) {
+    mark_compaction_horizon(from);
   }
   compaction_.status = compaction_record::state::running;
   const std::uint64_t started_ms = now_ms();
@@ -42,11 +34,12 @@ result<void> topic::compact() {
   asio::post(ctx_.compactions, [source = std::move(source), owner = weak_from_this(),
                                 executor = ctx_.executor, started_ms]() mutable {
     auto outcome = broker::compact(source);
-    const fs::path dir = source.topic_dir;
-    source = {};  // let go of the log and the old view here, before the topic drops them
-    asio::post(executor, [owner, outcome = std::move(outcome), dir, started_ms]() mutable {
-      if (auto t = owner.lock()) return t->install_compaction(std::move(outcome), started_ms);
-      discard_orphan_view(dir);
+    // The old view's files are deleted once the new one is installed: close them first.
+    source = {};
+    // No topic any more: the broker stopped. A view that was committed is a whole one, found
+    // again when the topic loads.
+    asio::post(executor, [owner, outcome = std::move(outcome), started_ms]() mutable {
+      if (auto t = owner.lock()) t->install_compaction(std::move(outcome), started_ms);
     });
   });
   return {};
@@ -55,15 +48,12 @@ result<void> topic::compact() {
 void topic::install_compaction(result<compaction_outcome> outcome, std::uint64_t started_ms) {
   const std::uint64_t now = now_ms();
   compaction_.duration_ms = now - std::min(now, started_ms);
-  if (failed_) {  // deleted meanwhile, or its storage failed
-    discard_orphan_view(dir_);
-    return;
-  }
   if (!outcome) {
     compaction_.status = compaction_record::state::error;
     compaction_.last_error = outcome.error().message();
     compaction_.failed_ms = now;
     spdlog::error("topic {}: compaction failed: {}", full_name_, compaction_.last_error);
+    ctx_.disk_full_after(outcome.error());
     return;
   }
   compacted_ = std::move(outcome->view);
@@ -85,19 +75,32 @@ void topic::install_compaction(result<compaction_outcome> outcome, std::uint64_t
 // The `__compaction` subscription stands at the horizon: what came after it stays for the
 // next compaction, as Pulsar's compaction cursor keeps it.
 void topic::mark_compaction_horizon(std::uint64_t horizon) {
-  subscription* sub = find_subscription(compaction_subscription);
+  const std::string name(compaction_subscription);
+  subscription* sub = find_subscription(name);
   if (sub == nullptr) {
-    auto added = add_subscription(compaction_subscription, horizon);
+    auto added = add_subscription(name, horizon);
     if (!added) {
-      spdlog::warn("topic {}: cannot create the {} subscription: {}", full_name_,
-                   compaction_subscription, added.error().message());
+      spdlog::warn("topic {}: cannot create the {} subscription: {}", full_name_, name,
+                   added.error().message());
     }
     return;
   }
-  if (auto moved = sub->skip_to(horizon); !moved) {
-    spdlog::warn("topic {}: cannot move the {} subscription to {}: {}", full_name_,
-                 compaction_subscription, horizon, moved.error().message());
+  auto moved = horizon < sub->mark_delete() ? sub->seek(horizon) : sub->skip_to(horizon);
+  if (!moved) {
+    spdlog::warn("topic {}: cannot move the {} subscription to {}: {}", full_name_, name, horizon,
+                 moved.error().message());
   }
+}
+
+// The view's last message, for a consumer that reads compacted: in a batch, its last message
+// that compaction kept. Entry -1 when the view is empty.
+wire::message_id topic::last_compacted_message_id() const {
+  wire::message_id id{.ledger = ledger_id(), .partition = partition()};
+  auto last = compacted_->last();
+  if (!last || !*last) return id;
+  id.entry = static_cast<std::int64_t>((*last)->offset);
+  id.batch_index = last_kept_index((*last)->data);
+  return id;
 }
 
 // The namespace's compactionThreshold, when it is set and not 0.
@@ -113,12 +116,13 @@ std::optional<std::uint64_t> topic::compaction_threshold() const {
 // `__compaction` subscription is there from the start, so nothing is trimmed before the first
 // compaction has read it.
 void topic::keep_for_compaction() {
-  if (!log_ || !compaction_threshold() || find_subscription(compaction_subscription)) return;
+  if (!log_ || !compaction_threshold()) return;
+  if (find_subscription(std::string(compaction_subscription)) != nullptr) return;
   mark_compaction_horizon(log_->start_offset());
 }
 
 void topic::compact_if_over_threshold() {
-  if (!log_ || failed_ || compaction_.status == compaction_record::state::running) return;
+  if (!log_ || failed_ || compacting()) return;
   auto threshold = compaction_threshold();
   if (!threshold) return;
   const std::uint64_t first = log_->start_offset();

@@ -37,6 +37,14 @@ result<std::optional<pointer>> read_pointer(const fs::path& topic_dir) {
   return std::optional<pointer>(p);
 }
 
+// A record of the view as the topic's entry: its offset out of the record's first 8 bytes.
+bool strip_offset(entry& record) {
+  if (record.data.size() < offset_prefix) return false;
+  record.offset = load_u64(record.data.data());
+  record.data.erase(record.data.begin(), record.data.begin() + offset_prefix);
+  return true;
+}
+
 std::optional<std::uint64_t> generation_of(const fs::path& dir) {
   const std::string name = dir.filename().string();
   if (!name.starts_with(compacted_dir_prefix)) return std::nullopt;
@@ -116,11 +124,17 @@ result<std::vector<entry>> compacted_log::read(std::uint64_t from, std::size_t m
   auto records = records_->read(*first, max_entries, max_bytes);
   if (!records) return fail(records.error());
   for (auto& record : *records) {
-    if (record.data.size() < offset_prefix) return fail(errc::bad_compacted_file);
-    record.offset = load_u64(record.data.data());
-    record.data.erase(record.data.begin(), record.data.begin() + offset_prefix);
+    if (!strip_offset(record)) return fail(errc::bad_compacted_file);
   }
   return records;
+}
+
+result<std::optional<entry>> compacted_log::last() const {
+  if (records_->end_offset() == records_->start_offset()) return std::optional<entry>();
+  auto records = records_->read(records_->end_offset() - 1, 1, 0);
+  if (!records) return fail(records.error());
+  if (records->empty() || !strip_offset(records->front())) return fail(errc::bad_compacted_file);
+  return std::optional<entry>(std::move(records->front()));
 }
 
 // ------------------------------------------------------------------------------------ writer

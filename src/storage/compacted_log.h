@@ -48,6 +48,8 @@ class compacted_log {
   // offset): at most max_entries, within max_bytes as log::read counts them.
   [[nodiscard]] result<std::vector<entry>> read(std::uint64_t from, std::size_t max_entries,
                                                 std::size_t max_bytes) const;
+  // The view's last entry; none when it is empty.
+  [[nodiscard]] result<std::optional<entry>> last() const;
 
   // Writes the next generation. Entries are appended in offset order; commit() makes them
   // durable, then switches COMPACTED to them. A writer dropped before commit() leaves its

@@ -542,6 +542,75 @@ TEST_F(broker_protocol, a_message_ttl_expires_the_backlog_and_keeps_the_consumer
   EXPECT_EQ(delivered[0].message().message_id().entryid(), 5u);
 }
 
+// Waits for the compaction the admin API started on `topic` (public/{ns}/{local}) to end.
+std::string compaction_status(const std::string& admin_url, const std::string& topic_path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::string status;
+  do {
+    status = admin_get(admin_url, topic_path + "/compaction")["status"].get<std::string>();
+  } while (status == "RUNNING" && std::chrono::steady_clock::now() < deadline);
+  return status;
+}
+
+// A message TTL leaves the __compaction subscription where it is, as Pulsar's expiry does: what
+// came after the horizon is the next compaction's to read, not the trim's to delete.
+TEST_F(broker_protocol, a_message_ttl_leaves_the_compaction_horizon_alone) {
+  restart({.listen = "127.0.0.1:0",
+           .data_dir = dir_,
+           .admin = "127.0.0.1:0",
+           .trim_interval = std::chrono::milliseconds(10)});
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  ASSERT_EQ(shfn::testing::admin_request("PUT", "/admin/v2/namespaces/public/ttlc", ""), 204);
+  ASSERT_EQ(
+      shfn::testing::admin_request("POST", "/admin/v2/namespaces/public/ttlc/messageTTL", "1"),
+      204);
+  const std::string topic = "persistent://public/ttlc/t";
+  const std::string path = "/admin/v2/persistent/public/ttlc/t";
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  c.send(subscribe_command(topic, pb::CommandSubscribe::Shared));
+  ASSERT_TRUE(c.next().has_value());
+  produce(topic, 2);
+  ASSERT_EQ(shfn::testing::admin_request("PUT", path + "/compaction", ""), 204);
+  ASSERT_EQ(compaction_status(broker_->admin_url(), path), "SUCCESS");
+  produce(topic, 3);  // after the horizon
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (admin_get(broker_->admin_url(), path + "/stats")["subscriptions"]["s"]["msgBacklog"] !=
+             0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    c.until_pong();
+  }
+  const auto stats = admin_get(broker_->admin_url(), path + "/stats");
+  ASSERT_EQ(stats["subscriptions"]["s"]["msgBacklog"], 0) << "expired a second after";
+  EXPECT_EQ(stats["subscriptions"]["__compaction"]["msgBacklog"], 3);
+}
+
+// A compacted view that reaches past the log's end (the log lost its tail) is dropped when the
+// topic loads: a compacted reader would otherwise miss what is written there next.
+TEST_F(broker_protocol, a_compacted_view_past_the_logs_end_is_dropped) {
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = "127.0.0.1:0"});
+  const std::string path = "/admin/v2/persistent/public/default/behind";
+  ::setenv("PULSAR_HTTP", broker_->admin_url().c_str(), 1);
+  produce("behind", 2);
+  ASSERT_EQ(shfn::testing::admin_request("PUT", path + "/compaction", ""), 204);
+  ASSERT_EQ(compaction_status(broker_->admin_url(), path), "SUCCESS");
+  broker_.reset();
+  const fs::path pointer = storage::compacted_file(
+      storage::topic_dir(dir_, *wire::parse_topic_name("persistent://public/default/behind")));
+  std::ofstream(pointer, std::ios::trunc) << "0 100\n";
+
+  restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = ""});
+  raw_client c(broker_->service_url());
+  ASSERT_TRUE(c.connect());
+  auto subscribe = subscribe_command("behind");
+  subscribe.mutable_subscribe()->set_read_compacted(true);
+  c.send(subscribe);
+  ASSERT_TRUE(c.next().has_value());
+  c.send(flow(10));
+  EXPECT_EQ(c.until_pong().size(), 2u) << "the log's messages, not an empty view reaching 100";
+  EXPECT_FALSE(fs::exists(pointer));
+}
+
 // clear-backlog settles everything stored without closing the subscription's consumers.
 TEST_F(broker_protocol, clear_backlog_keeps_the_consumer) {
   restart({.listen = "127.0.0.1:0", .data_dir = dir_, .admin = "127.0.0.1:0"});

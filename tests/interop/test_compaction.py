@@ -153,6 +153,20 @@ def test_an_empty_message_sent_by_this_client_stays_a_value(py_client, broker, t
     assert compacted_view(py_client, topic) == [("a", b""), ("b", b"b1")]
 
 
+def test_a_compacted_reader_knows_where_the_view_ends(py_client, broker, topic):
+    # The topic's last message is not in the view (it has no key): has_message_available must
+    # say so once the view is read, rather than wait for it for ever.
+    producer = py_client.create_producer(topic, batching_enabled=False)
+    send_all(producer, [("a", b"a1"), (None, b"no key")])
+    compact(broker, topic)
+    assert compacted_view(py_client, topic) == [("a", b"a1")]
+    gone = f"{topic}-gone"
+    producer = py_client.create_producer(gone, batching_enabled=False)
+    send_all(producer, [(None, b"no key"), (None, b"nor this")])
+    compact(broker, gone)
+    assert compacted_view(py_client, gone) == []
+
+
 def test_a_compacted_subscription_keeps_what_it_never_got_in_its_backlog(py_client, broker,
                                                                           topic):
     producer = py_client.create_producer(topic, batching_enabled=False)

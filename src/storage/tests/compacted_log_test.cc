@@ -27,16 +27,15 @@ std::string text_of(const entry& e) {
   return std::string(e.data.begin(), e.data.end());
 }
 
-// A view of offsets 2, 5 and 9 (of a topic whose log reached 12).
+// A view of offsets 2, 5 and 9 (of a topic whose log reached 12); null when it cannot be written.
 std::shared_ptr<const compacted_log> write_view(const fs::path& dir, std::uint64_t generation) {
   auto writer = compacted_log::writer::begin(dir, generation);
-  EXPECT_TRUE(writer) << writer.error().message();
+  if (!writer) return nullptr;
   for (std::uint64_t offset : {2, 5, 9}) {
-    EXPECT_TRUE(writer->append(offset, 1000 + offset, text("v" + std::to_string(offset))));
+    if (!writer->append(offset, 1000 + offset, text("v" + std::to_string(offset)))) return nullptr;
   }
   auto view = writer->commit(12);
-  EXPECT_TRUE(view) << view.error().message();
-  return *view;
+  return view ? *view : nullptr;
 }
 
 TEST(compacted_log, a_topic_never_compacted_has_no_view) {
@@ -49,6 +48,7 @@ TEST(compacted_log, a_topic_never_compacted_has_no_view) {
 TEST(compacted_log, reads_from_a_topic_offset_skip_to_the_next_entry_kept) {
   temp_dir dir;
   auto view = write_view(dir.path(), 0);
+  ASSERT_NE(view, nullptr);
   EXPECT_EQ(view->horizon(), 12u);
   EXPECT_EQ(view->entries(), 3u);
   for (const auto& [from, first] : std::vector<std::pair<std::uint64_t, std::uint64_t>>{
@@ -67,7 +67,7 @@ TEST(compacted_log, reads_from_a_topic_offset_skip_to_the_next_entry_kept) {
 
 TEST(compacted_log, a_committed_view_is_what_the_topic_opens_again) {
   temp_dir dir;
-  write_view(dir.path(), 0);
+  ASSERT_NE(write_view(dir.path(), 0), nullptr);
   auto reopened = compacted_log::open(dir.path());
   ASSERT_TRUE(reopened) << reopened.error().message();
   ASSERT_NE(*reopened, nullptr);
@@ -80,7 +80,7 @@ TEST(compacted_log, a_committed_view_is_what_the_topic_opens_again) {
 
 TEST(compacted_log, a_generation_never_committed_is_deleted_and_the_old_one_kept) {
   temp_dir dir;
-  write_view(dir.path(), 0);
+  ASSERT_NE(write_view(dir.path(), 0), nullptr);
   {
     // A compaction that stopped before its switch.
     auto writer = compacted_log::writer::begin(dir.path(), 1);
@@ -96,8 +96,9 @@ TEST(compacted_log, a_generation_never_committed_is_deleted_and_the_old_one_kept
 
 TEST(compacted_log, the_switch_keeps_only_the_new_generation) {
   temp_dir dir;
-  write_view(dir.path(), 0);
+  ASSERT_NE(write_view(dir.path(), 0), nullptr);
   auto next = write_view(dir.path(), 1);
+  ASSERT_NE(next, nullptr);
   ASSERT_TRUE(compacted_log::remove_other_generations(dir.path(), next->generation()));
   EXPECT_FALSE(fs::exists(compacted_dir(dir.path(), 0)));
   auto reopened = compacted_log::open(dir.path());
@@ -107,7 +108,7 @@ TEST(compacted_log, the_switch_keeps_only_the_new_generation) {
 
 TEST(compacted_log, a_damaged_pointer_is_an_error_not_an_empty_view) {
   temp_dir dir;
-  write_view(dir.path(), 0);
+  ASSERT_NE(write_view(dir.path(), 0), nullptr);
   std::ofstream(compacted_file(dir.path()), std::ios::trunc) << "zero twelve\n";
   auto garbled = compacted_log::open(dir.path());
   ASSERT_FALSE(garbled);
