@@ -439,10 +439,8 @@ class api {
     if (!t.persistent || !exists(t)) return topic_not_found(t);
     auto loaded = one_topic(t, topic_not_found(t));
     if (!loaded) return std::move(loaded.error());
-    static constexpr const char* names[] = {"NOT_RUN", "RUNNING", "SUCCESS", "ERROR"};
     const auto& last = (*loaded)->compaction();
-    return json_response(
-        200, {{"status", names[static_cast<int>(last.status)]}, {"lastError", last.last_error}});
+    return json_response(200, {{"status", last.status_name()}, {"lastError", last.last_error}});
   }
 
   // A topic that is not partitioned, loaded; or the answer refusing `partitioned`, or one not

@@ -27,7 +27,9 @@ struct message_position {
   bool operator==(const message_position&) const = default;
 };
 
-// An entry as compaction sees it: its metadata and, for a batch it can read, its messages.
+// An entry as compaction sees it: its metadata and, for a batch it can read, its messages. The
+// messages' payloads point into `uncompressed` (or into the stored entry when the batch was not
+// compressed): moving a parsed_entry moves that buffer without moving its bytes.
 struct parsed_entry {
   pb::MessageMetadata metadata;
   byte_view payload;

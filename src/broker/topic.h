@@ -72,6 +72,8 @@ inline constexpr std::string_view compaction_subscription = "__compaction";
 // Kept in memory, as Pulsar keeps it: a restart forgets it, not the compacted view.
 struct compaction_record {
   enum class state { not_run, running, success, error } status = state::not_run;
+  // Pulsar's name of the status: NOT_RUN, RUNNING, SUCCESS, ERROR.
+  const char* status_name() const;
   std::string last_error;
   std::uint64_t removed = 0;  // messages the last successful compaction took out
   std::uint64_t succeeded_ms = 0;

@@ -17,6 +17,20 @@ namespace shfn::broker {
 
 namespace pb = wire::pb;
 
+const char* compaction_record::status_name() const {
+  switch (status) {
+    case state::not_run:
+      return "NOT_RUN";
+    case state::running:
+      return "RUNNING";
+    case state::success:
+      return "SUCCESS";
+    case state::error:
+      return "ERROR";
+  }
+  return "ERROR";
+}
+
 result<void> topic::compact() {
   if (!log_ || failed_) return fail(wire::server_error(pb::NotAllowedError));
   if (compacting()) return fail(std::make_error_code(std::errc::operation_in_progress));
