@@ -357,7 +357,7 @@ def test_values_the_shfn_broker_would_not_honour_are_refused_by_name(broker, emb
     ns = f"public/refuse-{uuid.uuid4().hex[:8]}"
     commands = [f"admin namespaces create {ns}",
                 f"admin namespaces set-deduplication {ns} --disable",
-                f"admin topics compact persistent://{ns}/t",
+                f"admin topics set-message-ttl persistent://{ns}/t -t 60",
                 f"admin namespaces policies {ns}"]
     outputs = dict(pulsar_shell(broker, commands))
     for command in commands[1:-1]:
