@@ -90,7 +90,7 @@ bool topic::idle() const {
   if (!producers_.empty() || access_.waiting() > 0 || access_.has_epoch()) return false;
   if (!awaiting_sync_.empty() || sync_requested_ || failed_) return false;
   // A compaction reads the log: unloading would open a second one on the same files.
-  if (compaction_.status == compaction_record::state::running) return false;
+  if (compacting()) return false;
   return std::ranges::all_of(subscriptions_,
                              [](const auto& s) { return s.second->consumers().empty(); });
 }
