@@ -6,6 +6,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <deque>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "base/notifier.h"
 #include "exec/child.h"
 #include "exec/errc.h"
+#include "exec/line_buffering.h"
 #include "exec/pipe_io.h"
 #include "exec/stderr_lines.h"
 
@@ -58,6 +60,8 @@ struct worker {
   bool ended = false;
   end_reason reason = end_reason::crashed;
   std::string why;  // for crashed: what we saw ("closed its stdout")
+  // The last sign of life: its stdout had bytes, or it was given the last of its input.
+  clock::time_point active_at = clock::now();
   int helpers = 0;
   notifier wake;  // anything above changed; every waiter re-checks its own condition
 };
@@ -84,6 +88,8 @@ struct pool_state {
   notifier stop_signal;  // wakes supervisors waiting out a back-off
   notifier idle;         // a supervisor finished
   std::string start_error;
+  std::optional<std::string> libstdbuf;  // lines framing: preloaded for a line-buffered stdout
+  bool told_sitting = false;             // on_notice said a worker sits on its input
 };
 
 }  // namespace detail
@@ -111,12 +117,14 @@ outcome failed(failure f, std::string message) {
   return o;
 }
 
-spawn_spec worker_spec(const worker_pool_options& o) {
-  return {o.cmd.argv, o.cmd.env, o.cmd.working_dir};
+spawn_spec worker_spec(const pool_state& st) {
+  const auto& o = st.opt;
+  if (!st.libstdbuf) return {o.cmd.argv, o.cmd.env, o.cmd.working_dir};
+  return {o.cmd.argv, with_line_buffered_stdout(o.cmd.env, *st.libstdbuf), o.cmd.working_dir};
 }
 
 result<std::shared_ptr<worker>> spawn_worker(pool_state& st, std::size_t index, std::string& why) {
-  const spawn_spec spec = worker_spec(st.opt);
+  const spawn_spec spec = worker_spec(st);
   auto started = spawn_child(spec);
   if (!started) {
     why = spawn_error_message(spec, started.error());
@@ -161,6 +169,7 @@ awaitable<void> write_requests(std::shared_ptr<worker> w) {
     if (r.status == io_status::transferred) {
       w->out_sent += r.count;
       forget_written(*w);
+      if (w->out_sent == w->out.size()) w->active_at = clock::now();
       continue;
     }
     if (r.status == io_status::failed) {
@@ -208,6 +217,7 @@ awaitable<void> read_responses(std::shared_ptr<pool_state> st, std::shared_ptr<w
   while (!w->ended && pipe.is_open()) {
     const auto r = read_some(pipe.native_handle(), buffer);
     if (r.status == io_status::transferred) {
+      w->active_at = clock::now();
       w->decoder.feed(byte_view(buffer).first(r.count));
       deliver(*st, *w);
       continue;
@@ -256,9 +266,30 @@ awaitable<void> watch_exit(std::shared_ptr<worker> w) {
   w->proc->cancel_waits(false, true, true);  // the readers drain what is left, then stop
 }
 
-// Ends the worker when its oldest request passes its deadline. Responses come in order, so the
-// oldest request is always the first to expire.
-awaitable<void> watch_deadlines(std::shared_ptr<worker> w) {
+// Whether the worker has had all of its input for a while and answered nothing since: what a
+// program does whose stdout is a full buffer that only its input's end would flush.
+bool sits_on_input(const pool_state& st, const worker& w) {
+  return !w.in_flight.empty() && w.out_sent == w.out.size() &&
+         clock::now() >= w.active_at + st.opt.sitting_after;
+}
+
+void tell_sitting(pool_state& st, const worker& w) {
+  st.told_sitting = true;
+  const std::string program = st.opt.cmd.argv.empty() ? "?" : st.opt.cmd.argv.front();
+  const std::string notice =
+      "stream worker " + std::to_string(w.slot) + " (" + program + ") has had all of its input " +
+      "for " + millis(st.opt.sitting_after) + " and answered nothing: it is probably holding " +
+      "its output in a buffer that only a full buffer or the end of its input would flush. " +
+      "Make it flush each answer: `stdbuf -oL " + program + " ...`, `grep --line-buffered`, " +
+      "`sed -u`, `python3 -u`, `awk` with fflush() (docs/functions.md, stream mode)";
+  spdlog::warn("exec: {}", notice);
+  if (st.opt.on_notice) st.opt.on_notice(notice);
+}
+
+// Ends the worker when its oldest request passes its deadline (responses come in order, so the
+// oldest request is always the first to expire), and says once per pool when a worker sits on
+// input it was given whole.
+awaitable<void> watch_requests(std::shared_ptr<pool_state> st, std::shared_ptr<worker> w) {
   helper_scope scope{*w};
   while (!w->ended) {
     if (w->in_flight.empty()) {
@@ -266,22 +297,26 @@ awaitable<void> watch_deadlines(std::shared_ptr<worker> w) {
       continue;
     }
     auto head = w->in_flight.front();
-    co_await w->wake.wait_until(head->deadline);
+    const auto look_again =
+        st->told_sitting ? clock::time_point::max() : w->active_at + st->opt.sitting_after;
+    co_await w->wake.wait_until(std::min(head->deadline, look_again));
     const bool still_waiting = !w->in_flight.empty() && w->in_flight.front() == head;
-    if (!w->ended && still_waiting && clock::now() >= head->deadline) {
+    if (w->ended || !still_waiting) continue;
+    if (clock::now() >= head->deadline) {
       w->end(end_reason::timeout);
+    } else if (!st->told_sitting && sits_on_input(*st, *w)) {
+      tell_sitting(*st, *w);
     }
   }
 }
 
 void launch(const std::shared_ptr<pool_state>& st, const std::shared_ptr<worker>& w) {
-  const bool has_timeout = st->opt.lim.timeout.count() > 0;
-  w->helpers = has_timeout ? 5 : 4;
+  w->helpers = 5;
   asio::co_spawn(st->ex, write_requests(w), asio::detached);
   asio::co_spawn(st->ex, read_responses(st, w), asio::detached);
   asio::co_spawn(st->ex, read_stderr(st, w), asio::detached);
   asio::co_spawn(st->ex, watch_exit(w), asio::detached);
-  if (has_timeout) asio::co_spawn(st->ex, watch_deadlines(w), asio::detached);
+  asio::co_spawn(st->ex, watch_requests(st, w), asio::detached);
 }
 
 std::string crash_message(const worker& w) {
@@ -418,6 +453,7 @@ worker_pool::worker_pool(asio::any_io_executor ex, worker_pool_options options, 
   state_->ex = std::move(ex);
   state_->opt = std::move(options);
   state_->on_stderr = std::move(on_stderr);
+  if (state_->opt.frames == framing::lines) state_->libstdbuf = find_libstdbuf();
   for (int i = 0; i < state_->opt.workers; ++i) {
     state_->slots.push_back(std::make_unique<detail::slot>(state_->opt));
   }
@@ -426,7 +462,8 @@ worker_pool::worker_pool(asio::any_io_executor ex, worker_pool_options options, 
 worker_pool::~worker_pool() {
   auto& st = *state_;
   st.stopping = true;
-  st.on_stderr = nullptr;  // the caller's callback may not outlive the pool
+  st.on_stderr = nullptr;  // the caller's callbacks may not outlive the pool
+  st.opt.on_notice = nullptr;
   st.stop_signal.notify_all();
   for (auto& s : st.slots) {
     if (s->current) {

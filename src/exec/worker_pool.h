@@ -18,6 +18,9 @@
 // jitter), reset by each successful response. Whenever a worker goes, its process group is
 // SIGKILLed and it is reaped, as in exec mode.
 //
+// Workers of the `lines` framing get a line-buffered stdout where the system allows it
+// (line_buffering.h), so C filters such as rev answer each line at once.
+//
 // Ownership and threading: the pool and all its coroutines run on the executor given to the
 // constructor (a single-threaded io_context); call process() and stop() there; on_stderr is
 // called there. Each worker's state is shared by the coroutines serving it, so destroying the
@@ -49,6 +52,11 @@ struct worker_pool_options {
   limits lim;
   int max_in_flight = 64;  // pipelined requests per worker
   std::chrono::milliseconds restart_initial{100}, restart_max{10000};
+  // What the pool has to say about its workers, once per pool: a worker that has had all of its
+  // input for `sitting_after` and answered nothing is holding its output in a buffer
+  // (line_buffering.h says why); the line names the fix. Logged at WARN too.
+  line_sink on_notice;
+  std::chrono::milliseconds sitting_after{1000};
 };
 
 class worker_pool {

@@ -113,7 +113,8 @@ awaitable<result<void>> function_instance::start_parts() {
         .workers = spec_.parallelism,
         .frames = framing_of(spec_.frames),
         .lim = limits_,
-        .max_in_flight = policy_.ordered ? 1 : static_cast<int>(admission::stream_pipeline_depth)};
+        .max_in_flight = policy_.ordered ? 1 : static_cast<int>(admission::stream_pipeline_depth),
+        .on_notice = [this](std::string_view line) { log_.post(log_level::warn, line); }};
     exec::line_sink to_log = [this](std::string_view line) { log_.post(log_level::info, line); };
     workers_ = std::make_unique<exec::worker_pool>(ex, std::move(pool), to_log);
     worker_load_.assign(static_cast<std::size_t>(spec_.parallelism), 0);

@@ -43,6 +43,67 @@ def test_stream_mode_keeps_per_key_order(make_spec, runtimes, clients):
     assert rt.terminate() == 0
 
 
+PLAIN_REV = """kind: Function
+metadata:
+  name: reverse
+spec:
+  command: ["rev"]
+  mode: stream
+  framing: lines
+  timeoutMs: 60000
+  inputs: [in]
+  output: out
+"""
+
+
+def test_a_c_filter_answers_a_lone_message_as_it_is_written(make_spec, runtimes, clients):
+    # rev buffers its stdout fully on a pipe; shfn makes it line-buffered, so one message comes
+    # back at once rather than when the timeout kills the worker (whose retry would then wait
+    # just as long again).
+    spec = make_spec(text=PLAIN_REV, topics=["in", "out"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    out = c.py.subscribe(spec.topic("out"), "check",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    c.py.create_producer(spec.topic("in")).send(b"stressed")
+    m = out.receive(timeout_millis=30000)
+    assert m.data() == b"desserts"
+    assert rt.instance("reverse")["userExceptions"] == 0
+    assert rt.terminate() == 0
+
+
+HELD_REV = """kind: Function
+metadata:
+  name: held
+spec:
+  command: ["rev"]
+  env:
+    _STDBUF_O: "65536"
+  mode: stream
+  framing: lines
+  timeoutMs: 1500
+  inputs: [in]
+  output: out
+  logTopic: log
+"""
+
+
+def test_a_worker_holding_its_answers_is_named_on_the_log_topic(make_spec, runtimes, clients):
+    # rev with its full buffering asked back: it sits on the message, and the log says so.
+    spec = make_spec(text=HELD_REV, topics=["in", "out", "log"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    c.py.create_producer(spec.topic("in")).send(b"stressed")
+    reader = c.reader(spec.topic("log"))
+    while True:
+        m = reader.read_next(timeout_millis=20000)
+        if b"stdbuf -oL rev" in m.data():
+            assert m.properties()["level"] == "WARN"
+            assert b"answered nothing" in m.data()
+            break
+    rt.terminate()
+
+
 AT_MOST_ONCE = """kind: Function
 metadata:
   name: amo

@@ -8,6 +8,7 @@
 #include <asio/this_coro.hpp>
 
 #include "base/notifier.h"
+#include "exec/line_buffering.h"
 #include "exec/tests/test_support.h"
 
 namespace shfn::exec {
@@ -153,6 +154,43 @@ TEST(worker_pool, rev_answers_each_line) {
   p.stop();
 }
 
+// Without stdbuf: the pool makes C stdio line-buffered for the lines framing, so a lone line
+// comes back at once, from rev itself and from a rev a bash worker runs.
+TEST(worker_pool, c_filters_answer_each_line_as_they_are_written) {
+  if (!find_libstdbuf()) GTEST_SKIP() << "this system has no libstdbuf.so (coreutils)";
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"rev"}, std::vector<std::string>{"bash", "-c", "rev"}}) {
+    auto o = options_for(argv);
+    o.lim.timeout = 20s;  // before the fix: rev sat on the line until this killed it
+    pool_fixture p(std::move(o));
+    ASSERT_TRUE(p.start());
+    const auto answer = p.process("stressed");
+    ASSERT_TRUE(answer.ok()) << argv.back() << ": " << answer.message;
+    EXPECT_EQ(to_string(answer.output), "desserts");
+    EXPECT_EQ(to_string(p.process("drawer").output), "reward");
+    p.stop();
+  }
+}
+
+// A worker that holds its answers in a full buffer (here rev, its buffering asked back with
+// _STDBUF_O) is named in a notice, once, with the fix; the request then times out as before.
+TEST(worker_pool, a_worker_sitting_on_its_input_is_named_with_the_fix) {
+  std::vector<std::string> notices;
+  auto o = options_for({"rev"});
+  o.cmd.env.emplace_back("_STDBUF_O", "65536");
+  o.lim.timeout = 2s;
+  o.sitting_after = 100ms;
+  o.on_notice = [&notices](std::string_view line) { notices.emplace_back(line); };
+  pool_fixture p(std::move(o));
+  ASSERT_TRUE(p.start());
+  EXPECT_EQ(p.process("stressed").what, failure::timeout);
+  EXPECT_EQ(p.process("drawer").what, failure::timeout);
+  ASSERT_EQ(notices.size(), 1u) << "once per pool";
+  EXPECT_NE(notices[0].find("(rev)"), std::string::npos) << notices[0];
+  EXPECT_NE(notices[0].find("stdbuf -oL rev"), std::string::npos) << notices[0];
+  p.stop();
+}
+
 TEST(worker_pool, a_payload_the_framing_cannot_carry_fails_alone) {
   pool_fixture lines(options_for({"cat"}, framing::lines));
   ASSERT_TRUE(lines.start());
@@ -262,8 +300,10 @@ TEST(worker_pool, a_worker_answering_twice_is_restarted_before_the_stream_shifts
   // One atomic write (coreutils printf flushes once) holding the answer and a line nobody asked
   // for, then an honest cat. Split across two writes, the extra line could not be told from
   // the answer to the next request: FIFO matching trusts the worker for that.
-  pool_fixture p(options_for({write_file(
-      dir, "w.sh", "#!/bin/bash\nread -r l\n/usr/bin/printf '%s\\nextra\\n' \"$l\"\nexec cat\n")}));
+  auto o = options_for({write_file(
+      dir, "w.sh", "#!/bin/bash\nread -r l\n/usr/bin/printf '%s\\nextra\\n' \"$l\"\nexec cat\n")});
+  o.cmd.env.emplace_back("_STDBUF_O", "65536");  // printf's stdout fully buffered, as on a pipe
+  pool_fixture p(std::move(o));
   ASSERT_TRUE(p.start());
   const auto first = p.process("x");
   ASSERT_TRUE(first.ok()) << first.message;
