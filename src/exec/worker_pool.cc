@@ -281,7 +281,7 @@ void tell_sitting(pool_state& st, const worker& w) {
       "for " + millis(st.opt.sitting_after) + " and answered nothing: it is probably holding " +
       "its output in a buffer that only a full buffer or the end of its input would flush. " +
       "Make it flush each answer: `stdbuf -oL " + program + " ...`, `grep --line-buffered`, " +
-      "`sed -u`, `python3 -u`, `awk` with fflush() (docs/functions.md, stream mode)";
+      "`sed -u`, `python3 -u`, `mawk -W interactive` (docs/functions.md, stream mode)";
   spdlog::warn("exec: {}", notice);
   if (st.opt.on_notice) st.opt.on_notice(notice);
 }
