@@ -14,6 +14,7 @@
 #include "broker/subscription.h"
 #include "broker/topic.h"
 #include "wire/compression.h"
+#include "wire/frame.h"
 
 namespace shfn::broker {
 
@@ -70,16 +71,10 @@ http_response message_at(const topic& t, std::uint64_t offset) {
   if (!stored || stored->empty() || stored->front().offset != offset) {
     return error_response(404, "Message id not found");
   }
-  const bytes& data = stored->front().data;
-  byte_reader r(data);
-  std::uint32_t metadata_size = 0;
-  byte_view raw;
-  pb::MessageMetadata meta;
-  if (!r.read_u32(metadata_size) || !r.read_span(metadata_size, raw) ||
-      !meta.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
-    return error_response(500, "the stored entry's metadata cannot be read");
-  }
-  const byte_view payload = r.rest();
+  auto section = wire::decode_checksummed(stored->front().data);
+  if (!section) return error_response(500, "the stored entry's metadata cannot be read");
+  pb::MessageMetadata& meta = section->metadata;
+  const byte_view payload = section->payload;
   bytes body(payload.begin(), payload.end());
   if (meta.compression() != pb::NONE) {
     auto plain = wire::decompress(meta.compression(), payload, meta.uncompressed_size());

@@ -11,6 +11,7 @@
 #include "wire/batch.h"
 #include "wire/compression.h"
 #include "wire/errc.h"
+#include "wire/frame.h"
 
 namespace shfn::broker {
 namespace pb = wire::pb;
@@ -41,15 +42,11 @@ struct parsed_entry {
 };
 
 result<parsed_entry> parse(byte_view stored) {
+  auto section = wire::decode_checksummed(stored);
+  if (!section) return fail(wire::errc::bad_metadata);
   parsed_entry e;
-  byte_reader r(stored);
-  std::uint32_t size = 0;
-  byte_view raw;
-  if (!r.read_u32(size) || !r.read_span(size, raw) ||
-      !e.metadata.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
-    return fail(wire::errc::bad_metadata);
-  }
-  e.payload = r.rest();
+  e.metadata = std::move(section->metadata);
+  e.payload = section->payload;
   if (!e.metadata.has_num_messages_in_batch() || e.metadata.has_encryption_param()) return e;
   e.kind = parsed_entry::kind::broken_batch;
   byte_view batch = e.payload;
@@ -182,11 +179,7 @@ result<std::optional<bytes>> rebatch(const storage::entry& stored, const parsed_
     payload = std::move(*packed);
   }
   bytes entry;
-  put_u32(entry, static_cast<std::uint32_t>(metadata.ByteSizeLong()));
-  const std::size_t at = entry.size();
-  entry.resize(at + metadata.ByteSizeLong());
-  metadata.SerializeWithCachedSizesToArray(entry.data() + at);
-  entry.insert(entry.end(), payload.begin(), payload.end());
+  wire::append_checksummed(entry, metadata, payload);
   return std::optional<bytes>(std::move(entry));
 }
 

@@ -9,6 +9,7 @@
 #include "wire/batch.h"
 #include "wire/compression.h"
 #include "wire/errc.h"
+#include "wire/frame.h"
 #include "wire/murmur3.h"
 
 namespace shfn::broker {
@@ -59,21 +60,14 @@ std::optional<std::uint64_t> offset_of(const pb::MessageIdData& id, std::int64_t
 }
 
 result<dispatch_entry> describe_entry(std::uint64_t offset, bytes data, bool with_key_hash) {
-  byte_reader r(data);
-  std::uint32_t metadata_size = 0;
-  byte_view raw;
-  if (!r.read_u32(metadata_size) || !r.read_span(metadata_size, raw)) {
-    return fail(wire::errc::bad_metadata);
-  }
-  pb::MessageMetadata meta;
-  if (!meta.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
-    return fail(wire::errc::bad_metadata);
-  }
+  auto section = wire::decode_checksummed(data);
+  if (!section) return fail(wire::errc::bad_metadata);
+  const pb::MessageMetadata& meta = section->metadata;
   dispatch_entry e{.offset = offset};
   e.messages = meta.has_num_messages_in_batch() ? std::max(1, meta.num_messages_in_batch()) : 1;
   e.batched = meta.has_num_messages_in_batch();
   e.deliver_at_ms = meta.deliver_at_time();
-  if (with_key_hash) e.hash = key_hash(sticky_key(meta, r.rest()));
+  if (with_key_hash) e.hash = key_hash(sticky_key(meta, section->payload));
   e.data = std::move(data);
   return e;
 }

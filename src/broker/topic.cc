@@ -174,12 +174,8 @@ result<void> topic::rebuild_dedup_state() {
     if (!entries) return fail(entries.error());
     if (entries->empty()) break;
     for (const auto& e : *entries) {
-      byte_reader r(e.data);
-      std::uint32_t size = 0;
-      byte_view raw;
-      pb::MessageMetadata meta;
-      if (r.read_u32(size) && r.read_span(size, raw) &&
-          meta.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+      if (auto section = wire::decode_checksummed(e.data)) {
+        const pb::MessageMetadata& meta = section->metadata;
         auto& last = stored_up_to_[meta.producer_name()];
         const auto sequence = static_cast<std::int64_t>(meta.sequence_id());
         last = std::max(last, publish_position::reached(sequence, highest_sequence_of(meta), meta));

@@ -4,6 +4,31 @@
 #include "wire/errc.h"
 
 namespace shfn::wire {
+
+result<checksummed_section> decode_checksummed(byte_view checksummed) {
+  byte_reader r(checksummed);
+  std::uint32_t metadata_size = 0;
+  byte_view raw;
+  if (!r.read_u32(metadata_size) || !r.read_span(metadata_size, raw)) {
+    return fail(errc::frame_too_small);
+  }
+  checksummed_section out;
+  if (!out.metadata.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+    return fail(errc::bad_metadata);
+  }
+  out.payload = r.rest();
+  return out;
+}
+
+void append_checksummed(bytes& out, const pb::MessageMetadata& metadata, byte_view payload) {
+  const auto metadata_size = static_cast<std::uint32_t>(metadata.ByteSizeLong());
+  const std::size_t start = out.size();
+  out.resize(start + 4 + metadata_size);
+  store_u32(out.data() + start, metadata_size);
+  metadata.SerializeWithCachedSizesToArray(out.data() + start + 4);
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
 namespace {
 
 // Parses the optional broker-entry section and the mandatory checksummed metadata section.
@@ -25,17 +50,10 @@ result<void> decode_payload_section(byte_view section, frame& out) {
   if (magic != magic_crc32c) return fail(errc::bad_magic);
   if (crc32c(r.rest()) != checksum) return fail(errc::bad_checksum);
   out.checksummed = r.rest();
-
-  std::uint32_t metadata_size = 0;
-  byte_view raw;
-  if (!r.read_u32(metadata_size) || !r.read_span(metadata_size, raw)) {
-    return fail(errc::frame_too_small);
-  }
-  out.metadata.emplace();
-  if (!out.metadata->ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
-    return fail(errc::bad_metadata);
-  }
-  out.payload = r.rest();
+  auto parts = decode_checksummed(out.checksummed);
+  if (!parts) return fail(parts.error());
+  out.metadata = std::move(parts->metadata);
+  out.payload = parts->payload;
   return {};
 }
 

@@ -55,6 +55,17 @@ void append_stored_payload_command(bytes& out, const pb::BaseCommand& command,
 // sends `checksummed` right after these bytes (a gathered write), so a large entry is not copied.
 void append_stored_payload_head(bytes& out, const pb::BaseCommand& command, byte_view checksummed);
 
+// A checksummed section taken apart (see frame::checksummed): what a broker stores as an entry.
+struct checksummed_section {
+  pb::MessageMetadata metadata;
+  byte_view payload;  // points into the section
+};
+// errc::frame_too_small when the metadata's size runs past the section, errc::bad_metadata when
+// the metadata does not parse.
+result<checksummed_section> decode_checksummed(byte_view checksummed);
+// [metadata size][metadata][payload], the section decode_checksummed takes apart.
+void append_checksummed(bytes& out, const pb::MessageMetadata& metadata, byte_view payload);
+
 inline bytes encode_command(const pb::BaseCommand& command) {
   bytes out;
   append_command(out, command);

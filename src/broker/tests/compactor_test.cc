@@ -15,6 +15,7 @@
 #include "pulsar_api.pb.h"
 #include "wire/batch.h"
 #include "wire/compression.h"
+#include "wire/frame.h"
 
 namespace shfn::broker {
 namespace {
@@ -28,10 +29,7 @@ struct message {
 
 bytes stored_entry(const pb::MessageMetadata& metadata, byte_view payload) {
   bytes out;
-  put_u32(out, static_cast<std::uint32_t>(metadata.ByteSizeLong()));
-  const std::string encoded = metadata.SerializeAsString();
-  out.insert(out.end(), encoded.begin(), encoded.end());
-  out.insert(out.end(), payload.begin(), payload.end());
+  wire::append_checksummed(out, metadata, payload);
   return out;
 }
 
@@ -69,18 +67,17 @@ bytes batch(const std::vector<message>& messages, pb::CompressionType compressio
 
 // What a reader of the view gets of an entry: "key=payload" per message, "-" per placeholder.
 std::vector<std::string> messages_of(const storage::entry& e) {
-  byte_reader r(e.data);
-  std::uint32_t size = 0;
-  byte_view raw;
-  pb::MessageMetadata metadata;
-  EXPECT_TRUE(r.read_u32(size) && r.read_span(size, raw) &&
-              metadata.ParseFromArray(raw.data(), static_cast<int>(raw.size())));
+  auto section = wire::decode_checksummed(e.data);
+  EXPECT_TRUE(section);
+  if (!section) return {};
+  const pb::MessageMetadata& metadata = section->metadata;
+  const byte_view payload = section->payload;
   if (!metadata.has_num_messages_in_batch()) {
-    return {metadata.partition_key() + "=" + std::string(r.rest().begin(), r.rest().end())};
+    return {metadata.partition_key() + "=" + std::string(payload.begin(), payload.end())};
   }
-  bytes plain(r.rest().begin(), r.rest().end());
+  bytes plain(payload.begin(), payload.end());
   if (metadata.compression() != pb::NONE) {
-    plain = *wire::decompress(metadata.compression(), r.rest(), metadata.uncompressed_size());
+    plain = *wire::decompress(metadata.compression(), payload, metadata.uncompressed_size());
   }
   EXPECT_EQ(plain.size(), metadata.uncompressed_size());
   auto decoded = wire::decode_batch(plain, metadata.num_messages_in_batch());

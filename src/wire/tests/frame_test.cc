@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "wire/crc32c.h"
@@ -94,6 +95,22 @@ TEST(frame, a_stored_section_is_sent_on_byte_exact) {
   bytes reframed;
   append_stored_payload_command(reframed, send_command(), (*decoded)->value.checksummed);
   EXPECT_EQ(reframed, original);
+}
+
+TEST(frame, a_checksummed_section_is_what_a_frame_carries_and_comes_apart_again) {
+  bytes section;
+  append_checksummed(section, metadata(), as_bytes(std::string_view("a\0b", 3)));
+  auto decoded = decode_frame(payload_frame(std::string("a\0b", 3)));
+  ASSERT_TRUE(decoded.has_value() && decoded->has_value());
+  EXPECT_TRUE(std::ranges::equal(section, (*decoded)->value.checksummed));
+
+  auto parts = decode_checksummed(section);
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->metadata.producer_name(), "p");
+  EXPECT_EQ(as_chars(parts->payload), std::string_view("a\0b", 3));
+  EXPECT_EQ(decode_checksummed(byte_view(section).first(6)).error(), errc::frame_too_small);
+  section[4] = 0xff;  // not a protobuf field
+  EXPECT_EQ(decode_checksummed(section).error(), errc::bad_metadata);
 }
 
 TEST(frame, every_truncation_asks_for_more_bytes) {
