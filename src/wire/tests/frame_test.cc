@@ -100,7 +100,8 @@ TEST(frame, a_stored_section_is_sent_on_byte_exact) {
 TEST(frame, a_checksummed_section_is_what_a_frame_carries_and_comes_apart_again) {
   bytes section;
   append_checksummed(section, metadata(), as_bytes(std::string_view("a\0b", 3)));
-  auto decoded = decode_frame(payload_frame(std::string("a\0b", 3)));
+  const bytes frame_bytes = payload_frame(std::string("a\0b", 3));  // what `decoded` points into
+  auto decoded = decode_frame(frame_bytes);
   ASSERT_TRUE(decoded.has_value() && decoded->has_value());
   EXPECT_TRUE(std::ranges::equal(section, (*decoded)->value.checksummed));
 
