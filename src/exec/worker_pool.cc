@@ -21,9 +21,14 @@
 namespace shfn::exec {
 namespace detail {
 
+// Requests handed to a worker together: one frame each, written as one, answered in order.
 struct request {
   clock::time_point deadline;
-  oneshot<outcome> done;
+  std::size_t count = 0;         // frames sent
+  std::vector<outcome> answers;  // so far, in order; `done` once there are `count`
+  oneshot<std::vector<outcome>> done;
+
+  std::size_t unanswered() const { return count - answers.size(); }
 };
 
 enum class end_reason { crashed, timeout, response_too_large, unsolicited, stopping };
@@ -50,6 +55,7 @@ struct worker {
   std::unique_ptr<child> proc;
   std::size_t slot;
   std::deque<std::shared_ptr<request>> in_flight;  // oldest first, written or still in `out`
+  std::size_t outstanding = 0;                     // their frames not answered yet
   bytes out;                                       // frames not yet (fully) written
   std::size_t out_sent = 0;
   bool close_stdin = false;  // stop(): close stdin once `out` is written
@@ -185,29 +191,35 @@ awaitable<void> write_requests(std::shared_ptr<worker> w) {
   }
 }
 
-// Matches the complete frames decoded so far with the oldest requests.
+// Matches the complete frames decoded so far with the oldest requests. Waiters are told once per
+// read, not once per frame: a read usually answers many.
 void deliver(pool_state& st, worker& w) {
+  bool answered = false;
   while (!w.ended) {
     auto frame = w.decoder.next();
     if (!frame) {
       w.end(end_reason::response_too_large);
-      return;
+      break;
     }
-    if (!*frame) return;
+    if (!*frame) break;
     if (w.in_flight.empty()) {
       w.end(end_reason::unsolicited);
-      return;
+      break;
     }
-    auto req = std::move(w.in_flight.front());
-    w.in_flight.pop_front();
-    outcome o;
-    o.output = std::move(**frame);
-    req->done.set(std::move(o));
-    auto& s = *st.slots[w.slot];
-    s.delay.reset();
-    s.room.notify_all();
-    w.wake.notify_all();  // the deadline watcher moves on to the next request
+    auto& req = *w.in_flight.front();
+    req.answers.emplace_back().output = std::move(**frame);
+    --w.outstanding;
+    answered = true;
+    if (req.unanswered() == 0) {
+      req.done.set(std::move(req.answers));
+      w.in_flight.pop_front();  // the deadline watcher moves on to the next request
+    }
   }
+  if (!answered) return;
+  auto& s = *st.slots[w.slot];
+  s.delay.reset();
+  s.room.notify_all();
+  w.wake.notify_all();
 }
 
 awaitable<void> read_responses(std::shared_ptr<pool_state> st, std::shared_ptr<worker> w) {
@@ -360,15 +372,18 @@ void fail_in_flight(const pool_state& st, worker& w) {
   const std::string tail = w.err.tail();
   bool head = true;
   for (auto& req : w.in_flight) {
-    outcome o;
-    std::tie(o.what, o.message) = verdict(st, w, head);
-    o.exit_code = w.status.code;
-    o.signal = w.status.signal;
-    o.stderr_tail = tail;
-    req->done.set(std::move(o));
-    head = false;
+    while (req->unanswered() > 0) {
+      outcome& o = req->answers.emplace_back();
+      std::tie(o.what, o.message) = verdict(st, w, head);
+      o.exit_code = w.status.code;
+      o.signal = w.status.signal;
+      o.stderr_tail = tail;
+      head = false;
+    }
+    req->done.set(std::move(req->answers));
   }
   w.in_flight.clear();
+  w.outstanding = 0;
 }
 
 // Kills what is left of an ended worker, waits until it is reaped and its coroutines are done,
@@ -498,32 +513,61 @@ asio::awaitable<result<void>> worker_pool::start() {
 }
 
 asio::awaitable<outcome> worker_pool::process(bytes input, std::size_t index) {
+  std::vector<byte_view> one{byte_view(input)};
+  auto answers = co_await process_batch(std::move(one), index);
+  co_return std::move(answers.front());
+}
+
+asio::awaitable<std::vector<outcome>> worker_pool::process_batch(std::vector<byte_view> inputs,
+                                                                 std::size_t index) {
   auto st = state_;
-  if (!st->started) co_return failed(failure::spawn_failed, "the worker pool is not started");
-  bytes frame;
-  if (auto encoded = encode_frame(st->opt.frames, input, frame); !encoded) {
-    co_return failed(failure::input_rejected, rejection(st->opt.frames, encoded.error()));
-  }
-  input = bytes();
+  const std::size_t n = inputs.size();
+  auto all_failed = [n](failure f, const std::string& why) {
+    return std::vector<outcome>(n, failed(f, why));
+  };
+  if (!st->started) co_return all_failed(failure::spawn_failed, "the worker pool is not started");
   auto& s = *st->slots[index % st->slots.size()];
   const auto max_in_flight = static_cast<std::size_t>(st->opt.max_in_flight);
   std::shared_ptr<worker> w;
   while (true) {
-    if (st->stopping) co_return failed(failure::worker_restarted, "the worker pool stopped");
+    if (st->stopping) co_return all_failed(failure::worker_restarted, "the worker pool stopped");
     w = s.live;
-    if (w && !w->ended && w->in_flight.size() < max_in_flight) break;
-    if (!w && !s.down.empty()) co_return failed(failure::spawn_failed, s.down);
+    // A batch larger than the pipeline goes to an idle worker whole.
+    const bool fits = w && (w->outstanding + n <= max_in_flight || w->outstanding == 0);
+    if (w && !w->ended && fits) break;
+    if (!w && !s.down.empty()) co_return all_failed(failure::spawn_failed, s.down);
     co_await s.room.wait();
   }
+  // Frames go straight into the worker's output buffer; one the framing cannot carry is
+  // answered here, and only it.
+  std::vector<std::optional<outcome>> rejected;
   auto req = std::make_shared<request>();
-  const auto timeout = st->opt.lim.timeout;
-  req->deadline = timeout.count() > 0 ? clock::now() + timeout : clock::time_point::max();
-  w->in_flight.push_back(req);
-  w->out.insert(w->out.end(), frame.begin(), frame.end());
-  w->wake.notify_all();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (auto encoded = encode_frame(st->opt.frames, inputs[i], w->out); !encoded) {
+      rejected.resize(n);
+      rejected[i] = failed(failure::input_rejected, rejection(st->opt.frames, encoded.error()));
+      continue;
+    }
+    ++req->count;
+  }
+  if (req->count > 0) {
+    const auto timeout = st->opt.lim.timeout;
+    req->deadline = timeout.count() > 0 ? clock::now() + timeout : clock::time_point::max();
+    req->answers.reserve(req->count);
+    w->in_flight.push_back(req);
+    w->outstanding += req->count;
+    w->wake.notify_all();
+  }
   w.reset();
-  auto got = co_await req->done.wait_until(clock::time_point::max());
-  co_return std::move(*got);
+  std::vector<outcome> answers;
+  if (req->count > 0) answers = std::move(*co_await req->done.wait_until(clock::time_point::max()));
+  if (rejected.empty()) co_return answers;
+  // Rejected inputs take their places among the answers.
+  std::vector<outcome> merged;
+  merged.reserve(n);
+  std::size_t next = 0;
+  for (auto& r : rejected) merged.push_back(r ? std::move(*r) : std::move(answers[next++]));
+  co_return merged;
 }
 
 asio::awaitable<void> worker_pool::stop() {

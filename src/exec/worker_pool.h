@@ -3,7 +3,8 @@
 // its stdin and answering on its stdout, one response per request, in order.
 //
 // Per worker, requests are pipelined (up to max_in_flight outstanding) and responses matched
-// first in, first out. Failures:
+// first in, first out. A batch (process_batch) is written as one and completed as one, each of
+// its requests answered or failed as if it had come alone. Failures:
 //  - no response within limits.timeout (counted from when process() hands the request to the
 //    worker): that request fails with `timeout`, the worker is stopped (SIGTERM to its group,
 //    SIGKILL kill_grace later) and restarted, its other requests fail with `worker_restarted`;
@@ -33,6 +34,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/bytes.h"
 #include "base/result.h"
@@ -75,6 +77,14 @@ class worker_pool {
   // waits for room first when that worker already has max_in_flight outstanding. Requests to a
   // worker that cannot be restarted fail with spawn_failed; after stop(), with worker_restarted.
   asio::awaitable<outcome> process(bytes input, std::size_t index);
+
+  // Sends the requests of `inputs` to worker `index % workers` as one write and waits for every
+  // response or failure: one outcome per input, in order. Each request keeps its own semantics
+  // (its timeout runs from the hand-over, one the framing cannot carry fails alone, ...).
+  // Waits until the worker has room for the whole batch (or is idle, for a batch larger than
+  // max_in_flight). The caller keeps the bytes the views point into alive until it returns.
+  asio::awaitable<std::vector<outcome>> process_batch(std::vector<byte_view> inputs,
+                                                      std::size_t index);
 
   // Two phases: closes every worker's stdin once its queued requests are written and waits up to
   // kill_grace for the workers to answer and exit; then kills the groups of those still running.

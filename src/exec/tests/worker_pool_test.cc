@@ -82,6 +82,11 @@ class pool_fixture {
   std::vector<outcome> process_all(std::vector<bytes> inputs, std::size_t index = 0) {
     return run(io_, testing_process_all(std::move(inputs), index)).value_or(std::vector<outcome>{});
   }
+  // One process_batch() of `inputs`, which this frame keeps while it runs.
+  std::vector<outcome> process_batch(const std::vector<bytes>& inputs, std::size_t index = 0) {
+    std::vector<byte_view> views(inputs.begin(), inputs.end());
+    return run(io_, pool_.process_batch(std::move(views), index)).value_or(std::vector<outcome>{});
+  }
   void stop() { EXPECT_TRUE(run(io_, pool_.stop())); }
   // Runs the io_context until `condition` holds; false if it does not within 10 s.
   bool run_until(const std::function<bool()>& condition) {
@@ -359,6 +364,59 @@ TEST(worker_pool, a_worker_that_cannot_be_restarted_fails_requests_until_it_can)
   }));
   EXPECT_TRUE(back.ok()) << back.message;
   p.stop();
+}
+
+TEST(worker_pool, a_batch_is_answered_in_order_with_a_rejected_payload_in_its_place) {
+  auto o = options_for({"cat"});
+  o.max_in_flight = 4;  // smaller than the batch: an idle worker takes it whole
+  pool_fixture p(std::move(o));
+  ASSERT_TRUE(p.start());
+  std::vector<bytes> inputs = numbered(10, "b");
+  inputs.insert(inputs.begin() + 3, to_bytes("two\nlines"));
+  const auto results = p.process_batch(inputs);
+  ASSERT_EQ(results.size(), inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (i == 3) {
+      EXPECT_EQ(results[i].what, failure::input_rejected);
+      continue;
+    }
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].message;
+    EXPECT_EQ(to_string(results[i].output), to_string(inputs[i])) << i;
+  }
+  EXPECT_EQ(p.process_batch({to_bytes("x\n")}).front().what, failure::input_rejected);
+  EXPECT_TRUE(p.process_batch({}).empty());
+  EXPECT_EQ(p.pool().restarts(), 0u);
+  p.stop();
+}
+
+// Each request of a batch keeps its own fate: the one that hangs times out, those behind it
+// are failed by the restart, those before it were answered.
+TEST(worker_pool, a_timeout_inside_a_batch_fails_that_request_and_restarts_the_rest) {
+  temp_dir dir;
+  auto o = options_for({write_file(dir, "worker.sh", echo_worker)});
+  o.cmd.env.emplace_back("PIDFILE", dir / "pid");
+  o.lim.timeout = 300ms;
+  o.lim.kill_grace = 200ms;
+  pool_fixture p(std::move(o));
+  ASSERT_TRUE(p.start());
+  const auto results =
+      p.process_batch({to_bytes("first"), to_bytes("hang"), to_bytes("behind"), to_bytes("last")});
+  ASSERT_EQ(results.size(), 4u);
+  ASSERT_TRUE(results[0].ok()) << results[0].message;
+  EXPECT_EQ(to_string(results[0].output), "first");
+  EXPECT_EQ(results[1].what, failure::timeout);
+  EXPECT_EQ(results[2].what, failure::worker_restarted);
+  EXPECT_EQ(results[3].what, failure::worker_restarted);
+  const auto crashed = p.process_batch({to_bytes("ok"), to_bytes("crash"), to_bytes("behind")});
+  ASSERT_EQ(crashed.size(), 3u);
+  EXPECT_TRUE(crashed[0].ok()) << crashed[0].message;
+  EXPECT_EQ(crashed[1].what, failure::worker_crashed);
+  EXPECT_EQ(crashed[1].exit_code, 7);
+  EXPECT_EQ(crashed[2].what, failure::worker_crashed);
+  EXPECT_EQ(to_string(p.process("later").output), "later");
+  EXPECT_EQ(p.pool().restarts(), 2u);
+  p.stop();
+  EXPECT_TRUE(no_children());
 }
 
 TEST(worker_pool, no_more_than_max_in_flight_requests_are_handed_to_a_worker) {
