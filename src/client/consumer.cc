@@ -343,19 +343,30 @@ awaitable<result<message>> consumer::receive(clock::time_point deadline) {
     const bool woken = co_await arrived_.wait_until(deadline);
     if (!woken && incoming_.empty()) co_return fail(errc::timeout);
   }
-  message& m = incoming_.front();
-  flow_queued_ = part_of(m.id).message_consumed();
-  if (options_.ack_timeout.count() > 0) {
-    unacked_since_[m.id] = clock::now();
-    redelivery_changed_.notify_all();
-  }
   // The message moves from the queue straight into the result; its slot is freed after that
   // (co_return hands the value over before locals are destroyed), saving a move per message.
   struct pop_on_exit {
     message_queue& queue;
     ~pop_on_exit() { queue.pop_front(); }
   } pop{incoming_};
-  co_return std::move(m);
+  co_return std::move(front_taken());
+}
+
+std::optional<message> consumer::try_receive() {
+  if (closed_ || incoming_.empty()) return std::nullopt;
+  std::optional<message> m(std::move(front_taken()));
+  incoming_.pop_front();
+  return m;
+}
+
+message& consumer::front_taken() {
+  message& m = incoming_.front();
+  flow_queued_ = part_of(m.id).message_consumed() || flow_queued_;
+  if (options_.ack_timeout.count() > 0) {
+    unacked_since_[m.id] = clock::now();
+    redelivery_changed_.notify_all();
+  }
+  return m;
 }
 
 void consumer::acknowledge(const message& m) {

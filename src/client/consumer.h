@@ -106,6 +106,10 @@ class consumer {
   }
   // Whether receive() has a message to return at once.
   bool has_queued() const { return !incoming_.empty(); }
+  // A queued message without suspending, for a receiver that takes what has come in bulk;
+  // nullopt when none is queued (or once closed). The FLOW it may queue goes out at the
+  // caller's next suspension.
+  std::optional<message> try_receive();
   void acknowledge(const message& m);
   void acknowledge_cumulative(const message& m);
   // Redelivered after negative_ack_delay, with a higher redelivery count.
@@ -127,6 +131,8 @@ class consumer {
 
  private:
   partition_consumer& part_of(const wire::message_id& id);
+  // The front of the queue, counted as received (flow permits, ack timeout); the caller pops it.
+  message& front_taken();
   asio::awaitable<void> redelivery_loop();
   asio::awaitable<void> dead_letter_loop();
   // Retried until it works; nullopt once the consumer is closed.

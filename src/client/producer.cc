@@ -383,14 +383,22 @@ awaitable<void> producer::send_async(outgoing_message m, send_callback done) {
   route(m).enqueue(std::move(m), std::move(done));
 }
 
+bool producer::try_send_async(outgoing_message& m, send_callback& done) {
+  if (closed_ || budget_.used >= budget_.limit) return false;
+  route(m).enqueue(std::move(m), std::move(done));
+  return true;
+}
+
+void producer::send_open_batches() {
+  for (auto& p : parts_) p->send_batch();
+}
+
 awaitable<result<wire::message_id>> producer::send(outgoing_message m, bool publish_now) {
   auto receipt = std::make_shared<oneshot<result<wire::message_id>>>();
   // Named, not a temporary: GCC 12 double-destroys capturing lambdas in co_await arguments.
   send_callback done = [receipt](result<wire::message_id> r) { receipt->set(std::move(r)); };
   co_await send_async(std::move(m), std::move(done));
-  if (publish_now) {
-    for (auto& p : parts_) p->send_batch();
-  }
+  if (publish_now) send_open_batches();
   auto r = co_await receipt->wait_until(clock::time_point::max());
   co_return std::move(*r);
 }

@@ -117,6 +117,11 @@ class producer {
   // the lambda captures anything with a destructor: GCC 12 destroys such lambda temporaries in a
   // co_await argument twice.
   asio::awaitable<void> send_async(outgoing_message message, send_callback done);
+  // send_async() without the wait, for a sender of many: when max_pending_messages wait for
+  // receipts already, returns false and takes nothing (then co_await send_async()).
+  bool try_send_async(outgoing_message& message, send_callback& done);
+  // The open batches go out now instead of after their delay (see send()'s publish_now).
+  void send_open_batches();
   // Sends and waits for the receipt. With `publish_now`, the message's batch (and any other
   // open one) goes out at once instead of after its delay: for a sender that knows nothing else
   // is coming for a while.
