@@ -23,8 +23,8 @@ admission::sizes admission::for_spec(const config::function_spec& spec, bool ord
 
 admission::admission(sizes s) : sizes_(s), lanes_(s.lanes) {}
 
-void admission::release_run_slot() {
-  --running_;
+void admission::release_run_slot(std::size_t count) {
+  running_ -= count;
   changed_.notify_all();
 }
 
@@ -33,9 +33,9 @@ asio::awaitable<void> admission::take_run_slot() {
   ++running_;
 }
 
-void admission::done(bool holds_run_slot) {
-  if (holds_run_slot) --running_;
-  --in_flight_;
+void admission::done(bool holds_run_slot, std::size_t count) {
+  if (holds_run_slot) running_ -= count;
+  in_flight_ -= count;
   changed_.notify_all();
 }
 

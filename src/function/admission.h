@@ -25,6 +25,9 @@ class admission {
  public:
   // Requests in flight per stream-mode worker (unordered).
   static constexpr std::size_t stream_pipeline_depth = 64;
+  // At most this many messages go to a stream worker as one batch: a worker's pipeline holds
+  // two, so the next is written while the worker answers one.
+  static constexpr std::size_t stream_batch_max = stream_pipeline_depth / 2;
 
   struct sizes {
     std::size_t lanes = 1;  // the function's parallelism
@@ -45,12 +48,14 @@ class admission {
     ++in_flight_;
     ++running_;
   }
-  // Gives the run slot back while the message waits for its receipt or a retry.
-  void release_run_slot();
+  // Gives the run slot back while the message waits for its receipt or a retry (`count`: of that
+  // many messages, run as a batch).
+  void release_run_slot(std::size_t count = 1);
   // Takes a run slot again (for a retry in place), waiting for one to free.
   asio::awaitable<void> take_run_slot();
   // The message is done with: its in-flight place (and run slot, if it still holds one) free.
-  void done(bool holds_run_slot);
+  // `count`: that many messages, done together.
+  void done(bool holds_run_slot, std::size_t count = 1);
   // An ordered message's place in its lane, drawn as it starts: messages start in the order
   // they were taken.
   std::uint64_t next_ticket() { return next_ticket_++; }

@@ -346,7 +346,21 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
     admission_.admit();    // process() starts holding a run slot
     // Not spawn_held: process() holds the gate itself, saving a coroutine frame per message.
     auto held = gate_.enter();
-    asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
+    if (!runs_batches()) {
+      asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
+      continue;
+    }
+    // With it, whatever else has come in goes to the worker as one batch.
+    std::vector<client::message> batch;
+    batch.push_back(std::move(*m));
+    while (batch.size() < admission::stream_batch_max && admission_.has_room()) {
+      auto next = consumer.try_receive();
+      if (!next) break;
+      admission_.admit();
+      batch.push_back(std::move(*next));
+    }
+    asio::co_spawn(ex, process_batch(std::move(batch), input_index, std::move(held)),
+                   asio::detached);
   }
 }
 
@@ -360,8 +374,15 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     co_await admission_.wait_turn(lane_index, ticket);
   }
   if (policy_.guarantee == config::guarantee::at_most_once) acknowledge(m, input_index);
+  const bool holds_slot = co_await attempts(&m, input_index, lane_index, 0, started);
+  if (policy_.ordered) admission_.leave_lane(lane_index);
+  admission_.done(holds_slot);
+}
 
-  int failed = 0;
+awaitable<bool> function_instance::attempts(const client::message* msg, std::size_t input_index,
+                                            std::size_t lane_index, int failed,
+                                            clock::time_point started) {
+  const client::message& m = *msg;
   bool holds_slot = true;
   while (!stopping_ || clock::now() < drain_deadline_) {
     if (!holds_slot) co_await admission_.take_run_slot();
@@ -384,19 +405,101 @@ awaitable<void> function_instance::process(client::message m, std::size_t input_
     }
     if (o.ok()) {
       const bool published = co_await output_.publish(&m, std::move(r), nothing_else_coming());
-      if (published) {
-        if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
-        ++metrics_.processed_successfully;
-        metrics_.process_latency.record(
-            std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started));
-      }
+      if (published) finished(m, input_index, started);
       break;  // not published: stopping, the message stays unacked
     }
     ++failed;
     const bool again = co_await after_failure(&m, input_index, &o, failed, r.permanent);
     if (!again) break;
   }
-  if (policy_.ordered) admission_.leave_lane(lane_index);
+  co_return holds_slot;
+}
+
+void function_instance::finished(const client::message& m, std::size_t input_index,
+                                 clock::time_point started) {
+  if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
+  ++metrics_.processed_successfully;
+  metrics_.process_latency.record(
+      std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started));
+}
+
+bool function_instance::runs_batches() const {
+  return workers_ && !policy_.ordered && !options_.stage.step;
+}
+
+awaitable<void> function_instance::process_batch(std::vector<client::message> batch,
+                                                 std::size_t input_index, gate::holder) {
+  const std::size_t n = batch.size();
+  metrics_.received += n;
+  const auto started = clock::now();
+  if (policy_.guarantee == config::guarantee::at_most_once) {
+    for (const auto& m : batch) acknowledge(m, input_index);
+  }
+  metrics_.last_invocation_ms = now_ms();
+  std::vector<byte_view> inputs;
+  inputs.reserve(n);
+  std::vector<bytes> converted;  // structured events' data; reserved, so views stay valid
+  for (const auto& m : batch) {
+    auto data = structured_data(m);
+    if (!data) {
+      inputs.emplace_back(m.payload);
+      continue;
+    }
+    if (converted.empty()) converted.reserve(n);
+    converted.push_back(std::move(*data));
+    inputs.emplace_back(converted.back());
+  }
+  const std::size_t worker = pick_worker();
+  worker_load_[worker] += static_cast<int>(n);
+  invoking_ += n;
+  std::vector<exec::outcome> outcomes = co_await workers_->process_batch(std::move(inputs), worker);
+  invoking_ -= n;
+  worker_load_[worker] -= static_cast<int>(n);
+  admission_.release_run_slot(n);  // the outputs wait for receipts without them
+
+  const std::vector<char> stored =
+      co_await output_.publish_all(&batch, &outcomes, nothing_else_coming());
+  auto ex = co_await asio::this_coro::executor;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (stored[i]) {
+      finished(batch[i], input_index, started);
+      ++done;
+      continue;
+    }
+    const exec::outcome& o = outcomes[i];
+    if (!o.ok() && abandoning_) {  // ended by the shutdown: left for redelivery
+      ++done;
+      continue;
+    }
+    // Failed, or its output was not taken: on its own from here, as if it had come alone.
+    std::optional<exec::outcome> failure;
+    if (!o.ok()) failure = std::move(outcomes[i]);
+    asio::co_spawn(
+        ex,
+        settle_alone(std::move(batch[i]), input_index, std::move(failure), started, gate_.enter()),
+        asio::detached);
+  }
+  admission_.done(false, done);
+}
+
+awaitable<void> function_instance::settle_alone(client::message m, std::size_t input_index,
+                                                std::optional<exec::outcome> failure,
+                                                clock::time_point started, gate::holder) {
+  int failed = 0;
+  bool again = true;
+  if (failure) {
+    for (const auto& w : failure->metadata.warnings) {
+      log_.post(log_level::warn, "metadata file: " + w, m.id.str());
+    }
+    failed = 1;
+    again = co_await after_failure(&m, input_index, &*failure, failed, false);
+  }
+  bool holds_slot = false;
+  if (again && (!stopping_ || clock::now() < drain_deadline_)) {
+    co_await admission_.take_run_slot();
+    holds_slot = co_await attempts(&m, input_index, 0, failed, started);
+  }
   admission_.done(holds_slot);
 }
 

@@ -15,6 +15,25 @@ std::string base_topic(const std::string& topic) {
   return at == std::string::npos ? topic : topic.substr(0, at);
 }
 
+// The receipts a batch's outputs wait for, counted down by the producer's callbacks. It lives on
+// publish_all()'s frame, which returns only once every callback came: the producer calls each
+// exactly once, and is closed only after every publish is done (function_instance's gate).
+struct batch_receipts {
+  std::vector<char> stored;
+  std::vector<std::pair<std::size_t, std::error_code>> refused;
+  std::size_t waiting = 1;  // one for the sender, until everything is queued
+  oneshot<bool> all_in;
+
+  void arrived(std::size_t i, const result<wire::message_id>& r) {
+    if (r) {
+      stored[i] = 1;
+    } else {
+      refused.emplace_back(i, r.error());
+    }
+    if (--waiting == 0) all_in.set(true);
+  }
+};
+
 }  // namespace
 
 output_publisher::output_publisher(client::client& c, const config::function_spec& spec,
@@ -69,6 +88,45 @@ awaitable<bool> output_publisher::publish(const client::message* msg, step_resul
     if (p == nullptr) co_return false;
   }
   co_return co_await send(p, &out, "output to " + spec_.output, publish_now);
+}
+
+awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<client::message>* ms,
+                                                           std::vector<exec::outcome>* outcomes,
+                                                           bool publish_now) {
+  const std::vector<client::message>& batch = *ms;
+  std::vector<exec::outcome>& results = *outcomes;
+  batch_receipts receipts;
+  receipts.stored.assign(batch.size(), 0);
+  std::vector<std::string> warnings;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    exec::outcome& o = results[i];
+    if (!o.ok()) continue;
+    if (spec_.output.empty() || o.output.empty()) {  // no output: nothing to store
+      receipts.stored[i] = 1;
+      continue;
+    }
+    client::outgoing_message out = output_message(batch[i], o, warnings, stage_.always_event);
+    for (const auto& w : warnings) retry_.log.post(log_level::warn, w, batch[i].id.str());
+    warnings.clear();
+    ++receipts.waiting;
+    // Two words, so std::function keeps it without allocating.
+    client::send_callback done = [r = &receipts, i](result<wire::message_id> id) {
+      r->arrived(i, id);
+    };
+    if (!output_->try_send_async(out, done)) {
+      co_await output_->send_async(std::move(out), std::move(done));
+    }
+  }
+  if (publish_now) output_->send_open_batches();
+  if (--receipts.waiting > 0) co_await receipts.all_in.wait_until(clock::time_point::max());
+  for (const auto& [i, ec] : receipts.refused) {
+    ++metrics_.system_exceptions;
+    retry_.log.post(
+        log_level::error,
+        "publish output to " + spec_.output + ": " + ec.message() + "; running it again",
+        batch[i].id.str());
+  }
+  co_return std::move(receipts.stored);
 }
 
 awaitable<bool> output_publisher::dead_letter(const client::message* msg,

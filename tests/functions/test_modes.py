@@ -205,3 +205,60 @@ def test_an_output_with_nothing_else_coming_does_not_wait_for_its_batch(make_spe
         assert m.data() == payload
         out.acknowledge(m)
     assert rt.terminate() == 0
+
+
+BURST = """kind: Function
+metadata:
+  name: burst
+spec:
+  command: [cat]
+  mode: stream
+  framing: lines
+  parallelism: 2
+  inputs: [in]
+  output: out
+  deadLetterTopic: dlq
+  maxMessageRetries: 1
+  subscriptionPosition: Earliest
+"""
+
+
+def test_a_burst_runs_in_batches_and_a_message_that_fails_fails_alone(make_spec, runtimes,
+                                                                      clients):
+    """A backlog goes to the workers in batches; a payload the lines framing cannot carry fails
+    on its own, is retried and dead-lettered, and costs its neighbours nothing."""
+    spec = make_spec(text=BURST, topics=["in", "out", "dlq"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    producer = c.py.create_producer(spec.topic("in"), batching_enabled=True,
+                                    batching_max_messages=100)
+    inputs = [f"m-{i:04d}".encode() for i in range(600)]
+    bad = {50: b"bad\n50", 300: b"bad\n300", 599: b"bad\n599"}
+    for i, payload in bad.items():
+        inputs[i] = payload
+    for p in inputs:
+        producer.send_async(p, None)
+    producer.flush()
+
+    good = sorted(p for p in inputs if b"\n" not in p)
+    out = c.py.subscribe(spec.topic("out"), "check",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    outputs = []
+    for _ in good:
+        m = out.receive(timeout_millis=30000)
+        outputs.append(m.data())
+        out.acknowledge(m)
+    with pytest.raises(pulsar.Timeout):
+        out.receive(timeout_millis=1000)  # nothing more: no duplicate
+    assert sorted(outputs) == good
+
+    dlq = c.py.subscribe(spec.topic("dlq"), "check",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    parked = sorted(dlq.receive(timeout_millis=30000).data() for _ in bad)
+    assert parked == sorted(bad.values())
+    burst = wait_for(lambda: (lambda s: s if s["deadLettered"] == 3 else None)(rt.instance("burst")),
+                     what="the dead letters to be counted")
+    assert burst["processedSuccessfully"] == len(good)
+    assert burst["userExceptions"] == 6  # each bad one: its attempt and its one retry
+    assert burst["workerRestarts"] == 0
+    assert rt.terminate() == 0
