@@ -4,8 +4,10 @@
 // 127.0.0.1:6650 with its data in ./shfn-data (or $SHFN_DATA), so that `shfn produce`,
 // `shfn consume` and the official clients can reach the same broker.
 
+#include <sched.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -37,6 +39,7 @@ struct run_flags {
   int instance = 0;
   double drain_seconds = 30;
   int parallelism = 0;            // > 0: every function's, instead of the spec's
+  int threads = 0;                // event loops for the instances; 0: one per core
   std::vector<std::string> only;  // the documents to run, by name; empty: all
 };
 
@@ -53,6 +56,14 @@ int pod_ordinal(const char* pod_name) {
     n = n * 10 + (c - '0');
   }
   return n;
+}
+
+// The cores this process may run on, less the embedded broker's thread when there is one: the
+// event loops that keep every core busy without taking the broker's.
+int threads_for_machine(bool embedded_broker) {
+  cpu_set_t cpus;
+  const int cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  return std::max(1, cores - (embedded_broker ? 1 : 0));
 }
 
 int print_spec_errors(const std::vector<config::spec_error>& errors) {
@@ -158,7 +169,8 @@ int run_functions(const run_flags& f) {
                           ? flow::admin_handler([b = embedded.get()](const http::http_request& r) {
                               return b->admin(r);
                             })
-                          : nullptr};
+                          : nullptr,
+      .threads = f.threads > 0 ? f.threads : threads_for_machine(embedded != nullptr)};
   flow::runtime rt(**c, std::move(plan), options);
   if (f.admin != "off") {
     auto at = broker::parse_listen_address(f.admin);
@@ -225,6 +237,11 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "Run only these functions, flows or cron sources (by name; repeat or separate "
                   "with commas); the functions a flow uses lend it their commands either way")
       ->delimiter(',');
+  cmd->add_option("--threads", f->threads,
+                  "Event loops to spread the functions over (default: one per core, less one for "
+                  "the embedded broker); a function of parallelism p on a Shared subscription "
+                  "runs as up to this many instances")
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--drain-timeout", f->drain_seconds,
                   "On SIGTERM, seconds to let in-flight messages finish")
       ->capture_default_str()

@@ -1,7 +1,12 @@
 #include "flow/runtime.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "base/spawn.h"
@@ -26,14 +31,15 @@ std::string render_disk_full_gauge(bool full) {
 
 runtime::runtime(client::client& c, plan p, runtime_options options)
     : options_(std::move(options)) {
-  for (auto& s : p.stages) {
-    function::instance_options io{.instance_id = options_.instance_id,
-                                  .scratch_dir = options_.scratch_dir,
-                                  .pattern_discovery = options_.pattern_discovery,
-                                  .stage = std::move(s.options)};
-    instances_.push_back(
-        std::make_unique<function::function_instance>(c, std::move(s.spec), std::move(io)));
+  auto shards = shard_set::start(c, std::max(1, options_.threads));
+  if (!shards) {
+    spdlog::warn("cannot make a client per thread ({}): running on one thread",
+                 shards.error().message());
+    shards = shard_set::start(c, 1);
   }
+  shards_ = std::move(*shards);
+  std::size_t next_shard = 0;
+  for (auto& s : p.stages) add_stage(std::move(s), next_shard);
   for (auto& source : p.sources) {
     const cron_source_options so{.clock = options_.clock};
     sources_.push_back(std::make_unique<cron_source>(c, std::move(source), so));
@@ -42,6 +48,44 @@ runtime::runtime(client::client& c, plan p, runtime_options options)
 
 runtime::~runtime() {
   if (admin_) admin_->stop();
+  shards_->stop();
+}
+
+namespace {
+
+// How many instances a stage runs as: a share of its parallelism per thread where its
+// consumers may share the subscription and nothing ties its messages to one process. Not for
+// Failover or Exclusive (one consumer takes all), Key_Shared (a key moving between consumers
+// would break its order), EFFECTIVELY_ONCE (one producer per input partition, by name), nor a
+// flow's built-in step (one object, serving its stage's thread).
+int instances_for(const stage& s, int threads) {
+  const auto& spec = s.spec;
+  const bool shareable = spec.subscription == config::subscription_kind::shared &&
+                         spec.guarantees != config::guarantee::effectively_once && !s.options.step;
+  return shareable ? std::clamp(spec.parallelism, 1, threads) : 1;
+}
+
+}  // namespace
+
+void runtime::add_stage(stage s, std::size_t& next_shard) {
+  const int parts = instances_for(s, static_cast<int>(shards_->size()));
+  const int parallelism = s.spec.parallelism;
+  for (int part = 0; part < parts; ++part) {
+    config::function_spec spec = s.spec;
+    // Workers (or concurrent runs) shared out, the first parts taking one more.
+    spec.parallelism = parallelism / parts + (part < parallelism % parts ? 1 : 0);
+    // One instance keeps the process's id; parts of one get ids of their own, as Pulsar's
+    // instances 0..p-1 have (a pod's ordinal times the parts, plus the part).
+    const int id = parts == 1 ? options_.instance_id : options_.instance_id * parts + part;
+    function::instance_options io{.instance_id = id,
+                                  .scratch_dir = options_.scratch_dir,
+                                  .pattern_discovery = options_.pattern_discovery,
+                                  .stage = s.options};
+    const std::size_t shard = next_shard++ % shards_->size();
+    instances_.push_back(std::make_unique<function::function_instance>(
+        shards_->client(shard), std::move(spec), std::move(io)));
+    shard_of_.push_back(shard);
+  }
 }
 
 result<void> runtime::serve_admin(asio::any_io_executor ex, const asio::ip::tcp::endpoint& at) {
@@ -58,8 +102,10 @@ std::string runtime::admin_url() const {
 
 bool runtime::ready() const {
   if (stopping_) return false;
-  for (const auto& i : instances_) {
-    if (!i->ready()) return false;
+  for (std::size_t i = 0; i < instances_.size(); ++i) {
+    if (!read_instance(i, [](const function::function_instance& fi) { return fi.ready(); })) {
+      return false;
+    }
   }
   for (const auto& s : sources_) {
     if (!s->ready()) return false;
@@ -72,14 +118,30 @@ bool runtime::broker_disk_full() const {
 }
 
 bool runtime::idle() const {
-  return std::ranges::all_of(instances_, [](const auto& i) { return i->in_flight() == 0; });
+  for (std::size_t i = 0; i < instances_.size(); ++i) {
+    if (read_instance(i, [](const function::function_instance& fi) { return fi.in_flight(); }) >
+        0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+awaitable<result<void>> runtime::start_instance(std::size_t i) {
+  co_return co_await asio::co_spawn(shards_->executor(shard_of_[i]), instances_[i]->start(),
+                                    asio::use_awaitable);
+}
+
+awaitable<void> runtime::run_instance(std::size_t i) {
+  co_await asio::co_spawn(shards_->executor(shard_of_[i]), instances_[i]->run(),
+                          asio::use_awaitable);
 }
 
 awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
   auto ex = co_await asio::this_coro::executor;
   result<void> outcome;
-  for (auto& instance : instances_) {
-    auto started = co_await instance->start();
+  for (std::size_t i = 0; i < instances_.size(); ++i) {
+    auto started = co_await start_instance(i);
     if (!started && !stopping_) {
       outcome = fail(started.error());
       stop();
@@ -96,8 +158,8 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
   }
   gate running;
   if (!stopping_) {
-    for (auto& instance : instances_) {
-      spawn_held(ex, running, instance->run());
+    for (std::size_t i = 0; i < instances_.size(); ++i) {
+      spawn_held(ex, running, run_instance(i));
     }
     for (auto& source : sources_) {
       spawn_held(ex, running, source->run());
@@ -114,7 +176,11 @@ void runtime::stop() {
   if (stopping_) return;
   stopping_ = true;
   const auto deadline = clock::now() + options_.drain_timeout;
-  for (auto& instance : instances_) instance->stop(deadline);
+  for (std::size_t i = 0; i < instances_.size(); ++i) {
+    function::function_instance* instance = instances_[i].get();
+    asio::dispatch(shards_->executor(shard_of_[i]),
+                   [instance, deadline] { instance->stop(deadline); });
+  }
   for (auto& source : sources_) source->stop();
   stopped_.notify_all();
 }
@@ -142,8 +208,10 @@ http::http_response runtime::handle(const http::http_request& request) const {
   }
   if (path.size() == 1 && path[0] == "metrics") {
     std::vector<function::labelled_metrics> all;
-    for (const auto& i : instances_) {
-      all.push_back({i->spec().name, i->instance_id(), i->metrics()});
+    for (std::size_t i = 0; i < instances_.size(); ++i) {
+      all.push_back(read_instance(i, [](const function::function_instance& fi) {
+        return function::labelled_metrics{fi.spec().name, fi.instance_id(), fi.metrics()};
+      }));
     }
     std::string body = function::render_prometheus(all);
     if (options_.broker_disk_full) body += render_disk_full_gauge(broker_disk_full());
@@ -152,7 +220,10 @@ http::http_response runtime::handle(const http::http_request& request) const {
   if (path.size() == 1 && path[0] == "status") {
     nlohmann::json body = {{"ready", ready()}, {"instances", nlohmann::json::array()}};
     if (options_.broker_disk_full) body["broker"] = {{"disk_full", broker_disk_full()}};
-    for (const auto& i : instances_) body["instances"].push_back(i->status());
+    for (std::size_t i = 0; i < instances_.size(); ++i) {
+      body["instances"].push_back(
+          read_instance(i, [](const function::function_instance& fi) { return fi.status(); }));
+    }
     body["sources"] = nlohmann::json::array();
     for (const auto& s : sources_) body["sources"].push_back(s->status());
     return {.body = body.dump(2) + "\n"};

@@ -8,7 +8,12 @@
 //   GET /metrics   Prometheus text, Pulsar Functions' metric names, labels function and instance
 //   GET /status    JSON: one object per instance (see function::function_instance::status)
 //
-// Threads: everything on the executor the runtime was created with (single-threaded).
+// Threads: the runtime, its admin endpoints and the cron sources run on the executor of the
+// client it was created with; the instances are spread over `threads` event loops, that one
+// among them (flow/shards.h), each with a client of its own. A function of parallelism p >= 2 on
+// a Shared subscription runs as up to `threads` instances, each with its share of the workers
+// and a consumer of its own, as Pulsar Functions runs p instances: one function uses as many
+// cores as the machine gives it.
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -22,6 +27,7 @@
 #include "config/spec.h"
 #include "flow/cron_source.h"
 #include "flow/plan.h"
+#include "flow/shards.h"
 #include "function/function_instance.h"
 #include "http/http.h"
 #include "http/server.h"
@@ -42,6 +48,8 @@ struct runtime_options {
   // The embedded broker's admin API (Pulsar's /admin/v2/... and /lookup/...), served on the
   // runtime's admin port; from the runtime's thread. Unset: those paths are not found.
   admin_handler broker_admin;
+  // Event loops to spread the instances over, the caller's among them (1: all on the caller's).
+  int threads = 1;
 };
 
 class runtime {
@@ -66,9 +74,22 @@ class runtime {
 
  private:
   bool broker_disk_full() const;
+  void add_stage(stage s, std::size_t& next_shard);
+  // Instance `i`'s start() and run(), on its shard, awaited from the runtime's executor.
+  asio::awaitable<result<void>> start_instance(std::size_t i);
+  asio::awaitable<void> run_instance(std::size_t i);
+  // Reads instance `i` on its shard (for the admin endpoints).
+  template <class F>
+  auto read_instance(std::size_t i, F f) const {
+    return shards_->call(shard_of_[i], [this, i, &f] { return f(*instances_[i]); });
+  }
 
   runtime_options options_;
+  std::unique_ptr<shard_set> shards_;
+  // ~runtime joins the shards' threads first: these then go with no thread running, and
+  // before the shards' clients.
   std::vector<std::unique_ptr<function::function_instance>> instances_;
+  std::vector<std::size_t> shard_of_;  // instances_[i] lives on shard shard_of_[i]
   std::vector<std::unique_ptr<cron_source>> sources_;
   std::unique_ptr<http::http_server> admin_;
   bool stopping_ = false;

@@ -118,10 +118,18 @@ class Runtime:
         return json.loads(self.get("/status")[1])
 
     def instance(self, name):
-        for i in self.status()["instances"]:
-            if i["function"] == name:
-                return i
-        raise KeyError(name)
+        """The status of function `name`: its instance's, or with --threads (the default with
+        --url on a machine of several cores) the first instance's with the counters of all."""
+        parts = [i for i in self.status()["instances"] if i["function"] == name]
+        if not parts:
+            raise KeyError(name)
+        whole = dict(parts[0])
+        for key, value in whole.items():
+            if key == "lastInvocation":
+                whole[key] = max(p[key] for p in parts)
+            elif isinstance(value, int) and not isinstance(value, bool) and key != "instance":
+                whole[key] = sum(p[key] for p in parts)
+        return whole
 
     def terminate(self, timeout=60):
         if self.proc.poll() is None:

@@ -231,7 +231,8 @@ def test_a_burst_runs_in_batches_and_a_message_that_fails_fails_alone(make_spec,
     rt = runtimes(spec)
     c = clients(rt)
     producer = c.py.create_producer(spec.topic("in"), batching_enabled=True,
-                                    batching_max_messages=100)
+                                    batching_max_messages=100,
+                                    block_if_queue_full=True)
     inputs = [f"m-{i:04d}".encode() for i in range(600)]
     bad = {50: b"bad\n50", 300: b"bad\n300", 599: b"bad\n599"}
     for i, payload in bad.items():
