@@ -46,8 +46,7 @@ child::child(const asio::any_io_executor& ex, spawned s)
   stdout_.non_blocking(true, ignored);
   stderr_.non_blocking(true, ignored);
   int on = 1;
-  ::ioctl(stdin_fd_.get(), FIONBIO, &on);
-  track_child(pid_);
+  ::ioctl(stdin_fd_.get(), FIONBIO, &on);  // spawn_child() has tracked it (orphans.h)
 }
 
 child::descriptor& child::stdin_pipe() {

@@ -21,7 +21,8 @@ namespace shfn::exec {
 
 namespace {
 
-bool adopting = false;
+bool adopting = false;         // set before any other thread spawns
+std::mutex sweeping;           // guards the two sets, and a sweep against a spawn
 std::set<pid_t> tracked;       // spawned by exec, reaped by their child objects
 std::set<pid_t> killed_early;  // orphans sent SIGKILL, not reaped yet
 
@@ -56,16 +57,20 @@ result<void> adopt_orphans() {
   return {};
 }
 
-void track_child(pid_t pid) {
+sweep_pause::sweep_pause() : held_(sweeping) {}
+
+void track_child(pid_t pid, const sweep_pause&) {
   tracked.insert(pid);
 }
 
 void untrack_child(pid_t pid) {
+  const std::lock_guard held(sweeping);
   tracked.erase(pid);
 }
 
 void kill_orphans() {
   if (!adopting) return;
+  const std::lock_guard held(sweeping);
   for (const pid_t pid : children_of_the_main_thread()) {
     if (tracked.contains(pid) || killed_early.contains(pid)) continue;
     spdlog::info(

@@ -10,19 +10,35 @@
 // and go the same way at the next reap. Where the call is refused (not Linux, or a sandbox that
 // forbids it), escaped descendants are not tracked and adopt_orphans() says so.
 //
-// Not thread-safe: everything that spawns and reaps (the runtime's event loop) is one thread.
+// Thread-safe: `shfn run` spawns and reaps on several event loops (flow/shards.h). A sweep on one
+// thread must not take for an orphan a child another thread has just spawned and not yet
+// tracked, so spawning holds sweeps off (sweep_pause) from before the fork until the child is
+// tracked.
 
 #include <sys/types.h>
+
+#include <mutex>
 
 #include "base/result.h"
 
 namespace shfn::exec {
 
-// Makes this process the subreaper of its descendants and turns the sweep on.
+// Makes this process the subreaper of its descendants and turns the sweep on. Call it before
+// any other thread spawns.
 result<void> adopt_orphans();
 
-// A child exec spawned and reaps itself: never taken for an orphan.
-void track_child(pid_t pid);
+// No sweep runs while one is alive (nor may this thread sweep).
+class sweep_pause {
+ public:
+  sweep_pause();
+
+ private:
+  std::unique_lock<std::mutex> held_;
+};
+
+// A child exec spawned and reaps itself: never taken for an orphan. Tracked under the pause that
+// covered its spawn.
+void track_child(pid_t pid, const sweep_pause& spawning);
 void untrack_child(pid_t pid);
 
 // Kills and reaps the orphans adopted so far; a no-op before adopt_orphans().

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "exec/errc.h"
+#include "exec/orphans.h"
 
 namespace shfn::exec {
 namespace {
@@ -217,6 +218,7 @@ result<spawned> spawn_child(const spawn_spec& spec) {
   auto c_args = c_strings(args);
   auto c_env = c_strings(env);
   pid_t pid = -1;
+  const sweep_pause spawning;  // until the child is tracked: no sweep takes it for an orphan
   if (int rc = ::posix_spawn(&pid, program->c_str(), *actions, prepared.attr(), c_args.data(),
                              c_env.data());
       rc != 0) {
@@ -228,7 +230,8 @@ result<spawned> spawn_child(const spawn_spec& spec) {
   }
 
   auto pidfd = open_pidfd(pid);
-  if (!pidfd) return fail(pidfd.error());
+  if (!pidfd) return fail(pidfd.error());  // killed and reaped already
+  track_child(pid, spawning);
   spawned s;
   s.pid = pid;
   s.pidfd = std::move(*pidfd);

@@ -39,8 +39,9 @@ struct spawned {
 // PATH of `env` (or shfn's own PATH when `env` has none). errc::command_not_found otherwise.
 result<std::string> find_program(std::string_view name, const env_list& env);
 
-// Spawns the child. Errors: errc (empty argv, NUL bytes, bad working directory, not found) or
-// the errno of posix_spawn (ENOENT, EACCES, ENOEXEC...), pipe2 or pidfd_open.
+// Spawns the child, tracked from then on as one of exec's own (orphans.h): hand it to a `child`,
+// which untracks it once reaped. Errors: errc (empty argv, NUL bytes, bad working directory, not
+// found) or the errno of posix_spawn (ENOENT, EACCES, ENOEXEC...), pipe2 or pidfd_open.
 result<spawned> spawn_child(const spawn_spec& spec);
 
 // "cannot run '/bin/nope': No such file or directory", naming the path and working directory.
