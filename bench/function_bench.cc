@@ -7,7 +7,15 @@
 //       numbered messages came (or nothing came for TIMEOUT_S). Throughput is taken from the
 //       outputs' publish times (stamped by the function's producer), first to last, so it does
 //       not depend on when this consumer connected; START_MS (ms since the epoch, when the
-//       `shfn run` process was started) adds the figure including start-up.
+//       `shfn run` process was started) adds the figure including start-up and the start-up
+//       itself (to the first output published). Also the rate over the second half of the
+//       outputs (publish times in order: from output COUNT/2 to the last), for a runtime
+//       that is slow to warm up (a JVM).
+//       --reversed: the function reverses the bytes of each message (bench/vs-pulsar-functions.sh:
+//       `rev`, a Java function). Each output is reversed back and must then be exactly one of
+//       the inputs `produce` sent (seq, stamp 0, PAYLOAD_BYTES of --payload-bytes, default
+//       100); any other output is counted as wrong (RESULT wrong). Once COUNT distinct
+//       outputs came, it waits a second more for late duplicates.
 //   function_bench latency URL IN_TOPIC OUT_TOPIC RATE SECONDS [PAYLOAD_BYTES]
 //       Publishes RATE msg/s for SECONDS (batching on, 1 ms) with the send time in the payload
 //       and consumes the function's output: end-to-end latency percentiles.
@@ -18,8 +26,9 @@
 //       waitpid loop (one thread per unit of parallelism), as the floor of spawning on this
 //       machine.
 //   function_bench raw-stream SPEC FUNCTION COUNT [PAYLOAD_BYTES]
-//       Stream mode without any broker: COUNT requests through shfn::exec::worker_pool with the
-//       runtime's pipelining (64 per worker), as the ceiling of the executor alone.
+//       Stream mode without any broker: COUNT requests through shfn::exec::worker_pool as the
+//       runtime sends them (batches of up to 32, 64 requests in flight per worker), as the
+//       ceiling of the executor alone.
 //
 // Payloads: "<seq, 10 digits> <steady-clock ns, 19 digits> " padded with 'x' (no newline, so
 // the `lines` framing carries them). Every figure is printed as a line "RESULT name value" too,
@@ -57,6 +66,7 @@
 #include "config/spec.h"
 #include "exec/process.h"
 #include "exec/worker_pool.h"
+#include "function/admission.h"
 #include "function/script_env.h"
 
 extern char** environ;
@@ -177,6 +187,8 @@ struct drain_args {
   int count = 0;
   seconds idle_timeout{60};
   std::int64_t start_ms = 0;  // when `shfn run` was started; 0: unknown
+  bool reversed = false;      // outputs are the inputs' bytes in reverse order; check each
+  std::size_t payload = 100;  // with `reversed`: the inputs' size, as given to `produce`
   int received = 0;
 };
 
@@ -202,16 +214,28 @@ asio::awaitable<void> drain(drain_args* a) {
     co_return;
   }
   std::vector<bool> seen(static_cast<std::size_t>(a->count), false);
-  int unique = 0, duplicates = 0, foreign = 0;
+  std::vector<std::uint64_t> publish_times;  // of each distinct output, for the second half
+  publish_times.reserve(static_cast<std::size_t>(a->count));
+  int unique = 0, duplicates = 0, foreign = 0, wrong = 0;
   std::uint64_t first_pt = UINT64_MAX, last_pt = 0;
   clock::time_point first_rx{}, last_rx{};
-  while (unique < a->count) {
-    auto m = co_await (*cons)->receive(clock::now() + a->idle_timeout);
+  // With --reversed every output is checked, so once all came, a second more for late
+  // duplicates or strays.
+  const auto settle = 1s;
+  for (;;) {
+    const bool all = unique >= a->count;
+    if (all && !a->reversed) break;
+    auto m = co_await (*cons)->receive(clock::now() + (all ? settle : a->idle_timeout));
     if (!m) break;
     (*cons)->acknowledge(*m);
+    if (a->reversed) std::reverse(m->payload.begin(), m->payload.end());
     const auto parsed = parse_payload(m->payload);
     if (!parsed || parsed->first >= seen.size()) {
       ++foreign;
+      continue;
+    }
+    if (a->reversed && m->payload != make_payload(parsed->first, 0, a->payload)) {
+      ++wrong;
       continue;
     }
     if (seen[parsed->first]) {
@@ -224,6 +248,7 @@ asio::awaitable<void> drain(drain_args* a) {
     if (unique == 1) first_rx = last_rx;
     first_pt = std::min(first_pt, m->publish_time);
     last_pt = std::max(last_pt, m->publish_time);
+    publish_times.push_back(m->publish_time);
   }
   a->received = unique;
   if (unique == 0) first_pt = last_pt = 0;
@@ -239,7 +264,26 @@ asio::awaitable<void> drain(drain_args* a) {
   result_line("missing", a->count - unique);
   result_line("duplicates", duplicates);
   result_line("rate", by_publish);
+  // Second half: from the (unique/2)-th output published to the last one.
+  std::sort(publish_times.begin(), publish_times.end());
+  const std::size_t half = publish_times.size() / 2;
+  if (half > 0 && publish_times.back() > publish_times[half - 1]) {
+    const double s = static_cast<double>(publish_times.back() - publish_times[half - 1]) / 1e3;
+    const double n = static_cast<double>(publish_times.size() - half);
+    fmt::print("drain {}: second half ({} outputs) published in {:.3f} s = {:.0f} msg/s\n",
+               a->topic, publish_times.size() - half, s, n / s);
+    result_line("rate_second_half", n / s);
+  }
+  if (a->reversed) {
+    fmt::print("drain {}: {} outputs not the byte-reverse of an input ({} unparseable)\n", a->topic,
+               wrong + foreign, foreign);
+    result_line("wrong", wrong + foreign);
+  }
   if (a->start_ms > 0 && unique > 0) {
+    const double startup_ms = static_cast<double>(first_pt) - static_cast<double>(a->start_ms);
+    fmt::print("drain {}: from the function's process started to its first output {:.0f} ms\n",
+               a->topic, startup_ms);
+    result_line("startup_ms", startup_ms);
     const double total_s = (static_cast<double>(last_pt) - static_cast<double>(a->start_ms)) / 1e3;
     fmt::print("drain {}: from `shfn run` started to last output {:.3f} s = {:.0f} msg/s\n",
                a->topic, total_s, unique / total_s);
@@ -566,12 +610,20 @@ struct stream_run {
   notifier finished;
 };
 
-asio::awaitable<void> stream_unit(stream_run* r, std::size_t worker) {
+// One of the runtime's batches at a time (function_instance: what came in together, up to
+// admission::stream_batch_max), as one process_batch().
+asio::awaitable<void> stream_unit(stream_run* r, std::size_t worker, int batch_max) {
+  std::vector<bytes> inputs;
   while (r->next < r->count) {
-    bytes input = make_payload(static_cast<std::uint64_t>(r->next++), 0, r->payload);
-    const bytes expected = input;
-    exec::outcome o = co_await r->pool->process(std::move(input), worker);
-    if (!o.ok() || o.output != expected) {
+    inputs.clear();
+    while (r->next < r->count && static_cast<int>(inputs.size()) < batch_max) {
+      inputs.push_back(make_payload(static_cast<std::uint64_t>(r->next++), 0, r->payload));
+    }
+    std::vector<byte_view> views(inputs.begin(), inputs.end());
+    const auto outcomes = co_await r->pool->process_batch(std::move(views), worker);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const exec::outcome& o = outcomes[i];
+      if (o.ok() && o.output == inputs[i]) continue;
       if (r->failed++ == 0) fmt::print(stderr, "raw-stream: request failed: {}\n", o.message);
     }
   }
@@ -586,9 +638,12 @@ asio::awaitable<void> stream_all(stream_run* r, int workers, int depth) {
     r->failed = r->count;
     co_return;
   }
-  r->left = workers * depth;
-  for (int i = 0; i < workers * depth; ++i) {
-    asio::co_spawn(ex, stream_unit(r, static_cast<std::size_t>(i % workers)), asio::detached);
+  const int batch_max = static_cast<int>(function::admission::stream_batch_max);
+  const int units = workers * (depth / batch_max);  // the batches a pipeline holds at once
+  r->left = units;
+  for (int i = 0; i < units; ++i) {
+    asio::co_spawn(ex, stream_unit(r, static_cast<std::size_t>(i % workers), batch_max),
+                   asio::detached);
   }
   while (r->left > 0) co_await r->finished.wait();
   co_await r->pool->stop();
@@ -597,7 +652,7 @@ asio::awaitable<void> stream_all(stream_run* r, int workers, int depth) {
 int raw_stream(const std::string& spec, const std::string& name, int count, std::size_t payload) {
   auto s = load_function(spec, name);
   if (!s) return 1;
-  constexpr int depth = 64;  // function_instance's stream_pipeline_depth
+  constexpr int depth = static_cast<int>(function::admission::stream_pipeline_depth);
   asio::io_context io(1);
   exec::worker_pool_options options{.cmd = s->cmd,
                                     .workers = s->spec.parallelism,
@@ -622,7 +677,8 @@ int raw_stream(const std::string& spec, const std::string& name, int count, std:
 int usage() {
   std::fprintf(stderr,
                "usage: function_bench produce URL TOPIC COUNT [PAYLOAD]\n"
-               "       function_bench drain URL TOPIC COUNT [TIMEOUT_S] [START_MS]\n"
+               "       function_bench drain [--reversed] [--payload-bytes N] URL TOPIC COUNT "
+               "[TIMEOUT_S] [START_MS]\n"
                "       function_bench latency URL IN OUT RATE SECONDS [PAYLOAD]\n"
                "       function_bench raw SPEC FUNCTION COUNT [PAYLOAD]\n"
                "       function_bench raw-stream SPEC FUNCTION COUNT [PAYLOAD]\n");
@@ -648,12 +704,29 @@ int main(int argc, char** argv) {
     io.run();
     return p.failed == 0 ? 0 : 1;
   }
-  if (what == "drain" && a.size() >= 3) {
+  if (what == "drain") {
+    // Options first, then the positional arguments as before.
+    bool reversed = false;
+    std::size_t payload = 100;
+    while (!a.empty() && a[0].starts_with("--")) {
+      if (a[0] == "--reversed") {
+        reversed = true;
+        a.erase(a.begin());
+      } else if (a[0] == "--payload-bytes" && a.size() >= 2) {
+        payload = std::stoul(a[1]);
+        a.erase(a.begin(), a.begin() + 2);
+      } else {
+        return usage();
+      }
+    }
+    if (a.size() < 3) return usage();
     drain_args d{.url = a[0],
                  .topic = a[1],
                  .count = std::stoi(a[2]),
                  .idle_timeout = seconds(std::stoi(arg_or(3, "60"))),
-                 .start_ms = std::stoll(arg_or(4, "0"))};
+                 .start_ms = std::stoll(arg_or(4, "0")),
+                 .reversed = reversed,
+                 .payload = payload};
     asio::io_context io(1);
     asio::co_spawn(io, drain(&d), asio::detached);
     io.run();
