@@ -45,7 +45,8 @@ shfn="${SHFN_BENCH_SHFN:-$build/src/cli/shfn}"  # another binary, to compare a c
 fb="$build/bench/flow_bench"
 
 work="$(mktemp -d /tmp/shfn-flowbench.XXXXXX)"
-pid=""      # the shfn process (broker or run) currently running
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"  # start_shfn, stop_shfn, wait_line, record, median; `pid`, `R`
 admin=""    # its admin URL
 service=""  # the broker URL its clients use
 cleanup() {
@@ -53,54 +54,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-now_ms() { date +%s%3N; }
-
-# The rest of the first line on fd 3 that starts with $1.
-wait_line() {
-  local line
-  while IFS= read -r -t 180 line <&3; do
-    case "$line" in "$1"*) printf '%s\n' "${line#"$1"}"; return 0 ;; esac
-  done
-  echo "no '$1' line; see $work/shfn.log" >&2
-  tail -n 20 "$work/shfn.log" >&2
-  return 1
-}
-
-# Starts a shfn command with its stdout on fd 3.
-start_shfn() {
-  start_ms=$(now_ms)
-  exec 3< <(exec "$shfn" "$@" 2>>"$work/shfn.log")
-  pid=$!
-}
-
-# SIGTERM, then waits (a drain is bounded by --drain-timeout).
-stop_shfn() {
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 400); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "  !! shfn (pid $pid) still running 20 s after SIGTERM; killed" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  local code=0
-  wait "$pid" 2>/dev/null || code=$?
-  if [ "$code" != 0 ]; then echo "  !! shfn exited with code $code; see $work/shfn.log" >&2; fi
-  exec 3<&-
-  pid=""
-}
-
-declare -A R
-# record KEY_PREFIX CMD...: runs a flow_bench command, shows its lines, keeps its RESULTs.
-record() {
-  local prefix="$1" out tag name value
-  shift
-  out="$("$@" 2>&1)" || true
-  printf '%s\n' "$out" | grep -v '^RESULT ' | sed 's/^/  /'
-  while read -r tag name value; do R["$prefix.$name"]="$value"; done < <(printf '%s\n' "$out" | grep '^RESULT ' || true)
-}
 
 # The runtime's own counters (GET /status), summed over the stages: processed, failures, retries.
 record_status() {
@@ -113,12 +66,6 @@ record_status() {
   done
   echo "  /status, all stages: processed ${R[$1.processedSuccessfully]:-?}, failures" \
     "${R[$1.userExceptions]:-?}, retried ${R[$1.retried]:-?}, worker restarts ${R[$1.workerRestarts]:-?}"
-}
-
-# The median of the numbers given (empty if none).
-median() {
-  printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
 
 flow=bench-parallel

@@ -27,6 +27,9 @@
 #      scripts/pulsar-standalone.sh; default: one is started and stopped here),
 #      SHFN_PULSAR_FSYNC (1: the standalone fsyncs its journal; default 0),
 #      SHFN_BENCH_JAVA_OPTS (extra JVM options for LocalRunner, after pulsar-admin's own),
+#      SHFN_BENCH_REVERSE (the shfn side's command as a YAML flow list, default [rev]; e.g.
+#      '[perl, -lne, "BEGIN { $| = 1 } print scalar reverse"]': util-linux's rev makes about
+#      six write calls per line, which costs it more CPU per message than shfn itself),
 #      SHFN_CACHE (cache root, default ~/.cache/shfn), SHFN_MVN (default mvn).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,6 +40,7 @@ build="${SHFN_BUILD:-$root/build}"
 cache="${SHFN_CACHE:-$HOME/.cache/shfn}"
 mvn_bin="${SHFN_MVN:-mvn}"
 sides="shfn localrunner"
+reverse="${SHFN_BENCH_REVERSE:-[rev]}"
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -47,6 +51,8 @@ fb="$build/bench/function_bench"
 
 work="$(mktemp -d /tmp/shfn-vs-pf.XXXXXX)"
 pulsar_dir="$work/pulsar"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"  # record, median, now_ms; `R`
 pid=""  # the function's process (shfn run or the LocalRunner JVM) currently running
 cleanup() {
   if [ -n "$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
@@ -56,8 +62,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-now_ms() { date +%s%3N; }
 
 # ---------------------------------------------------------------- LocalRunner's classpath
 
@@ -97,22 +101,6 @@ setup_localrunner() {
 
 # ---------------------------------------------------------------- results
 
-declare -A R
-# record KEY_PREFIX CMD...: runs a function_bench command, shows its lines, keeps its RESULTs.
-record() {
-  local prefix="$1" out tag name value
-  shift
-  out="$("$@" 2>&1)" || true
-  printf '%s\n' "$out" | grep -v '^RESULT ' | sed 's/^/  /'
-  while read -r tag name value; do R["$prefix.$name"]="$value"; done < <(printf '%s\n' "$out" | grep '^RESULT ' || true)
-}
-
-# The median of the numbers given (empty if none).
-median() {
-  printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g |
-    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-
 # Peak RSS in MiB of process $1 and its direct children (VmHWM; each child's own peak).
 peak_rss_mib() {
   local total=0 p kb
@@ -145,7 +133,7 @@ stop_function() {
 
 # ---------------------------------------------------------------- the two sides
 
-# One run of `shfn run` with `rev`: KEY PARALLELISM TOPIC_PREFIX.
+# One run of `shfn run` with `rev` (or SHFN_BENCH_REVERSE): KEY PARALLELISM TOPIC_PREFIX.
 run_shfn() {
   local key="$1" p="$2" t="$3" line
   cat >"$work/$t.yaml" <<EOF
@@ -153,7 +141,7 @@ kind: Function
 metadata:
   name: rev-p$p
 spec:
-  command: [rev]
+  command: $reverse
   mode: stream
   framing: lines
   inputs: [$t-in]
@@ -261,7 +249,7 @@ for r in $(seq 1 "$rounds"); do
       t="$suffix-$side-p$p-r$r"
       case "$side" in
         shfn)
-          echo "-- round $r, parallelism $p: shfn run, rev (stream mode)"
+          echo "-- round $r, parallelism $p: shfn run, $reverse (stream mode)"
           run_shfn "shfn.p$p.r$r" "$p" "$t"
           ;;
         localrunner)
@@ -327,7 +315,8 @@ loss() { printf '%s / %s / %s' "$(num "$1.missing")" "$(num "$1.duplicates")" "$
 echo
 echo "== shfn vs Pulsar Functions (LocalRunner, thread runtime) on Apache Pulsar standalone:" \
   "$(nproc) cores; $n msgs of 100 B, $rounds rounds, medians"
-row "" "shfn run (rev)" "LocalRunner" "shfn/LocalRunner"
+echo "shfn's command: $reverse"
+row "" "shfn run" "LocalRunner" "shfn/LocalRunner"
 row "----------------------------------------------" "--------------" "--------------" "------------------"
 for p in 1 2; do
   row "p$p: msg/s, second half of the outputs" "$(num "shfn.p$p.rate_second_half")" \

@@ -350,7 +350,7 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
       asio::co_spawn(ex, process(std::move(*m), input_index, std::move(held)), asio::detached);
       continue;
     }
-    // With it, whatever else has come in goes to the worker as one batch.
+    // Stream mode: whatever else has come in goes to a worker with it, as one batch.
     std::vector<client::message> batch;
     batch.push_back(std::move(*m));
     while (batch.size() < admission::stream_batch_max && admission_.has_room()) {
