@@ -30,10 +30,14 @@ class attribute_filter final : public step {
  public:
   explicit attribute_filter(event::filter f) : filter_(std::move(f)) {}
 
-  awaitable<step_result> run(const client::message*, event::cloud_event e) override {
+  awaitable<step_result> run(const client::message* m, event::cloud_event e) override {
+    co_return answer(m, std::move(e));
+  }
+  bool answers_at_once() const override { return true; }
+  step_result answer(const client::message*, event::cloud_event e) override {
     step_result r;
     if (event::matches(filter_, e)) r.reply = std::move(e);
-    co_return r;
+    return r;
   }
 
  private:

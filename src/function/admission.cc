@@ -7,12 +7,13 @@ constexpr std::size_t ordered_queue_per_lane = 16;
 
 }  // namespace
 
-admission::sizes admission::for_spec(const config::function_spec& spec, bool ordered) {
+admission::sizes admission::for_spec(const config::function_spec& spec, bool ordered,
+                                     bool answers_at_once) {
   const auto lanes = static_cast<std::size_t>(spec.parallelism);
   sizes s{.lanes = lanes};
   if (ordered) {
     s.run_slots = lanes * ordered_queue_per_lane;
-  } else if (spec.mode == config::run_mode::stream) {
+  } else if (spec.mode == config::run_mode::stream || answers_at_once) {
     s.run_slots = lanes * stream_pipeline_depth;
   } else {
     s.run_slots = lanes;

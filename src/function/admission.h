@@ -34,10 +34,12 @@ class admission {
     std::size_t run_slots = 1;
     std::size_t max_in_flight = 1;
   };
-  // Exec mode: one run slot per process; stream mode: a pipeline per worker; ordered: a short
-  // queue per lane. The in-flight window adds two output batches of the default size, so that
-  // the next fills while one waits for its receipt.
-  static sizes for_spec(const config::function_spec& spec, bool ordered);
+  // Exec mode: one run slot per process; stream mode, and a flow step that answers at once
+  // (stage.h): a pipeline per worker; ordered: a short queue per lane. The in-flight window adds
+  // two output batches of the default size, so that the next fills while one waits for its
+  // receipt.
+  static sizes for_spec(const config::function_spec& spec, bool ordered,
+                        bool answers_at_once = false);
 
   explicit admission(sizes s);
 

@@ -46,6 +46,13 @@ exec::framing framing_of(config::framing f) {
   return exec::framing::lines;
 }
 
+// A flow step's input that is no CloudEvent: retrying cannot help.
+step_result not_an_event(const std::string& why) {
+  return {.outcome = {.what = exec::failure::input_rejected,
+                      .message = "not a valid CloudEvent: " + why},
+          .permanent = true};
+}
+
 }  // namespace
 
 function_instance::function_instance(client::client& c, config::function_spec spec,
@@ -66,7 +73,8 @@ function_instance::function_instance(client::client& c, config::function_spec sp
         p.linear = options_.stage.linear_backoff;
         return p;
       }()),
-      admission_(admission::for_spec(spec_, policy_.ordered)),
+      admission_(admission::for_spec(
+          spec_, policy_.ordered, options_.stage.step && options_.stage.step->answers_at_once())),
       log_(c, spec_.log_topic, spec_.name, options_.instance_id),
       retry_{.log = log_,
              .policy = {.initial = options_.retry_initial,
@@ -424,7 +432,9 @@ void function_instance::finished(const client::message& m, std::size_t input_ind
 }
 
 bool function_instance::runs_batches() const {
-  return workers_ && !policy_.ordered && !options_.stage.step;
+  if (policy_.ordered) return false;
+  if (options_.stage.step) return options_.stage.step->answers_at_once();
+  return workers_ != nullptr;
 }
 
 awaitable<void> function_instance::process_batch(std::vector<client::message> batch,
@@ -436,10 +446,63 @@ awaitable<void> function_instance::process_batch(std::vector<client::message> ba
     for (const auto& m : batch) acknowledge(m, input_index);
   }
   metrics_.last_invocation_ms = now_ms();
+  invoking_ += n;
+  // (Not a conditional expression: GCC 12 miscompiles a co_await in one.)
+  std::vector<step_result> results;
+  if (options_.stage.step) {
+    results = answer_all(&batch);
+  } else {
+    results = co_await run_on_worker(&batch);
+  }
+  invoking_ -= n;
+  admission_.release_run_slot(n);  // the outputs wait for receipts without them
+
+  const std::vector<char> stored =
+      co_await output_.publish_all(&batch, &results, nothing_else_coming());
+  auto ex = co_await asio::this_coro::executor;
+  std::size_t done = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (stored[i]) {
+      finished(batch[i], input_index, started);
+      ++done;
+      continue;
+    }
+    if (!results[i].outcome.ok() && abandoning_) {  // ended by the shutdown: left for redelivery
+      ++done;
+      continue;
+    }
+    // Failed, or its output was not taken: on its own from here, as if it had come alone.
+    std::optional<step_result> failure;
+    if (!results[i].outcome.ok()) failure = std::move(results[i]);
+    asio::co_spawn(
+        ex,
+        settle_alone(std::move(batch[i]), input_index, std::move(failure), started, gate_.enter()),
+        asio::detached);
+  }
+  admission_.done(false, done);
+}
+
+std::vector<step_result> function_instance::answer_all(const std::vector<client::message>* batch) {
+  std::vector<step_result> results;
+  results.reserve(batch->size());
+  for (const auto& m : *batch) {
+    auto decoded = event_of(m);
+    if (!decoded) {
+      results.push_back(not_an_event(decoded.error().to_string()));
+      continue;
+    }
+    results.push_back(options_.stage.step->answer(&m, std::move(decoded->event)));
+  }
+  return results;
+}
+
+awaitable<std::vector<step_result>> function_instance::run_on_worker(
+    const std::vector<client::message>* batch) {
+  const std::size_t n = batch->size();
   std::vector<byte_view> inputs;
   inputs.reserve(n);
   std::vector<bytes> converted;  // structured events' data; reserved, so views stay valid
-  for (const auto& m : batch) {
+  for (const auto& m : *batch) {
     auto data = structured_data(m);
     if (!data) {
       inputs.emplace_back(m.payload);
@@ -451,49 +514,25 @@ awaitable<void> function_instance::process_batch(std::vector<client::message> ba
   }
   const std::size_t worker = pick_worker();
   worker_load_[worker] += static_cast<int>(n);
-  invoking_ += n;
   std::vector<exec::outcome> outcomes = co_await workers_->process_batch(std::move(inputs), worker);
-  invoking_ -= n;
   worker_load_[worker] -= static_cast<int>(n);
-  admission_.release_run_slot(n);  // the outputs wait for receipts without them
-
-  const std::vector<char> stored =
-      co_await output_.publish_all(&batch, &outcomes, nothing_else_coming());
-  auto ex = co_await asio::this_coro::executor;
-  std::size_t done = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    if (stored[i]) {
-      finished(batch[i], input_index, started);
-      ++done;
-      continue;
-    }
-    const exec::outcome& o = outcomes[i];
-    if (!o.ok() && abandoning_) {  // ended by the shutdown: left for redelivery
-      ++done;
-      continue;
-    }
-    // Failed, or its output was not taken: on its own from here, as if it had come alone.
-    std::optional<exec::outcome> failure;
-    if (!o.ok()) failure = std::move(outcomes[i]);
-    asio::co_spawn(
-        ex,
-        settle_alone(std::move(batch[i]), input_index, std::move(failure), started, gate_.enter()),
-        asio::detached);
-  }
-  admission_.done(false, done);
+  std::vector<step_result> results;
+  results.reserve(n);
+  for (auto& o : outcomes) results.push_back({.outcome = std::move(o)});
+  co_return results;
 }
 
 awaitable<void> function_instance::settle_alone(client::message m, std::size_t input_index,
-                                                std::optional<exec::outcome> failure,
+                                                std::optional<step_result> failure,
                                                 clock::time_point started, gate::holder) {
   int failed = 0;
   bool again = true;
   if (failure) {
-    for (const auto& w : failure->metadata.warnings) {
+    for (const auto& w : failure->outcome.metadata.warnings) {
       log_.post(log_level::warn, "metadata file: " + w, m.id.str());
     }
     failed = 1;
-    again = co_await after_failure(&m, input_index, &*failure, failed, false);
+    again = co_await after_failure(&m, input_index, &failure->outcome, failed, failure->permanent);
   }
   bool holds_slot = false;
   if (again && (!stopping_ || clock::now() < drain_deadline_)) {
@@ -574,12 +613,7 @@ awaitable<exec::outcome> function_instance::run_script(const client::message* ms
 awaitable<step_result> function_instance::run_step(const client::message* msg) {
   const client::message& m = *msg;
   auto decoded = event_of(m);
-  if (!decoded) {
-    step_result r{.outcome = {.what = exec::failure::input_rejected,
-                              .message = "not a valid CloudEvent: " + decoded.error().to_string()},
-                  .permanent = true};
-    co_return r;
-  }
+  if (!decoded) co_return not_an_event(decoded.error().to_string());
   co_return co_await options_.stage.step->run(&m, std::move(decoded->event));
 }
 

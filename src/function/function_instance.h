@@ -12,12 +12,13 @@
 // Its output is published, and the input is acknowledged once the output has its receipt
 // (ATLEAST_ONCE) or was acknowledged before the script ran (ATMOST_ONCE).
 //
-// Stream mode, unordered, a script: the receive loop takes whatever else has come in with the
-// message (up to admission::stream_batch_max) and one coroutine runs them as a batch: one write
-// to a worker, one wait for its answers, every output queued before one wait for the receipts,
-// the acks together. A message of the batch that failed, or whose output the broker refused,
-// leaves it and goes on alone, as above: per-message timeouts, retries and dead letters are
-// unchanged.
+// Unordered, in stream mode or at a flow stage whose step answers at once (stage.h): the
+// receive loop takes whatever else has come in with the message (up to
+// admission::stream_batch_max) and one coroutine runs them as a batch: one write to a worker
+// and one wait for its answers (or the step's answers, in place), every output queued before
+// one wait for the receipts, the acks together. A message of the batch that failed, or whose output
+// the broker refused, leaves it and goes on alone, as above: per-message timeouts, retries and dead
+// letters are unchanged.
 //
 // topicsPattern: start() lists the pattern's namespace and subscribes to every topic whose name
 // matches (besides `inputs`); run() lists it again every `pattern_discovery` and subscribes to
@@ -128,16 +129,20 @@ class function_instance {
   // still holds a run slot.
   asio::awaitable<bool> attempts(const client::message* msg, std::size_t input_index,
                                  std::size_t lane_index, int failed, clock::time_point started);
-  // Stream mode, unordered, a script: what one receive found queued runs as one batch
-  // (worker_pool::process_batch, output_publisher::publish_all, acks together).
+  // Unordered, in stream mode or with a flow step that answers at once: what one receive found
+  // queued runs as one batch (worker_pool::process_batch or step::answer, then
+  // output_publisher::publish_all, acks together).
   bool runs_batches() const;
   asio::awaitable<void> process_batch(std::vector<client::message> batch, std::size_t input_index,
                                       gate::holder held);
+  std::vector<step_result> answer_all(const std::vector<client::message>* batch);
+  asio::awaitable<std::vector<step_result>> run_on_worker(
+      const std::vector<client::message>* batch);
   // A message of a batch that failed (`failure`), or whose output the broker did not take
   // (nullopt: it runs again), goes on alone as process() would.
   asio::awaitable<void> settle_alone(client::message m, std::size_t input_index,
-                                     std::optional<exec::outcome> failure,
-                                     clock::time_point started, gate::holder held);
+                                     std::optional<step_result> failure, clock::time_point started,
+                                     gate::holder held);
   // Its output is stored: acked (unless acked before it ran), counted.
   void finished(const client::message& m, std::size_t input_index, clock::time_point started);
   // Counts, logs and decides a failed attempt: dead letter, negative ack, or (true) retry here.

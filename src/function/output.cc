@@ -91,21 +91,23 @@ awaitable<bool> output_publisher::publish(const client::message* msg, step_resul
 }
 
 awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<client::message>* ms,
-                                                           std::vector<exec::outcome>* outcomes,
+                                                           std::vector<step_result>* results,
                                                            bool publish_now) {
   const std::vector<client::message>& batch = *ms;
-  std::vector<exec::outcome>& results = *outcomes;
   batch_receipts receipts;
   receipts.stored.assign(batch.size(), 0);
   std::vector<std::string> warnings;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    exec::outcome& o = results[i];
-    if (!o.ok()) continue;
-    if (spec_.output.empty() || o.output.empty()) {  // no output: nothing to store
+    step_result& r = (*results)[i];
+    if (!r.outcome.ok()) continue;
+    // Empty stdout (or a step without a reply): no output, nothing to store.
+    if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) {
       receipts.stored[i] = 1;
       continue;
     }
-    client::outgoing_message out = output_message(batch[i], o, warnings, stage_.always_event);
+    client::outgoing_message out =
+        r.reply ? reply_message(batch[i], std::move(*r.reply))
+                : output_message(batch[i], r.outcome, warnings, stage_.always_event);
     for (const auto& w : warnings) retry_.log.post(log_level::warn, w, batch[i].id.str());
     warnings.clear();
     ++receipts.waiting;

@@ -43,13 +43,13 @@ class output_publisher {
   // join the batch soon.
   // The caller keeps `m` alive until it is done (so for dead_letter()'s `o`).
   asio::awaitable<bool> publish(const client::message* m, step_result r, bool publish_now);
-  // publish() for a batch of a script's outcomes (stream mode, unordered, at-least-once or at
-  // most once): every output is queued before any receipt is awaited, so the batch costs one
-  // wait, not one per message. stored[i]: the output of (*ms)[i] is stored, or it had none;
-  // false for a failed outcome and for an output the broker did not take (logged; the caller
-  // runs that message again). Takes the outputs out of `outcomes`.
+  // publish() for a batch of results (unordered, at-least-once or at most once): every output
+  // is queued before any receipt is awaited, so the batch costs one wait, not one per message.
+  // stored[i]: the output of (*ms)[i] is stored, or it had none; false for a failure and for
+  // an output the broker did not take (logged; the caller runs that message again). Takes the
+  // outputs out of `results`.
   asio::awaitable<std::vector<char>> publish_all(const std::vector<client::message>* ms,
-                                                 std::vector<exec::outcome>* outcomes,
+                                                 std::vector<step_result>* results,
                                                  bool publish_now);
   // Parks `m`, which failed `failed` times (the last with `o`), on the dead-letter topic.
   asio::awaitable<bool> dead_letter(const client::message* m, const exec::outcome* o, int failed);

@@ -40,6 +40,15 @@ class step {
   // `e`: the message's event (decoded or synthesized, see function/events.h). `m` is the
   // caller's, alive until the step is done.
   virtual asio::awaitable<step_result> run(const client::message* m, event::cloud_event e) = 0;
+  // A step that never waits (the attribute filter) answers here too, without a coroutine, so
+  // that its stage can take messages in batches as a stream worker's does; run() gives the
+  // same answer.
+  virtual bool answers_at_once() const { return false; }
+  virtual step_result answer(const client::message*, event::cloud_event) {
+    return {.outcome = {.what = exec::failure::io_error,
+                        .message = "this step answers through run() only"},
+            .permanent = true};
+  }
 };
 
 // How a stage differs from a plain function; the defaults are a plain function's.

@@ -283,3 +283,45 @@ spec:
         err = r.stderr.decode()
         assert re.search(r"spec\.yaml:[45]:\d+: tick\.spec\.", err), err
         assert message in err, err
+
+
+FILTERED_BURST = """kind: Function
+metadata: {name: echo}
+spec:
+  command: [cat]
+  mode: stream
+---
+kind: Parallel
+metadata: {name: burst}
+spec:
+  branches:
+    - filter: {exact: {type: com.example.even}}
+      subscriber: {ref: {name: echo}}
+    - subscriber: {ref: {name: echo}}
+  reply: {topic: sorted}
+"""
+
+
+def test_a_burst_through_attribute_filters_comes_out_once_per_matching_branch(make_spec, runtimes,
+                                                                            clients):
+    """Built-in filters answer a backlog in batches: every event once per branch it matches."""
+    spec = make_spec(text=FILTERED_BURST, topics=["burst", "sorted"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    out = c.py.subscribe(spec.topic("sorted"), "t",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    p = c.py.create_producer(spec.topic("burst"), batching_enabled=True,
+                             batching_max_messages=100, block_if_queue_full=True)
+    for i in range(600):
+        kind = "even" if i % 2 == 0 else "odd"
+        p.send_async(f"e{i:03d}".encode(), None,
+                     properties=event_props(f"id-{i}", type_=f"com.example.{kind}"))
+    p.flush()
+    got = sorted(m.data() for m in drain(out, 900))
+    assert nothing_more(out)
+    expected = sorted([f"e{i:03d}".encode() for i in range(600)] +
+                      [f"e{i:03d}".encode() for i in range(0, 600, 2)])
+    assert got == expected
+    filters = [i for i in rt.status()["instances"] if i["function"].endswith("-filter")]
+    assert sorted(f["processedSuccessfully"] for f in filters) == [600, 600]
+    assert rt.terminate() == 0

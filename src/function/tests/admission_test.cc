@@ -31,7 +31,9 @@ TEST(admission, each_mode_gets_its_windows) {
   EXPECT_EQ(stream.run_slots, 2 * admission::stream_pipeline_depth);
   const auto ordered = admission::for_spec(with(2, config::run_mode::exec), true);
   EXPECT_GT(ordered.run_slots, 2u) << "a queue per lane";
-  for (const auto& s : {exec, stream, ordered}) {
+  const auto filter = admission::for_spec(with(1, config::run_mode::exec), false, true);
+  EXPECT_EQ(filter.run_slots, admission::stream_pipeline_depth) << "a step answering at once";
+  for (const auto& s : {exec, stream, ordered, filter}) {
     EXPECT_GT(s.max_in_flight, s.run_slots) << "outputs waiting for receipts do not hold slots";
   }
 }
