@@ -60,6 +60,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "client/client.h"
 #include "client/consumer.h"
 #include "client/producer.h"
@@ -72,11 +73,10 @@
 extern char** environ;
 
 using namespace shfn;
+using namespace shfn::bench;
 using namespace std::chrono;
 
 namespace {
-
-constexpr std::size_t header_bytes = 31;  // "%010u %019d "
 
 // CPU time (user + system) of this process's threads, or of its reaped children, in µs.
 double cpu_us(int who) {
@@ -92,49 +92,8 @@ long voluntary_switches() {
   return u.ru_nvcsw;
 }
 
-double seconds_since(clock::time_point t0) {
-  return duration<double>(clock::now() - t0).count();
-}
-
-std::int64_t steady_ns() {
-  return duration_cast<nanoseconds>(clock::now().time_since_epoch()).count();
-}
-
 std::int64_t wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-bytes make_payload(std::uint64_t seq, std::int64_t stamp_ns, std::size_t size) {
-  std::string text = fmt::format("{:010} {:019} ", seq, stamp_ns);
-  if (text.size() < size) text.append(size - text.size(), 'x');
-  return bytes(text.begin(), text.end());
-}
-
-// The sequence number and stamp of a payload made by make_payload; nullopt for anything else.
-std::optional<std::pair<std::uint64_t, std::int64_t>> parse_payload(const bytes& p) {
-  if (p.size() < header_bytes) return std::nullopt;
-  const char* s = reinterpret_cast<const char*>(p.data());
-  std::uint64_t seq = 0;
-  std::int64_t stamp = 0;
-  if (std::from_chars(s, s + 10, seq).ec != std::errc{}) return std::nullopt;
-  if (std::from_chars(s + 11, s + 30, stamp).ec != std::errc{}) return std::nullopt;
-  return std::pair{seq, stamp};
-}
-
-double percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  return sorted[static_cast<std::size_t>(p * static_cast<double>(sorted.size() - 1))];
-}
-
-void result_line(std::string_view name, double value) {
-  fmt::print("RESULT {} {:.3f}\n", name, value);
-}
-
-result<std::unique_ptr<client::client>> make_client(const std::string& url,
-                                                    asio::any_io_executor ex) {
-  const char* token = std::getenv("PULSAR_TOKEN");
-  const client::client_options options{.service_url = url, .auth_token = token ? token : ""};
-  return client::client::create(std::move(ex), options);
 }
 
 // ---------------------------------------------------------------- produce
