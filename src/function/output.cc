@@ -112,8 +112,8 @@ awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<cli
     warnings.clear();
     ++receipts.waiting;
     // Two words, so std::function keeps it without allocating.
-    client::send_callback done = [r = &receipts, i](result<wire::message_id> id) {
-      r->arrived(i, id);
+    client::send_callback done = [all = &receipts, i](result<wire::message_id> id) {
+      all->arrived(i, id);
     };
     if (!output_->try_send_async(out, done)) {
       co_await output_->send_async(std::move(out), std::move(done));
