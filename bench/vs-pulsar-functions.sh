@@ -152,8 +152,9 @@ EOF
   "$fb" produce "$PULSAR_URL" "$t-in" "$n" | sed 's/^/  /'
   local start_ms
   start_ms=$(now_ms)
+  # One event loop per core, as the figures in docs/benchmarks.md were taken.
   exec 3< <(exec "$shfn" run "$work/$t.yaml" --url "$PULSAR_URL" --admin 127.0.0.1:0 \
-    --drain-timeout 5 2>>"$work/$t.log")
+    --threads "$(nproc)" --drain-timeout 5 2>>"$work/$t.log")
   pid=$!
   # Ready first, so that a start-up failure shows as one; the drain's figures do not depend on
   # when it subscribes (publish times).

@@ -4,10 +4,8 @@
 // 127.0.0.1:6650 with its data in ./shfn-data (or $SHFN_DATA), so that `shfn produce`,
 // `shfn consume` and the official clients can reach the same broker.
 
-#include <sched.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -39,7 +37,7 @@ struct run_flags {
   int instance = 0;
   double drain_seconds = 30;
   int parallelism = 0;            // > 0: every function's, instead of the spec's
-  int threads = 0;                // event loops for the instances; 0: one per core
+  int threads = 1;                // event loops for the instances
   std::vector<std::string> only;  // the documents to run, by name; empty: all
 };
 
@@ -56,14 +54,6 @@ int pod_ordinal(const char* pod_name) {
     n = n * 10 + (c - '0');
   }
   return n;
-}
-
-// The cores this process may run on, less the embedded broker's thread when there is one: the
-// event loops that keep every core busy without taking the broker's.
-int threads_for_machine(bool embedded_broker) {
-  cpu_set_t cpus;
-  const int cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-  return std::max(1, cores - (embedded_broker ? 1 : 0));
 }
 
 int print_spec_errors(const std::vector<config::spec_error>& errors) {
@@ -170,7 +160,7 @@ int run_functions(const run_flags& f) {
                               return b->admin(r);
                             })
                           : nullptr,
-      .threads = f.threads > 0 ? f.threads : threads_for_machine(embedded != nullptr)};
+      .threads = f.threads};
   flow::runtime rt(**c, std::move(plan), options);
   if (f.admin != "off") {
     auto at = broker::parse_listen_address(f.admin);
@@ -238,9 +228,9 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "with commas); the functions a flow uses lend it their commands either way")
       ->delimiter(',');
   cmd->add_option("--threads", f->threads,
-                  "Event loops to spread the functions over (default: one per core, less one for "
-                  "the embedded broker); a function of parallelism p on a Shared subscription "
-                  "runs as up to this many instances")
+                  "Event loops to spread the functions over (default 1; e.g. one per core, less "
+                  "one for the embedded broker); a function of parallelism p on a Shared "
+                  "subscription then runs as up to this many instances, each with a consumer")
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--drain-timeout", f->drain_seconds,
                   "On SIGTERM, seconds to let in-flight messages finish")

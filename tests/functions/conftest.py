@@ -118,8 +118,8 @@ class Runtime:
         return json.loads(self.get("/status")[1])
 
     def instance(self, name):
-        """The status of function `name`: its instance's, or with --threads (the default with
-        --url on a machine of several cores) the first instance's with the counters of all."""
+        """The status of function `name`: its instance's, or with --threads the first
+        instance's with the counters of all."""
         parts = [i for i in self.status()["instances"] if i["function"] == name]
         if not parts:
             raise KeyError(name)
