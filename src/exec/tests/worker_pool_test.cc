@@ -39,6 +39,13 @@ while IFS= read -r line; do
 done
 )";
 
+// The echo worker, written into `dir`, which it tells its pid (in "pid.<pid>").
+worker_pool_options echo_worker_options(const temp_dir& dir) {
+  auto o = options_for({write_file(dir, "worker.sh", echo_worker)});
+  o.cmd.env.emplace_back("PIDFILE", dir / "pid");
+  return o;
+}
+
 asio::awaitable<void> collect(worker_pool* pool, bytes input, std::size_t index, outcome* out,
                               int* pending, notifier* done) {
   *out = co_await pool->process(std::move(input), index);
@@ -217,8 +224,7 @@ TEST(worker_pool, a_payload_the_framing_cannot_carry_fails_alone) {
 
 TEST(worker_pool, a_timeout_restarts_the_worker_and_later_requests_succeed) {
   temp_dir dir;
-  auto o = options_for({write_file(dir, "worker.sh", echo_worker)});
-  o.cmd.env.emplace_back("PIDFILE", dir / "pid");
+  auto o = echo_worker_options(dir);
   o.lim.timeout = 300ms;
   o.lim.kill_grace = 200ms;
   pool_fixture p(std::move(o));
@@ -240,8 +246,7 @@ TEST(worker_pool, a_timeout_restarts_the_worker_and_later_requests_succeed) {
 
 TEST(worker_pool, a_crash_fails_the_requests_in_flight_and_the_worker_comes_back) {
   temp_dir dir;
-  auto o = options_for({write_file(dir, "worker.sh", echo_worker)});
-  o.cmd.env.emplace_back("PIDFILE", dir / "pid");
+  auto o = echo_worker_options(dir);
   pool_fixture p(std::move(o));
   ASSERT_TRUE(p.start());
   const auto results = p.process_all({to_bytes("ok"), to_bytes("crash"), to_bytes("behind")});
@@ -323,8 +328,7 @@ TEST(worker_pool, a_worker_answering_twice_is_restarted_before_the_stream_shifts
 
 TEST(worker_pool, restarts_wait_out_the_back_off_and_stop_cuts_it_short) {
   temp_dir dir;
-  auto o = options_for({write_file(dir, "worker.sh", echo_worker)});
-  o.cmd.env.emplace_back("PIDFILE", dir / "pid");
+  auto o = echo_worker_options(dir);
   o.restart_initial = o.restart_max = std::chrono::minutes(10);
   pool_fixture p(std::move(o));
   ASSERT_TRUE(p.start());
@@ -393,8 +397,7 @@ TEST(worker_pool, a_batch_is_answered_in_order_with_a_rejected_payload_in_its_pl
 // are failed by the restart, those before it were answered.
 TEST(worker_pool, a_timeout_inside_a_batch_fails_that_request_and_restarts_the_rest) {
   temp_dir dir;
-  auto o = options_for({write_file(dir, "worker.sh", echo_worker)});
-  o.cmd.env.emplace_back("PIDFILE", dir / "pid");
+  auto o = echo_worker_options(dir);
   o.lim.timeout = 300ms;
   o.lim.kill_grace = 200ms;
   pool_fixture p(std::move(o));
@@ -514,8 +517,7 @@ TEST(worker_pool, destroying_a_running_pool_leaves_no_process_behind) {
   temp_dir dir;
   std::vector<pid_t> groups;
   {
-    auto o = options_for({write_file(dir, "worker.sh", echo_worker)});
-    o.cmd.env.emplace_back("PIDFILE", dir / "pid");
+    auto o = echo_worker_options(dir);
     o.workers = 3;
     pool_fixture p(std::move(o));
     ASSERT_TRUE(p.start());
