@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/strings.h"
+#include "base/version.h"
 #include "broker/admin_cursors.h"
 #include "broker/admin_messages.h"
 #include "broker/admin_responses.h"
@@ -142,6 +143,10 @@ class api {
       const auto& disk = broker_.context().disk;
       if (disk.full()) return error_response(503, disk.refusal());
       return {.status = 200, .content_type = "text/plain", .body = "ok"};
+    }
+    if (p.size() == 4 && p[2] == "brokers" && p[3] == "version") {  // pulsar-admin brokers version
+      if (r.method != "GET") return method_not_allowed("GET");
+      return {.status = 200, .content_type = "text/plain", .body = std::string(version())};
     }
     if (p.size() >= 5 && (p[2] == "persistent" || p[2] == "non-persistent")) return topics(r);
     if (auto answered = schema_routes(broker_, r)) return std::move(*answered);

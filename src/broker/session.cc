@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/version.h"
 #include "broker/context.h"
 #include "broker/session_protocol.h"
 #include "wire/errc.h"
@@ -27,7 +28,6 @@ using asio::use_awaitable;
 
 namespace {
 
-constexpr const char* server_version = "shfn-broker/0.1.0";
 constexpr int max_protocol_version = pb::v21;
 
 // The request id of a command we do not model (transactions, topic watchers): the command's
@@ -334,7 +334,7 @@ void session::on_connect(const pb::CommandConnect& c) {
   connected_ = true;
   auto reply = command_of(pb::BaseCommand::CONNECTED);
   auto* connected = reply.mutable_connected();
-  connected->set_server_version(server_version);
+  connected->set_server_version("shfn-broker/" + std::string(version()));
   connected->set_protocol_version(std::min(c.protocol_version(), max_protocol_version));
   connected->set_max_message_size(static_cast<std::int32_t>(ctx_.options.max_message_size));
   send(reply);

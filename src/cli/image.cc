@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "base/version.h"
 #include "cli/common.h"
 #include "config/spec.h"
 #include "image/build.h"
@@ -68,7 +69,7 @@ int build(build_flags& f) {
     return 1;
   }
   if (f.dry_run) {
-    fmt::print("{}", image::describe(*plan, o.reference, image::version()));
+    fmt::print("{}", image::describe(*plan, o.reference, std::string(version())));
     std::fflush(stdout);
     return 0;
   }
@@ -102,7 +103,7 @@ void setup_image(CLI::App& app, int& exit_code) {
   cmd->add_option("--format", f->format,
                   "Archive format for -o: docker (docker-archive: podman, docker, kind and "
                   "containerd load it) or oci (oci-archive, compressed)")
-      ->check(CLI::IsMember({"oci", "docker"}))
+      ->transform(one_of({"oci", "docker"}))
       ->capture_default_str();
   cmd->add_option("--shfn", f->options.shfn_binary,
                   "shfn binary to put in the image (default: this one)");

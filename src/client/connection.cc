@@ -10,6 +10,7 @@
 #include <charconv>
 
 #include "base/log.h"
+#include "base/version.h"
 #include "client/errc.h"
 
 namespace shfn::client {
@@ -24,7 +25,10 @@ namespace {
 constexpr std::uint64_t handshake_request_id = 0;
 // Frames up to four times the default message size are accepted before CONNECTED says more.
 constexpr std::size_t max_frame = wire::default_max_message_size * 4 + wire::frame_overhead;
-constexpr const char* client_version = "shfn/0.1.0";
+
+std::string client_version() {
+  return "shfn/" + std::string(version());
+}
 
 // Which request a response answers; nullopt for commands that are not responses.
 std::optional<std::uint64_t> response_request_id(const pb::BaseCommand& c) {
@@ -141,7 +145,7 @@ awaitable<result<void>> connection::handshake() {
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::CONNECT);
   auto* connect = c.mutable_connect();
-  connect->set_client_version(client_version);
+  connect->set_client_version(client_version());
   connect->set_protocol_version(pb::v21);
   connect->mutable_feature_flags()->set_supports_auth_refresh(true);
   if (!options_.auth_token.empty()) {
@@ -339,7 +343,7 @@ void connection::send_auth_response() {
   pb::BaseCommand c;
   c.set_type(pb::BaseCommand::AUTH_RESPONSE);
   auto* r = c.mutable_authresponse();
-  r->set_client_version(client_version);
+  r->set_client_version(client_version());
   r->set_protocol_version(pb::v21);
   r->mutable_response()->set_auth_method_name("token");
   r->mutable_response()->set_auth_data(options_.auth_token);

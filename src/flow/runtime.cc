@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/spawn.h"
+#include "base/version.h"
 #include "http/prometheus.h"
 
 namespace shfn::flow {
@@ -194,6 +195,9 @@ http::http_response runtime::handle(const http::http_request& request) const {
   }
   if (path.size() == 1 && path[0] == "healthz") {
     return {.content_type = "text/plain", .body = "ok\n"};
+  }
+  if (path.size() == 1 && path[0] == "version") {
+    return {.body = nlohmann::json{{"version", version()}}.dump() + "\n"};
   }
   if (path.size() == 1 && path[0] == "readyz") {
     if (broker_disk_full()) {

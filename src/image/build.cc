@@ -18,12 +18,9 @@
 #include <sstream>
 
 #include "base/unique_fd.h"
+#include "base/version.h"
 #include "image/command.h"
 #include "image/host.h"
-
-#ifndef SHFN_VERSION
-#define SHFN_VERSION "unknown"
-#endif
 
 namespace shfn::image {
 
@@ -373,7 +370,7 @@ class builder {
     const app_recipe recipe{.base = base_id,
                             .spec_name = plan_.spec.spec_name,
                             .functions = plan_.spec.functions,
-                            .version = SHFN_VERSION};
+                            .version = std::string(shfn::version())};
     const auto containerfile = context / "Containerfile";
     if (auto w = write_text(containerfile, app_containerfile(recipe)); !w) {
       return tl::unexpected(w.error());
@@ -464,10 +461,6 @@ outcome<void> check_transport_path(const std::string& path, const std::string& w
 }
 
 }  // namespace
-
-std::string version() {
-  return SHFN_VERSION;
-}
 
 std::string default_cache_dir() {
   if (const char* c = std::getenv("SHFN_CACHE"); c != nullptr && *c != '\0') {

@@ -49,9 +49,6 @@ struct build_report {
   double seconds = 0;
 };
 
-// The version of shfn the image gets in its labels.
-std::string version();
-
 // $SHFN_CACHE/image, else $XDG_CACHE_HOME/shfn/image, else $HOME/.cache/shfn/image.
 std::string default_cache_dir();
 

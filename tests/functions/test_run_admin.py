@@ -1,11 +1,12 @@
 """`shfn run` serves its embedded broker's admin API (Pulsar's /admin/v2 and /lookup/v2) on its
 own admin port, next to /status and /metrics: what `shfn broker` serves, without a second port."""
 import json
+import subprocess
 import urllib.request
 
 import pytest
 
-from conftest import standalone
+from conftest import _env, standalone
 
 UPPER = """kind: Function
 metadata:
@@ -76,3 +77,11 @@ def test_the_embedded_broker_gets_the_namespaces_its_spec_names(make_spec, runti
     assert [m["payload"] for m in c.consume_json("persistent://acme/orders/out", 1)] == ["HELLO"]
     assert call(rt, "GET", "/admin/v2/namespaces/acme") == (200, ["acme/orders"])
     assert "created namespace acme/orders" in rt.stderr()
+
+
+def test_the_admin_port_names_shfns_version(make_spec, runtimes):
+    rt = runtimes(make_spec(text=UPPER, topics=["in", "out"]))
+    status, body = rt.get("/version")
+    printed = subprocess.run([_env("SHFN_BIN"), "--version"], capture_output=True, text=True)
+    assert status == 200
+    assert printed.stdout == f"shfn {json.loads(body)['version']}\n"

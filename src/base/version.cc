@@ -1,0 +1,9 @@
+#include "base/version.h"
+
+namespace shfn {
+
+std::string_view version() {
+  return SHFN_VERSION;
+}
+
+}  // namespace shfn
