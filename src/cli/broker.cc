@@ -95,7 +95,8 @@ void setup_broker(CLI::App& app, int& exit_code) {
                   "host:port for the admin HTTP API and /metrics (port 0: any free; \"off\": none)")
       ->capture_default_str();
   cmd->add_option("--sync", f->sync, "fsync (receipts after fdatasync, group commit) or none")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->transform(one_of({"fsync", "none"}));
   cmd->add_option("--sync-interval", f->sync_interval_ms,
                   "Group commit: start an fdatasync no sooner than this many ms after the previous "
                   "one, so that more sends share it (receipts wait up to that much longer)")

@@ -23,12 +23,16 @@ void connection_flags::add_to(CLI::App& app) {
   tls_trust_certs = env_or("SHFN_TLS_TRUST_CERTS", "");
   app.add_option("--url", url, "Broker service URL (env SHFN_URL)")->capture_default_str();
   app.add_option("--token", token, "Authentication token (env SHFN_TOKEN)");
-  app.add_option("--tls-trust-certs", tls_trust_certs,
+  app.add_option("--tls-trust-certs,--tlsTrustCertsFilePath", tls_trust_certs,
                  "CA bundle for pulsar+ssl:// (env SHFN_TLS_TRUST_CERTS)");
   app.add_flag("--tls-allow-insecure", tls_allow_insecure, "Do not verify the broker certificate");
   app.add_option("--timeout", timeout_seconds, "Operation timeout in seconds")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+}
+
+CLI::Validator one_of(std::vector<std::string> values) {
+  return CLI::IsMember(std::move(values), CLI::ignore_case);
 }
 
 client::client_options connection_flags::options() const {

@@ -8,6 +8,7 @@
 #include <asio/awaitable.hpp>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "client/options.h"
 
@@ -23,6 +24,10 @@ struct connection_flags {
   void add_to(CLI::App& app);
   client::client_options options() const;
 };
+
+// A flag's value taken from `values` in any case, as Pulsar's tools take Shared or Earliest; the
+// command sees it spelled as in `values`. For option->transform().
+CLI::Validator one_of(std::vector<std::string> values);
 
 // Runs `body` on a fresh single-threaded io_context and returns its exit code.
 int run(std::function<asio::awaitable<int>()> body);

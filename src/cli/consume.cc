@@ -9,6 +9,7 @@
 #include "cli/common.h"
 #include "client/client.h"
 #include "client/consumer.h"
+#include "client/errc.h"
 
 namespace shfn::cli {
 namespace {
@@ -78,6 +79,14 @@ asio::awaitable<int> consume(consume_flags f) {
             ? clock::now() + std::chrono::milliseconds(static_cast<long>(f.receive_timeout * 1000))
             : clock::time_point::max();
     auto m = co_await (*consumer)->receive(deadline);
+    if (!m && m.error() == client::errc::timeout) {
+      // Asked for: the topic ran dry. Not a failure, but a count not reached is worth a word.
+      if (f.count != 0) {
+        std::fprintf(stderr, "shfn: no message for %gs: %d of %d received\n", f.receive_timeout,
+                     received, f.count);
+      }
+      break;
+    }
     if (!m) {
       code = error("receive stopped",
                    fmt::format("{} after {} messages", m.error().message(), received));
@@ -112,16 +121,16 @@ void setup_consume(CLI::App& app, int& exit_code) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-t,--subscription-type", f->type, "exclusive, shared, failover or key_shared")
       ->capture_default_str()
-      ->check(CLI::IsMember({"exclusive", "shared", "failover", "key_shared"}));
-  cmd->add_option("-p,--position", f->position,
+      ->transform(one_of({"exclusive", "shared", "failover", "key_shared"}));
+  cmd->add_option("-p,--position,--subscription-position", f->position,
                   "Initial position of a new subscription: earliest or latest")
       ->capture_default_str()
-      ->check(CLI::IsMember({"earliest", "latest"}));
+      ->transform(one_of({"earliest", "latest"}));
   cmd->add_option("--format", f->format, "raw (payload per line) or json")
       ->capture_default_str()
-      ->check(CLI::IsMember({"raw", "json"}));
+      ->transform(one_of({"raw", "json"}));
   cmd->add_option("--receive-timeout", f->receive_timeout,
-                  "Give up after this many seconds without a message; 0 = wait forever");
+                  "Stop after this many seconds without a message (exit 0); 0 = wait forever");
   f->conn.add_to(*cmd);
   cmd->callback([f, &exit_code] { exit_code = run([f] { return consume(*f); }); });
 }

@@ -149,7 +149,7 @@ void setup_display(CLI::App& app, int& exit_code) {
                   "Subscription name; default: a fresh one, removed on exit");
   cmd->add_option("--from", f->from, "Where a new subscription starts: earliest or latest")
       ->capture_default_str()
-      ->check(CLI::IsMember({"earliest", "latest"}));
+      ->transform(one_of({"earliest", "latest"}));
   cmd->add_option("-n,--count", f->count, "Stop after this many events; 0 = until interrupted")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -101,15 +101,17 @@ void setup_produce(CLI::App& app, int& exit_code) {
   cmd->add_option("topic", f->topic,
                   "Topic (short names expand to persistent://public/default/NAME)")
       ->required();
-  cmd->add_option("-m,--message", f->messages,
+  cmd->add_option("-m,--message,--messages", f->messages,
                   "Message payload (repeatable); default: standard input");
   cmd->add_option("-n,--num-produce", f->repeat, "Send each message this many times")
       ->check(CLI::PositiveNumber);
   cmd->add_option("-k,--key", f->key, "Message key");
-  cmd->add_option("-p,--property", f->properties, "Message property name=value (repeatable)");
+  cmd->add_option("-p,--property,--properties", f->properties,
+                  "Message property name=value (repeatable)");
   cmd->add_flag("--batch", f->batch, "Batch messages");
-  cmd->add_option("--compression", f->compression, "none, lz4, zlib, zstd or snappy")
-      ->capture_default_str();
+  cmd->add_option("-z,--compression", f->compression, "none, lz4, zlib, zstd or snappy")
+      ->capture_default_str()
+      ->transform(one_of({"none", "lz4", "zlib", "zstd", "snappy"}));
   cmd->add_flag("-0,--null", f->nul_separated, "Standard input records are NUL-separated");
   f->conn.add_to(*cmd);
   cmd->callback([f, &exit_code] { exit_code = run([f] { return produce(*f); }); });
