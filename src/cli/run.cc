@@ -1,15 +1,19 @@
-// `shfn run SPEC.yaml`: runs the spec's functions, flows and cron sources (flow/plan.h) until
+// `shfn run SPEC.yaml...`: runs the specs' functions, flows and cron sources (flow/plan.h) until
 // SIGINT or SIGTERM, then drains them.
 // Without --url (and without SHFN_URL) it starts the embedded broker in-process first, on
 // 127.0.0.1:6650 with its data in ./shfn-data (or $SHFN_DATA), so that `shfn produce`,
 // `shfn consume` and the official clients can reach the same broker.
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/co_spawn.hpp>
+#include <asio/error.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdlib>
+#include <iterator>
 #include <set>
 
 #include "base/temp_dir.h"
@@ -27,7 +31,7 @@ namespace shfn::cli {
 namespace {
 
 struct run_flags {
-  std::string spec;
+  std::vector<std::string> specs;
   connection_flags conn;
   bool url_given = false;
   std::string url_source;  // "--url" or "SHFN_URL": why there is no embedded broker
@@ -61,12 +65,14 @@ int print_spec_errors(const std::vector<config::spec_error>& errors) {
   return 1;
 }
 
-// --only names documents of the file; a typo would otherwise run nothing, silently.
-std::vector<std::string> unknown_names(const config::spec_file& spec,
+// --only names documents of the files; a typo would otherwise run nothing, silently.
+std::vector<std::string> unknown_names(const std::vector<config::spec_file>& specs,
                                        const std::vector<std::string>& names) {
   std::set<std::string> known;
-  for (const auto& f : spec.functions) known.insert(f.name);
-  for (const auto& d : config::flow_documents(spec)) known.insert(d.name);
+  for (const auto& spec : specs) {
+    for (const auto& f : spec.functions) known.insert(f.name);
+    for (const auto& d : config::flow_documents(spec)) known.insert(d.name);
+  }
   std::vector<std::string> out;
   for (const auto& n : names)
     if (!known.contains(n)) out.push_back(n);
@@ -96,19 +102,41 @@ std::chrono::milliseconds pattern_discovery_period() {
   return std::chrono::milliseconds(value > 0 ? value : 60000);
 }
 
+// One plan of every file's: each file's flows use the Functions of their own file.
+flow::plan plan_of(const std::vector<config::spec_file>& specs, const flow::plan_options& options) {
+  flow::plan all;
+  for (const auto& spec : specs) {
+    flow::plan one = flow::make_plan(spec, options);
+    std::ranges::move(one.stages, std::back_inserter(all.stages));
+    std::ranges::move(one.sources, std::back_inserter(all.sources));
+  }
+  return all;
+}
+
+// "cannot bind: Address already in use", and what to do about it.
+std::string with_port_hint(const std::error_code& ec, const std::string& flag) {
+  const bool in_use = ec == std::errc::address_in_use || ec == asio::error::address_in_use;
+  if (!in_use) return ec.message();
+  return ec.message() + " (another shfn run or broker?): give " + flag +
+         " 127.0.0.1:0 for any free port" +
+         (flag == "--admin" ? ", or --admin off" : ", or --url to use the broker there");
+}
+
 int run_functions(const run_flags& f) {
-  auto spec = config::load_file(f.spec);
-  if (!spec) return print_spec_errors(spec.error());
-  if (auto unknown = unknown_names(*spec, f.only); !unknown.empty()) {
+  auto specs = config::load_files(f.specs);
+  if (!specs) return print_spec_errors(specs.error());
+  const std::string spec_names = fmt::format("{}", fmt::join(f.specs, ", "));
+  if (auto unknown = unknown_names(*specs, f.only); !unknown.empty()) {
     return error("--only " + unknown.front(),
-                 "no function, flow or source of that name in " + f.spec);
+                 "no function, flow or source of that name in " + spec_names);
   }
   if (f.parallelism > 0)
-    for (auto& fn : spec->functions) fn.parallelism = f.parallelism;
+    for (auto& spec : *specs)
+      for (auto& fn : spec.functions) fn.parallelism = f.parallelism;
   auto clock = source_clock_from_env();
   if (!clock) return error("invalid SHFN_CLOCK", clock.error().message());
   const flow::plan_options plan_options{.only = {f.only.begin(), f.only.end()}};
-  flow::plan plan = flow::make_plan(*spec, plan_options);
+  flow::plan plan = plan_of(*specs, plan_options);
   exec::ignore_sigpipe();
   if (auto adopted = exec::adopt_orphans(); !adopted) {
     spdlog::warn(
@@ -129,7 +157,8 @@ int run_functions(const run_flags& f) {
       if (storage::is_dir_in_use(b.error())) {
         return error("cannot use " + f.data_dir, b.error().message());
       }
-      return error("cannot start the embedded broker on " + f.listen, b.error().message());
+      return error("cannot start the embedded broker on " + f.listen,
+                   with_port_hint(b.error(), "--listen"));
     }
     embedded = std::move(*b);
     // The spec is the declaration: its topics' namespaces are created, as its topics are.
@@ -166,7 +195,10 @@ int run_functions(const run_flags& f) {
     auto at = broker::parse_listen_address(f.admin);
     if (!at) return error("invalid --admin " + f.admin, at.error().message());
     auto served = rt.serve_admin(io.get_executor(), *at);
-    if (!served) return error("cannot serve the admin API on " + f.admin, served.error().message());
+    if (!served) {
+      return error("cannot serve the admin API on " + f.admin,
+                   with_port_hint(served.error(), "--admin"));
+    }
     if (embedded) embedded->advertise_admin_url(rt.admin_url());
     std::printf("shfn admin ready on %s\n", rt.admin_url().c_str());
   }
@@ -186,7 +218,7 @@ int run_functions(const run_flags& f) {
     if (e) {
       code = error("internal error", "the runtime threw");
     } else if (!r) {
-      code = error("cannot run " + f.spec, r.error().message());
+      code = error("cannot run " + spec_names, r.error().message());
     }
     (*c)->close();
   });
@@ -197,11 +229,14 @@ int run_functions(const run_flags& f) {
 }  // namespace
 
 void setup_run(CLI::App& app, int& exit_code) {
-  auto* cmd = app.add_subcommand("run", "Run the functions of a spec file");
+  auto* cmd = app.add_subcommand("run", "Run the functions, flows and sources of spec files");
   auto f = std::make_shared<run_flags>();
   const char* data = std::getenv("SHFN_DATA");
   f->data_dir = data != nullptr && *data != '\0' ? data : "shfn-data";
-  cmd->add_option("spec", f->spec, "Spec file (YAML)")->required();
+  cmd->add_option("spec", f->specs,
+                  "Spec files (YAML); a name is used once across them, and a flow's refs name "
+                  "Functions of its own file")
+      ->required();
   f->conn.add_to(*cmd);
   cmd->add_option("--listen", f->listen,
                   "Embedded broker: host:port for the Pulsar protocol (port 0: any free)")

@@ -203,4 +203,33 @@ load_result load_file(const std::string& path) {
   return load(file->text, path, file->base_dir);
 }
 
+load_all_result load_files(const std::vector<std::string>& paths) {
+  std::vector<spec_file> files;
+  std::vector<spec_error> errors;
+  for (const auto& path : paths) {
+    auto file = load_file(path);
+    if (!file) {
+      errors.insert(errors.end(), file.error().begin(), file.error().end());
+    } else {
+      files.push_back(std::move(*file));
+    }
+  }
+  // Each file checked its own names; across files, the first use of a name keeps it.
+  std::map<std::string, location> first_use;
+  auto claim = [&](const std::string& name, const location& where) {
+    auto [first, inserted] = first_use.emplace(name, where);
+    if (inserted) return;
+    errors.push_back({.where = where,
+                      .field = name + ".metadata.name",
+                      .message = fmt::format("duplicate name \"{}\" (first used at {}:{})", name,
+                                             first->second.file, first->second.line)});
+  };
+  for (const auto& file : files) {
+    for (const auto& f : file.functions) claim(f.name, f.where);
+    for (const auto& d : flow_documents(file)) claim(d.name, d.where);
+  }
+  if (!errors.empty()) return tl::unexpected(std::move(errors));
+  return files;
+}
+
 }  // namespace shfn::config

@@ -41,6 +41,12 @@ using load_result = tl::expected<spec_file, std::vector<spec_error>>;
 // Reads and validates `path`; relative paths inside (script, workingDir) start at its directory.
 load_result load_file(const std::string& path);
 
+// Several files, as one `shfn run` takes them: each read as load_file() reads it (a flow's refs
+// name Functions of its own file), and every name used once across them all. Every file's
+// errors, or the files in the order given.
+using load_all_result = tl::expected<std::vector<spec_file>, std::vector<spec_error>>;
+load_all_result load_files(const std::vector<std::string>& paths);
+
 // The same from text: `file_name` is used in errors, `base_dir` for relative paths (made
 // absolute against the current directory if it is relative).
 load_result load_string(std::string_view yaml, const std::string& file_name,

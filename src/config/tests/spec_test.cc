@@ -283,6 +283,45 @@ spec:
                                           "/noexec.sh is not executable (chmod +x it)");
 }
 
+TEST(spec_test, several_files_load_together_and_a_name_is_used_once_across_them) {
+  temp_dir dir;
+  const auto a = dir.write("a/a.yaml", R"(kind: Function
+metadata: {name: reverse}
+spec: {command: rev, inputs: in}
+)");
+  dir.write("b/data/.keep", "");
+  const auto b = dir.write("b/b.yaml", R"(kind: Function
+metadata: {name: upper}
+spec: {command: [tr, a-z, A-Z], inputs: in, workingDir: data}
+)");
+  auto both = load_files({a.string(), b.string()});
+  ASSERT_TRUE(both) << both.error()[0].to_string();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ((*both)[0].functions[0].name, "reverse");
+  // Relative paths still start at each file's own directory.
+  EXPECT_EQ((*both)[1].functions[0].working_dir, (dir.path() / "b/data").string());
+
+  const auto clash = dir.write("c.yaml", R"(kind: Sequence
+metadata: {name: ok}
+spec:
+  steps: [{command: cat}]
+---
+kind: Function
+metadata: {name: reverse}
+spec: {command: cat, inputs: other}
+)");
+  auto r = load_files({a.string(), clash.string(), dir.str() + "/missing.yaml"});
+  ASSERT_FALSE(r);
+  std::vector<std::string> errors;
+  for (const auto& e : r.error()) errors.push_back(e.to_string());
+  EXPECT_THAT(errors,
+              ElementsAre(dir.str() + "/missing.yaml: cannot read: No such file or directory",
+                          clash.string() +
+                              ":6:1: reverse.metadata.name: duplicate name "
+                              "\"reverse\" (first used at " +
+                              a.string() + ":1)"));
+}
+
 TEST(spec_test, unreadable_files_are_reported) {
   temp_dir dir;
   auto r = load_file(dir.str() + "/missing.yaml");
