@@ -676,6 +676,8 @@ nlohmann::json function_instance::status() const {
       {"processedSuccessfully", metrics_.processed_successfully},
       {"userExceptions", metrics_.user_exceptions},
       {"systemExceptions", metrics_.system_exceptions},
+      {"published", metrics_.published},
+      {"dropped", metrics_.dropped},
       {"deadLettered", metrics_.dead_lettered},
       {"retried", metrics_.retried},
       {"lastInvocation", metrics_.last_invocation_ms},

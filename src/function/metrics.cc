@@ -33,7 +33,7 @@ using http::metric_type;
 struct counter_family {
   std::string_view name;
   std::string_view help;
-  std::uint64_t function_metrics::*field;
+  std::uint64_t function_metrics::* field;
 };
 
 // Pulsar Functions' names (pulsar_function_*), then shfn's own.
@@ -49,6 +49,12 @@ constexpr counter_family counters[] = {
     {"pulsar_function_system_exceptions_total",
      "Failures of the runtime itself, such as an output that could not be published.",
      &function_metrics::system_exceptions},
+    {"shfn_function_published_total", "Outputs stored on the output topic.",
+     &function_metrics::published},
+    {"shfn_function_dropped_total",
+     "Messages that succeeded with nothing to publish (empty output, a filter that did not "
+     "match): acknowledged, no output.",
+     &function_metrics::dropped},
     {"shfn_function_dead_lettered_total", "Messages sent to the dead-letter topic.",
      &function_metrics::dead_lettered},
     {"shfn_function_retries_total", "Failed attempts that were retried.",

@@ -33,6 +33,8 @@ struct function_metrics {
   std::uint64_t processed_successfully = 0;
   std::uint64_t user_exceptions = 0;    // the script failed: exit code, signal, timeout, oversize
   std::uint64_t system_exceptions = 0;  // shfn failed: publish errors, spawn failures
+  std::uint64_t published = 0;          // outputs stored on the output topic
+  std::uint64_t dropped = 0;            // successes with nothing to publish: empty stdout, no reply
   std::uint64_t dead_lettered = 0;
   std::uint64_t retried = 0;
   std::uint64_t log_lines_dropped = 0;  // log topic back-pressure

@@ -73,8 +73,11 @@ awaitable<bool> output_publisher::open() {
 awaitable<bool> output_publisher::publish(const client::message* msg, step_result r,
                                           bool publish_now) {
   const client::message& m = *msg;
-  // Empty stdout (or a step without a reply): no output.
-  if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) co_return true;
+  if (spec_.output.empty()) co_return true;
+  if (r.outcome.output.empty() && !r.reply) {  // empty stdout, or a step without a reply
+    ++metrics_.dropped;
+    co_return true;
+  }
   std::vector<std::string> warnings;
   client::outgoing_message out = r.reply
                                      ? reply_message(m, std::move(*r.reply))
@@ -87,7 +90,9 @@ awaitable<bool> output_publisher::publish(const client::message* msg, step_resul
     p = co_await named_producer(spec_.output, spec_.name + "@" + m.topic, false);
     if (p == nullptr) co_return false;
   }
-  co_return co_await send(p, &out, "output to " + spec_.output, publish_now);
+  const bool stored = co_await send(p, &out, "output to " + spec_.output, publish_now);
+  if (stored) ++metrics_.published;
+  co_return stored;
 }
 
 awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<client::message>* ms,
@@ -97,11 +102,13 @@ awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<cli
   batch_receipts receipts;
   receipts.stored.assign(batch.size(), 0);
   std::vector<std::string> warnings;
+  std::size_t sent = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     step_result& r = (*results)[i];
     if (!r.outcome.ok()) continue;
     // Empty stdout (or a step without a reply): no output, nothing to store.
     if (spec_.output.empty() || (r.outcome.output.empty() && !r.reply)) {
+      if (!spec_.output.empty()) ++metrics_.dropped;
       receipts.stored[i] = 1;
       continue;
     }
@@ -111,6 +118,7 @@ awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<cli
     for (const auto& w : warnings) retry_.log.post(log_level::warn, w, batch[i].id.str());
     warnings.clear();
     ++receipts.waiting;
+    ++sent;
     // Two words, so std::function keeps it without allocating.
     client::send_callback done = [all = &receipts, i](result<wire::message_id> id) {
       all->arrived(i, id);
@@ -121,6 +129,7 @@ awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<cli
   }
   if (publish_now) output_->send_open_batches();
   if (--receipts.waiting > 0) co_await receipts.all_in.wait_until(clock::time_point::max());
+  metrics_.published += sent - receipts.refused.size();
   for (const auto& [i, ec] : receipts.refused) {
     ++metrics_.system_exceptions;
     retry_.log.post(

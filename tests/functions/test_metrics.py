@@ -1,0 +1,45 @@
+"""What a running function tells about itself: outputs published and messages dropped (a
+success with nothing to publish) on /status and /metrics, in exec and in stream mode."""
+import re
+
+import pytest
+
+from conftest import wait_for
+
+# Even numbers pass, odd ones print nothing.
+EVENS = """kind: Function
+metadata:
+  name: evens
+spec:
+  command: COMMAND
+  mode: MODE
+  inputs: [in]
+  output: out
+"""
+
+COMMANDS = {
+    "exec": '["sh", "-c", "read -r n; [ $((n % 2)) -eq 0 ] && echo $n; exit 0"]',
+    "stream": '["sed", "-u", "s/^[0-9]*[13579]$//"]',
+}
+
+
+def metric(text, name, function):
+    found = re.search(rf'^{name}{{function="{function}",instance="0"}} (\d+)$', text, re.M)
+    return int(found.group(1)) if found else None
+
+
+@pytest.mark.parametrize("mode", ["exec", "stream"])
+def test_published_and_dropped_are_counted(make_spec, runtimes, clients, mode):
+    spec = make_spec(text=EVENS.replace("COMMAND", COMMANDS[mode]).replace("MODE", mode),
+                     topics=["in", "out"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    c.produce(spec.topic("in"), *[str(n) for n in range(10)])
+    status = wait_for(lambda: (lambda s: s if s["processedSuccessfully"] == 10 else None)(
+        rt.instance("evens")), what="10 messages processed")
+    assert (status["received"], status["published"], status["dropped"]) == (10, 5, 5)
+    outputs = sorted(int(m["payload"]) for m in c.consume_json(spec.topic("out"), 5))
+    assert outputs == [0, 2, 4, 6, 8]
+    text = rt.get("/metrics")[1]
+    assert metric(text, "shfn_function_published_total", "evens") == 5
+    assert metric(text, "shfn_function_dropped_total", "evens") == 5
