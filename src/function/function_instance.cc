@@ -1,5 +1,7 @@
 #include "function/function_instance.h"
 
+#include <fmt/format.h>
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/this_coro.hpp>
@@ -19,6 +21,14 @@ namespace shfn::function {
 using asio::awaitable;
 
 namespace {
+
+// How an attempt ended, for the trace: "succeeded in 2.1 ms, 6 bytes out", "exited with code 3
+// in 40.2 ms".
+std::string ended(const exec::outcome& o, clock::duration took) {
+  const double ms = std::chrono::duration<double, std::milli>(took).count();
+  if (o.ok()) return fmt::format("succeeded in {:.1f} ms, {} bytes out", ms, o.output.size());
+  return fmt::format("{} in {:.1f} ms", o.message, ms);
+}
 
 client::subscription_type subscription_of(config::subscription_kind kind) {
   switch (kind) {
@@ -375,6 +385,7 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
 awaitable<void> function_instance::process(client::message m, std::size_t input_index,
                                            gate::holder) {
   ++metrics_.received;
+  if (tracing()) trace(m, "received from " + m.topic);
   const auto started = clock::now();
   const std::size_t lane_index = lane_of(m);
   if (policy_.ordered) {
@@ -397,9 +408,12 @@ awaitable<bool> function_instance::attempts(const client::message* msg, std::siz
     holds_slot = true;
     metrics_.last_invocation_ms = now_ms();
     ++invoking_;
+    if (tracing()) trace(m, fmt::format("started, attempt {}", failed + 1));
+    const auto began = clock::now();
     step_result r = co_await invoke(&m, lane_index);
     --invoking_;
     exec::outcome& o = r.outcome;
+    if (tracing()) trace(m, ended(o, clock::now() - began));
     if (!o.ok() && abandoning_) break;  // ended by the shutdown: not the message's fault
     if (!policy_.ordered) {
       // The next message may run while this one's output waits for its receipt. (Ordered
@@ -426,6 +440,7 @@ awaitable<bool> function_instance::attempts(const client::message* msg, std::siz
 void function_instance::finished(const client::message& m, std::size_t input_index,
                                  clock::time_point started) {
   if (policy_.guarantee != config::guarantee::at_most_once) acknowledge(m, input_index);
+  if (tracing()) trace(m, "output stored or none to store; acknowledged");
   ++metrics_.processed_successfully;
   metrics_.process_latency.record(
       std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - started));
@@ -441,6 +456,10 @@ awaitable<void> function_instance::process_batch(std::vector<client::message> ba
                                                  std::size_t input_index, gate::holder) {
   const std::size_t n = batch.size();
   metrics_.received += n;
+  if (tracing()) {
+    for (const auto& m : batch)
+      trace(m, fmt::format("received from {}, in a batch of {}", m.topic, n));
+  }
   const auto started = clock::now();
   if (policy_.guarantee == config::guarantee::at_most_once) {
     for (const auto& m : batch) acknowledge(m, input_index);
@@ -455,6 +474,10 @@ awaitable<void> function_instance::process_batch(std::vector<client::message> ba
     results = co_await run_on_worker(&batch);
   }
   invoking_ -= n;
+  if (tracing()) {
+    for (std::size_t i = 0; i < n; ++i)
+      trace(batch[i], ended(results[i].outcome, clock::now() - started));
+  }
   admission_.release_run_slot(n);  // the outputs wait for receipts without them
 
   const std::vector<char> stored =
@@ -604,10 +627,11 @@ awaitable<exec::outcome> function_instance::run_script(const client::message* ms
   if (spec_.input == config::input_style::arg) {
     inv.extra_args.emplace_back(inv.input.begin(), inv.input.end());
   }
-  exec::line_sink to_log = [this, id = m.id.str()](std::string_view line) {
-    log_.post(log_level::info, line, id);
-  };
-  co_return co_await exec::run_once(command_, std::move(inv), limits_, to_log);
+  run_stderr said(log_, m.id.str());
+  exec::line_sink to_log = [&said](std::string_view line) { said.add(line); };
+  exec::outcome o = co_await exec::run_once(command_, std::move(inv), limits_, to_log);
+  said.finish(!o.ok());
+  co_return o;
 }
 
 awaitable<step_result> function_instance::run_step(const client::message* msg) {
@@ -646,6 +670,10 @@ std::size_t function_instance::pick_worker() {
 
 void function_instance::acknowledge(const client::message& m, std::size_t input_index) {
   inputs_[input_index].consumer->acknowledge(m);
+}
+
+void function_instance::trace(const client::message& m, std::string_view what) const {
+  log_.trace(m.id.str(), what);
 }
 
 function_metrics function_instance::metrics() const {

@@ -158,6 +158,10 @@ class function_instance {
   std::size_t lane_of(const client::message& m) const;
   std::size_t pick_worker();
   void acknowledge(const client::message& m, std::size_t input_index);
+  // SHFN_LOG=debug: one line per step of a message (received, started, ended, acked), in the
+  // process's own log only. Callers check tracing() before they build the line.
+  bool tracing() const { return log_.tracing(); }
+  void trace(const client::message& m, std::string_view what) const;
   // Waits `d`, or less when stop() is called; false when stopping.
   asio::awaitable<bool> pause(std::chrono::milliseconds d);
   // Past the drain deadline: ends what is still running and waits (kill_grace at most) until

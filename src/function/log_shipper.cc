@@ -1,5 +1,6 @@
 #include "function/log_shipper.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
@@ -48,12 +49,24 @@ void log_shipper::post(log_level level, std::string_view text, std::string_view 
     ++dropped_;
     return;
   }
-  client::outgoing_message m{.payload = bytes(text.begin(), text.end())};
+  const std::string line = message_id.empty() ? fmt::format("{} [{}/{}] {}", to_string(level),
+                                                            function_, instance_, text)
+                                              : fmt::format("{} [{}/{}] {}: {}", to_string(level),
+                                                            function_, instance_, message_id, text);
+  client::outgoing_message m{.payload = bytes(line.begin(), line.end())};
   m.properties = {
       {"function", function_}, {"instance", instance_}, {"level", std::string(to_string(level))}};
   if (!message_id.empty()) m.properties.emplace_back("message_id", std::string(message_id));
   queue_.push_back(std::move(m));
   wake_.notify_all();
+}
+
+bool log_shipper::tracing() const {
+  return spdlog::should_log(spdlog::level::debug);
+}
+
+void log_shipper::trace(std::string_view message_id, std::string_view text) const {
+  spdlog::debug("[{}/{}] {}: {}", function_, instance_, message_id, text);
 }
 
 awaitable<bool> log_shipper::ensure_producer() {
@@ -122,6 +135,21 @@ awaitable<void> log_shipper::stop(clock::time_point deadline) {
   while (started_ && !finished_.ready()) {
     (void)co_await finished_.wait_until(clock::time_point::max());
   }
+}
+
+void run_stderr::add(std::string_view line) {
+  if (held_.size() == max_held) {
+    log_.post(log_level::info, held_.front(), message_id_);
+    held_.pop_front();
+  }
+  held_.emplace_back(line);
+}
+
+void run_stderr::finish(bool failed) {
+  for (const auto& line : held_) {
+    log_.post(failed ? log_level::warn : log_level::info, line, message_id_);
+  }
+  held_.clear();
 }
 
 }  // namespace shfn::function

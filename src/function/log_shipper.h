@@ -1,7 +1,9 @@
 #pragma once
 // The log topic of a function instance: lifecycle events and every line its scripts write to
-// stderr, as messages with the properties function, instance, message_id and level. The same
-// lines go to the process's own log (spdlog, on stderr).
+// stderr, as messages with the properties function, instance, message_id and level. A line reads
+// "LEVEL [function/instance] message_id: text" (no message id for lifecycle lines), so that a raw
+// `shfn consume` of the topic says whose it is. The same lines go to the process's own log
+// (spdlog, on stderr).
 //
 // Logging never blocks or fails the data path: lines wait in a bounded queue that one coroutine
 // drains into a batching producer; when the queue is full (the log topic is slower than the
@@ -17,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/notifier.h"
 #include "client/client.h"
@@ -35,6 +38,10 @@ class log_shipper {
   ~log_shipper();
 
   void post(log_level level, std::string_view text, std::string_view message_id = {});
+  // The per-message trace, when the process logs at debug level: to the process's log only, as
+  // a log topic line per step of every message would outweigh the data.
+  bool tracing() const;
+  void trace(std::string_view message_id, std::string_view text) const;
 
   // Ships lines on `ex` until stop(); creating the producer is retried while the broker is away.
   void start(const asio::any_io_executor& ex);
@@ -64,6 +71,26 @@ class log_shipper {
   oneshot<bool> finished_;  // run() has ended
   std::uint64_t dropped_ = 0;
   std::uint64_t send_failures_ = 0;
+};
+
+// What one script run writes to stderr, logged at the level its outcome earns: INFO when it
+// succeeds, WARN when it fails. The last `max_held` lines wait for the outcome; older ones go out
+// at INFO as newer ones push them out, so a chatty script is not held in memory and a failure
+// keeps its last words, the ones that say why.
+class run_stderr {
+ public:
+  static constexpr std::size_t max_held = 64;
+
+  run_stderr(log_shipper& log, std::string message_id)
+      : log_(log), message_id_(std::move(message_id)) {}
+
+  void add(std::string_view line);
+  void finish(bool failed);
+
+ private:
+  log_shipper& log_;
+  const std::string message_id_;
+  std::deque<std::string> held_;
 };
 
 }  // namespace shfn::function

@@ -28,7 +28,8 @@ def test_reverse_in_stdin_and_arg_styles(make_spec, runtimes, clients):
     while len(seen) < 2:
         m = reader.read_next(timeout_millis=20000)
         props = m.properties()
-        if props.get("level") == "INFO" and m.data().decode().startswith("ready"):
+        if props.get("level") == "INFO" and " ready" in m.data().decode():
+            assert m.data().decode().startswith(f"INFO [{props['function']}/0] ready")
             assert props["instance"] == "0"
             seen.add(props["function"])
     assert seen == {"reverse", "reverse-arg"}

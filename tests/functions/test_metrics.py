@@ -43,3 +43,25 @@ def test_published_and_dropped_are_counted(make_spec, runtimes, clients, mode):
     text = rt.get("/metrics")[1]
     assert metric(text, "shfn_function_published_total", "evens") == 5
     assert metric(text, "shfn_function_dropped_total", "evens") == 5
+
+
+@pytest.mark.parametrize("mode", ["exec", "stream"])
+def test_debug_logging_traces_each_message(make_spec, runtimes, clients, mode):
+    spec = make_spec(text=EVENS.replace("COMMAND", COMMANDS[mode]).replace("MODE", mode),
+                     topics=["in", "out"])
+    rt = runtimes(spec, env={"SHFN_LOG": "debug"})
+    c = clients(rt)
+    c.produce(spec.topic("in"), "2")
+    [out] = c.consume_json(spec.topic("out"), 1)
+    wait_for(lambda: "acknowledged" in rt.stderr(), what="the ack to be traced")
+    trace = [line.split("] ", 1)[1] for line in rt.stderr().splitlines()
+             if "[evens/0] " in line and " debug " in line]
+    got_id = [line.split(": ", 1)[0] for line in trace]
+    assert len(set(got_id)) == 1, trace  # one message, one id on every line
+    steps = [line.split(": ", 1)[1] for line in trace]
+    assert steps[0].startswith("received from persistent://public/default/" + spec.topic("in"))
+    if mode == "exec":
+        assert steps[1] == "started, attempt 1"
+    out_bytes = {"exec": 2, "stream": 1}[mode]  # "2\n" from echo; a line frame without its \n
+    assert re.match(rf"succeeded in [\d.]+ ms, {out_bytes} bytes out", steps[-2]), steps
+    assert steps[-1] == "output stored or none to store; acknowledged"

@@ -108,7 +108,7 @@ AT_MOST_ONCE = """kind: Function
 metadata:
   name: amo
 spec:
-  command: 'read -r line; if [ "$line" = bad ]; then echo "refusing $line" >&2; exit 4; fi; echo "$line"'
+  command: 'read -r line; echo "checking $line" >&2; if [ "$line" = bad ]; then echo "refusing $line" >&2; exit 4; fi; echo "$line"'
   inputs: [in]
   output: out
   logTopic: log
@@ -131,15 +131,21 @@ def test_at_most_once_never_retries_and_stderr_reaches_the_log_topic(make_spec, 
                    what="the dead letter to be counted")
     assert amo["userExceptions"] == 1 and amo["retried"] == 0
 
+    # What a script says on stderr is logged at WARN when it fails, at INFO when it succeeds;
+    # every line names its function, for a raw consume of the topic.
+    bad_id = parked["properties"]["ORIGIN_MESSAGE_ID"]
     reader = c.reader(spec.topic("log"))
-    while True:
+    said = {}
+    while len([line for line in said if "checking" in line or "refusing" in line]) < 4:
         m = reader.read_next(timeout_millis=20000)
-        if m.data() == b"refusing bad":
-            props = m.properties()
-            assert props["function"] == "amo" and props["instance"] == "0"
-            assert props["message_id"] == parked["properties"]["ORIGIN_MESSAGE_ID"]
-            assert props["level"] == "INFO"
-            break
+        props = m.properties()
+        assert props["function"] == "amo" and props["instance"] == "0"
+        said[m.data().decode()] = props
+    assert said[f"WARN [amo/0] {bad_id}: checking bad"]["level"] == "WARN"
+    assert said[f"WARN [amo/0] {bad_id}: refusing bad"]["message_id"] == bad_id
+    successes = [line for line in said if line.startswith("INFO [amo/0] ") and "checking" in line]
+    assert sorted(line.split(": ", 1)[1] for line in successes) == ["checking fine",
+                                                                    "checking good"]
 
 
 BATCHED = """kind: Function

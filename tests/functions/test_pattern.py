@@ -153,7 +153,7 @@ def test_topics_pattern_subscribes_existing_and_new_topics(make_spec, runtimes, 
     assert line in rt.stderr()
     reader = c.reader(spec.topic("tagger-log"))
     logged = []
-    while line not in logged:
+    while f"INFO [tagger/0] {line}" not in logged:
         try:
             logged.append(reader.read_next(timeout_millis=20000).data().decode())
         except pulsar.Timeout:
