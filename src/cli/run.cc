@@ -94,12 +94,13 @@ result<std::unique_ptr<broker::broker_thread>> start_embedded(const run_flags& f
   return broker::broker_thread::start(options);
 }
 
-// How often a topicsPattern is listed again: one minute, as Pulsar's clients, unless
-// SHFN_PATTERN_DISCOVERY_MS says otherwise. A testing knob, so that tests need not wait a minute.
-std::chrono::milliseconds pattern_discovery_period() {
-  const char* ms = std::getenv("SHFN_PATTERN_DISCOVERY_MS");
+// A period in ms from the environment, else `fallback`. Testing knobs, so that tests need not
+// wait: SHFN_PATTERN_DISCOVERY_MS (how often a topicsPattern is listed again: one minute, as
+// Pulsar's clients) and SHFN_BACKLOG_REFRESH_MS (how often the inputs' backlog is asked: 5 s).
+std::chrono::milliseconds period_from_env(const char* name, std::chrono::milliseconds fallback) {
+  const char* ms = std::getenv(name);
   const long value = ms != nullptr ? std::strtol(ms, nullptr, 10) : 0;
-  return std::chrono::milliseconds(value > 0 ? value : 60000);
+  return value > 0 ? std::chrono::milliseconds(value) : fallback;
 }
 
 // One plan of every file's: each file's flows use the Functions of their own file.
@@ -179,7 +180,8 @@ int run_functions(const run_flags& f) {
       .instance_id = f.instance,
       .scratch_dir = scratch.path().string(),
       .drain_timeout = std::chrono::milliseconds(static_cast<long>(f.drain_seconds * 1000)),
-      .pattern_discovery = pattern_discovery_period(),
+      .pattern_discovery = period_from_env("SHFN_PATTERN_DISCOVERY_MS", std::chrono::minutes(1)),
+      .backlog_refresh = period_from_env("SHFN_BACKLOG_REFRESH_MS", std::chrono::seconds(5)),
       .clock = *clock,
       .broker_disk_full =
           embedded ? std::function<bool()>([b = embedded.get()] { return b->disk_full(); })

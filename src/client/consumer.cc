@@ -260,6 +260,21 @@ awaitable<result<void>> partition_consumer::unsubscribe() {
   co_return result<void>{};
 }
 
+awaitable<result<std::uint64_t>> partition_consumer::backlog() {
+  if (!conn_) co_return fail(errc::connection_closed);
+  pb::BaseCommand c;
+  c.set_type(pb::BaseCommand::CONSUMER_STATS);
+  const std::uint64_t request_id = conn_->next_request_id();
+  c.mutable_consumerstats()->set_consumer_id(consumer_id_);
+  c.mutable_consumerstats()->set_request_id(request_id);
+  auto conn = conn_;
+  auto r = co_await conn->request(c, request_id);
+  if (!r) co_return fail(r.error());
+  const auto& stats = r->consumerstatsresponse();
+  if (stats.has_error_code()) co_return fail(server_error(stats.error_code()));
+  co_return stats.msgbacklog();
+}
+
 awaitable<void> partition_consumer::close() {
   if (closing_) co_return;
   closing_ = true;
@@ -474,6 +489,16 @@ awaitable<result<void>> consumer::unsubscribe() {
   }
   co_await close();
   co_return result<void>{};
+}
+
+awaitable<result<std::uint64_t>> consumer::backlog() {
+  std::uint64_t total = 0;
+  for (auto& p : parts_) {
+    auto part = co_await p->backlog();
+    if (!part) co_return part;
+    total += *part;
+  }
+  co_return total;
 }
 
 awaitable<void> consumer::close() {

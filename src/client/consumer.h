@@ -53,6 +53,8 @@ class partition_consumer final : public connection_listener {
   void redeliver(const std::vector<wire::message_id>& ids);
   // The application took a message; true when that sent a FLOW.
   bool message_consumed() { return consumed(1); }
+  // The subscription's backlog on this partition, as the broker counts it (CONSUMER_STATS).
+  asio::awaitable<result<std::uint64_t>> backlog();
   asio::awaitable<result<void>> unsubscribe();
   asio::awaitable<void> close();
 
@@ -116,6 +118,9 @@ class consumer {
   void negative_acknowledge(const message& m);
   // The same with a delay of its own (a retry back-off that grows with the redelivery count).
   void negative_acknowledge(const message& m, std::chrono::milliseconds delay);
+  // Messages of the subscription not acknowledged yet, over every partition: what Pulsar's
+  // topic stats call msgBacklog, asked of the broker.
+  asio::awaitable<result<std::uint64_t>> backlog();
   asio::awaitable<result<void>> unsubscribe();
   asio::awaitable<void> close();
 

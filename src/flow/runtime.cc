@@ -81,6 +81,7 @@ void runtime::add_stage(stage s, std::size_t& next_shard) {
     function::instance_options io{.instance_id = id,
                                   .scratch_dir = options_.scratch_dir,
                                   .pattern_discovery = options_.pattern_discovery,
+                                  .backlog_refresh = options_.backlog_refresh,
                                   .stage = s.options};
     const std::size_t shard = next_shard++ % shards_->size();
     instances_.push_back(std::make_unique<function::function_instance>(

@@ -41,6 +41,7 @@ struct runtime_options {
   std::string scratch_dir;
   std::chrono::milliseconds drain_timeout{30000};
   std::chrono::milliseconds pattern_discovery{60000};  // see instance_options
+  std::chrono::milliseconds backlog_refresh{5000};     // see instance_options
   source_clock clock;  // what time the cron sources believe it is (see cron_source.h)
   // With the embedded broker: whether its disk is full, so that no output can be stored. Shown
   // by /readyz (503), /metrics and /status. Empty with a remote broker, which shows its own.

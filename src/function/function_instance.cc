@@ -280,6 +280,23 @@ awaitable<void> function_instance::discovery_loop() {
   }
 }
 
+// The inputs' backlog, asked of the broker every backlog_refresh; unknown until every input
+// has answered once (a partition on a broker that is away keeps the last sum).
+awaitable<void> function_instance::backlog_loop() {
+  do {
+    std::uint64_t total = 0;
+    bool answered = true;
+    // By index: discovery_loop may add inputs meanwhile; the consumers stay where they are.
+    for (std::size_t i = 0; i < inputs_.size() && answered && !stopping_; ++i) {
+      client::consumer* input = inputs_[i].consumer.get();
+      auto backlog = co_await input->backlog();
+      if (backlog) total += *backlog;
+      answered = backlog.has_value();
+    }
+    if (answered && !stopping_) metrics_.input_backlog = static_cast<std::int64_t>(total);
+  } while (co_await pause(options_.backlog_refresh));
+}
+
 void function_instance::stop(clock::time_point drain_deadline) {
   if (stopping_) return;
   stopping_ = true;
@@ -302,6 +319,7 @@ awaitable<void> function_instance::run() {
   if (pattern_) {
     spawn_held(ex, gate_, discovery_loop());
   }
+  spawn_held(ex, gate_, backlog_loop());
   while (!stopping_) co_await stop_requested_.wait();
   log_.post(log_level::info,
             "stopping: " + std::to_string(admission_.in_flight()) + " message(s) in flight");
@@ -709,6 +727,8 @@ nlohmann::json function_instance::status() const {
       {"deadLettered", metrics_.dead_lettered},
       {"retried", metrics_.retried},
       {"lastInvocation", metrics_.last_invocation_ms},
+      {"inputBacklog", metrics_.input_backlog < 0 ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(metrics_.input_backlog)},
       {"workerRestarts", workers_ ? workers_->restarts() : 0},
       {"logLinesDropped", log_.dropped()},
   };

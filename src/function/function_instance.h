@@ -77,6 +77,8 @@ struct instance_options {
   // How often a topicsPattern's namespace is listed again for new topics (Pulsar's clients'
   // patternAutoDiscoveryPeriod: one minute).
   std::chrono::milliseconds pattern_discovery{60000};
+  // How often the inputs' backlog is asked of the broker, for /status and /metrics.
+  std::chrono::milliseconds backlog_refresh{5000};
   stage_options stage;  // a flow stage's step, back-off and events; defaults: a plain function
 };
 
@@ -122,6 +124,7 @@ class function_instance {
   asio::awaitable<result<std::unique_ptr<std::vector<std::string>>>> new_matches_boxed();
   asio::awaitable<bool> subscribe_pattern_topics();
   asio::awaitable<void> discovery_loop();
+  asio::awaitable<void> backlog_loop();
   asio::awaitable<void> receive_loop(std::size_t input_index);
   asio::awaitable<void> process(client::message m, std::size_t input_index, gate::holder held);
   // Runs `m` (holding a run slot) until it is published, dead-lettered, handed back to the

@@ -102,6 +102,13 @@ std::string render_prometheus(const std::vector<labelled_metrics>& all) {
     const auto labels = labels_of(i);
     w.sample("pulsar_function_last_invocation", labels, all[i].metrics.last_invocation_ms);
   }
+  w.family("shfn_function_input_backlog", metric_type::gauge,
+           "Messages on the inputs' subscription not acknowledged yet, as the broker counted "
+           "them lately (absent until it has answered).");
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].metrics.input_backlog < 0) continue;
+    w.sample("shfn_function_input_backlog", labels_of(i), all[i].metrics.input_backlog);
+  }
   return std::move(w).str();
 }
 

@@ -39,6 +39,7 @@ struct function_metrics {
   std::uint64_t retried = 0;
   std::uint64_t log_lines_dropped = 0;  // log topic back-pressure
   std::int64_t last_invocation_ms = 0;  // ms since the epoch; 0: never
+  std::int64_t input_backlog = -1;      // the inputs' unacked messages, as last asked; -1: unknown
   latency_window process_latency;
 };
 

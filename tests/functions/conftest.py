@@ -128,7 +128,7 @@ class Runtime:
             if key == "lastInvocation":
                 whole[key] = max(p[key] for p in parts)
             elif isinstance(value, int) and not isinstance(value, bool) and key != "instance":
-                whole[key] = sum(p[key] for p in parts)
+                whole[key] = sum(p[key] or 0 for p in parts)  # inputBacklog: None until known
         return whole
 
     def terminate(self, timeout=60):

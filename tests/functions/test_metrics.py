@@ -65,3 +65,28 @@ def test_debug_logging_traces_each_message(make_spec, runtimes, clients, mode):
     out_bytes = {"exec": 2, "stream": 1}[mode]  # "2\n" from echo; a line frame without its \n
     assert re.match(rf"succeeded in [\d.]+ ms, {out_bytes} bytes out", steps[-2]), steps
     assert steps[-1] == "output stored or none to store; acknowledged"
+
+
+HELD = """kind: Function
+metadata:
+  name: held
+spec:
+  command: ["sh", "-c", "until [ -e GO ]; do sleep 0.02; done; cat"]
+  timeoutMs: 120000
+  inputs: [in]
+  output: out
+"""
+
+
+def test_the_input_backlog_is_shown_and_goes_down_as_messages_are_done(make_spec, runtimes,
+                                                                      clients, workdir):
+    go = f"{workdir}/go"
+    spec = make_spec(text=HELD.replace("GO", go), topics=["in", "out"])
+    rt = runtimes(spec, env={"SHFN_BACKLOG_REFRESH_MS": "100"})
+    c = clients(rt)
+    c.produce(spec.topic("in"), *[f"m{n}" for n in range(5)])
+    wait_for(lambda: rt.instance("held")["inputBacklog"] == 5, what="a backlog of 5")
+    assert metric(rt.get("/metrics")[1], "shfn_function_input_backlog", "held") == 5
+    open(go, "w").close()
+    assert len(c.consume_json(spec.topic("out"), 5)) == 5
+    wait_for(lambda: rt.instance("held")["inputBacklog"] == 0, what="the backlog to empty")
