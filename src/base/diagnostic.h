@@ -15,6 +15,8 @@ struct text_location {
   std::string file;  // as the user gave it
   int line = 0;      // 1-based; 0 when the error concerns the whole file (e.g. it cannot be read)
   int column = 0;    // 1-based; 0 when unknown
+
+  bool operator==(const text_location&) const = default;
 };
 
 struct diagnostic {

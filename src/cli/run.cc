@@ -1,5 +1,6 @@
 // `shfn run SPEC.yaml...`: runs the specs' functions, flows and cron sources (flow/plan.h) until
-// SIGINT or SIGTERM, then drains them.
+// SIGINT or SIGTERM, then drains them. SIGHUP (or, with --watch, a changed file) reloads the
+// files: what changed restarts, the rest runs on, the embedded broker stays up.
 // Without --url (and without SHFN_URL) it starts the embedded broker in-process first, on
 // 127.0.0.1:6650 with its data in ./shfn-data (or $SHFN_DATA), so that `shfn produce`,
 // `shfn consume` and the official clients can reach the same broker.
@@ -12,9 +13,13 @@
 #include <asio/error.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iterator>
 #include <set>
+#include <tl/expected.hpp>
 
 #include "base/temp_dir.h"
 #include "broker/broker.h"
@@ -42,6 +47,7 @@ struct run_flags {
   double drain_seconds = 30;
   int parallelism = 0;            // > 0: every function's, instead of the spec's
   int threads = 1;                // event loops for the instances
+  bool watch = false;             // reload when a spec file changes
   std::vector<std::string> only;  // the documents to run, by name; empty: all
 };
 
@@ -58,11 +64,6 @@ int pod_ordinal(const char* pod_name) {
     n = n * 10 + (c - '0');
   }
   return n;
-}
-
-int print_spec_errors(const std::vector<config::spec_error>& errors) {
-  for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
-  return 1;
 }
 
 // --only names documents of the files; a typo would otherwise run nothing, silently.
@@ -103,16 +104,113 @@ std::chrono::milliseconds period_from_env(const char* name, std::chrono::millise
   return value > 0 ? std::chrono::milliseconds(value) : fallback;
 }
 
-// One plan of every file's: each file's flows use the Functions of their own file.
-flow::plan plan_of(const std::vector<config::spec_file>& specs, const flow::plan_options& options) {
+// One plan of every file's (each file's flows use the Functions of their own file), as the
+// flags say: --only, --parallelism. Else every error, one line each (FILE:LINE:COL: FIELD: ...).
+tl::expected<flow::plan, std::vector<std::string>> plan_from_files(const run_flags& f) {
+  auto specs = config::load_files(f.specs);
+  if (!specs) {
+    std::vector<std::string> errors;
+    for (const auto& e : specs.error()) errors.push_back(e.to_string());
+    return tl::unexpected(std::move(errors));
+  }
+  if (auto unknown = unknown_names(*specs, f.only); !unknown.empty()) {
+    return tl::unexpected(std::vector<std::string>{
+        fmt::format("--only {}: no function, flow or source of that name in {}", unknown.front(),
+                    fmt::join(f.specs, ", "))});
+  }
+  const flow::plan_options options{.only = {f.only.begin(), f.only.end()}};
   flow::plan all;
-  for (const auto& spec : specs) {
+  for (auto& spec : *specs) {
+    if (f.parallelism > 0)
+      for (auto& fn : spec.functions) fn.parallelism = f.parallelism;
     flow::plan one = flow::make_plan(spec, options);
     std::ranges::move(one.stages, std::back_inserter(all.stages));
     std::ranges::move(one.sources, std::back_inserter(all.sources));
   }
   return all;
 }
+
+// SIGHUP, and with --watch a change to a spec file: the files read again and the runtime told
+// to run what they say now (flow::runtime::apply restarts only what changed). Files that do not
+// load change nothing: every error is logged, and the old set runs on.
+class reloader {
+ public:
+  reloader(asio::io_context& io, const run_flags& f, flow::runtime& rt,
+           broker::broker_thread* embedded)
+      : io_(io), flags_(f), runtime_(rt), embedded_(embedded), hangup_(io, SIGHUP), poll_(io) {}
+
+  void start() {
+    wait_for_hangup();
+    if (!flags_.watch) return;
+    seen_ = stamps();
+    watch();
+  }
+  void stop() {
+    hangup_.cancel();
+    poll_.cancel();
+  }
+
+ private:
+  // What tells a file changed: its modification time and size (0s for a file that is gone).
+  using stamp = std::pair<std::filesystem::file_time_type, std::uintmax_t>;
+
+  std::vector<stamp> stamps() const {
+    std::vector<stamp> out;
+    for (const auto& path : flags_.specs) {
+      std::error_code ec;
+      const auto time = std::filesystem::last_write_time(path, ec);
+      const auto size = std::filesystem::file_size(path, ec);
+      out.emplace_back(ec ? std::filesystem::file_time_type{} : time, ec ? 0 : size);
+    }
+    return out;
+  }
+
+  void wait_for_hangup() {
+    hangup_.async_wait([this](std::error_code ec, int) {
+      if (ec) return;
+      reload("SIGHUP");
+      wait_for_hangup();
+    });
+  }
+
+  void watch() {
+    poll_.expires_after(std::chrono::seconds(1));
+    poll_.async_wait([this](std::error_code ec) {
+      if (ec) return;
+      if (auto now = stamps(); now != seen_) {
+        seen_ = std::move(now);
+        reload("a spec file changed");
+      }
+      watch();
+    });
+  }
+
+  void reload(const std::string& why) {
+    spdlog::info("reload ({}): reading {}", why, fmt::join(flags_.specs, ", "));
+    auto next = plan_from_files(flags_);
+    if (!next) {
+      for (const auto& e : next.error()) spdlog::error("reload: {}", e);
+      spdlog::error("reload: nothing changed; what runs runs on");
+      return;
+    }
+    if (embedded_ != nullptr) {
+      if (auto made = embedded_->create_namespaces(flow::namespaces_of(*next)); !made) {
+        spdlog::error("reload: cannot create the spec's namespaces: {}; nothing changed",
+                      made.error().message());
+        return;
+      }
+    }
+    asio::co_spawn(io_, runtime_.apply(std::move(*next)), [](std::exception_ptr, result<void>) {});
+  }
+
+  asio::io_context& io_;
+  const run_flags& flags_;
+  flow::runtime& runtime_;
+  broker::broker_thread* embedded_;
+  asio::signal_set hangup_;
+  asio::steady_timer poll_;
+  std::vector<stamp> seen_;
+};
 
 // "cannot bind: Address already in use", and what to do about it.
 std::string with_port_hint(const std::error_code& ec, const std::string& flag) {
@@ -124,20 +222,17 @@ std::string with_port_hint(const std::error_code& ec, const std::string& flag) {
 }
 
 int run_functions(const run_flags& f) {
-  auto specs = config::load_files(f.specs);
-  if (!specs) return print_spec_errors(specs.error());
-  const std::string spec_names = fmt::format("{}", fmt::join(f.specs, ", "));
-  if (auto unknown = unknown_names(*specs, f.only); !unknown.empty()) {
-    return error("--only " + unknown.front(),
-                 "no function, flow or source of that name in " + spec_names);
+  // A SIGHUP before the reloader listens changes nothing, rather than ending the process.
+  std::signal(SIGHUP, SIG_IGN);
+  auto planned = plan_from_files(f);
+  if (!planned) {
+    for (const auto& e : planned.error()) std::fprintf(stderr, "%s\n", e.c_str());
+    return 1;
   }
-  if (f.parallelism > 0)
-    for (auto& spec : *specs)
-      for (auto& fn : spec.functions) fn.parallelism = f.parallelism;
+  flow::plan plan = std::move(*planned);
+  const std::string spec_names = fmt::format("{}", fmt::join(f.specs, ", "));
   auto clock = source_clock_from_env();
   if (!clock) return error("invalid SHFN_CLOCK", clock.error().message());
-  const flow::plan_options plan_options{.only = {f.only.begin(), f.only.end()}};
-  flow::plan plan = plan_of(*specs, plan_options);
   exec::ignore_sigpipe();
   if (auto adopted = exec::adopt_orphans(); !adopted) {
     spdlog::warn(
@@ -210,6 +305,8 @@ int run_functions(const run_flags& f) {
   signals.async_wait([&](std::error_code ec, int) {
     if (!ec) rt.stop();
   });
+  reloader reloads(io, f, rt, embedded.get());
+  reloads.start();
   int code = 0;
   std::function<void()> on_ready = [] {
     std::printf("shfn functions ready\n");
@@ -217,6 +314,7 @@ int run_functions(const run_flags& f) {
   };
   asio::co_spawn(io, rt.run(on_ready), [&](std::exception_ptr e, result<void> r) {
     signals.cancel();
+    reloads.stop();
     if (e) {
       code = error("internal error", "the runtime threw");
     } else if (!r) {
@@ -269,6 +367,9 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "one for the embedded broker); a function of parallelism p on a Shared "
                   "subscription then runs as up to this many instances, each with a consumer")
       ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--watch", f->watch,
+                "Reload when a spec file changes (checked every second), as on SIGHUP: what "
+                "changed restarts, the rest runs on");
   cmd->add_option("--drain-timeout", f->drain_seconds,
                   "On SIGTERM, seconds to let in-flight messages finish")
       ->capture_default_str()

@@ -37,6 +37,8 @@ struct sink_spec {
   std::string ref_kind;  // the kind the ref gave, as written ("Service", "Parallel"); may be ""
   location where;        // of what the sink was given as: its topic, uri, builtin or ref name
   std::string field;     // the dotted path of that ("odd-even.spec.reply.ref"), for messages
+
+  bool operator==(const sink_spec&) const = default;
 };
 
 struct delivery_spec {
@@ -121,6 +123,8 @@ struct cron_source_spec {
                        // (CronJobSource: .../cronjobsources/NAME)
   std::vector<std::pair<std::string, std::string>> extensions;  // `ceOverrides.extensions`
   sink_spec sink;
+
+  bool operator==(const cron_source_spec&) const = default;
 };
 
 std::string_view to_string(backoff_policy p);

@@ -27,6 +27,8 @@ enum class input_style { stdin_only, arg };
 // Kubernetes resource quantities ("100m", "64Mi", "1"); empty = not set.
 struct resource_list {
   std::string cpu, memory;
+
+  bool operator==(const resource_list&) const = default;
 };
 
 // How the function is packaged (`shfn image build`) and deployed (`shfn k8s render`); `shfn run`
@@ -35,6 +37,8 @@ struct deploy_spec {
   std::vector<std::string> packages;  // extra Debian packages installed in the image
   resource_list requests{.cpu = "100m", .memory = "64Mi"};
   resource_list limits{.cpu = "", .memory = "512Mi"};
+
+  bool operator==(const deploy_spec&) const = default;
 };
 
 // How the output is batched: Pulsar Functions' producerConfig.batchingConfig (PIP-401), with its
@@ -45,6 +49,8 @@ struct batching_spec {
   std::chrono::milliseconds max_publish_delay{10};
   int max_messages = 1000;
   std::size_t max_bytes = 128 * 1024;
+
+  bool operator==(const batching_spec&) const = default;
 };
 
 struct function_spec {
@@ -80,6 +86,9 @@ struct function_spec {
   std::vector<std::pair<std::string, std::string>> env;  // in the order given
   std::string working_dir;  // absolute; default: the spec file's directory
   deploy_spec deploy;
+
+  // Every field, `where` too (flow/plan.h compares definitions without it).
+  bool operator==(const function_spec&) const = default;
 };
 
 // The spellings used in spec files ("ATLEAST_ONCE", "Key_Shared", "length-prefixed", ...).

@@ -1,5 +1,7 @@
 #include "flow/plan.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <deque>
 #include <utility>
@@ -158,6 +160,7 @@ class planner {
     s.options.error_destination =
         h.step->type == step_spec::kind::uri ? h.step->uri : "shfn:" + h.name;
     s.options.step = step_for(*h.step, *h.delivery);
+    s.step_definition = step_definition(*h.step, *h.delivery);
     s.spec.dead_letter_topic = dead_letter_topic(h);
     (is_sink ? sink_stages_pending_ : out_.stages).push_back(std::move(s));
   }
@@ -210,6 +213,21 @@ class planner {
     return nullptr;
   }
 
+  static std::string step_definition(const step_spec& st, const config::delivery_spec& d) {
+    switch (st.type) {
+      case step_spec::kind::function:
+      case step_spec::kind::command:
+        return "";
+      case step_spec::kind::uri:
+        return fmt::format("uri {} {}ms", st.uri, d.timeout.count());
+      case step_spec::kind::attributes:
+        return "filter " + st.attributes.dump();
+      case step_spec::kind::display:
+        return "display";
+    }
+    return "";
+  }
+
   static constexpr int uri_parallelism = 8;
 
   const config::spec_file& file_;
@@ -227,6 +245,26 @@ class planner {
 
 plan make_plan(const config::spec_file& file, const plan_options& options) {
   return planner(file, options).build();
+}
+
+bool same_definition(const stage& a, const stage& b) {
+  auto spec_a = a.spec;
+  auto spec_b = b.spec;
+  spec_a.where = spec_b.where = {};
+  const auto& x = a.options;
+  const auto& y = b.options;
+  return spec_a == spec_b && a.flow == b.flow && a.step_definition == b.step_definition &&
+         x.always_event == y.always_event && x.batch_output == y.batch_output &&
+         x.linear_backoff == y.linear_backoff && x.backoff_delay == y.backoff_delay &&
+         x.error_destination == y.error_destination;
+}
+
+bool same_definition(const config::cron_source_spec& a, const config::cron_source_spec& b) {
+  auto x = a;
+  auto y = b;
+  x.where = y.where = x.sink.where = y.sink.where = {};
+  x.sink.field = y.sink.field = "";
+  return x == y;
 }
 
 std::set<std::pair<std::string, std::string>> namespaces_of(const plan& p) {

@@ -37,6 +37,10 @@ struct stage {
   config::function_spec spec;  // name, one input, output, DLQ, retries, timeout...
   stage_options options;
   std::string flow;  // the Parallel or Sequence it belongs to; "" for a plain Function
+  // What options.step runs, for comparing stages across reloads: "" (none: the spec's
+  // command), else the built-in's kind and settings: "filter {...}", "uri URL 30000ms",
+  // "display".
+  std::string step_definition;
 };
 
 struct plan {
@@ -53,6 +57,11 @@ struct plan_options {
 };
 
 plan make_plan(const config::spec_file& file, const plan_options& options = {});
+
+// Whether a stage (or a source) of one plan runs as that of another: every setting the same,
+// wherever in its file it was written. A reload (runtime::apply) leaves such ones running.
+bool same_definition(const stage& a, const stage& b);
+bool same_definition(const config::cron_source_spec& a, const config::cron_source_spec& b);
 
 // The namespaces ("tenant", "ns") that a plan's topics and topic patterns live in: what an
 // embedded broker must have for the plan to run (broker_thread::create_namespaces).

@@ -7,6 +7,7 @@
 #include <asio/dispatch.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "base/spawn.h"
@@ -31,7 +32,7 @@ std::string render_disk_full_gauge(bool full) {
 }  // namespace
 
 runtime::runtime(client::client& c, plan p, runtime_options options)
-    : options_(std::move(options)) {
+    : client_(c), options_(std::move(options)) {
   auto shards = shard_set::start(c, std::max(1, options_.threads));
   if (!shards) {
     spdlog::warn("cannot make a client per thread ({}): running on one thread",
@@ -39,12 +40,8 @@ runtime::runtime(client::client& c, plan p, runtime_options options)
     shards = shard_set::start(c, 1);
   }
   shards_ = std::move(*shards);
-  std::size_t next_shard = 0;
-  for (auto& s : p.stages) add_stage(std::move(s), next_shard);
-  for (auto& source : p.sources) {
-    const cron_source_options so{.clock = options_.clock};
-    sources_.push_back(std::make_unique<cron_source>(c, std::move(source), so));
-  }
+  for (auto& s : p.stages) units_.push_back(make_unit(std::move(s)));
+  for (auto& source : p.sources) sources_.push_back(make_source(std::move(source)));
 }
 
 runtime::~runtime() {
@@ -68,7 +65,8 @@ int instances_for(const stage& s, int threads) {
 
 }  // namespace
 
-void runtime::add_stage(stage s, std::size_t& next_shard) {
+std::unique_ptr<runtime::unit> runtime::make_unit(stage s) {
+  auto u = std::make_unique<unit>();
   const int parts = instances_for(s, static_cast<int>(shards_->size()));
   const int parallelism = s.spec.parallelism;
   for (int part = 0; part < parts; ++part) {
@@ -83,11 +81,20 @@ void runtime::add_stage(stage s, std::size_t& next_shard) {
                                   .pattern_discovery = options_.pattern_discovery,
                                   .backlog_refresh = options_.backlog_refresh,
                                   .stage = s.options};
-    const std::size_t shard = next_shard++ % shards_->size();
-    instances_.push_back(std::make_unique<function::function_instance>(
+    const std::size_t shard = next_shard_++ % shards_->size();
+    u->parts.push_back(std::make_unique<function::function_instance>(
         shards_->client(shard), std::move(spec), std::move(io)));
-    shard_of_.push_back(shard);
+    u->shards.push_back(shard);
   }
+  u->def = std::move(s);
+  return u;
+}
+
+std::unique_ptr<runtime::source_unit> runtime::make_source(config::cron_source_spec spec) {
+  auto u = std::make_unique<source_unit>();
+  const cron_source_options so{.clock = options_.clock};
+  u->source = std::make_unique<cron_source>(client_, std::move(spec), so);
+  return u;
 }
 
 result<void> runtime::serve_admin(asio::any_io_executor ex, const asio::ip::tcp::endpoint& at) {
@@ -104,13 +111,15 @@ std::string runtime::admin_url() const {
 
 bool runtime::ready() const {
   if (stopping_) return false;
-  for (std::size_t i = 0; i < instances_.size(); ++i) {
-    if (!read_instance(i, [](const function::function_instance& fi) { return fi.ready(); })) {
-      return false;
+  for (const auto& u : units_) {
+    for (std::size_t k = 0; k < u->parts.size(); ++k) {
+      if (!read_part(*u, k, [](const function::function_instance& fi) { return fi.ready(); })) {
+        return false;
+      }
     }
   }
   for (const auto& s : sources_) {
-    if (!s->ready()) return false;
+    if (!s->source->ready()) return false;
   }
   return true;
 }
@@ -120,56 +129,93 @@ bool runtime::broker_disk_full() const {
 }
 
 bool runtime::idle() const {
-  for (std::size_t i = 0; i < instances_.size(); ++i) {
-    if (read_instance(i, [](const function::function_instance& fi) { return fi.in_flight(); }) >
-        0) {
-      return false;
+  for (const auto& u : units_) {
+    for (std::size_t k = 0; k < u->parts.size(); ++k) {
+      const auto in_flight =
+          read_part(*u, k, [](const function::function_instance& fi) { return fi.in_flight(); });
+      if (in_flight > 0) return false;
     }
   }
   return true;
 }
 
-awaitable<result<void>> runtime::start_instance(std::size_t i) {
-  co_return co_await asio::co_spawn(shards_->executor(shard_of_[i]), instances_[i]->start(),
-                                    asio::use_awaitable);
+awaitable<result<void>> runtime::start_unit(unit* u) {
+  for (std::size_t k = 0; k < u->parts.size(); ++k) {
+    const auto shard = shards_->executor(u->shards[k]);
+    auto started = co_await asio::co_spawn(shard, u->parts[k]->start(), asio::use_awaitable);
+    if (started) continue;
+    // The parts started before this one close what they opened: a stopped instance's run()
+    // drains nothing and closes its parts.
+    for (std::size_t j = 0; j < k; ++j) {
+      function::function_instance* part = u->parts[j].get();
+      const auto on = shards_->executor(u->shards[j]);
+      asio::dispatch(on, [part] { part->stop(clock::now()); });
+      co_await asio::co_spawn(on, part->run(), asio::use_awaitable);
+    }
+    co_return started;
+  }
+  co_return result<void>{};
 }
 
-awaitable<void> runtime::run_instance(std::size_t i) {
-  co_await asio::co_spawn(shards_->executor(shard_of_[i]), instances_[i]->run(),
-                          asio::use_awaitable);
+void runtime::launch(unit* u, const asio::any_io_executor& ex) {
+  for (std::size_t k = 0; k < u->parts.size(); ++k) {
+    function::function_instance* part = u->parts[k].get();
+    const auto shard = shards_->executor(u->shards[k]);
+    spawn_held(ex, u->running,
+               [](asio::any_io_executor on, function::function_instance* p) -> awaitable<void> {
+                 co_await asio::co_spawn(on, p->run(), asio::use_awaitable);
+               }(shard, part));
+  }
+}
+
+void runtime::stop_unit(unit* u, clock::time_point deadline) {
+  for (std::size_t k = 0; k < u->parts.size(); ++k) {
+    function::function_instance* part = u->parts[k].get();
+    asio::dispatch(shards_->executor(u->shards[k]), [part, deadline] { part->stop(deadline); });
+  }
+}
+
+awaitable<void> runtime::retire(std::unique_ptr<unit> u) {
+  co_await u->running.close();
+  for (std::size_t k = 0; k < u->parts.size(); ++k) {
+    // What the instance owns (consumers, timers) belongs to its shard's loop: let it go there.
+    shards_->call(u->shards[k], [&u, k] {
+      u->parts[k].reset();
+      return true;
+    });
+  }
 }
 
 awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
   auto ex = co_await asio::this_coro::executor;
   result<void> outcome;
-  for (std::size_t i = 0; i < instances_.size(); ++i) {
-    auto started = co_await start_instance(i);
+  for (auto& u : units_) {
+    auto started = co_await start_unit(u.get());
     if (!started && !stopping_) {
       outcome = fail(started.error());
       stop();
     }
     if (stopping_) break;
   }
-  for (auto& source : sources_) {
+  for (auto& s : sources_) {
     if (stopping_) break;
-    auto started = co_await source->start();
+    auto started = co_await s->source->start();
     if (!started && !stopping_) {
       outcome = fail(started.error());
       stop();
     }
   }
-  gate running;
   if (!stopping_) {
-    for (std::size_t i = 0; i < instances_.size(); ++i) {
-      spawn_held(ex, running, run_instance(i));
-    }
-    for (auto& source : sources_) {
-      spawn_held(ex, running, source->run());
-    }
+    for (auto& u : units_) launch(u.get(), ex);
+    for (auto& s : sources_) spawn_held(ex, s->running, s->source->run());
+    running_ = true;
+    launched_.notify_all();
     if (on_ready) on_ready();
   }
   while (!stopping_) co_await stopped_.wait();
-  co_await running.close();
+  while (reloading_) co_await reloaded_.wait();  // it stops what it started, seeing stopping_
+  for (auto& u : units_) co_await u->running.close();
+  for (auto& s : sources_) co_await s->running.close();
   if (admin_) admin_->stop();
   co_return outcome;
 }
@@ -177,14 +223,130 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
 void runtime::stop() {
   if (stopping_) return;
   stopping_ = true;
+  launched_.notify_all();
   const auto deadline = clock::now() + options_.drain_timeout;
-  for (std::size_t i = 0; i < instances_.size(); ++i) {
-    function::function_instance* instance = instances_[i].get();
-    asio::dispatch(shards_->executor(shard_of_[i]),
-                   [instance, deadline] { instance->stop(deadline); });
-  }
-  for (auto& source : sources_) source->stop();
+  for (auto& u : units_) stop_unit(u.get(), deadline);
+  for (auto& s : sources_) s->source->stop();
   stopped_.notify_all();
+}
+
+awaitable<result<void>> runtime::apply(plan next) {
+  // After run() has launched what it started (it walks units_ until then), one at a time.
+  while (!running_ && !stopping_) co_await launched_.wait();
+  while (reloading_) co_await reloaded_.wait();
+  if (stopping_) co_return result<void>{};
+  reloading_ = true;
+  auto ex = co_await asio::this_coro::executor;
+  // Old units by name; what is left in it at the end is gone from the plan.
+  std::map<std::string, std::unique_ptr<unit>> old;
+  for (auto& u : units_) {
+    const std::string name = u->def.spec.name;
+    old.emplace(name, std::move(u));
+  }
+  units_.clear();
+  std::vector<std::unique_ptr<unit>> leaving;
+  std::vector<stage> starting;
+  std::size_t kept = 0;
+  for (auto& s : next.stages) {
+    auto it = old.find(s.spec.name);
+    if (it != old.end() && same_definition(it->second->def, s)) {
+      units_.push_back(std::move(it->second));
+      old.erase(it);
+      ++kept;
+      continue;
+    }
+    if (it != old.end()) {
+      spdlog::info("reload: {} changed: draining it, to start it again as defined now",
+                   s.spec.name);
+      leaving.push_back(std::move(it->second));
+      old.erase(it);
+    } else {
+      spdlog::info("reload: {} is new: starting it", s.spec.name);
+    }
+    starting.push_back(std::move(s));
+  }
+  for (auto& [name, u] : old) {
+    spdlog::info("reload: {} is gone from the spec: draining it, to stop it", name);
+    leaving.push_back(std::move(u));
+  }
+  // Drained and stopped before what replaces them starts: an EFFECTIVELY_ONCE output's producer
+  // name is taken until then, and a message must not run in both.
+  const auto deadline = clock::now() + options_.drain_timeout;
+  for (auto& u : leaving) stop_unit(u.get(), deadline);
+  for (auto& u : leaving) co_await retire(std::move(u));
+  result<void> outcome;
+  for (auto& s : starting) {
+    if (stopping_) break;
+    const std::string name = s.spec.name;
+    auto u = make_unit(std::move(s));
+    auto started = co_await start_unit(u.get());
+    if (!started) {
+      spdlog::error("reload: {} cannot start: {}", name, started.error().message());
+      if (outcome) outcome = fail(started.error());
+      co_await retire(std::move(u));  // start_unit closed what it had started
+      continue;
+    }
+    if (running_) launch(u.get(), ex);
+    if (stopping_) stop_unit(u.get(), clock::now() + options_.drain_timeout);
+    units_.push_back(std::move(u));
+    spdlog::info("reload: {} started", name);
+  }
+  auto sources = co_await apply_sources(std::move(next.sources), ex);
+  if (!sources && outcome) outcome = sources;
+  spdlog::info("reload: done: {} stage(s) kept, {} started, {} stopped", kept, starting.size(),
+               leaving.size());
+  reloading_ = false;
+  reloaded_.notify_all();
+  co_return outcome;
+}
+
+awaitable<result<void>> runtime::apply_sources(std::vector<config::cron_source_spec> next,
+                                               asio::any_io_executor ex) {
+  std::map<std::string, std::unique_ptr<source_unit>> old;
+  for (auto& s : sources_) {
+    const std::string name = s->source->spec().name;
+    old.emplace(name, std::move(s));
+  }
+  sources_.clear();
+  std::vector<std::unique_ptr<source_unit>> leaving;
+  std::vector<config::cron_source_spec> starting;
+  for (auto& spec : next) {
+    auto it = old.find(spec.name);
+    if (it != old.end() && same_definition(it->second->source->spec(), spec)) {
+      sources_.push_back(std::move(it->second));
+      old.erase(it);
+      continue;
+    }
+    spdlog::info("reload: source {} {}", spec.name,
+                 it != old.end() ? "changed: stopping it, to start it again" : "is new");
+    if (it != old.end()) {
+      leaving.push_back(std::move(it->second));
+      old.erase(it);
+    }
+    starting.push_back(std::move(spec));
+  }
+  for (auto& [name, s] : old) {
+    spdlog::info("reload: source {} is gone from the spec: stopping it", name);
+    leaving.push_back(std::move(s));
+  }
+  for (auto& s : leaving) s->source->stop();
+  for (auto& s : leaving) co_await s->running.close();
+  result<void> outcome;
+  for (auto& spec : starting) {
+    if (stopping_) break;
+    auto s = make_source(std::move(spec));
+    auto started = co_await s->source->start();
+    if (!started) {
+      spdlog::error("reload: source {} cannot start: {}", s->source->spec().name,
+                    started.error().message());
+      if (outcome) outcome = fail(started.error());
+      continue;
+    }
+    if (running_) spawn_held(ex, s->running, s->source->run());
+    if (stopping_) s->source->stop();
+    sources_.push_back(std::move(s));
+  }
+  co_return outcome;
 }
 
 http::http_response runtime::handle(const http::http_request& request) const {
@@ -213,10 +375,12 @@ http::http_response runtime::handle(const http::http_request& request) const {
   }
   if (path.size() == 1 && path[0] == "metrics") {
     std::vector<function::labelled_metrics> all;
-    for (std::size_t i = 0; i < instances_.size(); ++i) {
-      all.push_back(read_instance(i, [](const function::function_instance& fi) {
-        return function::labelled_metrics{fi.spec().name, fi.instance_id(), fi.metrics()};
-      }));
+    for (const auto& u : units_) {
+      for (std::size_t k = 0; k < u->parts.size(); ++k) {
+        all.push_back(read_part(*u, k, [](const function::function_instance& fi) {
+          return function::labelled_metrics{fi.spec().name, fi.instance_id(), fi.metrics()};
+        }));
+      }
     }
     std::string body = function::render_prometheus(all);
     if (options_.broker_disk_full) body += render_disk_full_gauge(broker_disk_full());
@@ -225,12 +389,14 @@ http::http_response runtime::handle(const http::http_request& request) const {
   if (path.size() == 1 && path[0] == "status") {
     nlohmann::json body = {{"ready", ready()}, {"instances", nlohmann::json::array()}};
     if (options_.broker_disk_full) body["broker"] = {{"disk_full", broker_disk_full()}};
-    for (std::size_t i = 0; i < instances_.size(); ++i) {
-      body["instances"].push_back(
-          read_instance(i, [](const function::function_instance& fi) { return fi.status(); }));
+    for (const auto& u : units_) {
+      for (std::size_t k = 0; k < u->parts.size(); ++k) {
+        body["instances"].push_back(
+            read_part(*u, k, [](const function::function_instance& fi) { return fi.status(); }));
+      }
     }
     body["sources"] = nlohmann::json::array();
-    for (const auto& s : sources_) body["sources"].push_back(s->status());
+    for (const auto& s : sources_) body["sources"].push_back(s->source->status());
     return {.body = body.dump(2) + "\n"};
   }
   return {.status = 404, .body = R"({"reason": "not found"})"};

@@ -1,12 +1,14 @@
 #pragma once
 // A spec file's plan (flow/plan.h) run on one client: one function_instance per stage (a plain
 // Function, or one hop of a Parallel or Sequence), one cron_source per cron source, and the
-// admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs:
+// admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs. apply() swaps in a new plan
+// while it runs, restarting only the stages that changed (a reload, `shfn run`'s SIGHUP).
 //
 //   GET /healthz   200 "ok" while the process runs
 //   GET /readyz    200 once every instance has subscribed, 503 before and while draining
 //   GET /metrics   Prometheus text, Pulsar Functions' metric names, labels function and instance
 //   GET /status    JSON: one object per instance (see function::function_instance::status)
+//   GET /version   JSON: shfn's version
 //
 // Threads: the runtime, its admin endpoints and the cron sources run on the executor of the
 // client it was created with; the instances are spread over `threads` event loops, that one
@@ -67,6 +69,13 @@ class runtime {
   asio::awaitable<result<void>> run(std::function<void()> on_ready);
   // Stops taking messages; in-flight ones get until now + drain_timeout.
   void stop();
+  // A reload: runs `next` instead of the plan running now, touching only what differs. A stage
+  // or source that is the same definition (plan.h) keeps running; one that is gone drains and
+  // stops; a changed one drains and stops, then starts as defined now; a new one starts. One
+  // reload at a time (a second waits for the first); each step is logged. Fails with the first
+  // stage that cannot start (the rest of the reload is done all the same). From run()'s
+  // executor, while run() runs.
+  asio::awaitable<result<void>> apply(plan next);
 
   bool ready() const;
   // No instance has a message in flight.
@@ -74,27 +83,53 @@ class runtime {
   http::http_response handle(const http::http_request& request) const;
 
  private:
+  // One stage of the plan as it runs: its instances (one, or its parts over the shards). Each
+  // part's run() holds `running`.
+  struct unit {
+    stage def;
+    std::vector<std::unique_ptr<function::function_instance>> parts;
+    std::vector<std::size_t> shards;  // parts[k] lives on shard shards[k]
+    gate running;
+  };
+  struct source_unit {
+    std::unique_ptr<cron_source> source;
+    gate running;
+  };
+
   bool broker_disk_full() const;
-  void add_stage(stage s, std::size_t& next_shard);
-  // Instance `i`'s start() and run(), on its shard, awaited from the runtime's executor.
-  asio::awaitable<result<void>> start_instance(std::size_t i);
-  asio::awaitable<void> run_instance(std::size_t i);
-  // Reads instance `i` on its shard (for the admin endpoints).
+  std::unique_ptr<unit> make_unit(stage s);
+  std::unique_ptr<source_unit> make_source(config::cron_source_spec spec);
+  // Starts every part; fails (having stopped none) when one cannot start.
+  asio::awaitable<result<void>> start_unit(unit* u);
+  // Spawns each part's run() on its shard, held by u->running.
+  void launch(unit* u, const asio::any_io_executor& ex);
+  // Tells each part to drain until `deadline`.
+  void stop_unit(unit* u, clock::time_point deadline);
+  // Waits for a stopped unit's parts to end, then destroys them, each on its shard.
+  asio::awaitable<void> retire(std::unique_ptr<unit> u);
+  asio::awaitable<result<void>> apply_sources(std::vector<config::cron_source_spec> next,
+                                              asio::any_io_executor ex);
+  // Reads part k of `u` on its shard (for the admin endpoints).
   template <class F>
-  auto read_instance(std::size_t i, F f) const {
-    return shards_->call(shard_of_[i], [this, i, &f] { return f(*instances_[i]); });
+  auto read_part(const unit& u, std::size_t k, F f) const {
+    return shards_->call(u.shards[k], [&u, k, &f] { return f(*u.parts[k]); });
   }
 
+  client::client& client_;  // the sources' (shard 0's)
   runtime_options options_;
   std::unique_ptr<shard_set> shards_;
+  std::size_t next_shard_ = 0;  // where the next part goes, round-robin
   // ~runtime joins the shards' threads first: these then go with no thread running, and
   // before the shards' clients.
-  std::vector<std::unique_ptr<function::function_instance>> instances_;
-  std::vector<std::size_t> shard_of_;  // instances_[i] lives on shard shard_of_[i]
-  std::vector<std::unique_ptr<cron_source>> sources_;
+  std::vector<std::unique_ptr<unit>> units_;  // in plan order
+  std::vector<std::unique_ptr<source_unit>> sources_;
   std::unique_ptr<http::http_server> admin_;
+  bool running_ = false;  // run() has launched the units: apply() launches what it starts
+  notifier launched_;
   bool stopping_ = false;
   notifier stopped_;
+  bool reloading_ = false;
+  notifier reloaded_;
 };
 
 }  // namespace shfn::flow

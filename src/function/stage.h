@@ -51,7 +51,8 @@ class step {
   }
 };
 
-// How a stage differs from a plain function; the defaults are a plain function's.
+// How a stage differs from a plain function; the defaults are a plain function's. (A new field
+// goes into flow/plan.cc's same_definition too, or a reload would not see it change.)
 struct stage_options {
   std::shared_ptr<function::step> step;  // null: run the spec's command (exec or stream mode)
   bool always_event = false;             // synthesize an event for a plain input's output too

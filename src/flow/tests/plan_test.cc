@@ -242,5 +242,46 @@ spec:
             std::vector<std::string>{"standalone"});
 }
 
+// What a reload compares: the same text gives the same stages wherever it sits in the file; a
+// changed setting changes its own stage and only that.
+TEST(Plan, StagesAreTheSameDefinitionUnlessASettingChanged) {
+  constexpr std::string_view before = R"(kind: Function
+metadata: {name: upper}
+spec: {command: "tr a-z A-Z", inputs: [in], output: out}
+---
+kind: Parallel
+metadata: {name: fan}
+spec:
+  branches:
+    - filter: {exact: {type: a}}
+      subscriber: {uri: "http://127.0.0.1:9/a"}
+    - subscriber: {builtin: display}
+---
+kind: CronSource
+metadata: {name: tick}
+spec: {schedule: "* * * * *", sink: {ref: {kind: Parallel, name: fan}}}
+)";
+  const plan old_plan = make_plan(load(before));
+  // Moved down a line, nothing else: the same.
+  const plan moved = make_plan(load(std::string("\n") + std::string(before)));
+  ASSERT_EQ(names(old_plan), names(moved));
+  for (std::size_t i = 0; i < old_plan.stages.size(); ++i) {
+    EXPECT_TRUE(same_definition(old_plan.stages[i], moved.stages[i])) << names(moved)[i];
+  }
+  EXPECT_TRUE(same_definition(old_plan.sources[0], moved.sources[0]));
+
+  std::string changed(before);
+  changed.replace(changed.find("{type: a}"), 9, "{type: b}");
+  changed.replace(changed.find("tr a-z A-Z"), 10, "tr A-Z a-z");
+  changed.replace(changed.find("* * * * *"), 9, "*/2 * * * *");
+  const plan new_plan = make_plan(load(changed));
+  std::set<std::string> differ;
+  for (std::size_t i = 0; i < old_plan.stages.size(); ++i) {
+    if (!same_definition(old_plan.stages[i], new_plan.stages[i])) differ.insert(names(new_plan)[i]);
+  }
+  EXPECT_EQ(differ, (std::set<std::string>{"upper", "fan-branch-0-filter"}));
+  EXPECT_FALSE(same_definition(old_plan.sources[0], new_plan.sources[0]));
+}
+
 }  // namespace
 }  // namespace shfn::flow
