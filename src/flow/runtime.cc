@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -67,6 +68,13 @@ int instances_for(const stage& s, int threads) {
 
 std::unique_ptr<runtime::unit> runtime::make_unit(stage s) {
   auto u = std::make_unique<unit>();
+  u->def = std::move(s);
+  make_parts(u.get());
+  return u;
+}
+
+void runtime::make_parts(unit* u) {
+  const stage& s = u->def;
   const int parts = instances_for(s, static_cast<int>(shards_->size()));
   const int parallelism = s.spec.parallelism;
   for (int part = 0; part < parts; ++part) {
@@ -86,8 +94,6 @@ std::unique_ptr<runtime::unit> runtime::make_unit(stage s) {
         shards_->client(shard), std::move(spec), std::move(io)));
     u->shards.push_back(shard);
   }
-  u->def = std::move(s);
-  return u;
 }
 
 std::unique_ptr<runtime::source_unit> runtime::make_source(config::cron_source_spec spec) {
@@ -175,7 +181,7 @@ void runtime::stop_unit(unit* u, clock::time_point deadline) {
   }
 }
 
-awaitable<void> runtime::retire(std::unique_ptr<unit> u) {
+awaitable<void> runtime::drop_parts(unit* u) {
   co_await u->running.close();
   for (std::size_t k = 0; k < u->parts.size(); ++k) {
     // What the instance owns (consumers, timers) belongs to its shard's loop: let it go there.
@@ -184,6 +190,8 @@ awaitable<void> runtime::retire(std::unique_ptr<unit> u) {
       return true;
     });
   }
+  u->parts.clear();
+  u->shards.clear();
 }
 
 awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
@@ -273,7 +281,7 @@ awaitable<result<void>> runtime::apply(plan next) {
   // name is taken until then, and a message must not run in both.
   const auto deadline = clock::now() + options_.drain_timeout;
   for (auto& u : leaving) stop_unit(u.get(), deadline);
-  for (auto& u : leaving) co_await retire(std::move(u));
+  for (auto& u : leaving) co_await drop_parts(u.get());
   result<void> outcome;
   for (auto& s : starting) {
     if (stopping_) break;
@@ -283,7 +291,7 @@ awaitable<result<void>> runtime::apply(plan next) {
     if (!started) {
       spdlog::error("reload: {} cannot start: {}", name, started.error().message());
       if (outcome) outcome = fail(started.error());
-      co_await retire(std::move(u));  // start_unit closed what it had started
+      co_await drop_parts(u.get());  // start_unit closed what it had started
       continue;
     }
     if (running_) launch(u.get(), ex);
@@ -349,8 +357,9 @@ awaitable<result<void>> runtime::apply_sources(std::vector<config::cron_source_s
   co_return outcome;
 }
 
-http::http_response runtime::handle(const http::http_request& request) const {
+http::http_response runtime::handle(const http::http_request& request) {
   const auto& path = request.path;
+  if (auto answered = functions_api(request)) return std::move(*answered);
   const bool for_broker = !path.empty() && (path[0] == "admin" || path[0] == "lookup");
   if (for_broker && options_.broker_admin) return options_.broker_admin(request);
   if (request.method != "GET" && request.method != "HEAD") {
@@ -400,6 +409,117 @@ http::http_response runtime::handle(const http::http_request& request) const {
     return {.body = body.dump(2) + "\n"};
   }
   return {.status = 404, .body = R"({"reason": "not found"})"};
+}
+
+// ------------------------------------------------------------------------------ functions API
+
+namespace {
+
+http::http_response reason(int status, const std::string& text) {
+  return {.status = status, .body = nlohmann::json{{"reason", text}}.dump()};
+}
+
+}  // namespace
+
+runtime::unit* runtime::find_function(const std::string& name) const {
+  for (const auto& u : units_) {
+    if (u->def.flow.empty() && u->def.spec.name == name) return u.get();
+  }
+  return nullptr;
+}
+
+std::vector<function_instance_snapshot> runtime::snapshots(const unit& u) const {
+  std::vector<function_instance_snapshot> out;
+  if (u.parts.empty()) {  // stopped: one instance that does not run
+    out.push_back({.instance_id = options_.instance_id});
+    return out;
+  }
+  for (std::size_t k = 0; k < u.parts.size(); ++k) {
+    out.push_back(read_part(u, k, [](const function::function_instance& fi) {
+      return function_instance_snapshot{.instance_id = fi.instance_id(),
+                                        .running = true,
+                                        .restarts = static_cast<int>(fi.worker_restarts()),
+                                        .metrics = fi.metrics()};
+    }));
+  }
+  return out;
+}
+
+std::optional<http::http_response> runtime::functions_api(const http::http_request& r) {
+  const auto& p = r.path;
+  if (p.size() < 5 || p[0] != "admin" || p[1] != "v3" || p[2] != "functions") return std::nullopt;
+  const bool ours = p[3] == functions_tenant && p[4] == functions_namespace;
+  if (p.size() == 5) {
+    if (r.method != "GET") return reason(405, "only GET lists functions");
+    nlohmann::json names = nlohmann::json::array();
+    if (ours) {
+      for (const auto& u : units_)
+        if (u->def.flow.empty()) names.push_back(u->def.spec.name);
+    }
+    return http::http_response{.body = names.dump()};
+  }
+  const std::string& name = p[5];
+  unit* u = ours ? find_function(name) : nullptr;
+  if (u == nullptr) return reason(404, "Function " + name + " doesn't exist");
+  const std::string action = p.size() == 7 ? p[6] : (p.size() == 6 ? "" : "?");
+  if (r.method == "GET" && action.empty()) {
+    return http::http_response{.body = function_config_json(u->def.spec).dump()};
+  }
+  if (r.method == "GET" && action == "status") {
+    return http::http_response{.body = function_status_json(snapshots(*u)).dump()};
+  }
+  if (r.method == "GET" && action == "stats") {
+    return http::http_response{.body = function_stats_json(snapshots(*u)).dump()};
+  }
+  const auto ex = shards_->executor(0);
+  if (r.method == "POST" && (action == "stop" || action == "restart")) {
+    asio::co_spawn(ex, stop_function(name, action == "restart"), asio::detached);
+    return http::http_response{.status = 204, .content_type = ""};
+  }
+  if (r.method == "POST" && action == "start") {
+    asio::co_spawn(ex, start_function(name), asio::detached);
+    return http::http_response{.status = 204, .content_type = ""};
+  }
+  // Not accepted and ignored: refused, by name.
+  return reason(501, r.method + " " + r.target +
+                         " is not supported by shfn run yet: functions are created, updated and "
+                         "deleted through their spec files and a reload (SIGHUP)");
+}
+
+awaitable<void> runtime::stop_function(std::string name, bool start_again) {
+  while (reloading_) co_await reloaded_.wait();
+  if (stopping_) co_return;
+  reloading_ = true;
+  unit* u = find_function(name);
+  if (u != nullptr && !u->parts.empty()) {
+    spdlog::info("{}: stopping it (functions API): draining", name);
+    stop_unit(u, clock::now() + options_.drain_timeout);
+    co_await drop_parts(u);
+    spdlog::info("{}: stopped", name);
+  }
+  reloading_ = false;
+  reloaded_.notify_all();
+  if (start_again) co_await start_function(std::move(name));
+}
+
+awaitable<void> runtime::start_function(std::string name) {
+  while (reloading_) co_await reloaded_.wait();
+  if (stopping_) co_return;
+  reloading_ = true;
+  unit* u = find_function(name);
+  if (u != nullptr && u->parts.empty()) {
+    make_parts(u);
+    auto started = co_await start_unit(u);
+    if (started) {
+      launch(u, co_await asio::this_coro::executor);
+      spdlog::info("{}: started (functions API)", name);
+    } else {
+      spdlog::error("{}: cannot start: {}", name, started.error().message());
+      co_await drop_parts(u);  // start_unit closed what it had started
+    }
+  }
+  reloading_ = false;
+  reloaded_.notify_all();
 }
 
 }  // namespace shfn::flow

@@ -21,6 +21,7 @@
 #include <asio/awaitable.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "client/client.h"
 #include "config/spec.h"
 #include "flow/cron_source.h"
+#include "flow/function_admin.h"
 #include "flow/plan.h"
 #include "flow/shards.h"
 #include "function/function_instance.h"
@@ -80,13 +82,15 @@ class runtime {
   bool ready() const;
   // No instance has a message in flight.
   bool idle() const;
-  http::http_response handle(const http::http_request& request) const;
+  http::http_response handle(const http::http_request& request);
 
  private:
   // One stage of the plan as it runs: its instances (one, or its parts over the shards). Each
   // part's run() holds `running`.
   struct unit {
     stage def;
+    // None while stopped through the functions API (a reload that leaves it unchanged leaves
+    // it stopped).
     std::vector<std::unique_ptr<function::function_instance>> parts;
     std::vector<std::size_t> shards;  // parts[k] lives on shard shards[k]
     gate running;
@@ -98,6 +102,7 @@ class runtime {
 
   bool broker_disk_full() const;
   std::unique_ptr<unit> make_unit(stage s);
+  void make_parts(unit* u);
   std::unique_ptr<source_unit> make_source(config::cron_source_spec spec);
   // Starts every part; fails (having stopped none) when one cannot start.
   asio::awaitable<result<void>> start_unit(unit* u);
@@ -105,10 +110,19 @@ class runtime {
   void launch(unit* u, const asio::any_io_executor& ex);
   // Tells each part to drain until `deadline`.
   void stop_unit(unit* u, clock::time_point deadline);
-  // Waits for a stopped unit's parts to end, then destroys them, each on its shard.
-  asio::awaitable<void> retire(std::unique_ptr<unit> u);
+  // Waits for a stopped unit's parts to end, then destroys them, each on its shard; the unit
+  // is left without parts.
+  asio::awaitable<void> drop_parts(unit* u);
   asio::awaitable<result<void>> apply_sources(std::vector<config::cron_source_spec> next,
                                               asio::any_io_executor ex);
+  // Pulsar's functions API (/admin/v3/functions/public/default/...) over the plain Functions;
+  // nullopt for other paths.
+  std::optional<http::http_response> functions_api(const http::http_request& r);
+  unit* find_function(const std::string& name) const;
+  std::vector<function_instance_snapshot> snapshots(const unit& u) const;
+  // The functions API's stop and start: a change like a reload's, one at a time with them.
+  asio::awaitable<void> stop_function(std::string name, bool start_again);
+  asio::awaitable<void> start_function(std::string name);
   // Reads part k of `u` on its shard (for the admin endpoints).
   template <class F>
   auto read_part(const unit& u, std::size_t k, F f) const {

@@ -590,6 +590,8 @@ awaitable<bool> function_instance::after_failure(const client::message* msg,
   const client::message& m = *msg;
   const exec::outcome& o = *attempt;
   ++metrics_.user_exceptions;
+  metrics_.last_error = o.message;
+  metrics_.last_error_ms = now_ms();
   // Unordered messages come back through the broker, which counts their deliveries.
   const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
   log_.post(log_level::warn, "attempt " + std::to_string(failures_so_far) + " failed: " + o.message,
@@ -692,6 +694,10 @@ void function_instance::acknowledge(const client::message& m, std::size_t input_
 
 void function_instance::trace(const client::message& m, std::string_view what) const {
   log_.trace(m.id.str(), what);
+}
+
+std::uint64_t function_instance::worker_restarts() const {
+  return workers_ ? workers_->restarts() : 0;
 }
 
 function_metrics function_instance::metrics() const {

@@ -101,6 +101,8 @@ class function_instance {
   // output's receipt).
   std::size_t in_flight() const { return admission_.in_flight(); }
   const config::function_spec& spec() const { return spec_; }
+  // Stream workers started again after one ended (0 in exec mode).
+  std::uint64_t worker_restarts() const;
   int instance_id() const { return options_.instance_id; }
   function_metrics metrics() const;
   nlohmann::json status() const;

@@ -40,6 +40,8 @@ struct function_metrics {
   std::uint64_t log_lines_dropped = 0;  // log topic back-pressure
   std::int64_t last_invocation_ms = 0;  // ms since the epoch; 0: never
   std::int64_t input_backlog = -1;      // the inputs' unacked messages, as last asked; -1: unknown
+  std::string last_error;               // the last failed attempt's, for the functions API
+  std::int64_t last_error_ms = 0;       // when, ms since the epoch; 0: none yet
   latency_window process_latency;
 };
 

@@ -1,0 +1,133 @@
+"""Pulsar's functions API on `shfn run`'s admin port (/admin/v3/functions/public/default/...):
+list, get, status, stats, stop, start and restart, over HTTP and through Pulsar's own
+pulsar-admin (pulsar-client-tools from Maven Central, in pulsar-shell); what shfn run does not
+do yet (create, update, delete, trigger) is refused by name."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+
+from conftest import ROOT, wait_for
+
+UPPER = """kind: Function
+metadata: {name: upper}
+spec:
+  command: ["tr", "a-z", "A-Z"]
+  inputs: [in]
+  output: out
+  userConfig: {greeting: hi}
+---
+kind: Parallel
+metadata: {name: fan}
+spec:
+  ingress: fan-in
+  branches:
+    - subscriber: {command: cat}
+"""
+
+API = "/admin/v3/functions/public/default"
+
+
+def call(rt, method, path):
+    request = urllib.request.Request(rt.http + path, method=method, data=b"" if method == "POST"
+                                     else None)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            text = r.read().decode()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode() or "null")
+
+
+def running(rt):
+    return call(rt, "GET", f"{API}/upper/status")[1]["numRunning"]
+
+
+def test_the_functions_api_lists_shows_and_controls_functions(make_spec, runtimes, clients):
+    spec = make_spec(text=UPPER, topics=["in", "out", "fan-in"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    # Flow stages are not Functions.
+    assert call(rt, "GET", API) == (200, ["upper"])
+    assert call(rt, "GET", "/admin/v3/functions/other/ns") == (200, [])
+    status, config = call(rt, "GET", f"{API}/upper")
+    assert status == 200
+    assert config["inputs"] == [f"persistent://public/default/{spec.topic('in')}"]
+    assert config["output"] == f"persistent://public/default/{spec.topic('out')}"
+    assert config["userConfig"] == {"greeting": "hi"} and config["command"] == ["tr", "a-z", "A-Z"]
+
+    c.produce(spec.topic("in"), "one")
+    assert [m["payload"] for m in c.consume_json(spec.topic("out"), 1)] == ["ONE"]
+    status = call(rt, "GET", f"{API}/upper/status")[1]
+    assert (status["numInstances"], status["numRunning"]) == (1, 1)
+    assert status["instances"][0]["status"]["numSuccessfullyProcessed"] == 1
+    stats = call(rt, "GET", f"{API}/upper/stats")[1]
+    assert stats["receivedTotal"] == 1 and stats["processedSuccessfullyTotal"] == 1
+
+    # Stopped, it takes nothing; started again, it takes what waited.
+    assert call(rt, "POST", f"{API}/upper/stop")[0] == 204
+    wait_for(lambda: running(rt) == 0, what="the function to stop")
+    c.produce(spec.topic("in"), "two")
+    assert call(rt, "POST", f"{API}/upper/start")[0] == 204
+    wait_for(lambda: running(rt) == 1, what="the function to start")
+    assert [m["payload"] for m in c.consume_json(spec.topic("out"), 2)] == ["ONE", "TWO"]
+    assert call(rt, "POST", f"{API}/upper/restart")[0] == 204
+    wait_for(lambda: "upper: started (functions API)" in rt.stderr().split("upper: stopped")[-1],
+             what="the restart")
+
+    status, body = call(rt, "GET", f"{API}/nope")
+    assert status == 404 and body["reason"] == "Function nope doesn't exist"
+    status, body = call(rt, "DELETE", f"{API}/upper")
+    assert status == 501 and "DELETE" in body["reason"] and "not supported" in body["reason"]
+    assert running(rt) == 1
+
+
+def pulsar_shell(admin_url, commands):
+    """Runs pulsar-admin `commands` in one pulsar-shell; [(command, output)]."""
+    lib = subprocess.run(["bash", os.path.join(ROOT, "scripts", "setup-pulsar.sh")],
+                         capture_output=True, text=True, timeout=1200, check=True).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="shfn-functions-api-") as tmp:
+        conf = os.path.join(tmp, "client.conf")
+        with open(conf, "w") as f:
+            f.write(f"webServiceUrl={admin_url}\nbrokerServiceUrl=pulsar://127.0.0.1:1\n")
+        script = os.path.join(tmp, "script")
+        with open(script, "w") as f:
+            f.write("".join(f"admin {c}\n" for c in commands))
+        r = subprocess.run(["java", "-XX:TieredStopAtLevel=1", "-cp", os.path.join(lib, "*"),
+                            "org.apache.pulsar.shell.PulsarShell", "-c", conf, "-np", "-f", script],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=300, cwd=tmp, env=dict(os.environ, HOME=tmp))
+    sections = re.split(r"^\[\d+/\d+\] Executing admin (.*)$", r.stdout, flags=re.M)
+    got = [(sections[i].strip(), sections[i + 1].strip()) for i in range(1, len(sections) - 1, 2)]
+    assert [c for c, _ in got] == commands, r.stdout
+    return dict(got)
+
+
+def test_pulsar_admin_manages_shfn_functions(make_spec, runtimes, clients):
+    spec = make_spec(text=UPPER, topics=["in", "out", "fan-in"])
+    rt = runtimes(spec)
+    clients(rt).produce(spec.topic("in"), "counted")
+    wait_for(lambda: call(rt, "GET", f"{API}/upper/stats")[1]["processedSuccessfullyTotal"] == 1,
+             what="the message to be processed")
+    names = "--tenant public --namespace default --name upper"
+    out = pulsar_shell(rt.http, ["functions list --tenant public --namespace default",
+                                 f"functions get {names}", f"functions status {names}",
+                                 f"functions stats {names}", f"functions stop {names}",
+                                 f"functions start {names}", f"functions restart {names}",
+                                 "functions get --tenant public --namespace default --name nope"])
+    assert out["functions list --tenant public --namespace default"] == "upper"
+    config = json.loads(out[f"functions get {names}"])
+    assert config["name"] == "upper" and config["processingGuarantees"] == "ATLEAST_ONCE"
+    status = json.loads(out[f"functions status {names}"])
+    assert status["numRunning"] == 1
+    assert status["instances"][0]["status"]["numSuccessfullyProcessed"] == 1
+    assert json.loads(out[f"functions stats {names}"])["receivedTotal"] == 1
+    assert out[f"functions stop {names}"] == "Stopped successfully"
+    assert out[f"functions start {names}"] == "Started successfully"
+    assert out[f"functions restart {names}"] == "Restarted successfully"
+    assert "Function nope doesn't exist" in out[
+        "functions get --tenant public --namespace default --name nope"]
+    wait_for(lambda: running(rt) == 1, what="the function to run again")
