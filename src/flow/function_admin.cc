@@ -103,7 +103,8 @@ json function_stats_json(const std::vector<function_instance_snapshot>& instance
                       {"avgProcessLatency", average_latency_ms(m)},
                       {"lastInvocation", m.last_invocation_ms}}}});
   }
-  const double average = latency_count == 0 ? 0.0 : latency_sum_ms / latency_count;
+  const double average =
+      latency_count == 0 ? 0.0 : latency_sum_ms / static_cast<double>(latency_count);
   return {{"receivedTotal", received},       {"processedSuccessfullyTotal", processed},
           {"systemExceptionsTotal", system}, {"userExceptionsTotal", user},
           {"avgProcessLatency", average},    {"lastInvocation", last},
