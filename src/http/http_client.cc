@@ -48,9 +48,10 @@ std::optional<std::uint16_t> parse_port(std::string_view s) {
   return static_cast<std::uint16_t>(port);
 }
 
-result<std::string> request_head(const http_url& url, const header_fields& headers,
-                                 std::size_t body_size) {
-  std::string head = fmt::format("POST {} HTTP/1.1\r\nHost: {}\r\n", url.target, url.host_header());
+result<std::string> request_head(std::string_view method, const http_url& url,
+                                 const header_fields& headers, std::size_t body_size) {
+  std::string head =
+      fmt::format("{} {} HTTP/1.1\r\nHost: {}\r\n", method, url.target, url.host_header());
   for (const auto& [name, value] : headers) {
     const std::string key = ascii_lower(name);
     const bool owned = key == "host" || key == "content-length" || key == "transfer-encoding" ||
@@ -242,7 +243,15 @@ result<http_url> parse_http_url(std::string_view url) {
 
 awaitable<result<http_reply>> post(http_url url, header_fields headers, std::string body,
                                    http_client_limits limits) {
-  auto head = request_head(url, headers, body.size());
+  co_return co_await request("POST", std::move(url), std::move(headers), std::move(body), limits);
+}
+
+awaitable<result<http_reply>> request(std::string method, http_url url, header_fields headers,
+                                      std::string body, http_client_limits limits) {
+  if (method.empty() || !std::ranges::all_of(method, is_tchar)) {
+    co_return fail(errc::invalid_request_header);
+  }
+  auto head = request_head(method, url, headers, body.size());
   if (!head) co_return fail(head.error());
   const clock::time_point deadline = clock::now() + limits.timeout;
   auto x = std::make_shared<exchange>(co_await asio::this_coro::executor);

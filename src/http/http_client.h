@@ -1,5 +1,5 @@
 #pragma once
-// An HTTP/1.1 client on Asio for `uri` subscribers: one POST per call (CloudEvents binary mode
+// An HTTP/1.1 client on Asio for `uri` subscribers (and the CLI's admin calls): one request per call (CloudEvents binary mode
 // is the caller's business: it passes the ce-* headers and the data), one connection per request
 // ("Connection: close"; no reuse, no pipelining), plain http:// only.
 //
@@ -68,5 +68,10 @@ using header_fields = std::vector<std::pair<std::string, std::string>>;
 // sent. Arguments are taken by value: they must outlive the suspended coroutine.
 asio::awaitable<result<http_reply>> post(http_url url, header_fields headers, std::string body,
                                          http_client_limits limits = {});
+// The same with another method (GET, PUT, DELETE...: a token; else invalid_request_header), for
+// the CLI's calls to admin APIs. A body is sent with its Content-Length whatever the method.
+asio::awaitable<result<http_reply>> request(std::string method, http_url url,
+                                            header_fields headers, std::string body = {},
+                                            http_client_limits limits = {});
 
 }  // namespace shfn::http

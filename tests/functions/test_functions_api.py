@@ -10,7 +10,7 @@ import tempfile
 import urllib.error
 import urllib.request
 
-from conftest import ROOT, wait_for
+from conftest import ROOT, _env, wait_for
 
 UPPER = """kind: Function
 metadata: {name: upper}
@@ -131,3 +131,57 @@ def test_pulsar_admin_manages_shfn_functions(make_spec, runtimes, clients):
     assert "Function nope doesn't exist" in out[
         "functions get --tenant public --namespace default --name nope"]
     wait_for(lambda: running(rt) == 1, what="the function to run again")
+
+
+LOGGED = """kind: Function
+metadata: {name: logged}
+spec:
+  command: 'read -r x; echo "saw $x" >&2; echo "$x"'
+  inputs: [in]
+  output: out
+  logTopic: log
+"""
+
+
+def shfn_cli(rt, *args, env=None):
+    return subprocess.run([_env("SHFN_BIN"), *args, "--admin-url", rt.http], capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+def test_shfn_functions_is_the_apis_command_line(make_spec, runtimes, clients):
+    spec = make_spec(text=LOGGED, topics=["in", "out", "log"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    c.produce(spec.topic("in"), "x1")
+    assert [m["payload"] for m in c.consume_json(spec.topic("out"), 1)] == ["x1\n"]
+
+    r = shfn_cli(rt, "functions", "list")
+    assert (r.returncode, r.stdout) == (0, "logged\n")
+    wait_for(lambda: "processed 1," in shfn_cli(rt, "functions", "status", "logged").stdout,
+             what="the status to count the message")
+    r = shfn_cli(rt, "functions", "status", "logged")
+    assert r.stdout.startswith("logged: 1 of 1 instance(s) running\n  instance 0: running, "
+                               "received 1, processed 1, failed 0, backlog "), r.stdout
+    assert json.loads(shfn_cli(rt, "functions", "stats", "logged").stdout)["receivedTotal"] == 1
+    assert json.loads(shfn_cli(rt, "functions", "get", "logged").stdout)["logTopic"].endswith(
+        spec.topic("log"))
+
+    r = shfn_cli(rt, "functions", "stop", "logged")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: "0 of 1 instance(s) running" in
+             shfn_cli(rt, "functions", "status", "logged").stdout, what="the stop")
+    assert shfn_cli(rt, "functions", "start", "logged").returncode == 0
+    wait_for(lambda: "1 of 1 instance(s) running" in
+             shfn_cli(rt, "functions", "status", "logged").stdout, what="the start")
+
+    # logs: the log topic's lines, each naming its function.
+    env = dict(os.environ, SHFN_URL=rt.url, SHFN_TOKEN=rt.token)
+    r = shfn_cli(rt, "functions", "logs", "logged", "--quiet-seconds", "1", env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert any(re.match(r"^INFO \[logged/0\] \S+: saw x1$", line) for line in lines), lines
+    assert all(line.split(" ")[1] == "[logged/0]" for line in lines), lines
+
+    r = shfn_cli(rt, "functions", "status", "nope")
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"shfn: functions API at {rt.http}: 404 Function nope doesn't exist"

@@ -1,0 +1,200 @@
+// shfn functions: the client of `shfn run`'s functions API (/admin/v3/functions/public/default,
+// docs/functions.md), as `pulsar-admin functions` is of Pulsar's: list, status, stats, stop,
+// start, restart, and logs, which follows a function's log topic.
+
+#include <asio/signal_set.hpp>
+#include <asio/this_coro.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+#include "cli/common.h"
+#include "client/client.h"
+#include "client/consumer.h"
+#include "client/errc.h"
+#include "event/uuid.h"
+#include "http/http_client.h"
+
+namespace shfn::cli {
+namespace {
+
+constexpr std::string_view functions_path = "/admin/v3/functions/public/default";
+
+struct admin_flags {
+  std::string url;
+  double timeout_seconds = 30;
+
+  void add_to(CLI::App& app) {
+    const char* env = std::getenv("SHFN_ADMIN_URL");
+    url = env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8081";
+    app.add_option("--admin-url", url, "shfn run's admin URL (env SHFN_ADMIN_URL)")
+        ->capture_default_str();
+  }
+};
+
+struct functions_flags {
+  admin_flags admin;
+  connection_flags conn;  // logs: the broker the log topic is on
+  std::string name;
+  bool json = false;
+  bool follow = false;
+  double quiet_seconds = 2;
+};
+
+// One call of the API: the reply's body when its status is `expected`, else what went wrong,
+// readable: the network's error, or the status and the API's reason ("404 Function x doesn't
+// exist").
+asio::awaitable<tl::expected<std::string, std::string>> call(admin_flags admin, std::string method,
+                                                             std::string path, int expected = 200) {
+  auto url = http::parse_http_url(admin.url + path);
+  if (!url) co_return tl::unexpected("invalid --admin-url " + admin.url);
+  const http::http_client_limits limits{
+      .timeout = std::chrono::milliseconds(static_cast<long>(admin.timeout_seconds * 1000))};
+  auto reply = co_await http::request(std::move(method), std::move(*url), {}, {}, limits);
+  if (!reply) co_return tl::unexpected(reply.error().message());
+  if (reply->status == expected) co_return std::move(reply->body);
+  const auto body = nlohmann::json::parse(reply->body, nullptr, false);
+  const std::string reason =
+      body.is_object() && body.contains("reason") && body["reason"].is_string()
+          ? body["reason"].get<std::string>()
+          : reply->body;
+  co_return tl::unexpected(std::to_string(reply->status) + " " + reason);
+}
+
+int report(const functions_flags& f, const std::string& what_went_wrong) {
+  return error("functions API at " + f.admin.url, what_went_wrong);
+}
+
+// The readable status: a line per instance, the last failure under it.
+void print_status(const std::string& name, const nlohmann::json& s) {
+  std::printf("%s: %d of %d instance(s) running\n", name.c_str(), s.value("numRunning", 0),
+              s.value("numInstances", 0));
+  for (const auto& i : s.value("instances", nlohmann::json::array())) {
+    const auto& st = i.at("status");
+    const auto backlog = st.contains("inputBacklog") && st["inputBacklog"].is_number()
+                             ? std::to_string(st["inputBacklog"].get<long long>())
+                             : std::string("unknown");
+    std::printf("  instance %d: %s, received %llu, processed %llu, failed %llu, backlog %s\n",
+                i.value("instanceId", 0), st.value("running", false) ? "running" : "stopped",
+                st.value("numReceived", 0ULL), st.value("numSuccessfullyProcessed", 0ULL),
+                st.value("numUserExceptions", 0ULL), backlog.c_str());
+    for (const auto& e : st.value("latestUserExceptions", nlohmann::json::array())) {
+      std::printf("    last failure: %s\n", e.value("exceptionString", "").c_str());
+    }
+  }
+}
+
+asio::awaitable<int> show(functions_flags f, std::string what) {
+  const std::string path = what == "list" ? std::string(functions_path)
+                           : what == "get"
+                               ? std::string(functions_path) + "/" + f.name
+                               : std::string(functions_path) + "/" + f.name + "/" + what;
+  auto body = co_await call(f.admin, "GET", path);
+  if (!body) co_return report(f, body.error());
+  const auto reply = nlohmann::json::parse(*body, nullptr, false);
+  if (what == "list" && reply.is_array()) {
+    for (const auto& name : reply) std::printf("%s\n", name.get<std::string>().c_str());
+  } else if (what == "status" && !f.json && reply.is_object()) {
+    print_status(f.name, reply);
+  } else {
+    std::printf("%s\n", reply.dump(2).c_str());
+  }
+  co_return 0;
+}
+
+asio::awaitable<int> control(functions_flags f, std::string action) {
+  auto done = co_await call(f.admin, "POST",
+                            std::string(functions_path) + "/" + f.name + "/" + action, 204);
+  if (!done) co_return report(f, done.error());
+  std::printf("%s: %s asked; `shfn functions status %s` shows when it is done\n", f.name.c_str(),
+              action.c_str(), f.name.c_str());
+  co_return 0;
+}
+
+// The function's log topic, read from the start with a subscription of its own (removed on
+// exit); with -f until interrupted, else until nothing came for quiet_seconds.
+asio::awaitable<int> logs(functions_flags f) {
+  auto body = co_await call(f.admin, "GET", std::string(functions_path) + "/" + f.name);
+  if (!body) co_return report(f, body.error());
+  const auto config = nlohmann::json::parse(*body, nullptr, false);
+  const std::string topic = config.is_object() ? config.value("logTopic", "") : "";
+  if (topic.empty())
+    co_return error(f.name, "has no logTopic: its log lines go to shfn run's stderr");
+  auto ex = co_await asio::this_coro::executor;
+  auto c = client::client::create(ex, f.conn.options());
+  if (!c) co_return error("invalid connection settings", c.error().message());
+  const client::consumer_options options{
+      .topic = topic,
+      .subscription = "shfn-logs-" + event::uuid_v4().substr(0, 8),
+      .position = client::initial_position::earliest};
+  auto consumer = co_await (*c)->subscribe(options);
+  if (!consumer) {
+    co_return error("cannot read " + topic + " at " + f.conn.url, consumer.error().message());
+  }
+  asio::signal_set signals(ex, SIGINT, SIGTERM);
+  signals.async_wait([&consumer](std::error_code ec, int) {
+    if (!ec) (*consumer)->interrupt();
+  });
+  int code = 0;
+  for (;;) {
+    const auto deadline =
+        f.follow
+            ? clock::time_point::max()
+            : clock::now() + std::chrono::milliseconds(static_cast<long>(f.quiet_seconds * 1000));
+    auto m = co_await (*consumer)->receive(deadline);
+    if (!m) {
+      const bool ended =
+          m.error() == client::errc::timeout || m.error() == client::errc::interrupted;
+      if (!ended) code = error("reading " + topic, m.error().message());
+      break;
+    }
+    std::fwrite(m->payload.data(), 1, m->payload.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    (*consumer)->acknowledge(*m);
+  }
+  signals.cancel();
+  if (auto removed = co_await (*consumer)->unsubscribe(); !removed) co_await (*consumer)->close();
+  (*c)->close();
+  co_return code;
+}
+
+CLI::App* with_name(CLI::App* cmd, functions_flags& f) {
+  cmd->add_option("name", f.name, "The function's name")->required();
+  return cmd;
+}
+
+}  // namespace
+
+void setup_functions(CLI::App& app, int& exit_code) {
+  auto* group = app.add_subcommand(
+      "functions", "List, inspect, stop, start and follow the functions of a running shfn run");
+  group->require_subcommand(1);
+  group->fallthrough();  // --admin-url after the subcommand too
+  auto f = std::make_shared<functions_flags>();
+  f->admin.add_to(*group);
+  auto* list = group->add_subcommand("list", "The names of the functions");
+  list->callback([f, &exit_code] { exit_code = run([f] { return show(*f, "list"); }); });
+  auto* get = with_name(group->add_subcommand("get", "A function's settings (JSON)"), *f);
+  get->callback([f, &exit_code] { exit_code = run([f] { return show(*f, "get"); }); });
+  auto* status = with_name(group->add_subcommand("status", "Its instances and their counters"), *f);
+  status->add_flag("--json", f->json, "Print the API's JSON (Pulsar's FunctionStatus)");
+  status->callback([f, &exit_code] { exit_code = run([f] { return show(*f, "status"); }); });
+  auto* stats = with_name(group->add_subcommand("stats", "Totals and latency (JSON)"), *f);
+  stats->callback([f, &exit_code] { exit_code = run([f] { return show(*f, "stats"); }); });
+  for (const char* action : {"stop", "start", "restart"}) {
+    auto* cmd = with_name(group->add_subcommand(action, std::string("Ask it to ") + action), *f);
+    cmd->callback(
+        [f, action, &exit_code] { exit_code = run([f, action] { return control(*f, action); }); });
+  }
+  auto* log = with_name(group->add_subcommand("logs", "Print its log topic's lines"), *f);
+  log->add_flag("-f,--follow", f->follow, "Keep printing new lines until interrupted");
+  log->add_option("--quiet-seconds", f->quiet_seconds,
+                  "Without -f: stop once no line came for this long")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  f->conn.add_to(*log);
+  log->callback([f, &exit_code] { exit_code = run([f] { return logs(*f); }); });
+}
+
+}  // namespace shfn::cli
