@@ -45,5 +45,6 @@ void setup_test(CLI::App& app, int& exit_code);
 void setup_image(CLI::App& app, int& exit_code);
 void setup_k8s(CLI::App& app, int& exit_code);
 void setup_functions(CLI::App& app, int& exit_code);
+void setup_topics(CLI::App& app, int& exit_code);
 
 }  // namespace shfn::cli

@@ -6,31 +6,18 @@
 #include <asio/this_coro.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <tl/expected.hpp>
 
+#include "cli/admin_client.h"
 #include "cli/common.h"
 #include "client/client.h"
 #include "client/consumer.h"
 #include "client/errc.h"
 #include "event/uuid.h"
-#include "http/http_client.h"
 
 namespace shfn::cli {
 namespace {
 
 constexpr std::string_view functions_path = "/admin/v3/functions/public/default";
-
-struct admin_flags {
-  std::string url;
-  double timeout_seconds = 30;
-
-  void add_to(CLI::App& app) {
-    const char* env = std::getenv("SHFN_ADMIN_URL");
-    url = env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8081";
-    app.add_option("--admin-url", url, "shfn run's admin URL (env SHFN_ADMIN_URL)")
-        ->capture_default_str();
-  }
-};
 
 struct functions_flags {
   admin_flags admin;
@@ -40,26 +27,6 @@ struct functions_flags {
   bool follow = false;
   double quiet_seconds = 2;
 };
-
-// One call of the API: the reply's body when its status is `expected`, else what went wrong,
-// readable: the network's error, or the status and the API's reason ("404 Function x doesn't
-// exist").
-asio::awaitable<tl::expected<std::string, std::string>> call(admin_flags admin, std::string method,
-                                                             std::string path, int expected = 200) {
-  auto url = http::parse_http_url(admin.url + path);
-  if (!url) co_return tl::unexpected("invalid --admin-url " + admin.url);
-  const http::http_client_limits limits{
-      .timeout = std::chrono::milliseconds(static_cast<long>(admin.timeout_seconds * 1000))};
-  auto reply = co_await http::request(std::move(method), std::move(*url), {}, {}, limits);
-  if (!reply) co_return tl::unexpected(reply.error().message());
-  if (reply->status == expected) co_return std::move(reply->body);
-  const auto body = nlohmann::json::parse(reply->body, nullptr, false);
-  const std::string reason =
-      body.is_object() && body.contains("reason") && body["reason"].is_string()
-          ? body["reason"].get<std::string>()
-          : reply->body;
-  co_return tl::unexpected(std::to_string(reply->status) + " " + reason);
-}
 
 int report(const functions_flags& f, const std::string& what_went_wrong) {
   return error("functions API at " + f.admin.url, what_went_wrong);
@@ -89,9 +56,9 @@ asio::awaitable<int> show(functions_flags f, std::string what) {
                            : what == "get"
                                ? std::string(functions_path) + "/" + f.name
                                : std::string(functions_path) + "/" + f.name + "/" + what;
-  auto body = co_await call(f.admin, "GET", path);
+  auto body = co_await admin_call(f.admin, "GET", path);
   if (!body) co_return report(f, body.error());
-  const auto reply = nlohmann::json::parse(*body, nullptr, false);
+  const auto reply = nlohmann::json::parse(body->body, nullptr, false);
   if (what == "list" && reply.is_array()) {
     for (const auto& name : reply) std::printf("%s\n", name.get<std::string>().c_str());
   } else if (what == "status" && !f.json && reply.is_object()) {
@@ -103,8 +70,8 @@ asio::awaitable<int> show(functions_flags f, std::string what) {
 }
 
 asio::awaitable<int> control(functions_flags f, std::string action) {
-  auto done = co_await call(f.admin, "POST",
-                            std::string(functions_path) + "/" + f.name + "/" + action, 204);
+  auto done = co_await admin_call(f.admin, "POST",
+                                  std::string(functions_path) + "/" + f.name + "/" + action, 204);
   if (!done) co_return report(f, done.error());
   std::printf("%s: %s asked; `shfn functions status %s` shows when it is done\n", f.name.c_str(),
               action.c_str(), f.name.c_str());
@@ -114,9 +81,9 @@ asio::awaitable<int> control(functions_flags f, std::string action) {
 // The function's log topic, read from the start with a subscription of its own (removed on
 // exit); with -f until interrupted, else until nothing came for quiet_seconds.
 asio::awaitable<int> logs(functions_flags f) {
-  auto body = co_await call(f.admin, "GET", std::string(functions_path) + "/" + f.name);
+  auto body = co_await admin_call(f.admin, "GET", std::string(functions_path) + "/" + f.name);
   if (!body) co_return report(f, body.error());
-  const auto config = nlohmann::json::parse(*body, nullptr, false);
+  const auto config = nlohmann::json::parse(body->body, nullptr, false);
   const std::string topic = config.is_object() ? config.value("logTopic", "") : "";
   if (topic.empty())
     co_return error(f.name, "has no logTopic: its log lines go to shfn run's stderr");
@@ -172,7 +139,7 @@ void setup_functions(CLI::App& app, int& exit_code) {
   group->require_subcommand(1);
   group->fallthrough();  // --admin-url after the subcommand too
   auto f = std::make_shared<functions_flags>();
-  f->admin.add_to(*group);
+  f->admin.add_to(*group, "http://127.0.0.1:8081", "shfn run's admin URL");
   auto* list = group->add_subcommand("list", "The names of the functions");
   list->callback([f, &exit_code] { exit_code = run([f] { return show(*f, "list"); }); });
   auto* get = with_name(group->add_subcommand("get", "A function's settings (JSON)"), *f);

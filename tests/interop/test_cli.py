@@ -83,3 +83,32 @@ def test_the_admin_api_names_the_brokers_version(broker, embedded):
         assert reply == [project_version()]
     else:
         assert re.match(r"^4\.\d+\.\d+", str(reply[0])), reply
+
+
+def test_topics_list_stats_and_peek_through_the_admin_api(shfn, broker, topic):
+    env = dict(shfn.env, SHFN_ADMIN_URL=broker["http"])
+    assert shfn.run("produce", topic, "-m", "first", "-m", "second").returncode == 0
+    r = shfn.run("consume", topic, "-s", "later", "-n", "0", "--receive-timeout", "0.1", env=env)
+    assert r.returncode == 0, r.stderr.decode()  # the subscription exists, at the end
+    assert shfn.run("produce", topic, "-m", "third").returncode == 0
+
+    r = shfn.run("topics", "list", env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    assert f"persistent://public/default/{topic}" in r.stdout.decode().splitlines()
+
+    r = shfn.run("topics", "stats", topic, env=env)
+    assert r.returncode == 0, r.stderr.decode()
+    stats = json.loads(r.stdout)
+    assert stats["msgInCounter"] == 3 and stats["subscriptions"]["later"]["msgBacklog"] == 1
+
+    r = shfn.run("topics", "peek", topic, "-s", "later", "-n", "2", env=env)
+    assert (r.returncode, r.stdout) == (0, b"third\n"), r.stderr.decode()
+    # Peeking acknowledges nothing.
+    r = shfn.run("topics", "stats", topic, env=env)
+    assert json.loads(r.stdout)["subscriptions"]["later"]["msgBacklog"] == 1
+
+    r = shfn.run("topics", "stats", "nonesuch-" + topic, env=env)
+    assert r.returncode == 1 and b"404" in r.stderr, r.stderr.decode()
+    r = shfn.run("topics", "list", env=dict(env, SHFN_TOKEN="not-a-token"))
+    if broker["token"]:
+        assert r.returncode == 1 and b"401" in r.stderr, r.stderr.decode()

@@ -1,0 +1,30 @@
+#pragma once
+// The CLI's side of the admin HTTP APIs (`shfn run`'s and the broker's, Pulsar's /admin/v2 and
+// /admin/v3): where they are, the token they need, and one call at a time, its failure said in
+// words (the network's error, or the status and the API's reason).
+
+#include <CLI/CLI.hpp>
+#include <asio/awaitable.hpp>
+#include <string>
+#include <tl/expected.hpp>
+
+#include "http/http_client.h"
+
+namespace shfn::cli {
+
+struct admin_flags {
+  std::string url;
+  std::string token;  // sent as Authorization: Bearer, when set
+  double timeout_seconds = 30;
+
+  // --admin-url (env SHFN_ADMIN_URL, else `fallback`) and --token (env SHFN_TOKEN).
+  void add_to(CLI::App& app, const std::string& fallback, const std::string& what);
+};
+
+// The reply when its status is `expected`; else "404 Function x doesn't exist", "Connection
+// refused", ...
+using admin_reply = tl::expected<http::http_reply, std::string>;
+asio::awaitable<admin_reply> admin_call(admin_flags admin, std::string method, std::string path,
+                                        int expected = 200);
+
+}  // namespace shfn::cli
