@@ -87,8 +87,11 @@ struct http_server::state {
   static awaitable<void> serve(std::shared_ptr<state> s, std::shared_ptr<connection> c);
   static awaitable<void> answer_and_close(std::shared_ptr<state> s, std::shared_ptr<connection> c,
                                           http_response response);
-  // The handler's answer, or a 500 when it throws.
-  http_response answer(const http_request& request) const;
+  // The handler's answer (the slow handler's, when it takes the request), or a 500 when it
+  // throws.
+  static awaitable<http_response> answer(std::shared_ptr<state> s, http_request request);
+  http_response answer_now(const http_request& request) const;
+  http_response failed(const http_request& request, const char* what) const;
   // Whether the peer of `socket` holds limits.max_connections_per_address already (logged once
   // per address and burst).
   bool at_address_limit(const asio::ip::tcp::socket& socket);
@@ -97,6 +100,7 @@ struct http_server::state {
   asio::ip::tcp::endpoint endpoint;
   std::shared_ptr<asio::ssl::context> tls;  // null: plain HTTP
   handler handle;
+  slow_handler slow;
   http_limits limits;
   std::vector<std::weak_ptr<connection>> connections;
   std::optional<asio::ip::address> refusing;  // the address last refused, to log once
@@ -148,16 +152,40 @@ void http_server::stop() {
   s.connections.clear();
 }
 
-http_response http_server::state::answer(const http_request& request) const {
+void http_server::answer_later(slow_handler h) {
+  state_->slow = std::move(h);
+}
+
+awaitable<http_response> http_server::state::answer(std::shared_ptr<state> s,
+                                                    http_request request) {
+  std::optional<awaitable<http_response>> later;
+  try {
+    if (s->slow) later = s->slow(request);
+    if (later) co_return co_await std::move(*later);
+  } catch (const std::exception& e) {
+    co_return s->failed(request, e.what());
+  } catch (...) {
+    co_return s->failed(request, nullptr);
+  }
+  co_return s->answer_now(request);
+}
+
+http_response http_server::state::failed(const http_request& request, const char* what) const {
+  if (what == nullptr) {
+    spdlog::error("{}: {} {} failed", url_of(endpoint), request.method, request.target);
+    return error_response(500, "internal error");
+  }
+  spdlog::error("{}: {} {} failed: {}", url_of(endpoint), request.method, request.target, what);
+  return error_response(500, std::string("internal error: ") + what);
+}
+
+http_response http_server::state::answer_now(const http_request& request) const {
   try {
     return handle(request);
   } catch (const std::exception& e) {
-    spdlog::error("{}: {} {} failed: {}", url_of(endpoint), request.method, request.target,
-                  e.what());
-    return error_response(500, std::string("internal error: ") + e.what());
+    return failed(request, e.what());
   } catch (...) {
-    spdlog::error("{}: {} {} failed", url_of(endpoint), request.method, request.target);
-    return error_response(500, "internal error");
+    return failed(request, nullptr);
   }
 }
 
@@ -270,8 +298,9 @@ awaitable<void> http_server::state::serve(std::shared_ptr<state> s, std::shared_
     request->body = c->input.substr(0, request->content_length);
     c->input.erase(0, request->content_length);
 
-    http_response response = s->answer(*request);
-    if (!request->keep_alive || s->stopped) {
+    const bool keep_alive = request->keep_alive;
+    http_response response = co_await state::answer(s, std::move(*request));
+    if (!keep_alive || s->stopped) {
       co_await answer_and_close(s, c, std::move(response));
       co_return;
     }

@@ -24,9 +24,11 @@
 // still runs.
 
 #include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -39,6 +41,11 @@ class http_server {
  public:
   // Answers one request without suspending. Not called after stop().
   using handler = std::function<http_response(const http_request&)>;
+  // For the few requests whose answer must wait (the functions API's trigger waits for an
+  // output): an awaitable answer, or nullopt to leave the request to the handler. Called first,
+  // on the server's executor; the connection waits for the answer, in order with the others.
+  using slow_handler =
+      std::function<std::optional<asio::awaitable<http_response>>(const http_request&)>;
 
   // Binds `at` (port 0: any free port, see endpoint()) and starts serving on `executor`, over
   // TLS (https) when given a context (transport.h). Errors are the bind's (address in use, ...).
@@ -48,6 +55,8 @@ class http_server {
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
+
+  void answer_later(slow_handler h);
 
   asio::ip::tcp::endpoint endpoint() const;  // the bound address, with the actual port
   std::string url() const;  // http://host:port ([host] for IPv6), https:// over TLS

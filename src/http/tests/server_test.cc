@@ -7,6 +7,8 @@
 
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -95,6 +97,33 @@ TEST_F(http_server_test, answers_with_the_handler) {
   auto missing = request(at_, "GET", "/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.body_json(), nlohmann::json({{"reason", "not found"}}));
+}
+
+// A slow handler takes the requests it wants and answers them after waiting (here, a timer);
+// the rest go to the handler, and a connection's answers keep their order.
+TEST_F(http_server_test, a_slow_handler_answers_after_waiting_and_in_order) {
+  start();
+  on_io([this] {
+    server_->answer_later(
+        [this](const http_request& r) -> std::optional<asio::awaitable<http_response>> {
+          if (r.path != std::vector<std::string>{"slow"}) return std::nullopt;
+          return [](asio::any_io_executor ex, std::string body) -> asio::awaitable<http_response> {
+            asio::steady_timer wait(ex, 50ms);
+            co_await wait.async_wait(asio::use_awaitable);
+            co_return http_response{.content_type = "text/plain", .body = "slow " + body};
+          }(io_.get_executor(), r.body);
+        });
+  });
+  http_client c(at_);
+  c.send(
+      "POST /slow HTTP/1.1\r\nContent-Length: 2\r\n\r\nab"
+      "GET /hello HTTP/1.1\r\n\r\n");
+  auto first = c.read_reply();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, "slow ab");
+  auto second = c.read_reply();
+  EXPECT_EQ(second.body, "hello");
+  EXPECT_EQ(calls_, 1);  // the handler saw only /hello
 }
 
 TEST_F(http_server_test, keep_alive_and_pipelining) {
