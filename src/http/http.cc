@@ -121,18 +121,26 @@ result<void> parse_target(std::string_view target, http_request& r) {
     if (!decoded) return fail(http_errc::bad_request);
     r.path.push_back(std::move(*decoded));
   }
-  for (auto param : split(query, '&')) {
-    if (param.empty()) continue;
-    const auto eq = param.find('=');
-    auto key = percent_decode(param.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? "" : param.substr(eq + 1), true);
-    if (!key || !value) return fail(http_errc::bad_request);
-    r.query[*key] = std::move(*value);
-  }
+  auto params = parse_urlencoded(query);
+  if (!params) return fail(http_errc::bad_request);
+  r.query = std::move(*params);
   return {};
 }
 
 }  // namespace
+
+std::optional<std::map<std::string, std::string>> parse_urlencoded(std::string_view text) {
+  std::map<std::string, std::string> out;
+  for (auto param : split(text, '&')) {
+    if (param.empty()) continue;
+    const auto eq = param.find('=');
+    auto key = percent_decode(param.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? "" : param.substr(eq + 1), true);
+    if (!key || !value) return std::nullopt;
+    out[*key] = std::move(*value);
+  }
+  return out;
+}
 
 const std::error_category& http_category() {
   static const http_category_impl category;

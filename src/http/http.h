@@ -74,6 +74,9 @@ struct http_response {
 std::size_t find_head_end(std::string_view data);
 // Parses a complete request head, as delimited by find_head_end(). Errors are http_errc.
 result<http_request> parse_request_head(std::string_view head, const http_limits& limits = {});
+// "a=1&b=x+y" (a query, or a form's application/x-www-form-urlencoded body): the parameters,
+// percent-decoded, '+' as a space; nullopt for a bad %-escape.
+std::optional<std::map<std::string, std::string>> parse_urlencoded(std::string_view text);
 std::string serialize(const http_response& response, bool keep_alive);
 
 // An error answer with a JSON body {"reason": "..."}: what http_server sends for requests it
