@@ -15,21 +15,22 @@ void admin_flags::add_to(CLI::App& app, const std::string& fallback, const std::
 }
 
 asio::awaitable<admin_reply> admin_call(admin_flags admin, std::string method, std::string path,
-                                        int expected) {
+                                        int expected, std::string body, std::string content_type) {
   auto url = http::parse_http_url(admin.url + path);
   if (!url) co_return tl::unexpected("invalid --admin-url " + admin.url);
   http::header_fields headers;
   if (!admin.token.empty()) headers.emplace_back("Authorization", "Bearer " + admin.token);
+  if (!content_type.empty()) headers.emplace_back("Content-Type", content_type);
   const http::http_client_limits limits{
       .timeout = std::chrono::milliseconds(static_cast<long>(admin.timeout_seconds * 1000))};
-  auto reply =
-      co_await http::request(std::move(method), std::move(*url), std::move(headers), {}, limits);
+  auto reply = co_await http::request(std::move(method), std::move(*url), std::move(headers),
+                                      std::move(body), limits);
   if (!reply) co_return tl::unexpected(reply.error().message());
   if (reply->status == expected) co_return std::move(*reply);
-  const auto body = nlohmann::json::parse(reply->body, nullptr, false);
+  const auto answer = nlohmann::json::parse(reply->body, nullptr, false);
   const std::string reason =
-      body.is_object() && body.contains("reason") && body["reason"].is_string()
-          ? body["reason"].get<std::string>()
+      answer.is_object() && answer.contains("reason") && answer["reason"].is_string()
+          ? answer["reason"].get<std::string>()
           : reply->body;
   co_return tl::unexpected(std::to_string(reply->status) + " " + reason);
 }

@@ -25,6 +25,7 @@ struct admin_flags {
 // refused", ...
 using admin_reply = tl::expected<http::http_reply, std::string>;
 asio::awaitable<admin_reply> admin_call(admin_flags admin, std::string method, std::string path,
-                                        int expected = 200);
+                                        int expected = 200, std::string body = {},
+                                        std::string content_type = {});
 
 }  // namespace shfn::cli

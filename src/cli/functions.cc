@@ -4,7 +4,11 @@
 
 #include <asio/signal_set.hpp>
 #include <asio/this_coro.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "cli/admin_client.h"
@@ -21,7 +25,8 @@ constexpr std::string_view functions_path = "/admin/v3/functions/public/default"
 
 struct functions_flags {
   admin_flags admin;
-  connection_flags conn;  // logs: the broker the log topic is on
+  std::string trigger_value, trigger_file, topic;  // trigger
+  connection_flags conn;                           // logs: the broker the log topic is on
   std::string name;
   bool json = false;
   bool follow = false;
@@ -75,6 +80,33 @@ asio::awaitable<int> control(functions_flags f, std::string action) {
   if (!done) co_return report(f, done.error());
   std::printf("%s: %s asked; `shfn functions status %s` shows when it is done\n", f.name.c_str(),
               action.c_str(), f.name.c_str());
+  co_return 0;
+}
+
+// pulsar-admin's request: the value as the form's `data`, the topic as its `topic`; what the
+// function published for it on stdout.
+asio::awaitable<int> trigger(functions_flags f) {
+  std::string value = f.trigger_value;
+  if (!f.trigger_file.empty()) {
+    std::ifstream in(f.trigger_file, std::ios::binary);
+    if (!in) co_return error("cannot read " + f.trigger_file, std::strerror(errno));
+    value.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string boundary = "shfn-" + event::uuid_v4();
+  std::string form;
+  const auto field = [&](const char* name, const std::string& content) {
+    form += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
+            content + "\r\n";
+  };
+  field("data", value);
+  if (!f.topic.empty()) field("topic", f.topic);
+  form += "--" + boundary + "--\r\n";
+  auto reply =
+      co_await admin_call(f.admin, "POST", std::string(functions_path) + "/" + f.name + "/trigger",
+                          200, std::move(form), "multipart/form-data; boundary=" + boundary);
+  if (!reply) co_return report(f, reply.error());
+  std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
+  if (!reply->body.ends_with('\n')) std::fputc('\n', stdout);
   co_return 0;
 }
 
@@ -154,6 +186,20 @@ void setup_functions(CLI::App& app, int& exit_code) {
     cmd->callback(
         [f, action, &exit_code] { exit_code = run([f, action] { return control(*f, action); }); });
   }
+  auto* trig =
+      with_name(group->add_subcommand("trigger", "Send it one value and print its output"), *f);
+  auto* value = trig->add_option("--trigger-value", f->trigger_value, "The value to send");
+  auto* file = trig->add_option("--trigger-file", f->trigger_file, "A file whose bytes to send");
+  value->excludes(file);
+  trig->add_option("--topic", f->topic, "Which of its inputs (default: its first)");
+  trig->callback([f, trig, &exit_code] {
+    if (trig->count("--trigger-value") + trig->count("--trigger-file") == 0) {
+      exit_code = error("trigger " + f->name, "give --trigger-value or --trigger-file");
+      exit_code = 2;  // a usage error
+      return;
+    }
+    exit_code = run([f] { return trigger(*f); });
+  });
   auto* log = with_name(group->add_subcommand("logs", "Print its log topic's lines"), *f);
   log->add_flag("-f,--follow", f->follow, "Keep printing new lines until interrupted");
   log->add_option("--quiet-seconds", f->quiet_seconds,

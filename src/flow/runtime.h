@@ -20,6 +20,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +124,13 @@ class runtime {
   // The functions API's stop and start: a change like a reload's, one at a time with them.
   asio::awaitable<void> stop_function(std::string name, bool start_again);
   asio::awaitable<void> start_function(std::string name);
+  // POST …/{name}/trigger, as pulsar-admin functions trigger: the form's `data` (or
+  // `dataStream`) published to the function's input (its first, or the form's `topic`, one of
+  // them) under a key of its own; the answer is the first output with that key, read through a
+  // subscription made before publishing.
+  std::optional<asio::awaitable<http::http_response>> slow_request(const http::http_request& r);
+  asio::awaitable<http::http_response> trigger(std::string name,
+                                               std::map<std::string, std::string> form);
   // Reads part k of `u` on its shard (for the admin endpoints).
   template <class F>
   auto read_part(const unit& u, std::size_t k, F f) const {

@@ -1,7 +1,7 @@
 """Pulsar's functions API on `shfn run`'s admin port (/admin/v3/functions/public/default/...):
-list, get, status, stats, stop, start and restart, over HTTP and through Pulsar's own
-pulsar-admin (pulsar-client-tools from Maven Central, in pulsar-shell); what shfn run does not
-do yet (create, update, delete, trigger) is refused by name."""
+list, get, status, stats, stop, start, restart and trigger, over HTTP, through Pulsar's own
+pulsar-admin (pulsar-client-tools from Maven Central, in pulsar-shell) and through `shfn
+functions`; what shfn run does not do yet (create, update, delete) is refused by name."""
 import json
 import os
 import re
@@ -80,6 +80,18 @@ def test_the_functions_api_lists_shows_and_controls_functions(make_spec, runtime
 
     status, body = call(rt, "GET", f"{API}/nope")
     assert status == 404 and body["reason"] == "Function nope doesn't exist"
+    # A trigger takes a form, as pulsar-admin sends it; anything else is refused.
+    request = urllib.request.Request(rt.http + f"{API}/upper/trigger", data=b'{"data": "x"}',
+                                     method="POST", headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("a JSON trigger was taken")
+    except urllib.error.HTTPError as e:
+        assert e.code == 415 and "application/json" in json.loads(e.read())["reason"]
+    request = urllib.request.Request(rt.http + f"{API}/upper/trigger", data=b"data=abc",
+                                     method="POST")  # urllib: x-www-form-urlencoded
+    with urllib.request.urlopen(request, timeout=30) as r:
+        assert r.read() == b"ABC"
     status, body = call(rt, "DELETE", f"{API}/upper")
     assert status == 501 and "DELETE" in body["reason"] and "not supported" in body["reason"]
     assert running(rt) == 1
@@ -100,7 +112,8 @@ def pulsar_shell(admin_url, commands):
                             "org.apache.pulsar.shell.PulsarShell", "-c", conf, "-np", "-f", script],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            timeout=300, cwd=tmp, env=dict(os.environ, HOME=tmp))
-    sections = re.split(r"^\[\d+/\d+\] Executing admin (.*)$", r.stdout, flags=re.M)
+    output = re.sub(r"\nGoodbye!\n?$", "\n", r.stdout)  # pulsar-shell's last line
+    sections = re.split(r"^\[\d+/\d+\] Executing admin (.*)$", output, flags=re.M)
     got = [(sections[i].strip(), sections[i + 1].strip()) for i in range(1, len(sections) - 1, 2)]
     assert [c for c, _ in got] == commands, r.stdout
     return dict(got)
@@ -118,6 +131,9 @@ def test_pulsar_admin_manages_shfn_functions(make_spec, runtimes, clients):
                                  f"functions stats {names}", f"functions stop {names}",
                                  f"functions start {names}", f"functions restart {names}",
                                  "functions get --tenant public --namespace default --name nope"])
+    wait_for(lambda: running(rt) == 1, what="the function to run again")
+    trigger = f"functions trigger {names} --trigger-value hey"
+    assert pulsar_shell(rt.http, [trigger])[trigger] == "HEY"
     assert out["functions list --tenant public --namespace default"] == "upper"
     config = json.loads(out[f"functions get {names}"])
     assert config["name"] == "upper" and config["processingGuarantees"] == "ATLEAST_ONCE"
@@ -130,7 +146,6 @@ def test_pulsar_admin_manages_shfn_functions(make_spec, runtimes, clients):
     assert out[f"functions restart {names}"] == "Restarted successfully"
     assert "Function nope doesn't exist" in out[
         "functions get --tenant public --namespace default --name nope"]
-    wait_for(lambda: running(rt) == 1, what="the function to run again")
 
 
 LOGGED = """kind: Function
@@ -181,6 +196,13 @@ def test_shfn_functions_is_the_apis_command_line(make_spec, runtimes, clients):
     lines = r.stdout.splitlines()
     assert any(re.match(r"^INFO \[logged/0\] \S+: saw x1$", line) for line in lines), lines
     assert all(line.split(" ")[1] == "[logged/0]" for line in lines), lines
+
+    # trigger: one value in, its output back.
+    r = shfn_cli(rt, "functions", "trigger", "logged", "--trigger-value", "poke")
+    assert (r.returncode, r.stdout) == (0, "poke\n"), r.stderr
+    r = shfn_cli(rt, "functions", "trigger", "logged", "--trigger-value", "x", "--topic", "elsewhere")
+    assert r.returncode == 1 and "elsewhere is not an input of Function logged" in r.stderr
+    assert shfn_cli(rt, "functions", "trigger", "logged").returncode == 2
 
     r = shfn_cli(rt, "functions", "status", "nope")
     assert r.returncode == 1
