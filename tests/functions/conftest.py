@@ -287,3 +287,27 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# A function the tests of shfn run's own endpoints run: it upper-cases.
+UPPER = """kind: Function
+metadata:
+  name: upper
+spec:
+  command: ["tr", "a-z", "A-Z"]
+  inputs: [in]
+  output: out
+"""
+
+
+def admin_call(rt, method, path, body=None):
+    """One request to the runtime's admin port: (status, the JSON answer or None)."""
+    data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+    request = urllib.request.Request(rt.http + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            text = r.read().decode()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode() or "null")

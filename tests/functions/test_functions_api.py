@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 
 from conftest import ROOT, _env, wait_for
+from conftest import admin_call as call
 
 UPPER = """kind: Function
 metadata: {name: upper}
@@ -29,17 +30,6 @@ spec:
 """
 
 API = "/admin/v3/functions/public/default"
-
-
-def call(rt, method, path):
-    request = urllib.request.Request(rt.http + path, method=method, data=b"" if method == "POST"
-                                     else None)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as r:
-            text = r.read().decode()
-            return r.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode() or "null")
 
 
 def running(rt):

@@ -2,32 +2,12 @@
 own admin port, next to /status and /metrics: what `shfn broker` serves, without a second port."""
 import json
 import subprocess
-import urllib.request
 
 import pytest
 
-from conftest import _env, standalone
+from conftest import UPPER, _env, standalone
+from conftest import admin_call as call
 
-UPPER = """kind: Function
-metadata:
-  name: upper
-spec:
-  command: ["tr", "a-z", "A-Z"]
-  inputs: [in]
-  output: out
-"""
-
-
-def call(rt, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(rt.http + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as r:
-            text = r.read().decode()
-            return r.status, json.loads(text) if text else None
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode() or "null")
 
 
 def test_shfn_run_serves_the_embedded_brokers_admin_api_on_its_admin_port(make_spec, runtimes,

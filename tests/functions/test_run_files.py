@@ -5,16 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import _env, standalone
-
-UPPER = """kind: Function
-metadata:
-  name: upper
-spec:
-  command: ["tr", "a-z", "A-Z"]
-  inputs: [in]
-  output: out
-"""
+from conftest import UPPER, _env, standalone
 
 # Its script and its flow's command are relative to its own directory, not the first file's.
 MARKED = """kind: Function
