@@ -1,0 +1,225 @@
+// runtime's half that serves Pulsar's functions API (/admin/v3/functions/public/default/...):
+// reading the Functions' instances, stopping and starting them, and triggering one. The JSON
+// shapes are function_admin.h's.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
+#include <nlohmann/json.hpp>
+
+#include "base/bytes.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "event/uuid.h"
+#include "flow/runtime.h"
+#include "http/form.h"
+#include "wire/topic_name.h"
+
+namespace shfn::flow {
+
+using asio::awaitable;
+
+namespace {
+
+http::http_response reason(int status, const std::string& text) {
+  return {.status = status, .body = nlohmann::json{{"reason", text}}.dump()};
+}
+
+// One message with `key` on `topic`, through a producer made for it; once stored.
+awaitable<result<void>> publish_once(client::client* c, std::string topic, std::string key,
+                                     std::string payload) {
+  // Named, not a braced temporary: GCC 12 destroys a temporary coroutine argument twice.
+  const client::producer_options options{.topic = topic};
+  auto producer = co_await c->create_producer(options);
+  if (!producer) co_return fail(producer.error());
+  const client::outgoing_message m{.payload = bytes(payload.begin(), payload.end()), .key = key};
+  auto sent = co_await (*producer)->send(m);
+  co_await (*producer)->close();
+  if (!sent) co_return fail(sent.error());
+  co_return result<void>{};
+}
+
+// The first message with `key` that `outputs` receives before `deadline`, as the answer; 408
+// without one. What else comes is acknowledged and passed over.
+awaitable<http::http_response> output_with_key(client::consumer* outputs, std::string key,
+                                               clock::time_point deadline) {
+  for (;;) {
+    auto m = co_await outputs->receive(deadline);
+    if (!m) co_return http::http_response{.status = 408};
+    outputs->acknowledge(*m);
+    if (m->key == key) {
+      co_return http::http_response{.content_type = "text/plain",
+                                    .body = std::string(as_chars(m->payload))};
+    }
+  }
+}
+
+}  // namespace
+
+runtime::unit* runtime::find_function(const std::string& name) const {
+  for (const auto& u : units_) {
+    if (u->def.flow.empty() && u->def.spec.name == name) return u.get();
+  }
+  return nullptr;
+}
+
+std::vector<function_instance_snapshot> runtime::snapshots(const unit& u) const {
+  std::vector<function_instance_snapshot> out;
+  if (u.parts.empty()) {  // stopped: one instance that does not run
+    out.push_back({.instance_id = options_.instance_id});
+    return out;
+  }
+  for (std::size_t k = 0; k < u.parts.size(); ++k) {
+    out.push_back(read_part(u, k, [](const function::function_instance& fi) {
+      return function_instance_snapshot{.instance_id = fi.instance_id(),
+                                        .running = true,
+                                        .restarts = static_cast<int>(fi.worker_restarts()),
+                                        .metrics = fi.metrics()};
+    }));
+  }
+  return out;
+}
+
+std::optional<http::http_response> runtime::functions_api(const http::http_request& r) {
+  const auto& p = r.path;
+  if (p.size() < 5 || p[0] != "admin" || p[1] != "v3" || p[2] != "functions") return std::nullopt;
+  const bool ours = p[3] == functions_tenant && p[4] == functions_namespace;
+  if (p.size() == 5) {
+    if (r.method != "GET") return reason(405, "only GET lists functions");
+    nlohmann::json names = nlohmann::json::array();
+    if (ours) {
+      for (const auto& u : units_)
+        if (u->def.flow.empty()) names.push_back(u->def.spec.name);
+    }
+    return http::http_response{.body = names.dump()};
+  }
+  const std::string& name = p[5];
+  unit* u = ours ? find_function(name) : nullptr;
+  if (u == nullptr) return reason(404, "Function " + name + " doesn't exist");
+  const std::string action = p.size() == 7 ? p[6] : (p.size() == 6 ? "" : "?");
+  if (r.method == "GET" && action.empty()) {
+    return http::http_response{.body = function_config_json(u->def.spec).dump()};
+  }
+  if (r.method == "GET" && action == "status") {
+    return http::http_response{.body = function_status_json(snapshots(*u)).dump()};
+  }
+  if (r.method == "GET" && action == "stats") {
+    return http::http_response{.body = function_stats_json(snapshots(*u)).dump()};
+  }
+  const auto ex = shards_->executor(0);
+  if (r.method == "POST" && (action == "stop" || action == "restart")) {
+    asio::co_spawn(ex, stop_function(name, action == "restart"), asio::detached);
+    return http::http_response{.status = 204, .content_type = ""};
+  }
+  if (r.method == "POST" && action == "start") {
+    asio::co_spawn(ex, start_function(name), asio::detached);
+    return http::http_response{.status = 204, .content_type = ""};
+  }
+  // Not accepted and ignored: refused, by name. (trigger is slow_request's.)
+  return reason(501, r.method + " " + r.target +
+                         " is not supported by shfn run yet: functions are created, updated and "
+                         "deleted through their spec files and a reload (SIGHUP)");
+}
+
+awaitable<void> runtime::stop_function(std::string name, bool start_again) {
+  while (reloading_) co_await reloaded_.wait();
+  if (stopping_) co_return;
+  reloading_ = true;
+  unit* u = find_function(name);
+  if (u != nullptr && !u->parts.empty()) {
+    spdlog::info("{}: stopping it (functions API): draining", name);
+    stop_unit(u, clock::now() + options_.drain_timeout);
+    co_await drop_parts(u);
+    spdlog::info("{}: stopped", name);
+  }
+  reloading_ = false;
+  reloaded_.notify_all();
+  if (start_again) co_await start_function(std::move(name));
+}
+
+awaitable<void> runtime::start_function(std::string name) {
+  while (reloading_) co_await reloaded_.wait();
+  if (stopping_) co_return;
+  reloading_ = true;
+  unit* u = find_function(name);
+  if (u != nullptr && u->parts.empty()) {
+    make_parts(u);
+    auto started = co_await start_unit(u);
+    if (started) {
+      launch(u, co_await asio::this_coro::executor);
+      spdlog::info("{}: started (functions API)", name);
+    } else {
+      spdlog::error("{}: cannot start: {}", name, started.error().message());
+      co_await drop_parts(u);  // start_unit closed what it had started
+    }
+  }
+  reloading_ = false;
+  reloaded_.notify_all();
+}
+
+std::optional<awaitable<http::http_response>> runtime::slow_request(const http::http_request& r) {
+  const auto& p = r.path;
+  const bool trigger_path = p.size() == 7 && p[0] == "admin" && p[1] == "v3" &&
+                            p[2] == "functions" && p[3] == functions_tenant &&
+                            p[4] == functions_namespace && p[6] == "trigger";
+  if (!trigger_path || r.method != "POST") return std::nullopt;
+  auto form = http::form_fields(r);
+  if (!form) {
+    return [](http::http_response refused) -> awaitable<http::http_response> {
+      co_return refused;
+    }(std::move(form.error()));
+  }
+  return trigger(p[5], std::move(*form));
+}
+
+awaitable<http::http_response> runtime::trigger(std::string name,
+                                                std::map<std::string, std::string> form) {
+  const unit* u = find_function(name);
+  if (u == nullptr) co_return reason(404, "Function " + name + " doesn't exist");
+  const config::function_spec spec = u->def.spec;  // a copy: a reload may replace the unit
+  if (spec.output.empty()) {
+    co_return reason(400, "Function " + name + " has no output topic: a trigger would get nothing");
+  }
+  std::string input = spec.inputs.empty() ? "" : spec.inputs.front();
+  if (auto given = form.find("topic"); given != form.end() && !given->second.empty()) {
+    auto topic = wire::parse_topic_name(given->second);
+    const bool ok = topic && std::ranges::count(spec.inputs, topic->str()) > 0;
+    if (!ok) co_return reason(400, given->second + " is not an input of Function " + name);
+    input = topic->str();
+  }
+  if (input.empty()) co_return reason(400, "Function " + name + " has no inputs: give a topic");
+  auto data = form.find("data");
+  if (data == form.end()) data = form.find("dataStream");
+  if (data == form.end()) co_return reason(400, "no data to trigger with (the form's data field)");
+
+  const std::string id = "shfn-trigger-" + event::uuid_v4();
+  const client::consumer_options watch{
+      .topic = spec.output, .subscription = id, .position = client::initial_position::latest};
+  auto outputs = co_await client_.subscribe(watch);
+  if (!outputs) {
+    co_return reason(503, "cannot read " + spec.output + ": " + outputs.error().message());
+  }
+  auto sent = co_await publish_once(&client_, input, id, data->second);
+  http::http_response answer;
+  if (!sent) {
+    answer = reason(503, "cannot publish to " + input + ": " + sent.error().message());
+  } else {
+    const auto wait = (spec.timeout.count() > 0 ? spec.timeout : std::chrono::milliseconds(30000)) +
+                      std::chrono::seconds(10);
+    answer = co_await output_with_key(outputs->get(), id, clock::now() + wait);
+    if (answer.status == 408) {
+      answer = reason(
+          408, fmt::format("no output of Function {} within {} s: it failed (see its "
+                           "status), printed nothing, or set another key",
+                           name, std::chrono::duration_cast<std::chrono::seconds>(wait).count()));
+    }
+  }
+  if (auto removed = co_await (*outputs)->unsubscribe(); !removed) co_await (*outputs)->close();
+  co_return answer;
+}
+
+}  // namespace shfn::flow
