@@ -157,10 +157,11 @@ class reloader {
   std::vector<stamp> stamps() const {
     std::vector<stamp> out;
     for (const auto& path : flags_.specs) {
-      std::error_code ec;
-      const auto time = std::filesystem::last_write_time(path, ec);
-      const auto size = std::filesystem::file_size(path, ec);
-      out.emplace_back(ec ? std::filesystem::file_time_type{} : time, ec ? 0 : size);
+      std::error_code time_error, size_error;
+      const auto time = std::filesystem::last_write_time(path, time_error);
+      const auto size = std::filesystem::file_size(path, size_error);
+      out.emplace_back(time_error ? std::filesystem::file_time_type{} : time,
+                       size_error ? 0 : size);
     }
     return out;
   }
