@@ -374,6 +374,12 @@ std::optional<message> consumer::try_receive() {
   return m;
 }
 
+std::optional<message> consumer::try_receive_rest_of(const wire::message_id& taken) {
+  if (closed_ || incoming_.empty()) return std::nullopt;
+  if (!incoming_.front().id.same_entry(taken)) return std::nullopt;
+  return try_receive();
+}
+
 message& consumer::front_taken() {
   message& m = incoming_.front();
   flow_queued_ = part_of(m.id).message_consumed() || flow_queued_;

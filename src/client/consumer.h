@@ -112,6 +112,10 @@ class consumer {
   // nullopt when none is queued (or once closed). The FLOW it may queue goes out at the
   // caller's next suspension.
   std::optional<message> try_receive();
+  // try_receive(), only for a message of the batch entry `taken` came in (same partition,
+  // ledger and entry): for a receiver that stops, so that it does not leave an entry half taken,
+  // which the broker would send again whole, the half that ran with it.
+  std::optional<message> try_receive_rest_of(const wire::message_id& taken);
   void acknowledge(const message& m);
   void acknowledge_cumulative(const message& m);
   // Redelivered after negative_ack_delay, with a higher redelivery count.

@@ -365,6 +365,7 @@ awaitable<void> function_instance::abandon_in_flight() {
 awaitable<void> function_instance::receive_loop(std::size_t input_index) {
   auto& consumer = *inputs_[input_index].consumer;
   auto ex = co_await asio::this_coro::executor;
+  std::optional<wire::message_id> last;  // of the message taken last
   while (!stopping_) {
     if (!admission_.has_room()) {
       co_await admission_.changed().wait();
@@ -378,8 +379,15 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
       co_await pause(options_.retry_initial);
       continue;
     }
-    if (stopping_) break;  // not acked: the broker redelivers it
-    admission_.admit();    // process() starts holding a run slot
+    if (stopping_) {  // not acked: the broker redelivers it, unless it finishes an entry
+      if (last && m->id.same_entry(*last)) {
+        admission_.admit();
+        asio::co_spawn(ex, process(std::move(*m), input_index, gate_.enter()), asio::detached);
+      }
+      break;
+    }
+    last = m->id;
+    admission_.admit();  // process() starts holding a run slot
     // Not spawn_held: process() holds the gate itself, saving a coroutine frame per message.
     auto held = gate_.enter();
     if (!runs_batches()) {
@@ -393,10 +401,19 @@ awaitable<void> function_instance::receive_loop(std::size_t input_index) {
       auto next = consumer.try_receive();
       if (!next) break;
       admission_.admit();
+      last = next->id;
       batch.push_back(std::move(*next));
     }
     asio::co_spawn(ex, process_batch(std::move(batch), input_index, std::move(held)),
                    asio::detached);
+  }
+  // Stopping: the rest of the batch entry last taken from runs too, whatever the window says.
+  // Left half taken, the entry would come back whole, and its taken half would run again.
+  while (last) {
+    auto rest = consumer.try_receive_rest_of(*last);
+    if (!rest) break;
+    admission_.admit();
+    asio::co_spawn(ex, process(std::move(*rest), input_index, gate_.enter()), asio::detached);
   }
 }
 

@@ -11,7 +11,7 @@ import urllib.request
 import pulsar
 import pytest
 
-from conftest import Spec, standalone, wait_for
+from conftest import Spec, admin_call, standalone, wait_for
 
 BEFORE = """kind: Function
 metadata: {name: upper}
@@ -186,3 +186,49 @@ def test_reloads_under_load_lose_and_duplicate_nothing(make_spec, runtimes, clie
     assert len(got) == total, f"{total - len(set(got))} missing, {len(got) - len(set(got))} twice"
     assert sorted(got) == sorted(f"m{n}" for n in range(total))
     assert rt.stderr().count("reload: loaded changed") == 3
+
+
+HELD_STREAM = """kind: Function
+metadata: {name: held}
+spec:
+  command: ["sh", "-c", "until [ -e GO ]; do sleep 0.02; done; exec cat"]
+  mode: stream
+  timeoutMs: 120000
+  inputs: [in]
+  output: out
+"""
+
+
+def test_a_stop_leaves_no_batch_entry_half_taken(make_spec, runtimes, clients, workdir):
+    # The instance takes messages until its run slots are full (64 for a stream worker that does
+    # not answer yet), in the middle of a 1000-message batch entry. Stopped then, it takes the
+    # rest of that entry too: left half taken, the broker would send the entry again whole, and
+    # its taken half would run twice.
+    go = f"{workdir}/go"
+    spec = make_spec(text=HELD_STREAM.replace("GO", go), topics=["in", "out"])
+    rt = runtimes(spec)
+    c = clients(rt)
+    total = 5000
+    producer = c.py.create_producer(spec.topic("in"), batching_enabled=True,
+                                    batching_max_messages=1000, batching_max_publish_delay_ms=50,
+                                    block_if_queue_full=True)
+    for n in range(total):
+        producer.send_async(f"m{n}".encode(), None)
+    producer.flush()
+    wait_for(lambda: rt.instance("held")["inFlight"] >= 32, what="messages to be taken")
+    assert admin_call(rt, "POST", "/admin/v3/functions/public/default/held/stop")[0] == 204
+    wait_for(lambda: "[held/0] stopping" in rt.stderr(), what="the stop to begin")
+    open(go, "w").close()  # the worker answers: the drain ends
+    wait_for(lambda: "held: stopped" in rt.stderr(), what="the drain to end")
+    assert admin_call(rt, "POST", "/admin/v3/functions/public/default/held/start")[0] == 204
+    out = c.py.subscribe(spec.topic("out"), "check",
+                         initial_position=pulsar.InitialPosition.Earliest)
+    got = []
+    while len(got) < total:
+        try:
+            got.append(out.receive(timeout_millis=20000).data().decode())
+        except pulsar.Timeout:
+            break
+    with pytest.raises(pulsar.Timeout):
+        got.append(out.receive(timeout_millis=1000).data().decode())
+    assert len(got) == len(set(got)) == total, f"{len(got) - len(set(got))} twice"
