@@ -25,10 +25,6 @@ using asio::awaitable;
 
 namespace {
 
-http::http_response reason(int status, const std::string& text) {
-  return {.status = status, .body = nlohmann::json{{"reason", text}}.dump()};
-}
-
 // One message with `key` on `topic`, through a producer made for it; once stored.
 awaitable<result<void>> publish_once(client::client* c, std::string topic, std::string key,
                                      std::string payload) {
@@ -89,7 +85,7 @@ std::optional<http::http_response> runtime::functions_api(const http::http_reque
   if (p.size() < 5 || p[0] != "admin" || p[1] != "v3" || p[2] != "functions") return std::nullopt;
   const bool ours = p[3] == functions_tenant && p[4] == functions_namespace;
   if (p.size() == 5) {
-    if (r.method != "GET") return reason(405, "only GET lists functions");
+    if (r.method != "GET") return http::error_response(405, "only GET lists functions");
     nlohmann::json names = nlohmann::json::array();
     if (ours) {
       for (const auto& u : units_)
@@ -99,7 +95,7 @@ std::optional<http::http_response> runtime::functions_api(const http::http_reque
   }
   const std::string& name = p[5];
   unit* u = ours ? find_function(name) : nullptr;
-  if (u == nullptr) return reason(404, "Function " + name + " doesn't exist");
+  if (u == nullptr) return http::error_response(404, "Function " + name + " doesn't exist");
   const std::string action = p.size() == 7 ? p[6] : (p.size() == 6 ? "" : "?");
   if (r.method == "GET" && action.empty()) {
     return http::http_response{.body = function_config_json(u->def.spec).dump()};
@@ -120,9 +116,10 @@ std::optional<http::http_response> runtime::functions_api(const http::http_reque
     return http::http_response{.status = 204, .content_type = ""};
   }
   // Not accepted and ignored: refused, by name. (trigger is slow_request's.)
-  return reason(501, r.method + " " + r.target +
-                         " is not supported by shfn run yet: functions are created, updated and "
-                         "deleted through their spec files and a reload (SIGHUP)");
+  return http::error_response(
+      501, r.method + " " + r.target +
+               " is not supported by shfn run yet: functions are created, updated and "
+               "deleted through their spec files and a reload (SIGHUP)");
 }
 
 awaitable<void> runtime::stop_function(std::string name, bool start_again) {
@@ -179,40 +176,46 @@ std::optional<awaitable<http::http_response>> runtime::slow_request(const http::
 awaitable<http::http_response> runtime::trigger(std::string name,
                                                 std::map<std::string, std::string> form) {
   const unit* u = find_function(name);
-  if (u == nullptr) co_return reason(404, "Function " + name + " doesn't exist");
+  if (u == nullptr) co_return http::error_response(404, "Function " + name + " doesn't exist");
   const config::function_spec spec = u->def.spec;  // a copy: a reload may replace the unit
   if (spec.output.empty()) {
-    co_return reason(400, "Function " + name + " has no output topic: a trigger would get nothing");
+    co_return http::error_response(
+        400, "Function " + name + " has no output topic: a trigger would get nothing");
   }
   std::string input = spec.inputs.empty() ? "" : spec.inputs.front();
   if (auto given = form.find("topic"); given != form.end() && !given->second.empty()) {
     auto topic = wire::parse_topic_name(given->second);
     const bool ok = topic && std::ranges::count(spec.inputs, topic->str()) > 0;
-    if (!ok) co_return reason(400, given->second + " is not an input of Function " + name);
+    if (!ok)
+      co_return http::error_response(400, given->second + " is not an input of Function " + name);
     input = topic->str();
   }
-  if (input.empty()) co_return reason(400, "Function " + name + " has no inputs: give a topic");
+  if (input.empty())
+    co_return http::error_response(400, "Function " + name + " has no inputs: give a topic");
   auto data = form.find("data");
   if (data == form.end()) data = form.find("dataStream");
-  if (data == form.end()) co_return reason(400, "no data to trigger with (the form's data field)");
+  if (data == form.end())
+    co_return http::error_response(400, "no data to trigger with (the form's data field)");
 
   const std::string id = "shfn-trigger-" + event::uuid_v4();
   const client::consumer_options watch{
       .topic = spec.output, .subscription = id, .position = client::initial_position::latest};
   auto outputs = co_await client_.subscribe(watch);
   if (!outputs) {
-    co_return reason(503, "cannot read " + spec.output + ": " + outputs.error().message());
+    co_return http::error_response(503,
+                                   "cannot read " + spec.output + ": " + outputs.error().message());
   }
   auto sent = co_await publish_once(&client_, input, id, data->second);
   http::http_response answer;
   if (!sent) {
-    answer = reason(503, "cannot publish to " + input + ": " + sent.error().message());
+    answer =
+        http::error_response(503, "cannot publish to " + input + ": " + sent.error().message());
   } else {
     const auto wait = (spec.timeout.count() > 0 ? spec.timeout : std::chrono::milliseconds(30000)) +
                       std::chrono::seconds(10);
     answer = co_await output_with_key(outputs->get(), id, clock::now() + wait);
     if (answer.status == 408) {
-      answer = reason(
+      answer = http::error_response(
           408, fmt::format("no output of Function {} within {} s: it failed (see its "
                            "status), printed nothing, or set another key",
                            name, std::chrono::duration_cast<std::chrono::seconds>(wait).count()));
