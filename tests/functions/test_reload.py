@@ -57,6 +57,21 @@ def hang_up(rt):
     wait_for(lambda: reloads_done(rt) > done, what="the reload to be done")
 
 
+def everything_on(c, topic, total):
+    """The payloads on `topic` from its start: `total` of them, or fewer when some never came,
+    and then nothing more (a duplicate would come late)."""
+    out = c.py.subscribe(topic, "check", initial_position=pulsar.InitialPosition.Earliest)
+    got = []
+    while len(got) < total:
+        try:
+            got.append(out.receive(timeout_millis=20000).data().decode())
+        except pulsar.Timeout:
+            break
+    with pytest.raises(pulsar.Timeout):
+        got.append(out.receive(timeout_millis=1000).data().decode())
+    return got
+
+
 def names(rt):
     return sorted(i["function"] for i in rt.status()["instances"])
 
@@ -172,17 +187,7 @@ def test_reloads_under_load_lose_and_duplicate_nothing(make_spec, runtimes, clie
         hang_up(rt)
     sender.join(timeout=120)
     assert sent.is_set()
-    out = c.py.subscribe(spec.topic("out"), "check",
-                         initial_position=pulsar.InitialPosition.Earliest)
-    got = []
-    while len(got) < total:
-        try:
-            got.append(out.receive(timeout_millis=20000).data().decode())
-        except pulsar.Timeout:
-            break
-    # And nothing after the last: a duplicate would come late.
-    with pytest.raises(pulsar.Timeout):
-        got.append(out.receive(timeout_millis=1000).data().decode())
+    got = everything_on(c, spec.topic("out"), total)
     assert len(got) == total, f"{total - len(set(got))} missing, {len(got) - len(set(got))} twice"
     assert sorted(got) == sorted(f"m{n}" for n in range(total))
     assert rt.stderr().count("reload: loaded changed") == 3
@@ -221,14 +226,5 @@ def test_a_stop_leaves_no_batch_entry_half_taken(make_spec, runtimes, clients, w
     open(go, "w").close()  # the worker answers: the drain ends
     wait_for(lambda: "held: stopped" in rt.stderr(), what="the drain to end")
     assert admin_call(rt, "POST", "/admin/v3/functions/public/default/held/start")[0] == 204
-    out = c.py.subscribe(spec.topic("out"), "check",
-                         initial_position=pulsar.InitialPosition.Earliest)
-    got = []
-    while len(got) < total:
-        try:
-            got.append(out.receive(timeout_millis=20000).data().decode())
-        except pulsar.Timeout:
-            break
-    with pytest.raises(pulsar.Timeout):
-        got.append(out.receive(timeout_millis=1000).data().decode())
+    got = everything_on(c, spec.topic("out"), total)
     assert len(got) == len(set(got)) == total, f"{len(got) - len(set(got))} twice"
