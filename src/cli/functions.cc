@@ -1,12 +1,16 @@
 // shfn functions: the client of `shfn run`'s functions API (/admin/v3/functions/public/default,
-// docs/functions.md), as `pulsar-admin functions` is of Pulsar's: list, status, stats, stop,
-// start, restart, and logs, which follows a function's log topic.
+// docs/functions.md), as `pulsar-admin functions` is of Pulsar's: list, get, status, stats,
+// create, update, delete, stop, start, restart, trigger, and logs, which follows a function's log
+// topic.
+
+#include <fmt/format.h>
 
 #include <asio/signal_set.hpp>
 #include <asio/this_coro.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -16,7 +20,9 @@
 #include "client/client.h"
 #include "client/consumer.h"
 #include "client/errc.h"
+#include "config/spec.h"
 #include "event/uuid.h"
+#include "flow/function_admin.h"
 
 namespace shfn::cli {
 namespace {
@@ -28,6 +34,7 @@ struct functions_flags {
   std::string trigger_value, trigger_file, topic;  // trigger
   connection_flags conn;                           // logs: the broker the log topic is on
   std::string name;
+  std::string spec;  // create, update: the spec file
   bool json = false;
   bool follow = false;
   double quiet_seconds = 2;
@@ -83,30 +90,114 @@ asio::awaitable<int> control(functions_flags f, std::string action) {
   co_return 0;
 }
 
+// A multipart/form-data body (RFC 7578), as pulsar-admin sends its forms.
+class multipart_form {
+ public:
+  void add(std::string_view name, std::string_view content, std::string_view file_name = {}) {
+    body_ +=
+        "--" + boundary_ + "\r\nContent-Disposition: form-data; name=\"" + std::string(name) + "\"";
+    if (!file_name.empty()) body_ += "; filename=\"" + std::string(file_name) + "\"";
+    body_ += "\r\n\r\n" + std::string(content) + "\r\n";
+  }
+  std::string content_type() const { return "multipart/form-data; boundary=" + boundary_; }
+  std::string finish() { return body_ + "--" + boundary_ + "--\r\n"; }
+
+ private:
+  std::string boundary_ = "shfn-" + event::uuid_v4();
+  std::string body_;
+};
+
+result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::error_code(errno, std::generic_category()));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 // pulsar-admin's request: the value as the form's `data`, the topic as its `topic`; what the
 // function published for it on stdout.
 asio::awaitable<int> trigger(functions_flags f) {
   std::string value = f.trigger_value;
   if (!f.trigger_file.empty()) {
-    std::ifstream in(f.trigger_file, std::ios::binary);
-    if (!in) co_return error("cannot read " + f.trigger_file, std::strerror(errno));
-    value.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    auto read = read_file(f.trigger_file);
+    if (!read) co_return error("cannot read " + f.trigger_file, read.error().message());
+    value = std::move(*read);
   }
-  const std::string boundary = "shfn-" + event::uuid_v4();
-  std::string form;
-  const auto field = [&](const char* name, const std::string& content) {
-    form += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
-            content + "\r\n";
-  };
-  field("data", value);
-  if (!f.topic.empty()) field("topic", f.topic);
-  form += "--" + boundary + "--\r\n";
+  multipart_form form;
+  form.add("data", value);
+  if (!f.topic.empty()) form.add("topic", f.topic);
   auto reply =
       co_await admin_call(f.admin, "POST", std::string(functions_path) + "/" + f.name + "/trigger",
-                          200, std::move(form), "multipart/form-data; boundary=" + boundary);
+                          200, form.finish(), form.content_type());
   if (!reply) co_return report(f, reply.error());
   std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
   if (!reply->body.ends_with('\n')) std::fputc('\n', stdout);
+  co_return 0;
+}
+
+// The Function of a spec file that create or update sends: the one named, or the file's only
+// one. Flows and sources are refused by name: the API makes Functions.
+tl::expected<config::function_spec, std::string> function_of(const config::spec_file& file,
+                                                             const std::string& name) {
+  if (auto flows = config::flow_documents(file); !flows.empty()) {
+    const auto& d = flows.front();
+    return tl::unexpected(
+        fmt::format("{}:{}: {} {}: the functions API makes Functions only; run "
+                    "flows and sources with shfn run",
+                    d.where.file, d.where.line, d.kind, d.name));
+  }
+  for (const auto& fn : file.functions)
+    if (fn.name == name || (name.empty() && file.functions.size() == 1)) return fn;
+  if (name.empty())
+    return tl::unexpected(file.path + " has " + std::to_string(file.functions.size()) +
+                          " Functions: say which with --name");
+  return tl::unexpected(file.path + " has no Function " + name);
+}
+
+// `functions create|update -f SPEC`: the file checked here, its Function sent as the
+// FunctionConfig that get answers, with its script uploaded as pulsar-admin uploads --go's
+// file. Optional fields the file leaves out go as null, so that an update resets them.
+asio::awaitable<int> deploy(functions_flags f, std::string action) {
+  auto file = config::load_file(f.spec);
+  if (!file) {
+    for (const auto& e : file.error()) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+    co_return 1;
+  }
+  auto spec = function_of(*file, f.name);
+  if (!spec) co_return error(action + " " + f.spec, spec.error());
+  if (spec->working_dir != file->base_dir) {
+    co_return error(spec->name + ": workingDir",
+                    "a Function made through the API runs in the directory shfn run keeps it "
+                    "in; leave workingDir out");
+  }
+  auto config = flow::function_config_json(*spec);
+  for (const char* optional : {"topicsPattern", "output", "logTopic", "deadLetterTopic",
+                               "subscriptionType", "framing", "input", "producerConfig"}) {
+    if (!config.contains(optional)) config[optional] = nullptr;
+  }
+  multipart_form form;
+  if (!spec->script.empty()) {
+    auto script = read_file(spec->script);
+    if (!script) co_return error("cannot read " + spec->script, script.error().message());
+    config.erase("command");
+    config["go"] = spec->script;
+    form.add("functionConfig", config.dump());
+    form.add("data", *script, std::filesystem::path(spec->script).filename().string());
+  } else {
+    form.add("functionConfig", config.dump());
+  }
+  auto done = co_await admin_call(f.admin, action == "create" ? "POST" : "PUT",
+                                  std::string(functions_path) + "/" + spec->name, 204,
+                                  form.finish(), form.content_type());
+  if (!done) co_return report(f, done.error());
+  std::printf("%s: %sd\n", spec->name.c_str(), action.c_str());
+  co_return 0;
+}
+
+asio::awaitable<int> remove(functions_flags f) {
+  auto done =
+      co_await admin_call(f.admin, "DELETE", std::string(functions_path) + "/" + f.name, 204);
+  if (!done) co_return report(f, done.error());
+  std::printf("%s: deleted\n", f.name.c_str());
   co_return 0;
 }
 
@@ -167,7 +258,9 @@ CLI::App* with_name(CLI::App* cmd, functions_flags& f) {
 
 void setup_functions(CLI::App& app, int& exit_code) {
   auto* group = app.add_subcommand(
-      "functions", "List, inspect, stop, start and follow the functions of a running shfn run");
+      "functions",
+      "List, inspect, create, update, delete, stop, start, trigger and follow the functions of a "
+      "running shfn run");
   group->require_subcommand(1);
   group->fallthrough();  // --admin-url after the subcommand too
   auto f = std::make_shared<functions_flags>();
@@ -186,6 +279,20 @@ void setup_functions(CLI::App& app, int& exit_code) {
     cmd->callback(
         [f, action, &exit_code] { exit_code = run([f, action] { return control(*f, action); }); });
   }
+  for (const char* action : {"create", "update"}) {
+    auto* cmd = group->add_subcommand(
+        action, std::string(action == std::string_view("create") ? "Create" : "Update") +
+                    " a function from a spec file (kept by shfn run in its data directory)");
+    cmd->add_option("-f,--spec", f->spec, "The spec file (YAML) with the Function")->required();
+    cmd->add_option("--name", f->name, "Which Function of the file (default: its only one)");
+    cmd->callback(
+        [f, action, &exit_code] { exit_code = run([f, action] { return deploy(*f, action); }); });
+  }
+  auto* del = with_name(group->add_subcommand("delete",
+                                              "Delete a function made through the API "
+                                              "(create): it drains and stops"),
+                        *f);
+  del->callback([f, &exit_code] { exit_code = run([f] { return remove(*f); }); });
   auto* trig =
       with_name(group->add_subcommand("trigger", "Send it one value and print its output"), *f);
   auto* value = trig->add_option("--trigger-value", f->trigger_value, "The value to send");

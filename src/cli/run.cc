@@ -42,6 +42,7 @@ struct run_flags {
   std::string url_source;  // "--url" or "SHFN_URL": why there is no embedded broker
   std::string listen = "127.0.0.1:6650";
   std::string data_dir;
+  std::string functions_dir;  // the functions API's store; default: DATA_DIR/functions
   std::string admin = "127.0.0.1:8081";
   int instance = 0;
   double drain_seconds = 30;
@@ -104,10 +105,15 @@ std::chrono::milliseconds period_from_env(const char* name, std::chrono::millise
   return value > 0 ? std::chrono::milliseconds(value) : fallback;
 }
 
-// One plan of every file's (each file's flows use the Functions of their own file), as the
-// flags say: --only, --parallelism. Else every error, one line each (FILE:LINE:COL: FIELD: ...).
-tl::expected<flow::plan, std::vector<std::string>> plan_from_files(const run_flags& f) {
-  auto specs = config::load_files(f.specs);
+// One plan of every file's (each file's flows use the Functions of their own file) and of the
+// Functions kept in `store` (made through the functions API), as the flags say: --only,
+// --parallelism (on the files' Functions: the API's keep theirs). Else every error, one line
+// each (FILE:LINE:COL: FIELD: ...).
+tl::expected<flow::plan, std::vector<std::string>> plan_from_files(
+    const run_flags& f, const flow::function_store* store) {
+  std::vector<std::string> paths = f.specs;
+  if (store != nullptr) std::ranges::move(store->spec_paths(), std::back_inserter(paths));
+  auto specs = config::load_files(paths);
   if (!specs) {
     std::vector<std::string> errors;
     for (const auto& e : specs.error()) errors.push_back(e.to_string());
@@ -120,8 +126,9 @@ tl::expected<flow::plan, std::vector<std::string>> plan_from_files(const run_fla
   }
   const flow::plan_options options{.only = {f.only.begin(), f.only.end()}};
   flow::plan all;
-  for (auto& spec : *specs) {
-    if (f.parallelism > 0)
+  for (std::size_t k = 0; k < specs->size(); ++k) {
+    auto& spec = (*specs)[k];
+    if (f.parallelism > 0 && k < f.specs.size())
       for (auto& fn : spec.functions) fn.parallelism = f.parallelism;
     flow::plan one = flow::make_plan(spec, options);
     std::ranges::move(one.stages, std::back_inserter(all.stages));
@@ -136,8 +143,8 @@ tl::expected<flow::plan, std::vector<std::string>> plan_from_files(const run_fla
 class reloader {
  public:
   reloader(asio::io_context& io, const run_flags& f, flow::runtime& rt,
-           broker::broker_thread* embedded)
-      : io_(io), flags_(f), runtime_(rt), embedded_(embedded), hangup_(io, SIGHUP), poll_(io) {}
+           const flow::function_store* store)
+      : io_(io), flags_(f), runtime_(rt), store_(store), hangup_(io, SIGHUP), poll_(io) {}
 
   void start() {
     wait_for_hangup();
@@ -188,26 +195,14 @@ class reloader {
 
   void reload(const std::string& why) {
     spdlog::info("reload ({}): reading {}", why, fmt::join(flags_.specs, ", "));
-    auto next = plan_from_files(flags_);
-    if (!next) {
-      for (const auto& e : next.error()) spdlog::error("reload: {}", e);
-      spdlog::error("reload: nothing changed; what runs runs on");
-      return;
-    }
-    if (embedded_ != nullptr) {
-      if (auto made = embedded_->create_namespaces(flow::namespaces_of(*next)); !made) {
-        spdlog::error("reload: cannot create the spec's namespaces: {}; nothing changed",
-                      made.error().message());
-        return;
-      }
-    }
-    asio::co_spawn(io_, runtime_.apply(std::move(*next)), [](std::exception_ptr, result<void>) {});
+    flow::plan_maker make = [this] { return plan_from_files(flags_, store_); };
+    asio::co_spawn(io_, runtime_.reload(std::move(make)), [](std::exception_ptr, result<void>) {});
   }
 
   asio::io_context& io_;
   const run_flags& flags_;
   flow::runtime& runtime_;
-  broker::broker_thread* embedded_;
+  const flow::function_store* store_;
   asio::signal_set hangup_;
   asio::steady_timer poll_;
   std::vector<stamp> seen_;
@@ -225,7 +220,18 @@ std::string with_port_hint(const std::error_code& ec, const std::string& flag) {
 int run_functions(const run_flags& f) {
   // A SIGHUP before the reloader listens changes nothing, rather than ending the process.
   std::signal(SIGHUP, SIG_IGN);
-  auto planned = plan_from_files(f);
+  // What the functions API creates is kept beside the embedded broker's data, or where told.
+  std::unique_ptr<flow::function_store> store;
+  const std::string store_dir =
+      !f.functions_dir.empty()
+          ? f.functions_dir
+          : (f.url_given ? "" : (std::filesystem::path(f.data_dir) / "functions").string());
+  if (!store_dir.empty()) {
+    auto opened = flow::function_store::open(store_dir);
+    if (!opened) return error("cannot use " + store_dir, opened.error().message());
+    store = std::move(*opened);
+  }
+  auto planned = plan_from_files(f, store.get());
   if (!planned) {
     for (const auto& e : planned.error()) std::fprintf(stderr, "%s\n", e.c_str());
     return 1;
@@ -287,7 +293,14 @@ int run_functions(const run_flags& f) {
                               return b->admin(r);
                             })
                           : nullptr,
-      .threads = f.threads};
+      .threads = f.threads,
+      .store = store.get(),
+      // The spec is the declaration: its topics' namespaces are created, as its topics are.
+      .prepare = embedded ? std::function<result<void>(const flow::plan&)>(
+                                [b = embedded.get()](const flow::plan& p) {
+                                  return b->create_namespaces(flow::namespaces_of(p));
+                                })
+                          : nullptr};
   flow::runtime rt(**c, std::move(plan), options);
   if (f.admin != "off") {
     auto at = broker::parse_listen_address(f.admin);
@@ -306,7 +319,7 @@ int run_functions(const run_flags& f) {
   signals.async_wait([&](std::error_code ec, int) {
     if (!ec) rt.stop();
   });
-  reloader reloads(io, f, rt, embedded.get());
+  reloader reloads(io, f, rt, store.get());
   reloads.start();
   int code = 0;
   std::function<void()> on_ready = [] {
@@ -345,6 +358,9 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--data-dir", f->data_dir,
                   "Embedded broker: where data is stored (env SHFN_DATA)")
       ->capture_default_str();
+  cmd->add_option("--functions-dir", f->functions_dir,
+                  "Where the functions API keeps the Functions it creates and which ones are "
+                  "stopped (default: DATA_DIR/functions; with --url, none unless given)");
   cmd->add_option("--admin", f->admin,
                   "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "
                   "\"off\": none)")

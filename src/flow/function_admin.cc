@@ -1,6 +1,9 @@
 #include "flow/function_admin.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <array>
 
 namespace shfn::flow {
 
@@ -28,6 +31,8 @@ json latest_errors(const function::function_metrics& m) {
 json function_config_json(const config::function_spec& spec) {
   json inputs = json::array();
   for (const auto& topic : spec.inputs) inputs.push_back(topic);
+  json env = json::object();
+  for (const auto& [name, value] : spec.env) env[name] = value;
   json out = {
       {"tenant", functions_tenant},
       {"namespace", functions_namespace},
@@ -46,12 +51,122 @@ json function_config_json(const config::function_spec& spec) {
       // shfn's own: what runs, and how.
       {"command", spec.argv},
       {"mode", config::to_string(spec.mode)},
+      {"killGraceMs", spec.kill_grace.count()},
+      {"maxOutputBytes", spec.max_output_bytes},
+      {"env", std::move(env)},
   };
+  // What a spec file may only give in some combinations, only where it was given (or derived
+  // from what was): so that this object, sent back as an update, loads.
+  if (spec.subscription_explicit) out["subscriptionType"] = config::to_string(spec.subscription);
+  if (spec.mode == config::run_mode::stream) out["framing"] = config::to_string(spec.frames);
+  if (spec.input == config::input_style::arg) out["input"] = config::to_string(spec.input);
+  if (spec.output_batching != config::batching_spec{}) {
+    const auto& b = spec.output_batching;
+    out["producerConfig"] = {{"batchingConfig",
+                              {{"enabled", b.enabled},
+                               {"batchingMaxPublishDelayMs", b.max_publish_delay.count()},
+                               {"batchingMaxMessages", b.max_messages},
+                               {"batchingMaxBytes", b.max_bytes}}}};
+  }
   if (!spec.topics_pattern.empty()) out["topicsPattern"] = spec.topics_pattern;
   if (!spec.output.empty()) out["output"] = spec.output;
   if (!spec.log_topic.empty()) out["logTopic"] = spec.log_topic;
   if (!spec.dead_letter_topic.empty()) out["deadLetterTopic"] = spec.dead_letter_topic;
   return out;
+}
+
+namespace {
+
+// FunctionConfig fields that are a spec file's fields of the same name.
+constexpr std::array spec_fields = {"inputs",
+                                    "topicsPattern",
+                                    "output",
+                                    "logTopic",
+                                    "deadLetterTopic",
+                                    "subscriptionName",
+                                    "subscriptionType",
+                                    "subscriptionPosition",
+                                    "retainOrdering",
+                                    "retainKeyOrdering",
+                                    "processingGuarantees",
+                                    "parallelism",
+                                    "timeoutMs",
+                                    "killGraceMs",
+                                    "maxMessageRetries",
+                                    "maxOutputBytes",
+                                    "userConfig",
+                                    "env",
+                                    "command",
+                                    "mode",
+                                    "framing",
+                                    "input",
+                                    "producerConfig"};
+
+// Fields pulsar-admin sends, accepted with the value that asks shfn for nothing it does not do.
+bool asks_nothing(const std::string& field, const json& value) {
+  if (field == "outputSchemaType") return value == "";
+  if (field == "forwardSourceMessageProperty" || field == "autoAck") return value == true;
+  if (field == "cleanupSubscription") return value == false;
+  if (field == "runtime") return value == "GO";
+  return false;
+}
+
+}  // namespace
+
+tl::expected<json, std::string> function_document(const json& config, const std::string& name,
+                                                  json spec, std::string_view uploaded) {
+  if (!config.is_object())
+    return tl::unexpected(std::string("functionConfig: expected a JSON object"));
+  const auto where = [](std::string_view field, std::string_view value) {
+    return field == "tenant" ? value == functions_tenant : value == functions_namespace;
+  };
+  for (const auto& [field, value] : config.items()) {
+    const bool a_spec_field = std::ranges::find(spec_fields, field) != spec_fields.end();
+    if (value.is_null()) {  // back to its default (pulsar-admin leaves out what it does not set)
+      if (a_spec_field || field == "subName")
+        spec.erase(field == "subName" ? "subscriptionName" : field);
+      continue;
+    }
+    if (field == "tenant" || field == "namespace") {
+      if (!value.is_string() || !where(field, value.get<std::string>())) {
+        return tl::unexpected(
+            fmt::format("functionConfig: {} {}: shfn run's Functions live in {}/{}", field,
+                        value.dump(), functions_tenant, functions_namespace));
+      }
+    } else if (field == "name") {
+      if (value != name) {
+        return tl::unexpected(fmt::format("functionConfig: name {} is not {}, the name in the path",
+                                          value.dump(), name));
+      }
+    } else if (a_spec_field) {
+      spec[field] = value;
+      if (field == "command") spec.erase("script");
+    } else if (field == "subName") {
+      spec["subscriptionName"] = value;
+    } else if (field == "go") {
+      if (uploaded.empty()) {
+        return tl::unexpected("functionConfig: go names " + value.dump() +
+                              ", but no file came with it (the form's data part)");
+      }
+      spec["script"] = "./" + std::string(uploaded);
+      spec.erase("command");
+    } else if (field == "jar" || field == "py" || field == "className") {
+      return tl::unexpected("functionConfig: " + field +
+                            ": shfn run runs executables, not Java or Python functions: give the "
+                            "executable as --go FILE (any executable file), or shfn's command");
+    } else if (!asks_nothing(field, value)) {
+      return tl::unexpected(
+          fmt::format("functionConfig: {} {} is not supported by shfn run", field, value.dump()));
+    }
+  }
+  if (!uploaded.empty() && !spec.contains("script")) {
+    return tl::unexpected(
+        std::string("a file came (the form's data part), but functionConfig has no go naming it"));
+  }
+  return json{{"apiVersion", "shfn.dev/v1alpha1"},
+              {"kind", "Function"},
+              {"metadata", {{"name", name}}},
+              {"spec", std::move(spec)}};
 }
 
 json function_status_json(const std::vector<function_instance_snapshot>& instances) {

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <tl/expected.hpp>
 #include <vector>
 
 #include "config/function.h"
@@ -27,9 +29,22 @@ struct function_instance_snapshot {
   function::function_metrics metrics;
 };
 
-// FunctionConfig: what pulsar-admin functions get prints, and shfn's own settings
-// (command, mode) beside it.
+// FunctionConfig: what pulsar-admin functions get prints, and shfn's own settings (command,
+// mode, framing, ...) beside it under their spec-file names; the working directory aside (a
+// Function made through the API runs in the directory it is kept in).
 nlohmann::json function_config_json(const config::function_spec& spec);
+
+// The other way: the spec document (kind: Function) that shfn keeps for a Function made or
+// changed through the API, from the FunctionConfig that `pulsar-admin functions create` or
+// `update` sends (or that get answered). Its fields go into `spec`, the spec fields so far (an
+// empty object for a create), under their spec-file names: subName as subscriptionName, go as
+// `script: ./UPLOADED`, the file uploaded with it; a field given as null goes back to its
+// default. A field shfn cannot honour is refused by name (unless it has the value that asks for
+// nothing, as pulsar-admin's defaults do).
+tl::expected<nlohmann::json, std::string> function_document(const nlohmann::json& config,
+                                                            const std::string& name,
+                                                            nlohmann::json spec,
+                                                            std::string_view uploaded);
 // FunctionStatus: numInstances, numRunning, and per instance its counters and last error.
 nlohmann::json function_status_json(const std::vector<function_instance_snapshot>& instances);
 // FunctionStats: totals, average latency, and per instance the same.

@@ -40,6 +40,7 @@ runtime::runtime(client::client& c, plan p, runtime_options options)
     shards = shard_set::start(c, 1);
   }
   shards_ = std::move(*shards);
+  plan_ = p;
   for (auto& s : p.stages) units_.push_back(make_unit(std::move(s)));
   for (auto& source : p.sources) sources_.push_back(make_source(std::move(source)));
 }
@@ -68,7 +69,14 @@ int instances_for(const stage& s, int threads) {
 std::unique_ptr<runtime::unit> runtime::make_unit(stage s) {
   auto u = std::make_unique<unit>();
   u->def = std::move(s);
-  make_parts(u.get());
+  const bool stopped =
+      options_.store != nullptr && u->def.flow.empty() && options_.store->stopped(u->def.spec.name);
+  if (stopped) {
+    spdlog::info("{}: stopped through the functions API (kept in {}): not starting it",
+                 u->def.spec.name, options_.store->dir().string());
+  } else {
+    make_parts(u.get());
+  }
   return u;
 }
 
@@ -238,12 +246,49 @@ void runtime::stop() {
   stopped_.notify_all();
 }
 
-awaitable<result<void>> runtime::apply(plan next) {
-  // After run() has launched what it started (it walks units_ until then), one at a time.
+awaitable<void> runtime::take_turn() {
   while (!running_ && !stopping_) co_await launched_.wait();
   while (reloading_) co_await reloaded_.wait();
-  if (stopping_) co_return result<void>{};
   reloading_ = true;
+}
+
+void runtime::end_turn() {
+  reloading_ = false;
+  reloaded_.notify_all();
+}
+
+awaitable<result<void>> runtime::apply(plan next) {
+  co_await take_turn();
+  auto outcome = co_await apply_in_turn(std::move(next));
+  end_turn();
+  co_return outcome;
+}
+
+awaitable<result<void>> runtime::reload(plan_maker make) {
+  co_await take_turn();
+  auto next = make();
+  result<void> outcome;
+  if (!next) {
+    for (const auto& e : next.error()) spdlog::error("reload: {}", e);
+    spdlog::error("reload: nothing changed; what runs runs on");
+    outcome = fail(std::make_error_code(std::errc::invalid_argument));
+  } else {
+    outcome = co_await apply_in_turn(std::move(*next));
+  }
+  end_turn();
+  co_return outcome;
+}
+
+awaitable<result<void>> runtime::apply_in_turn(plan next) {
+  if (stopping_) co_return result<void>{};
+  if (options_.prepare) {
+    if (auto prepared = options_.prepare(next); !prepared) {
+      spdlog::error("reload: cannot prepare the broker for it: {}; nothing changed",
+                    prepared.error().message());
+      co_return prepared;
+    }
+  }
+  plan_ = next;
   auto ex = co_await asio::this_coro::executor;
   // Old units by name; what is left in it at the end is gone from the plan.
   std::map<std::string, std::unique_ptr<unit>> old;
@@ -303,8 +348,6 @@ awaitable<result<void>> runtime::apply(plan next) {
   if (!sources && outcome) outcome = sources;
   spdlog::info("reload: done: {} stage(s) kept, {} started, {} stopped", kept, starting.size(),
                leaving.size());
-  reloading_ = false;
-  reloaded_.notify_all();
   co_return outcome;
 }
 

@@ -2,7 +2,8 @@
 // A spec file's plan (flow/plan.h) run on one client: one function_instance per stage (a plain
 // Function, or one hop of a Parallel or Sequence), one cron_source per cron source, and the
 // admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs. apply() swaps in a new plan
-// while it runs, restarting only the stages that changed (a reload, `shfn run`'s SIGHUP).
+// while it runs, restarting only the stages that changed (a reload, `shfn run`'s SIGHUP); the
+// functions API's create, update and delete are such changes too, kept in a function_store.
 //
 //   GET /healthz   200 "ok" while the process runs
 //   GET /readyz    200 once every instance has subscribed, 503 before and while draining
@@ -24,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tl/expected.hpp>
 #include <vector>
 
 #include "base/notifier.h"
@@ -31,6 +33,7 @@
 #include "config/spec.h"
 #include "flow/cron_source.h"
 #include "flow/function_admin.h"
+#include "flow/function_store.h"
 #include "flow/plan.h"
 #include "flow/shards.h"
 #include "function/function_instance.h"
@@ -56,7 +59,18 @@ struct runtime_options {
   admin_handler broker_admin;
   // Event loops to spread the instances over, the caller's among them (1: all on the caller's).
   int threads = 1;
+  // Where the functions API's create, update and delete keep the Functions they make, and its
+  // stop and start which Functions are stopped (function_store.h). Unset: create, update and
+  // delete are refused, and a stop lasts until the process ends.
+  function_store* store = nullptr;
+  // Called with each plan before it runs, a reload's too (the embedded broker creates the
+  // plan's namespaces); a failure stops the plan from running.
+  std::function<result<void>(const plan&)> prepare;
 };
+
+// A reload's plan, made when its turn comes (one change at a time); else every error, a line
+// each.
+using plan_maker = std::function<tl::expected<plan, std::vector<std::string>>()>;
 
 class runtime {
  public:
@@ -79,6 +93,10 @@ class runtime {
   // stage that cannot start (the rest of the reload is done all the same). From run()'s
   // executor, while run() runs.
   asio::awaitable<result<void>> apply(plan next);
+  // apply() of the plan `make` makes once it is this reload's turn (so a plan made from files
+  // is never older than a change the functions API made meanwhile); a plan that cannot be made
+  // changes nothing, and its errors are logged. For SIGHUP and --watch.
+  asio::awaitable<result<void>> reload(plan_maker make);
 
   bool ready() const;
   // No instance has a message in flight.
@@ -102,6 +120,13 @@ class runtime {
   };
 
   bool broker_disk_full() const;
+  // One change at a time (a reload, a stop or start, a create, update or delete), after run()
+  // has launched what it started (it walks units_ until then).
+  asio::awaitable<void> take_turn();
+  void end_turn();
+  // apply() with the turn taken.
+  asio::awaitable<result<void>> apply_in_turn(plan next);
+  // Parts are made for a stage unless it is a Function stopped through the API (store).
   std::unique_ptr<unit> make_unit(stage s);
   void make_parts(unit* u);
   std::unique_ptr<source_unit> make_source(config::cron_source_spec spec);
@@ -124,6 +149,8 @@ class runtime {
   // The functions API's stop and start: a change like a reload's, one at a time with them.
   asio::awaitable<void> stop_function(std::string name, bool start_again);
   asio::awaitable<void> start_function(std::string name);
+  // In the store, so that a restart of the process finds it stopped (or not) too.
+  void remember_stopped(const std::string& name, bool stopped);
   // POST …/{name}/trigger, as pulsar-admin functions trigger: the form's `data` (or
   // `dataStream`) published to the function's input (its first, or the form's `topic`, one of
   // them) under a key of its own; the answer is the first output with that key, read through a
@@ -131,6 +158,26 @@ class runtime {
   std::optional<asio::awaitable<http::http_response>> slow_request(const http::http_request& r);
   asio::awaitable<http::http_response> trigger(std::string name,
                                                std::map<std::string, std::string> form);
+  // POST, PUT and DELETE …/{name}: create, update and delete, as pulsar-admin sends them (a
+  // form: `functionConfig`, a FunctionConfig in JSON, and `data`, the executable its `go`
+  // names). Kept in the store, then applied as a reload; answered once applied.
+  asio::awaitable<http::http_response> change_function(std::string method, std::string name,
+                                                       std::map<std::string, std::string> form);
+  // The plan a create, update or delete makes, the store changed; else the answer that
+  // refuses it, the store untouched. Synchronous: no other change comes between its checks and
+  // its writes.
+  tl::expected<plan, http::http_response> changed_plan(
+      const std::string& method, const std::string& name,
+      const std::map<std::string, std::string>& form);
+  // Whether a Function, flow or source of the plan running now has that name.
+  bool name_taken(const std::string& name) const;
+  // The document of a create or update, checked as a spec file is where it is staged, then
+  // kept; else the answer that refuses it.
+  tl::expected<config::spec_file, http::http_response> stage_function(
+      const std::string& method, const std::string& name,
+      const std::map<std::string, std::string>& form);
+  // The plan running now, with the stages of Function `name` replaced by `file`'s (none: gone).
+  plan with_function(const std::string& name, const config::spec_file* file) const;
   // Reads part k of `u` on its shard (for the admin endpoints).
   template <class F>
   auto read_part(const unit& u, std::size_t k, F f) const {
@@ -144,6 +191,7 @@ class runtime {
   // ~runtime joins the shards' threads first: these then go with no thread running, and
   // before the shards' clients.
   std::vector<std::unique_ptr<unit>> units_;  // in plan order
+  plan plan_;                                 // what units_ and sources_ run
   std::vector<std::unique_ptr<source_unit>> sources_;
   std::unique_ptr<http::http_server> admin_;
   bool running_ = false;  // run() has launched the units: apply() launches what it starts

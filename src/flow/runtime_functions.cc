@@ -1,6 +1,7 @@
 // runtime's half that serves Pulsar's functions API (/admin/v3/functions/public/default/...):
-// reading the Functions' instances, stopping and starting them, and triggering one. The JSON
-// shapes are function_admin.h's.
+// reading the Functions' instances, stopping and starting them, triggering one, and creating,
+// updating and deleting them (kept in the function_store). The JSON shapes are
+// function_admin.h's.
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -9,11 +10,13 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/this_coro.hpp>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "base/bytes.h"
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "config/spec.h"
 #include "event/uuid.h"
 #include "flow/runtime.h"
 #include "http/form.h"
@@ -115,34 +118,28 @@ std::optional<http::http_response> runtime::functions_api(const http::http_reque
     asio::co_spawn(ex, start_function(name), asio::detached);
     return http::http_response{.status = 204, .content_type = ""};
   }
-  // Not accepted and ignored: refused, by name. (trigger is slow_request's.)
-  return http::error_response(
-      501, r.method + " " + r.target +
-               " is not supported by shfn run yet: functions are created, updated and "
-               "deleted through their spec files and a reload (SIGHUP)");
+  // (Create, update, delete and trigger are slow_request's.)
+  return http::error_response(405, r.method + " " + r.target + ": not a functions API request");
 }
 
 awaitable<void> runtime::stop_function(std::string name, bool start_again) {
-  while (reloading_) co_await reloaded_.wait();
-  if (stopping_) co_return;
-  reloading_ = true;
-  unit* u = find_function(name);
+  co_await take_turn();
+  unit* u = stopping_ ? nullptr : find_function(name);
+  if (u != nullptr) remember_stopped(name, true);
   if (u != nullptr && !u->parts.empty()) {
     spdlog::info("{}: stopping it (functions API): draining", name);
     stop_unit(u, clock::now() + options_.drain_timeout);
     co_await drop_parts(u);
     spdlog::info("{}: stopped", name);
   }
-  reloading_ = false;
-  reloaded_.notify_all();
+  end_turn();
   if (start_again) co_await start_function(std::move(name));
 }
 
 awaitable<void> runtime::start_function(std::string name) {
-  while (reloading_) co_await reloaded_.wait();
-  if (stopping_) co_return;
-  reloading_ = true;
-  unit* u = find_function(name);
+  co_await take_turn();
+  unit* u = stopping_ ? nullptr : find_function(name);
+  if (u != nullptr) remember_stopped(name, false);
   if (u != nullptr && u->parts.empty()) {
     make_parts(u);
     auto started = co_await start_unit(u);
@@ -154,23 +151,169 @@ awaitable<void> runtime::start_function(std::string name) {
       co_await drop_parts(u);  // start_unit closed what it had started
     }
   }
-  reloading_ = false;
-  reloaded_.notify_all();
+  end_turn();
+}
+
+void runtime::remember_stopped(const std::string& name, bool stopped) {
+  if (options_.store == nullptr || options_.store->stopped(name) == stopped) return;
+  if (auto kept = options_.store->set_stopped(name, stopped); !kept) {
+    spdlog::error("{}: cannot note in {} that it is {}: {}; after a restart it will not be", name,
+                  options_.store->dir().string(), stopped ? "stopped" : "started",
+                  kept.error().message());
+  }
 }
 
 std::optional<awaitable<http::http_response>> runtime::slow_request(const http::http_request& r) {
   const auto& p = r.path;
-  const bool trigger_path = p.size() == 7 && p[0] == "admin" && p[1] == "v3" &&
-                            p[2] == "functions" && p[3] == functions_tenant &&
-                            p[4] == functions_namespace && p[6] == "trigger";
-  if (!trigger_path || r.method != "POST") return std::nullopt;
-  auto form = http::form_fields(r);
+  const bool ours = p.size() >= 6 && p[0] == "admin" && p[1] == "v3" && p[2] == "functions" &&
+                    p[3] == functions_tenant && p[4] == functions_namespace;
+  const bool trigger_path = ours && p.size() == 7 && p[6] == "trigger" && r.method == "POST";
+  const bool change_path =
+      ours && p.size() == 6 && (r.method == "POST" || r.method == "PUT" || r.method == "DELETE");
+  if (!trigger_path && !change_path) return std::nullopt;
+  auto form = r.method == "DELETE" ? decltype(http::form_fields(r)){} : http::form_fields(r);
   if (!form) {
     return [](http::http_response refused) -> awaitable<http::http_response> {
       co_return refused;
     }(std::move(form.error()));
   }
+  if (change_path) return change_function(r.method, p[5], std::move(*form));
   return trigger(p[5], std::move(*form));
+}
+
+awaitable<http::http_response> runtime::change_function(std::string method, std::string name,
+                                                        std::map<std::string, std::string> form) {
+  co_await take_turn();
+  http::http_response answer{.status = 204, .content_type = ""};
+  auto next = stopping_ ? tl::unexpected(http::error_response(503, "shfn run is stopping"))
+                        : changed_plan(method, name, form);
+  if (!next) {
+    answer = std::move(next.error());
+  } else {
+    spdlog::info("{}: {} (functions API)", name,
+                 method == "POST" ? "created" : (method == "PUT" ? "updated" : "deleted"));
+    if (auto applied = co_await apply_in_turn(std::move(*next)); !applied) {
+      answer = http::error_response(
+          500, fmt::format("Function {} is kept, but does not run: {} (see shfn run's log)", name,
+                           applied.error().message()));
+    }
+  }
+  end_turn();
+  co_return answer;
+}
+
+bool runtime::name_taken(const std::string& name) const {
+  const auto named = [&name](const auto& x) { return x.name == name; };
+  return std::ranges::any_of(plan_.stages,
+                             [&name](const stage& s) {
+                               return s.flow == name || (s.flow.empty() && s.spec.name == name);
+                             }) ||
+         std::ranges::any_of(plan_.sources, named);
+}
+
+tl::expected<plan, http::http_response> runtime::changed_plan(
+    const std::string& method, const std::string& name,
+    const std::map<std::string, std::string>& form) {
+  const bool kept = options_.store != nullptr && options_.store->has(name);
+  if (method == "POST") {
+    if (name_taken(name) || kept)
+      return tl::unexpected(http::error_response(400, "Function " + name + " already exists"));
+  } else if (!kept) {
+    const unit* u = find_function(name);
+    if (u == nullptr)
+      return tl::unexpected(http::error_response(404, "Function " + name + " doesn't exist"));
+    const auto& where = u->def.spec.where;
+    return tl::unexpected(http::error_response(
+        400, fmt::format("Function {} is defined in {}:{}: change it there and reload (SIGHUP)",
+                         name, where.file, where.line)));
+  }
+  if (options_.store == nullptr) {
+    return tl::unexpected(http::error_response(
+        501,
+        "a Function made through the API is kept in a directory, and shfn run --url has "
+        "none: give it --functions-dir, or change the spec files and reload (SIGHUP)"));
+  }
+  auto& store = *options_.store;
+  if (method == "DELETE") {
+    if (auto removed = store.remove(name); !removed) {
+      return tl::unexpected(http::error_response(
+          500, "cannot remove Function " + name + ": " + removed.error().message()));
+    }
+    return with_function(name, nullptr);
+  }
+  auto file = stage_function(method, name, form);
+  if (!file) return tl::unexpected(std::move(file.error()));
+  return with_function(name, &*file);
+}
+
+namespace {
+
+// The name the executable uploaded with a FunctionConfig is kept under: its `go`'s last part.
+tl::expected<std::string, std::string> uploaded_name(const nlohmann::json& config) {
+  const auto go = config.is_object() ? config.find("go") : config.end();
+  if (!config.is_object() || go == config.end() || !go->is_string()) return std::string();
+  std::string file = go->get<std::string>();
+  file = file.substr(file.rfind('/') + 1);
+  if (file.empty() || file.starts_with('.') || file == "function.yaml")
+    return tl::unexpected("functionConfig: go " + go->dump() + ": not a file name shfn can keep");
+  return file;
+}
+
+}  // namespace
+
+tl::expected<config::spec_file, http::http_response> runtime::stage_function(
+    const std::string& method, const std::string& name,
+    const std::map<std::string, std::string>& form) {
+  const auto refuse = [](int status, const std::string& why) {
+    return tl::unexpected(http::error_response(status, why));
+  };
+  auto& store = *options_.store;
+  const auto field = form.find("functionConfig");
+  if (field == form.end())
+    return refuse(400, "no functionConfig (the form's field with a FunctionConfig in JSON)");
+  const auto config = nlohmann::json::parse(field->second, nullptr, false);
+  if (config.is_discarded()) return refuse(400, "functionConfig: not JSON");
+  auto uploaded = uploaded_name(config);
+  if (!uploaded) return refuse(400, uploaded.error());
+  const auto data = form.find("data");
+  if (!uploaded->empty() && data == form.end()) {
+    return refuse(400,
+                  "functionConfig: go names a file, but none came with it (the form's "
+                  "data part)");
+  }
+  nlohmann::json spec = nlohmann::json::object();
+  if (method == "PUT") {
+    auto kept = store.spec_fields(name);
+    if (!kept) return refuse(500, "cannot read Function " + name + ": " + kept.error().message());
+    spec = std::move(*kept);
+  }
+  auto document = function_document(config, name, std::move(spec), *uploaded);
+  if (!document) return refuse(400, document.error());
+  auto staged =
+      store.stage(name, *document, *uploaded, uploaded->empty() ? "" : std::string(data->second));
+  if (!staged) return refuse(500, "cannot keep Function " + name + ": " + staged.error().message());
+  // Checked as a spec file is, where it is staged: a Function that would not load is refused.
+  if (auto checked = config::load_file(staged->string()); !checked) {
+    store.discard(name);
+    std::string why;
+    for (const auto& e : checked.error()) {
+      why += (why.empty() ? "" : "; ") + (e.field.empty() ? "" : e.field + ": ") + e.message;
+    }
+    return refuse(400, why);
+  }
+  if (auto committed = store.commit(name); !committed)
+    return refuse(500, "cannot keep Function " + name + ": " + committed.error().message());
+  auto kept = config::load_file((store.dir() / name / "function.yaml").string());
+  if (!kept) return refuse(500, "Function " + name + " is kept, but does not load again");
+  return std::move(*kept);
+}
+
+plan runtime::with_function(const std::string& name, const config::spec_file* file) const {
+  plan next = plan_;
+  std::erase_if(next.stages,
+                [&name](const stage& s) { return s.flow.empty() && s.spec.name == name; });
+  if (file != nullptr) std::ranges::move(make_plan(*file).stages, std::back_inserter(next.stages));
+  return next;
 }
 
 awaitable<http::http_response> runtime::trigger(std::string name,

@@ -69,7 +69,7 @@ result<std::size_t> read_at(int fd, std::span<std::uint8_t> out, std::uint64_t p
 }
 
 result<std::uint64_t> file_size(int fd) {
-  struct stat st {};
+  struct stat st{};
   if (::fstat(fd, &st) != 0) return fail(last_system_error());
   return static_cast<std::uint64_t>(st.st_size);
 }
@@ -117,10 +117,11 @@ result<void> replace_file(const std::filesystem::path& path, byte_view data) {
   return written;
 }
 
-result<void> replace_file_durably(const std::filesystem::path& path, byte_view data) {
+result<void> replace_file_durably(const std::filesystem::path& path, byte_view data, mode_t mode) {
   std::filesystem::path temp = path;
   temp += ".tmp";
-  auto fd = open_file(temp, O_WRONLY | O_CREAT | O_TRUNC);
+  ::unlink(temp.c_str());  // a leftover keeps its own mode through O_CREAT
+  auto fd = open_file(temp, O_WRONLY | O_CREAT | O_TRUNC, mode);
   if (!fd) return fail(fd.error());
   auto written = write_all_at(fd->get(), data, 0);
   if (written) written = sync_data(fd->get());

@@ -40,8 +40,10 @@ result<void> sync_directory(const std::filesystem::path& dir);
 result<void> replace_file(const std::filesystem::path& path, byte_view data);
 // The same, durably: the new file is fdatasynced before the rename and the rename made durable
 // by an fsync of the directory, so after a crash the path holds the old contents or the new,
-// never an empty or partial file. On failure the temporary file is removed.
-result<void> replace_file_durably(const std::filesystem::path& path, byte_view data);
+// never an empty or partial file; `mode` is the new file's (less the umask). On failure the
+// temporary file is removed.
+result<void> replace_file_durably(const std::filesystem::path& path, byte_view data,
+                                  mode_t mode = 0644);
 
 // Creates `dir` (and missing parents) if needed; when it was created, fsyncs its parent so the
 // new directory entry is durable too. Returns whether it was created.

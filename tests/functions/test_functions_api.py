@@ -1,16 +1,18 @@
 """Pulsar's functions API on `shfn run`'s admin port (/admin/v3/functions/public/default/...):
-list, get, status, stats, stop, start, restart and trigger, over HTTP, through Pulsar's own
-pulsar-admin (pulsar-client-tools from Maven Central, in pulsar-shell) and through `shfn
-functions`; what shfn run does not do yet (create, update, delete) is refused by name."""
+list, get, status, stats, create, update, delete, stop, start, restart and trigger, over HTTP,
+through Pulsar's own pulsar-admin (pulsar-client-tools from Maven Central, in pulsar-shell) and
+through `shfn functions`. What the API creates, and what it stops, outlives a restart."""
 import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 
-from conftest import ROOT, _env, wait_for
+from conftest import ROOT, _env, standalone, wait_for
 from conftest import admin_call as call
 
 UPPER = """kind: Function
@@ -82,8 +84,10 @@ def test_the_functions_api_lists_shows_and_controls_functions(make_spec, runtime
                                      method="POST")  # urllib: x-www-form-urlencoded
     with urllib.request.urlopen(request, timeout=30) as r:
         assert r.read() == b"ABC"
+    # A Function of a spec file is changed there, not through the API.
     status, body = call(rt, "DELETE", f"{API}/upper")
-    assert status == 501 and "DELETE" in body["reason"] and "not supported" in body["reason"]
+    assert status == 400 and body["reason"] == f"Function upper is defined in {spec.path}:1: " \
+        "change it there and reload (SIGHUP)"
     assert running(rt) == 1
 
 
@@ -194,6 +198,133 @@ def test_shfn_functions_is_the_apis_command_line(make_spec, runtimes, clients):
     assert r.returncode == 1 and "elsewhere is not an input of Function logged" in r.stderr
     assert shfn_cli(rt, "functions", "trigger", "logged").returncode == 2
 
+    if standalone():  # shfn run --url without --functions-dir: nowhere to keep a new Function
+        other = os.path.join(rt.workdir, "other.yaml")
+        with open(other, "w") as f:
+            f.write(LOGGED.replace("name: logged", "name: other"))
+        r = shfn_cli(rt, "functions", "create", "-f", other)
+        assert r.returncode == 1 and "501 a Function made through the API is kept in a " \
+            "directory, and shfn run --url has none: give it --functions-dir" in r.stderr
+
     r = shfn_cli(rt, "functions", "status", "nope")
     assert r.returncode == 1
     assert r.stderr.strip() == f"shfn: functions API at {rt.http}: 404 Function nope doesn't exist"
+
+
+REV = "#!/bin/sh\necho reversing >&2\nrev\n"
+UP = "#!/bin/sh\ntr a-z A-Z\n"
+
+
+def kept_args(workdir):
+    """shfn run --url keeps what the API creates only where told; the embedded broker's runs
+    keep it in their data directory."""
+    return ["--functions-dir", os.path.join(workdir, "kept")] if standalone() else []
+
+
+def test_pulsar_admin_creates_updates_and_deletes_functions(make_spec, runtimes, workdir):
+    spec = make_spec(text=UPPER, topics=["in", "out", "fan-in", "rin", "rout"],
+                     scripts={"rev.sh": REV, "up.sh": UP})
+    rt = runtimes(spec, *kept_args(workdir))
+    rin, rout = spec.topic("rin"), spec.topic("rout")
+    rv = "--tenant public --namespace default --name rv"
+    rev, up = os.path.join(workdir, "rev.sh"), os.path.join(workdir, "up.sh")
+    commands = [f"functions create {rv} --go {rev} --inputs {rin} --output {rout}",
+                f"functions trigger {rv} --trigger-value abc",
+                f"functions update {rv} --go {up}",
+                f"functions trigger {rv} --trigger-value xyz",
+                f"functions create {rv} --go {rev} --inputs {rin}",
+                f"functions create {rv}2 --py {rev} --classname x --inputs {rin}",
+                f"functions delete {rv}",
+                "functions list --tenant public --namespace default",
+                "functions delete --tenant public --namespace default --name upper"]
+    out = pulsar_shell(rt.http, commands)  # answers by command: each said once
+    assert out[commands[0]] == "Created successfully"
+    assert out[commands[1]] == "cba"
+    assert out[commands[2]] == "Updated successfully"
+    assert out[commands[3]] == "XYZ"  # the new script, the old settings
+    assert "Function rv already exists" in out[commands[4]]
+    assert "shfn run runs executables, not Java or Python functions" in out[commands[5]]
+    assert out[commands[6]] == "Deleted successfully"
+    assert out[commands[7]] == "upper"
+    assert "Function upper is defined in" in out[commands[8]]
+    assert running(rt) == 1
+    log = rt.stderr()
+    assert "rv: created (functions API)" in log and "rv: deleted (functions API)" in log
+
+
+RV = """kind: Function
+metadata: {name: rv}
+spec:
+  script: ./rev.sh
+  inputs: [rin]
+  output: rout
+  logTopic: rlog
+"""
+
+
+def test_what_the_api_creates_and_stops_outlives_a_restart(make_spec, runtimes, workdir):
+    spec = make_spec(text=UPPER, topics=["in", "out", "fan-in", "rin", "rout", "rlog"],
+                     scripts={"rev.sh": REV})
+    rv_path = os.path.join(workdir, "rv.yaml")
+    with open(rv_path, "w") as f:
+        f.write(RV.replace("rin", spec.topic("rin")).replace("rout", spec.topic("rout"))
+                .replace("rlog", spec.topic("rlog")))
+    rt = runtimes(spec, *kept_args(workdir))
+    cli = lambda *a: shfn_cli(rt, "functions", *a)  # noqa: E731
+    r = cli("create", "-f", rv_path)
+    assert (r.returncode, r.stdout) == (0, "rv: created\n"), r.stderr
+    assert cli("trigger", "rv", "--trigger-value", "abc").stdout == "cba\n"
+    assert cli("create", "-f", rv_path).stderr.strip().endswith("400 Function rv already exists")
+
+    # logs -f prints what comes while it runs, and ends on SIGINT.
+    env = dict(os.environ, SHFN_URL=rt.url, SHFN_TOKEN=rt.token)
+    follow = subprocess.Popen([_env("SHFN_BIN"), "functions", "logs", "rv", "-f", "--admin-url",
+                               rt.http], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env)
+    watchdog = threading.Timer(60, follow.kill)  # a line that never comes fails, not hangs
+    watchdog.start()
+
+    def next_reversing():
+        for line in follow.stdout:
+            assert line.startswith("INFO [rv/0] "), line
+            if re.match(r"^INFO \[rv/0\] \S+: reversing$", line):
+                return True
+        return False
+
+    try:
+        assert next_reversing()
+        assert cli("trigger", "rv", "--trigger-value", "def").stdout == "fed\n"
+        assert next_reversing()
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(timeout=30) == 0, follow.stderr.read()
+    finally:
+        watchdog.cancel()
+        follow.kill()
+
+    assert cli("stop", "upper").returncode == 0
+    wait_for(lambda: running(rt) == 0, what="upper to stop")
+    assert rt.terminate() == 0
+
+    # Restarted: rv is back, running; upper stays stopped until started.
+    rt = runtimes(spec, *kept_args(workdir))
+    assert cli("list").stdout.splitlines() == ["upper", "rv"]
+    assert running(rt) == 0
+    assert cli("trigger", "rv", "--trigger-value", "xyz").stdout == "zyx\n"
+    assert cli("start", "upper").returncode == 0
+    wait_for(lambda: running(rt) == 1, what="upper to start")
+
+    # An update from the file: what it leaves out goes back to its default.
+    with open(rv_path) as f:
+        text = f.read()
+    with open(rv_path, "w") as f:
+        f.write(text.replace("script: ./rev.sh", "command: [tr, a-z, A-Z]")
+                .replace(f"  logTopic: {spec.topic('rlog')}\n", ""))
+    r = cli("update", "-f", rv_path)
+    assert (r.returncode, r.stdout) == (0, "rv: updated\n"), r.stderr
+    assert "logTopic" not in json.loads(cli("get", "rv").stdout)
+    assert cli("trigger", "rv", "--trigger-value", "abc").stdout == "ABC\n"
+    assert cli("delete", "rv").stdout == "rv: deleted\n"
+    assert rt.terminate() == 0
+
+    rt = runtimes(spec, *kept_args(workdir))
+    assert cli("list").stdout.splitlines() == ["upper"] and running(rt) == 1

@@ -1,0 +1,166 @@
+#include "flow/function_store.h"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+
+#include "storage/file.h"
+
+namespace shfn::flow {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view document_file = "function.yaml";
+constexpr std::string_view stopped_file = "STOPPED";
+
+result<std::string> read_whole(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(std::make_error_code(std::errc::no_such_file_or_directory));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+result<void> write_durably(const fs::path& path, std::string_view data, mode_t mode) {
+  const byte_view bytes(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+  return storage::replace_file_durably(path, bytes, mode);
+}
+
+result<void> remove_tree(const fs::path& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return fail(ec);
+  return {};
+}
+
+// The file a document's `script: ./FILE` names; empty for a command.
+std::string script_file(const nlohmann::json& document) {
+  const auto& spec = document.at("spec");
+  if (!spec.contains("script") || !spec["script"].is_string()) return {};
+  std::string script = spec["script"];
+  return script.starts_with("./") ? script.substr(2) : std::string();
+}
+
+}  // namespace
+
+result<std::unique_ptr<function_store>> function_store::open(fs::path dir) {
+  std::unique_ptr<function_store> store(new function_store(std::move(dir)));
+  if (!fs::exists(store->dir_)) return store;  // made by the first change (a bad spec makes none)
+  if (auto settled = store->settle(); !settled) return fail(settled.error());
+  if (auto text = read_whole(store->dir_ / stopped_file)) {
+    std::istringstream lines(*text);
+    for (std::string name; std::getline(lines, name);)
+      if (!name.empty()) store->stopped_.insert(name);
+  }
+  return store;
+}
+
+fs::path function_store::hidden(std::string_view name, std::string_view suffix) const {
+  return dir_ / ("." + std::string(name) + "." + std::string(suffix));
+}
+
+// A crash between commit()'s renames leaves .NAME.old without NAME: it is put back. Anything
+// else hidden is a staging or a removal that did not finish: it goes.
+result<void> function_store::settle() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (!file.starts_with('.')) continue;
+    const std::string name = file.substr(1, file.rfind('.') - 1);
+    if (file.ends_with(".old") && !fs::exists(kept(name))) {
+      if (auto back = storage::rename_file(entry.path(), kept(name)); !back) return back;
+    } else if (auto gone = remove_tree(entry.path()); !gone) {
+      return gone;
+    }
+  }
+  if (ec) return fail(ec);
+  return storage::sync_directory(dir_);
+}
+
+std::vector<std::string> function_store::spec_paths() const {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (!file.starts_with('.') && fs::exists(entry.path() / document_file)) names.insert(file);
+  }
+  std::vector<std::string> out;
+  for (const auto& name : names) out.push_back((kept(name) / document_file).string());
+  return out;
+}
+
+bool function_store::has(std::string_view name) const {
+  return fs::exists(kept(name) / document_file);
+}
+
+result<nlohmann::json> function_store::spec_fields(std::string_view name) const {
+  auto text = read_whole(kept(name) / document_file);
+  if (!text) return fail(text.error());
+  auto document = nlohmann::json::parse(*text, nullptr, false);
+  if (!document.is_object() || !document.contains("spec"))
+    return fail(std::make_error_code(std::errc::invalid_argument));
+  return document["spec"];
+}
+
+result<fs::path> function_store::stage(std::string_view name, const nlohmann::json& document,
+                                       std::string_view file_name, std::string_view file) {
+  if (auto made = storage::create_directory_durably(dir_); !made) return fail(made.error());
+  const fs::path staging = hidden(name, "new");
+  if (auto cleared = remove_tree(staging); !cleared) return fail(cleared.error());
+  if (auto made = storage::create_directory_durably(staging); !made) return fail(made.error());
+  if (!file_name.empty()) {
+    if (auto w = write_durably(staging / file_name, file, 0755); !w) return fail(w.error());
+  }
+  const std::string kept_script = script_file(document);
+  if (!kept_script.empty() && kept_script != file_name) {
+    auto old = read_whole(kept(name) / kept_script);
+    if (old) {
+      if (auto w = write_durably(staging / kept_script, *old, 0755); !w) return fail(w.error());
+    }  // else the document names a file that is not there: loading it says so
+  }
+  const fs::path path = staging / document_file;
+  if (auto w = write_durably(path, document.dump(2) + "\n", 0644); !w) return fail(w.error());
+  return path;
+}
+
+result<void> function_store::commit(std::string_view name) {
+  const fs::path old = hidden(name, "old");
+  if (fs::exists(kept(name))) {
+    if (auto moved = storage::rename_file(kept(name), old); !moved) return moved;
+  }
+  if (auto moved = storage::rename_file(hidden(name, "new"), kept(name)); !moved) return moved;
+  if (auto synced = storage::sync_directory(dir_); !synced) return synced;
+  return remove_tree(old);
+}
+
+void function_store::discard(std::string_view name) {
+  (void)remove_tree(hidden(name, "new"));
+}
+
+result<void> function_store::remove(std::string_view name) {
+  const fs::path gone = hidden(name, "gone");
+  if (auto moved = storage::rename_file(kept(name), gone); !moved) return moved;
+  if (auto synced = storage::sync_directory(dir_); !synced) return synced;
+  (void)remove_tree(gone);  // settle() takes what is left
+  if (stopped(name)) return set_stopped(name, false);
+  return {};
+}
+
+result<void> function_store::set_stopped(std::string_view name, bool stopped) {
+  if (stopped) {
+    stopped_.insert(std::string(name));
+  } else {
+    stopped_.erase(std::string(name));
+  }
+  return save_stopped();
+}
+
+result<void> function_store::save_stopped() {
+  if (auto made = storage::create_directory_durably(dir_); !made) return fail(made.error());
+  std::string text;
+  for (const auto& name : stopped_) text += name + "\n";
+  return write_durably(dir_ / stopped_file, text, 0644);
+}
+
+}  // namespace shfn::flow
