@@ -21,7 +21,9 @@
 #include <set>
 #include <tl/expected.hpp>
 
+#include "base/clock.h"
 #include "base/temp_dir.h"
+#include "broker/auth.h"
 #include "broker/broker.h"
 #include "cli/common.h"
 #include "client/client.h"
@@ -42,7 +44,8 @@ struct run_flags {
   std::string url_source;  // "--url" or "SHFN_URL": why there is no embedded broker
   std::string listen = "127.0.0.1:6650";
   std::string data_dir;
-  std::string functions_dir;  // the functions API's store; default: DATA_DIR/functions
+  std::string functions_dir;      // the functions API's store; default: DATA_DIR/functions
+  std::string token_secret_file;  // token authentication: the admin port, the embedded broker
   std::string admin = "127.0.0.1:8081";
   int instance = 0;
   double drain_seconds = 30;
@@ -91,8 +94,11 @@ result<flow::source_clock> source_clock_from_env() {
 
 result<std::unique_ptr<broker::broker_thread>> start_embedded(const run_flags& f) {
   // Its admin API is served on `shfn run`'s admin port, next to the runtime's endpoints.
-  broker::broker_options options{
-      .listen = f.listen, .data_dir = f.data_dir, .admin = "", .admin_in_process = true};
+  broker::broker_options options{.listen = f.listen,
+                                 .data_dir = f.data_dir,
+                                 .admin = "",
+                                 .admin_in_process = true,
+                                 .token_secret_file = f.token_secret_file};
   return broker::broker_thread::start(options);
 }
 
@@ -248,6 +254,12 @@ int run_functions(const run_flags& f) {
         adopted.error().message());
   }
 
+  std::optional<broker::token_authenticator> tokens;
+  if (!f.token_secret_file.empty()) {
+    auto loaded = broker::token_authenticator::from_secret_file(f.token_secret_file);
+    if (!loaded) return error("cannot read --token-secret-file", loaded.error().message());
+    tokens = std::move(*loaded);
+  }
   client::client_options client_options = f.conn.options();
   std::unique_ptr<broker::broker_thread> embedded;
   if (f.url_given) {
@@ -269,6 +281,8 @@ int run_functions(const run_flags& f) {
       return error("cannot create the spec's namespaces in " + f.data_dir, made.error().message());
     }
     client_options.service_url = embedded->service_url();
+    // Its own clients sign their token with the key the broker checks.
+    if (tokens) client_options.auth_token = tokens->sign("shfn-run");
     std::printf("shfn broker ready on %s\n", embedded->service_url().c_str());
   }
 
@@ -295,6 +309,12 @@ int run_functions(const run_flags& f) {
                           : nullptr,
       .threads = f.threads,
       .store = store.get(),
+      .authenticate = tokens ? std::function<bool(const http::http_request&)>(
+                                   [&tokens](const http::http_request& r) {
+                                     const auto token = http::bearer_token(r);
+                                     return token && tokens->verify(*token, now_seconds());
+                                   })
+                             : nullptr,
       // The spec is the declaration: its topics' namespaces are created, as its topics are.
       .prepare = embedded ? std::function<result<void>(const flow::plan&)>(
                                 [b = embedded.get()](const flow::plan& p) {
@@ -361,6 +381,10 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--functions-dir", f->functions_dir,
                   "Where the functions API keeps the Functions it creates and which ones are "
                   "stopped (default: DATA_DIR/functions; with --url, none unless given)");
+  cmd->add_option("--token-secret-file", f->token_secret_file,
+                  "Token authentication: the HS256 key file (as Pulsar's tokenSecretKey) that "
+                  "signs the tokens the admin port asks of every request but /healthz, /readyz "
+                  "and /metrics, and the embedded broker of every client");
   cmd->add_option("--admin", f->admin,
                   "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "
                   "\"off\": none)")

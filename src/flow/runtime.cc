@@ -400,8 +400,15 @@ awaitable<result<void>> runtime::apply_sources(std::vector<config::cron_source_s
   co_return outcome;
 }
 
+bool runtime::authorized(const http::http_request& r) const {
+  const bool open_path = r.path.size() == 1 && (r.path[0] == "healthz" || r.path[0] == "readyz" ||
+                                                r.path[0] == "metrics");
+  return !options_.authenticate || open_path || options_.authenticate(r);
+}
+
 http::http_response runtime::handle(const http::http_request& request) {
   const auto& path = request.path;
+  if (!authorized(request)) return http::error_response(401, "Authentication required");
   if (auto answered = functions_api(request)) return std::move(*answered);
   const bool for_broker = !path.empty() && (path[0] == "admin" || path[0] == "lookup");
   if (for_broker && options_.broker_admin) return options_.broker_admin(request);

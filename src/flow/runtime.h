@@ -63,6 +63,10 @@ struct runtime_options {
   // stop and start which Functions are stopped (function_store.h). Unset: create, update and
   // delete are refused, and a stop lasts until the process ends.
   function_store* store = nullptr;
+  // Token authentication on the admin port: whether a request carries a valid token
+  // ("Authorization: Bearer"). Unset: none asked. /healthz, /readyz and /metrics stay open to
+  // probes and scrapers, as Pulsar's health check and (by default) its metrics are.
+  std::function<bool(const http::http_request&)> authenticate;
   // Called with each plan before it runs, a reload's too (the embedded broker creates the
   // plan's namespaces); a failure stops the plan from running.
   std::function<result<void>(const plan&)> prepare;
@@ -120,6 +124,8 @@ class runtime {
   };
 
   bool broker_disk_full() const;
+  // Whether `r` may be answered: token authentication off, an open path, or a valid token.
+  bool authorized(const http::http_request& r) const;
   // One change at a time (a reload, a stop or start, a create, update or delete), after run()
   // has launched what it started (it walks units_ until then).
   asio::awaitable<void> take_turn();

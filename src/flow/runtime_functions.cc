@@ -171,6 +171,7 @@ std::optional<awaitable<http::http_response>> runtime::slow_request(const http::
   const bool change_path =
       ours && p.size() == 6 && (r.method == "POST" || r.method == "PUT" || r.method == "DELETE");
   if (!trigger_path && !change_path) return std::nullopt;
+  if (!authorized(r)) return std::nullopt;  // handle() refuses it
   auto form = r.method == "DELETE" ? decltype(http::form_fields(r)){} : http::form_fields(r);
   if (!form) {
     return [](http::http_response refused) -> awaitable<http::http_response> {

@@ -14,6 +14,7 @@ import urllib.request
 
 from conftest import ROOT, _env, standalone, wait_for
 from conftest import admin_call as call
+from tokens import hs256_token
 
 UPPER = """kind: Function
 metadata: {name: upper}
@@ -328,3 +329,34 @@ def test_what_the_api_creates_and_stops_outlives_a_restart(make_spec, runtimes, 
 
     rt = runtimes(spec, *kept_args(workdir))
     assert cli("list").stdout.splitlines() == ["upper"] and running(rt) == 1
+
+
+def test_a_token_secret_guards_the_admin_port(make_spec, runtimes, workdir):
+    key_file = os.path.join(workdir, "secret.key")
+    with open(key_file, "wb") as f:
+        f.write(os.urandom(32))
+    with open(key_file, "rb") as f:
+        token = hs256_token(f.read(), "ops")
+    spec = make_spec(text=LOGGED, topics=["in", "out", "log"])
+    rt = runtimes(spec, "--token-secret-file", key_file)
+    # Probes and scrapers need no token; everything else does.
+    assert rt.get("/healthz")[0] == 200 and rt.get("/metrics")[0] == 200
+    status, body = rt.get("/status")
+    assert (status, json.loads(body)) == (401, {"reason": "Authentication required"})
+    assert rt.get(API)[0] == 401
+    r = shfn_cli(rt, "functions", "trigger", "logged", "--trigger-value", "x")
+    assert r.returncode == 1 and r.stderr.strip().endswith("401 Authentication required")
+    forged = hs256_token(b"another key", "ops")
+    r = shfn_cli(rt, "functions", "list", env=dict(os.environ, SHFN_TOKEN=forged))
+    assert r.returncode == 1 and "401" in r.stderr
+
+    env = dict(os.environ, SHFN_TOKEN=token)
+    assert shfn_cli(rt, "functions", "list", env=env).stdout == "logged\n"
+    r = shfn_cli(rt, "functions", "trigger", "logged", "--trigger-value", "x", env=env)
+    assert (r.returncode, r.stdout) == (0, "x\n"), r.stderr
+    if not standalone():  # the embedded broker asks its clients for the same tokens
+        produce = [_env("SHFN_BIN"), "produce", spec.topic("in"), "-m", "y", "--url", rt.url]
+        r = subprocess.run(produce, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "Authentication" in r.stderr, r.stderr
+        r = subprocess.run(produce + ["--token", token], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr

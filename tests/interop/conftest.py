@@ -3,14 +3,12 @@
 The broker is Apache Pulsar standalone (started by scripts/test.sh, which exports its address)
 unless SHFN_INTEROP_BROKER=embedded, in which case the suite starts `shfn broker` itself: the
 same tests run against both."""
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -19,19 +17,15 @@ import uuid
 import pulsar
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
+from tokens import hs256_token as _hs256_token  # noqa: E402,F401  (test_tls imports it here)
+
 
 def _env(name):
     value = os.environ.get(name, "")
     if not value:
         pytest.fail(f"{name} is not set: run the suite through scripts/test.sh")
     return value
-
-
-def _hs256_token(key, subject):
-    def b64(data):
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-    unsigned = b64(b'{"alg":"HS256"}') + "." + b64(json.dumps({"sub": subject}).encode())
-    return unsigned + "." + b64(hmac.new(key, unsigned.encode(), hashlib.sha256).digest())
 
 
 def _ready_url(proc, prefix):
