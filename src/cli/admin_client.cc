@@ -1,7 +1,13 @@
 #include "cli/admin_client.h"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+
+#include "event/uuid.h"
 
 namespace shfn::cli {
 
@@ -33,6 +39,22 @@ asio::awaitable<admin_reply> admin_call(admin_flags admin, std::string method, s
           ? answer["reason"].get<std::string>()
           : reply->body;
   co_return tl::unexpected(std::to_string(reply->status) + " " + reason);
+}
+
+multipart_form::multipart_form() : boundary_("shfn-" + event::uuid_v4()) {}
+
+void multipart_form::add(std::string_view name, std::string_view content,
+                         std::string_view file_name) {
+  body_ +=
+      "--" + boundary_ + "\r\nContent-Disposition: form-data; name=\"" + std::string(name) + "\"";
+  if (!file_name.empty()) body_ += "; filename=\"" + std::string(file_name) + "\"";
+  body_ += "\r\n\r\n" + std::string(content) + "\r\n";
+}
+
+tl::expected<std::string, std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return tl::unexpected(std::string(std::strerror(errno)));
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace shfn::cli

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <asio/awaitable.hpp>
 #include <string>
+#include <string_view>
 #include <tl/expected.hpp>
 
 #include "http/http_client.h"
@@ -27,5 +28,21 @@ using admin_reply = tl::expected<http::http_reply, std::string>;
 asio::awaitable<admin_reply> admin_call(admin_flags admin, std::string method, std::string path,
                                         int expected = 200, std::string body = {},
                                         std::string content_type = {});
+
+// A multipart/form-data body (RFC 7578), as pulsar-admin sends its forms.
+class multipart_form {
+ public:
+  multipart_form();
+  void add(std::string_view name, std::string_view content, std::string_view file_name = {});
+  std::string content_type() const { return "multipart/form-data; boundary=" + boundary_; }
+  std::string finish() const { return body_ + "--" + boundary_ + "--\r\n"; }
+
+ private:
+  std::string boundary_;
+  std::string body_;
+};
+
+// A whole file's bytes, or the error that stopped reading it.
+tl::expected<std::string, std::string> read_file(const std::string& path);
 
 }  // namespace shfn::cli

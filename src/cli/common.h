@@ -46,5 +46,7 @@ void setup_image(CLI::App& app, int& exit_code);
 void setup_k8s(CLI::App& app, int& exit_code);
 void setup_functions(CLI::App& app, int& exit_code);
 void setup_topics(CLI::App& app, int& exit_code);
+void setup_flows(CLI::App& app, int& exit_code);
+void setup_sources(CLI::App& app, int& exit_code);
 
 }  // namespace shfn::cli

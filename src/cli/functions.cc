@@ -90,36 +90,13 @@ asio::awaitable<int> control(functions_flags f, std::string action) {
   co_return 0;
 }
 
-// A multipart/form-data body (RFC 7578), as pulsar-admin sends its forms.
-class multipart_form {
- public:
-  void add(std::string_view name, std::string_view content, std::string_view file_name = {}) {
-    body_ +=
-        "--" + boundary_ + "\r\nContent-Disposition: form-data; name=\"" + std::string(name) + "\"";
-    if (!file_name.empty()) body_ += "; filename=\"" + std::string(file_name) + "\"";
-    body_ += "\r\n\r\n" + std::string(content) + "\r\n";
-  }
-  std::string content_type() const { return "multipart/form-data; boundary=" + boundary_; }
-  std::string finish() { return body_ + "--" + boundary_ + "--\r\n"; }
-
- private:
-  std::string boundary_ = "shfn-" + event::uuid_v4();
-  std::string body_;
-};
-
-result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(std::error_code(errno, std::generic_category()));
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // pulsar-admin's request: the value as the form's `data`, the topic as its `topic`; what the
 // function published for it on stdout.
 asio::awaitable<int> trigger(functions_flags f) {
   std::string value = f.trigger_value;
   if (!f.trigger_file.empty()) {
     auto read = read_file(f.trigger_file);
-    if (!read) co_return error("cannot read " + f.trigger_file, read.error().message());
+    if (!read) co_return error("cannot read " + f.trigger_file, read.error());
     value = std::move(*read);
   }
   multipart_form form;
@@ -177,7 +154,7 @@ asio::awaitable<int> deploy(functions_flags f, std::string action) {
   multipart_form form;
   if (!spec->script.empty()) {
     auto script = read_file(spec->script);
-    if (!script) co_return error("cannot read " + spec->script, script.error().message());
+    if (!script) co_return error("cannot read " + spec->script, script.error());
     config.erase("command");
     config["go"] = spec->script;
     form.add("functionConfig", config.dump());
@@ -185,9 +162,10 @@ asio::awaitable<int> deploy(functions_flags f, std::string action) {
   } else {
     form.add("functionConfig", config.dump());
   }
-  auto done = co_await admin_call(f.admin, action == "create" ? "POST" : "PUT",
-                                  std::string(functions_path) + "/" + spec->name, 204,
-                                  form.finish(), form.content_type());
+  // Named, not temporaries: GCC 12 destroys a temporary coroutine argument twice.
+  const std::string method = action == "create" ? "POST" : "PUT";
+  const std::string path = std::string(functions_path) + "/" + spec->name;
+  auto done = co_await admin_call(f.admin, method, path, 204, form.finish(), form.content_type());
   if (!done) co_return report(f, done.error());
   std::printf("%s: %sd\n", spec->name.c_str(), action.c_str());
   co_return 0;
@@ -276,8 +254,10 @@ void setup_functions(CLI::App& app, int& exit_code) {
   stats->callback([f, &exit_code] { exit_code = run([f] { return show(*f, "stats"); }); });
   for (const char* action : {"stop", "start", "restart"}) {
     auto* cmd = with_name(group->add_subcommand(action, std::string("Ask it to ") + action), *f);
-    cmd->callback(
-        [f, action, &exit_code] { exit_code = run([f, action] { return control(*f, action); }); });
+    cmd->callback([f, action = std::string(action), &exit_code] {
+      // A named string: GCC 12 destroys a temporary coroutine argument twice.
+      exit_code = run([f, action] { return control(*f, action); });
+    });
   }
   for (const char* action : {"create", "update"}) {
     auto* cmd = group->add_subcommand(
@@ -285,8 +265,10 @@ void setup_functions(CLI::App& app, int& exit_code) {
                     " a function from a spec file (kept by shfn run in its data directory)");
     cmd->add_option("-f,--spec", f->spec, "The spec file (YAML) with the Function")->required();
     cmd->add_option("--name", f->name, "Which Function of the file (default: its only one)");
-    cmd->callback(
-        [f, action, &exit_code] { exit_code = run([f, action] { return deploy(*f, action); }); });
+    cmd->callback([f, action = std::string(action), &exit_code] {
+      // A named string: GCC 12 destroys a temporary coroutine argument twice.
+      exit_code = run([f, action] { return deploy(*f, action); });
+    });
   }
   auto* del = with_name(group->add_subcommand("delete",
                                               "Delete a function made through the API "

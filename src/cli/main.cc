@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
   shfn::cli::setup_image(app, exit_code);
   shfn::cli::setup_k8s(app, exit_code);
   shfn::cli::setup_functions(app, exit_code);
+  shfn::cli::setup_flows(app, exit_code);
+  shfn::cli::setup_sources(app, exit_code);
   shfn::cli::setup_topics(app, exit_code);
   setup_help(app, exit_code);
   try {

@@ -139,6 +139,7 @@ tl::expected<flow::plan, std::vector<std::string>> plan_from_files(
     flow::plan one = flow::make_plan(spec, options);
     std::ranges::move(one.stages, std::back_inserter(all.stages));
     std::ranges::move(one.sources, std::back_inserter(all.sources));
+    std::ranges::move(one.documents, std::back_inserter(all.documents));
   }
   return all;
 }

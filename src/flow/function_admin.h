@@ -20,6 +20,12 @@ namespace shfn::flow {
 inline constexpr std::string_view functions_tenant = "public";
 inline constexpr std::string_view functions_namespace = "default";
 
+// The sources API's path segment: /admin/v3/sources/..., and /admin/v3/source/..., which is
+// where pulsar-admin (4.0) sends its `sources` commands.
+inline bool sources_path(std::string_view segment) {
+  return segment == "sources" || segment == "source";
+}
+
 // One instance of a Function as the API shows it; `running` false for a stopped Function,
 // whose counters are then zeros.
 struct function_instance_snapshot {

@@ -1,5 +1,6 @@
 #include "flow/function_store.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -13,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view document_file = "function.yaml";
+constexpr std::string_view kept_spec = "spec.yaml";
 constexpr std::string_view stopped_file = "STOPPED";
 
 result<std::string> read_whole(const fs::path& path) {
@@ -34,12 +35,10 @@ result<void> remove_tree(const fs::path& path) {
   return {};
 }
 
-// The file a document's `script: ./FILE` names; empty for a command.
-std::string script_file(const nlohmann::json& document) {
-  const auto& spec = document.at("spec");
-  if (!spec.contains("script") || !spec["script"].is_string()) return {};
-  std::string script = spec["script"];
-  return script.starts_with("./") ? script.substr(2) : std::string();
+// A relative path that stays below the directory it starts in.
+bool inside(const fs::path& path) {
+  if (path.empty() || path.is_absolute()) return false;
+  return std::ranges::none_of(path, [](const fs::path& part) { return part == ".."; });
 }
 
 }  // namespace
@@ -78,24 +77,28 @@ result<void> function_store::settle() {
   return storage::sync_directory(dir_);
 }
 
+std::string function_store::spec_path(std::string_view name) const {
+  return (kept(name) / kept_spec).string();
+}
+
 std::vector<std::string> function_store::spec_paths() const {
   std::set<std::string> names;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     const std::string file = entry.path().filename().string();
-    if (!file.starts_with('.') && fs::exists(entry.path() / document_file)) names.insert(file);
+    if (!file.starts_with('.') && fs::exists(entry.path() / kept_spec)) names.insert(file);
   }
   std::vector<std::string> out;
-  for (const auto& name : names) out.push_back((kept(name) / document_file).string());
+  for (const auto& name : names) out.push_back(spec_path(name));
   return out;
 }
 
 bool function_store::has(std::string_view name) const {
-  return fs::exists(kept(name) / document_file);
+  return fs::exists(kept(name) / kept_spec);
 }
 
 result<nlohmann::json> function_store::spec_fields(std::string_view name) const {
-  auto text = read_whole(kept(name) / document_file);
+  auto text = read_whole(kept(name) / kept_spec);
   if (!text) return fail(text.error());
   auto document = nlohmann::json::parse(*text, nullptr, false);
   if (!document.is_object() || !document.contains("spec"))
@@ -103,25 +106,27 @@ result<nlohmann::json> function_store::spec_fields(std::string_view name) const 
   return document["spec"];
 }
 
-result<fs::path> function_store::stage(std::string_view name, const nlohmann::json& document,
-                                       std::string_view file_name, std::string_view file) {
+result<fs::path> function_store::stage(std::string_view name, const std::vector<file>& files,
+                                       const std::vector<std::string>& carried) {
   if (auto made = storage::create_directory_durably(dir_); !made) return fail(made.error());
   const fs::path staging = hidden(name, "new");
   if (auto cleared = remove_tree(staging); !cleared) return fail(cleared.error());
   if (auto made = storage::create_directory_durably(staging); !made) return fail(made.error());
-  if (!file_name.empty()) {
-    if (auto w = write_durably(staging / file_name, file, 0755); !w) return fail(w.error());
+  std::set<std::string> written;
+  for (const auto& f : files) {
+    if (!inside(f.path)) return fail(std::make_error_code(std::errc::invalid_argument));
+    if (auto made = storage::create_directory_durably((staging / f.path).parent_path()); !made)
+      return fail(made.error());
+    if (auto w = write_durably(staging / f.path, f.content, f.mode); !w) return fail(w.error());
+    written.insert(f.path);
   }
-  const std::string kept_script = script_file(document);
-  if (!kept_script.empty() && kept_script != file_name) {
-    auto old = read_whole(kept(name) / kept_script);
-    if (old) {
-      if (auto w = write_durably(staging / kept_script, *old, 0755); !w) return fail(w.error());
-    }  // else the document names a file that is not there: loading it says so
+  for (const auto& path : carried) {
+    if (written.contains(path)) continue;
+    auto old = read_whole(kept(name) / path);
+    if (!old) continue;  // not there: loading the spec file says so
+    if (auto w = write_durably(staging / path, *old, 0755); !w) return fail(w.error());
   }
-  const fs::path path = staging / document_file;
-  if (auto w = write_durably(path, document.dump(2) + "\n", 0644); !w) return fail(w.error());
-  return path;
+  return staging / kept_spec;
 }
 
 result<void> function_store::commit(std::string_view name) {

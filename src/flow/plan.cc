@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <utility>
 
 #include "event/filter.h"
@@ -244,7 +246,10 @@ class planner {
 }  // namespace
 
 plan make_plan(const config::spec_file& file, const plan_options& options) {
-  return planner(file, options).build();
+  plan p = planner(file, options).build();
+  for (const auto& f : file.functions) p.documents.push_back({f.where, f.name, "Function"});
+  std::ranges::move(config::flow_documents(file), std::back_inserter(p.documents));
+  return p;
 }
 
 bool same_definition(const stage& a, const stage& b) {

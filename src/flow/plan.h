@@ -47,6 +47,9 @@ struct plan {
   std::vector<stage> stages;  // plain Functions first, then each flow's stages in file order
   // Sinks resolved to topics: a uri or display sink has become a topic read by a sink stage.
   std::vector<config::cron_source_spec> sources;
+  // Every document of the files, selected (plan_options::only) or not, Functions among them
+  // (kind "Function"): the names in use and where, for the API's create and update.
+  std::vector<config::flow_document> documents;
 };
 
 struct plan_options {

@@ -69,11 +69,10 @@ int instances_for(const stage& s, int threads) {
 std::unique_ptr<runtime::unit> runtime::make_unit(stage s) {
   auto u = std::make_unique<unit>();
   u->def = std::move(s);
-  const bool stopped =
-      options_.store != nullptr && u->def.flow.empty() && options_.store->stopped(u->def.spec.name);
-  if (stopped) {
-    spdlog::info("{}: stopped through the functions API (kept in {}): not starting it",
-                 u->def.spec.name, options_.store->dir().string());
+  const std::string& name = u->def.flow.empty() ? u->def.spec.name : u->def.flow;
+  if (stopped_through_api(name)) {
+    spdlog::info("{}: stopped through the API (kept in {}): not starting it", u->def.spec.name,
+                 options_.store->dir().string());
   } else {
     make_parts(u.get());
   }
@@ -103,8 +102,17 @@ void runtime::make_parts(unit* u) {
   }
 }
 
+bool runtime::stopped_through_api(const std::string& name) const {
+  return options_.store != nullptr && options_.store->stopped(name);
+}
+
 std::unique_ptr<runtime::source_unit> runtime::make_source(config::cron_source_spec spec) {
   auto u = std::make_unique<source_unit>();
+  u->stopped = stopped_through_api(spec.name);
+  if (u->stopped) {
+    spdlog::info("source {}: stopped through the API (kept in {}): not starting it", spec.name,
+                 options_.store->dir().string());
+  }
   const cron_source_options so{.clock = options_.clock};
   u->source = std::make_unique<cron_source>(client_, std::move(spec), so);
   return u;
@@ -133,7 +141,7 @@ bool runtime::ready() const {
     }
   }
   for (const auto& s : sources_) {
-    if (!s->source->ready()) return false;
+    if (!s->stopped && !s->source->ready()) return false;
   }
   return true;
 }
@@ -215,6 +223,7 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
   }
   for (auto& s : sources_) {
     if (stopping_) break;
+    if (s->stopped) continue;
     auto started = co_await s->source->start();
     if (!started && !stopping_) {
       outcome = fail(started.error());
@@ -223,7 +232,8 @@ awaitable<result<void>> runtime::run(std::function<void()> on_ready) {
   }
   if (!stopping_) {
     for (auto& u : units_) launch(u.get(), ex);
-    for (auto& s : sources_) spawn_held(ex, s->running, s->source->run());
+    for (auto& s : sources_)
+      if (!s->stopped) spawn_held(ex, s->running, s->source->run());
     running_ = true;
     launched_.notify_all();
     if (on_ready) on_ready();
@@ -386,6 +396,10 @@ awaitable<result<void>> runtime::apply_sources(std::vector<config::cron_source_s
   for (auto& spec : starting) {
     if (stopping_) break;
     auto s = make_source(std::move(spec));
+    if (s->stopped) {
+      sources_.push_back(std::move(s));
+      continue;
+    }
     auto started = co_await s->source->start();
     if (!started) {
       spdlog::error("reload: source {} cannot start: {}", s->source->spec().name,
@@ -410,6 +424,7 @@ http::http_response runtime::handle(const http::http_request& request) {
   const auto& path = request.path;
   if (!authorized(request)) return http::error_response(401, "Authentication required");
   if (auto answered = functions_api(request)) return std::move(*answered);
+  if (auto answered = flows_api(request)) return std::move(*answered);
   const bool for_broker = !path.empty() && (path[0] == "admin" || path[0] == "lookup");
   if (for_broker && options_.broker_admin) return options_.broker_admin(request);
   if (request.method != "GET" && request.method != "HEAD") {

@@ -121,6 +121,7 @@ class runtime {
   struct source_unit {
     std::unique_ptr<cron_source> source;
     gate running;
+    bool stopped = false;  // through the API: not started (a fresh source, ready to be)
   };
 
   bool broker_disk_full() const;
@@ -132,7 +133,9 @@ class runtime {
   void end_turn();
   // apply() with the turn taken.
   asio::awaitable<result<void>> apply_in_turn(plan next);
-  // Parts are made for a stage unless it is a Function stopped through the API (store).
+  // Whether the store says the Function, flow or source `name` was stopped through the API.
+  bool stopped_through_api(const std::string& name) const;
+  // Parts are made for a stage unless its Function or flow was stopped through the API.
   std::unique_ptr<unit> make_unit(stage s);
   void make_parts(unit* u);
   std::unique_ptr<source_unit> make_source(config::cron_source_spec spec);
@@ -152,9 +155,13 @@ class runtime {
   std::optional<http::http_response> functions_api(const http::http_request& r);
   unit* find_function(const std::string& name) const;
   std::vector<function_instance_snapshot> snapshots(const unit& u) const;
-  // The functions API's stop and start: a change like a reload's, one at a time with them.
-  asio::awaitable<void> stop_function(std::string name, bool start_again);
-  asio::awaitable<void> start_function(std::string name);
+  // The API's stop and start of a Function, a flow (its stages) or a source: a change like a
+  // reload's, one at a time with them (runtime_flows.cc).
+  asio::awaitable<void> stop_named(std::string name, bool start_again);
+  asio::awaitable<void> start_named(std::string name);
+  // The units of a Function or flow `name` (a flow's stages, in plan order).
+  std::vector<unit*> units_named(const std::string& name) const;
+  source_unit* source_named(const std::string& name) const;
   // In the store, so that a restart of the process finds it stopped (or not) too.
   void remember_stopped(const std::string& name, bool stopped);
   // POST …/{name}/trigger, as pulsar-admin functions trigger: the form's `data` (or
@@ -164,26 +171,50 @@ class runtime {
   std::optional<asio::awaitable<http::http_response>> slow_request(const http::http_request& r);
   asio::awaitable<http::http_response> trigger(std::string name,
                                                std::map<std::string, std::string> form);
-  // POST, PUT and DELETE …/{name}: create, update and delete, as pulsar-admin sends them (a
-  // form: `functionConfig`, a FunctionConfig in JSON, and `data`, the executable its `go`
-  // names). Kept in the store, then applied as a reload; answered once applied.
-  asio::awaitable<http::http_response> change_function(std::string method, std::string name,
-                                                       std::map<std::string, std::string> form);
-  // The plan a create, update or delete makes, the store changed; else the answer that
-  // refuses it, the store untouched. Synchronous: no other change comes between its checks and
-  // its writes.
-  tl::expected<plan, http::http_response> changed_plan(
+  // A create or update's new version of what the store keeps under a name: its files (its
+  // spec.yaml among them) and the kept files it carries over; else the answer that refuses it.
+  struct kept_version {
+    std::vector<function_store::file> files;
+    std::vector<std::string> carried;
+  };
+  using version_maker = std::function<tl::expected<kept_version, http::http_response>()>;
+  // Whether a loaded version holds what the path named (its kind, its name): why not, if not.
+  using version_check = std::function<std::optional<std::string>(const config::spec_file&)>;
+  // A create (POST), update (PUT) or delete (DELETE) of the `what` ("Function", "Flow",
+  // "Source") called `name`, as the API's paths ask it: checked, kept in the store, then
+  // applied as a reload (what was loaded from its kept spec file replaced); answered once
+  // applied (runtime_changes.cc).
+  asio::awaitable<http::http_response> change_kept(std::string what, std::string method,
+                                                   std::string name, version_maker make,
+                                                   version_check check);
+  // The plan such a change makes, the store changed; else the answer that refuses it, the store
+  // untouched. Synchronous: no other change comes between its checks and its writes.
+  tl::expected<plan, http::http_response> kept_change(const std::string& what,
+                                                      const std::string& method,
+                                                      const std::string& name,
+                                                      const version_maker& make,
+                                                      const version_check& check);
+  // The new version staged, loaded as a spec file where staged and checked (its names free,
+  // `check` content), then kept and loaded where kept.
+  tl::expected<config::spec_file, http::http_response> keep_version(const std::string& name,
+                                                                    const kept_version& version,
+                                                                    const version_check& check);
+  // The document of the running plan called `name`, unless it was loaded from `except`.
+  const config::flow_document* document_named(const std::string& name,
+                                              const std::string& except = "") const;
+  // The running plan with what was loaded from `path` replaced by `file`'s (none: gone).
+  plan with_kept(const std::string& path, const config::spec_file* file) const;
+  // The flows and sources APIs (/admin/v3/flows|sources/public/default/...): list, get,
+  // status, stats, stop, start, restart; nullopt for other paths (runtime_flows.cc).
+  std::optional<http::http_response> flows_api(const http::http_request& r);
+  // A flow's or a source's new version from a form: the spec file's YAML (`spec`) and its files
+  // (`file:PATH`); and the check that the loaded file holds that flow or source, and no other.
+  static version_maker document_version(std::map<std::string, std::string> form, std::string what);
+  static version_check document_check(std::string name, bool flow);
+  // A Function's new version from pulsar-admin's form (`functionConfig`, `data`).
+  tl::expected<kept_version, http::http_response> function_version(
       const std::string& method, const std::string& name,
-      const std::map<std::string, std::string>& form);
-  // Whether a Function, flow or source of the plan running now has that name.
-  bool name_taken(const std::string& name) const;
-  // The document of a create or update, checked as a spec file is where it is staged, then
-  // kept; else the answer that refuses it.
-  tl::expected<config::spec_file, http::http_response> stage_function(
-      const std::string& method, const std::string& name,
-      const std::map<std::string, std::string>& form);
-  // The plan running now, with the stages of Function `name` replaced by `file`'s (none: gone).
-  plan with_function(const std::string& name, const config::spec_file* file) const;
+      const std::map<std::string, std::string>& form) const;
   // Reads part k of `u` on its shard (for the admin endpoints).
   template <class F>
   auto read_part(const unit& u, std::size_t k, F f) const {

@@ -111,47 +111,15 @@ std::optional<http::http_response> runtime::functions_api(const http::http_reque
   }
   const auto ex = shards_->executor(0);
   if (r.method == "POST" && (action == "stop" || action == "restart")) {
-    asio::co_spawn(ex, stop_function(name, action == "restart"), asio::detached);
+    asio::co_spawn(ex, stop_named(name, action == "restart"), asio::detached);
     return http::http_response{.status = 204, .content_type = ""};
   }
   if (r.method == "POST" && action == "start") {
-    asio::co_spawn(ex, start_function(name), asio::detached);
+    asio::co_spawn(ex, start_named(name), asio::detached);
     return http::http_response{.status = 204, .content_type = ""};
   }
   // (Create, update, delete and trigger are slow_request's.)
   return http::error_response(405, r.method + " " + r.target + ": not a functions API request");
-}
-
-awaitable<void> runtime::stop_function(std::string name, bool start_again) {
-  co_await take_turn();
-  unit* u = stopping_ ? nullptr : find_function(name);
-  if (u != nullptr) remember_stopped(name, true);
-  if (u != nullptr && !u->parts.empty()) {
-    spdlog::info("{}: stopping it (functions API): draining", name);
-    stop_unit(u, clock::now() + options_.drain_timeout);
-    co_await drop_parts(u);
-    spdlog::info("{}: stopped", name);
-  }
-  end_turn();
-  if (start_again) co_await start_function(std::move(name));
-}
-
-awaitable<void> runtime::start_function(std::string name) {
-  co_await take_turn();
-  unit* u = stopping_ ? nullptr : find_function(name);
-  if (u != nullptr) remember_stopped(name, false);
-  if (u != nullptr && u->parts.empty()) {
-    make_parts(u);
-    auto started = co_await start_unit(u);
-    if (started) {
-      launch(u, co_await asio::this_coro::executor);
-      spdlog::info("{}: started (functions API)", name);
-    } else {
-      spdlog::error("{}: cannot start: {}", name, started.error().message());
-      co_await drop_parts(u);  // start_unit closed what it had started
-    }
-  }
-  end_turn();
 }
 
 void runtime::remember_stopped(const std::string& name, bool stopped) {
@@ -165,9 +133,11 @@ void runtime::remember_stopped(const std::string& name, bool stopped) {
 
 std::optional<awaitable<http::http_response>> runtime::slow_request(const http::http_request& r) {
   const auto& p = r.path;
-  const bool ours = p.size() >= 6 && p[0] == "admin" && p[1] == "v3" && p[2] == "functions" &&
+  const bool ours = p.size() >= 6 && p[0] == "admin" && p[1] == "v3" &&
+                    (p[2] == "functions" || p[2] == "flows" || sources_path(p[2])) &&
                     p[3] == functions_tenant && p[4] == functions_namespace;
-  const bool trigger_path = ours && p.size() == 7 && p[6] == "trigger" && r.method == "POST";
+  const bool trigger_path =
+      ours && p[2] == "functions" && p.size() == 7 && p[6] == "trigger" && r.method == "POST";
   const bool change_path =
       ours && p.size() == 6 && (r.method == "POST" || r.method == "PUT" || r.method == "DELETE");
   if (!trigger_path && !change_path) return std::nullopt;
@@ -178,73 +148,23 @@ std::optional<awaitable<http::http_response>> runtime::slow_request(const http::
       co_return refused;
     }(std::move(form.error()));
   }
-  if (change_path) return change_function(r.method, p[5], std::move(*form));
+  if (change_path && p[2] != "functions") {
+    const bool flow = p[2] == "flows";
+    return change_kept(flow ? "Flow" : "Source", r.method, p[5],
+                       document_version(std::move(*form), flow ? "flow" : "source"),
+                       document_check(p[5], flow));
+  }
+  if (change_path) {
+    version_maker make = [this, method = r.method, name = p[5], form = *form] {
+      return function_version(method, name, form);
+    };
+    version_check check = [name = p[5]](const config::spec_file& f) -> std::optional<std::string> {
+      if (f.functions.size() == 1 && f.functions.front().name == name) return std::nullopt;
+      return "not one Function " + name;
+    };
+    return change_kept("Function", r.method, p[5], std::move(make), std::move(check));
+  }
   return trigger(p[5], std::move(*form));
-}
-
-awaitable<http::http_response> runtime::change_function(std::string method, std::string name,
-                                                        std::map<std::string, std::string> form) {
-  co_await take_turn();
-  http::http_response answer{.status = 204, .content_type = ""};
-  auto next = stopping_ ? tl::unexpected(http::error_response(503, "shfn run is stopping"))
-                        : changed_plan(method, name, form);
-  if (!next) {
-    answer = std::move(next.error());
-  } else {
-    spdlog::info("{}: {} (functions API)", name,
-                 method == "POST" ? "created" : (method == "PUT" ? "updated" : "deleted"));
-    if (auto applied = co_await apply_in_turn(std::move(*next)); !applied) {
-      answer = http::error_response(
-          500, fmt::format("Function {} is kept, but does not run: {} (see shfn run's log)", name,
-                           applied.error().message()));
-    }
-  }
-  end_turn();
-  co_return answer;
-}
-
-bool runtime::name_taken(const std::string& name) const {
-  const auto named = [&name](const auto& x) { return x.name == name; };
-  return std::ranges::any_of(plan_.stages,
-                             [&name](const stage& s) {
-                               return s.flow == name || (s.flow.empty() && s.spec.name == name);
-                             }) ||
-         std::ranges::any_of(plan_.sources, named);
-}
-
-tl::expected<plan, http::http_response> runtime::changed_plan(
-    const std::string& method, const std::string& name,
-    const std::map<std::string, std::string>& form) {
-  const bool kept = options_.store != nullptr && options_.store->has(name);
-  if (method == "POST") {
-    if (name_taken(name) || kept)
-      return tl::unexpected(http::error_response(400, "Function " + name + " already exists"));
-  } else if (!kept) {
-    const unit* u = find_function(name);
-    if (u == nullptr)
-      return tl::unexpected(http::error_response(404, "Function " + name + " doesn't exist"));
-    const auto& where = u->def.spec.where;
-    return tl::unexpected(http::error_response(
-        400, fmt::format("Function {} is defined in {}:{}: change it there and reload (SIGHUP)",
-                         name, where.file, where.line)));
-  }
-  if (options_.store == nullptr) {
-    return tl::unexpected(http::error_response(
-        501,
-        "a Function made through the API is kept in a directory, and shfn run --url has "
-        "none: give it --functions-dir, or change the spec files and reload (SIGHUP)"));
-  }
-  auto& store = *options_.store;
-  if (method == "DELETE") {
-    if (auto removed = store.remove(name); !removed) {
-      return tl::unexpected(http::error_response(
-          500, "cannot remove Function " + name + ": " + removed.error().message()));
-    }
-    return with_function(name, nullptr);
-  }
-  auto file = stage_function(method, name, form);
-  if (!file) return tl::unexpected(std::move(file.error()));
-  return with_function(name, &*file);
 }
 
 namespace {
@@ -255,20 +175,19 @@ tl::expected<std::string, std::string> uploaded_name(const nlohmann::json& confi
   if (!config.is_object() || go == config.end() || !go->is_string()) return std::string();
   std::string file = go->get<std::string>();
   file = file.substr(file.rfind('/') + 1);
-  if (file.empty() || file.starts_with('.') || file == "function.yaml")
+  if (file.empty() || file.starts_with('.') || file == "spec.yaml")
     return tl::unexpected("functionConfig: go " + go->dump() + ": not a file name shfn can keep");
   return file;
 }
 
 }  // namespace
 
-tl::expected<config::spec_file, http::http_response> runtime::stage_function(
+tl::expected<runtime::kept_version, http::http_response> runtime::function_version(
     const std::string& method, const std::string& name,
-    const std::map<std::string, std::string>& form) {
+    const std::map<std::string, std::string>& form) const {
   const auto refuse = [](int status, const std::string& why) {
     return tl::unexpected(http::error_response(status, why));
   };
-  auto& store = *options_.store;
   const auto field = form.find("functionConfig");
   if (field == form.end())
     return refuse(400, "no functionConfig (the form's field with a FunctionConfig in JSON)");
@@ -284,37 +203,20 @@ tl::expected<config::spec_file, http::http_response> runtime::stage_function(
   }
   nlohmann::json spec = nlohmann::json::object();
   if (method == "PUT") {
-    auto kept = store.spec_fields(name);
+    auto kept = options_.store->spec_fields(name);
     if (!kept) return refuse(500, "cannot read Function " + name + ": " + kept.error().message());
     spec = std::move(*kept);
   }
   auto document = function_document(config, name, std::move(spec), *uploaded);
   if (!document) return refuse(400, document.error());
-  auto staged =
-      store.stage(name, *document, *uploaded, uploaded->empty() ? "" : std::string(data->second));
-  if (!staged) return refuse(500, "cannot keep Function " + name + ": " + staged.error().message());
-  // Checked as a spec file is, where it is staged: a Function that would not load is refused.
-  if (auto checked = config::load_file(staged->string()); !checked) {
-    store.discard(name);
-    std::string why;
-    for (const auto& e : checked.error()) {
-      why += (why.empty() ? "" : "; ") + (e.field.empty() ? "" : e.field + ": ") + e.message;
-    }
-    return refuse(400, why);
+  kept_version version{.files = {{.path = "spec.yaml", .content = document->dump(2) + "\n"}}};
+  if (!uploaded->empty()) {
+    version.files.push_back({.path = *uploaded, .content = data->second, .mode = 0755});
   }
-  if (auto committed = store.commit(name); !committed)
-    return refuse(500, "cannot keep Function " + name + ": " + committed.error().message());
-  auto kept = config::load_file((store.dir() / name / "function.yaml").string());
-  if (!kept) return refuse(500, "Function " + name + " is kept, but does not load again");
-  return std::move(*kept);
-}
-
-plan runtime::with_function(const std::string& name, const config::spec_file* file) const {
-  plan next = plan_;
-  std::erase_if(next.stages,
-                [&name](const stage& s) { return s.flow.empty() && s.spec.name == name; });
-  if (file != nullptr) std::ranges::move(make_plan(*file).stages, std::back_inserter(next.stages));
-  return next;
+  // Updated without a new executable, it keeps the one its script names.
+  const auto& script = (*document)["spec"].value("script", std::string());
+  if (script.starts_with("./")) version.carried.push_back(script.substr(2));
+  return version;
 }
 
 awaitable<http::http_response> runtime::trigger(std::string name,

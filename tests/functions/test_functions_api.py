@@ -68,7 +68,7 @@ def test_the_functions_api_lists_shows_and_controls_functions(make_spec, runtime
     wait_for(lambda: running(rt) == 1, what="the function to start")
     assert [m["payload"] for m in c.consume_json(spec.topic("out"), 2)] == ["ONE", "TWO"]
     assert call(rt, "POST", f"{API}/upper/restart")[0] == 204
-    wait_for(lambda: "upper: started (functions API)" in rt.stderr().split("upper: stopped")[-1],
+    wait_for(lambda: "upper: started (API)" in rt.stderr().split("upper: stopped")[-1],
              what="the restart")
 
     status, body = call(rt, "GET", f"{API}/nope")
@@ -250,7 +250,7 @@ def test_pulsar_admin_creates_updates_and_deletes_functions(make_spec, runtimes,
     assert "Function upper is defined in" in out[commands[8]]
     assert running(rt) == 1
     log = rt.stderr()
-    assert "rv: created (functions API)" in log and "rv: deleted (functions API)" in log
+    assert "function rv: created (API)" in log and "function rv: deleted (API)" in log
 
 
 RV = """kind: Function

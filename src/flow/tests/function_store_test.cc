@@ -1,5 +1,5 @@
-// What the functions API's create, update and delete keep: FunctionConfig in, the spec document
-// out (function_document), and the directory that keeps it through a crash (function_store).
+// What the API's create, update and delete keep: FunctionConfig in, the spec document out
+// (function_document), and the directory that keeps versions through a crash (function_store).
 
 #include "flow/function_store.h"
 
@@ -103,32 +103,39 @@ class FunctionStore : public ::testing::Test {
  protected:
   temp_dir dir{"shfn-function-store"};
   fs::path root = dir.path() / "functions";
-  const json doc = {{"kind", "Function"}, {"spec", {{"script", "./rev.sh"}}}};
+  const function_store::file spec{.path = "spec.yaml", .content = "kind: Function\n"};
 
   std::unique_ptr<function_store> open() {
     auto store = function_store::open(root);
     EXPECT_TRUE(store) << store.error().message();
     return store ? std::move(*store) : nullptr;
   }
+  static function_store::file executable(std::string content) {
+    return {.path = "rev.sh", .content = std::move(content), .mode = 0755};
+  }
 };
 
-TEST_F(FunctionStore, KeepsAFunctionAndItsExecutable) {
+TEST_F(FunctionStore, KeepsAVersionWithItsFiles) {
   auto store = open();
-  auto staged = store->stage("rv", doc, "rev.sh", "#!/bin/sh\nrev\n");
+  EXPECT_FALSE(fs::exists(root));  // made by the first change
+  const function_store::file nested{.path = "bin/tool", .content = "t"};
+  auto staged = store->stage("rv", {spec, executable("#!/bin/sh\nrev\n"), nested});
   ASSERT_TRUE(staged);
+  EXPECT_EQ(*staged, root / ".rv.new/spec.yaml");
   EXPECT_FALSE(store->has("rv"));  // staged only
   ASSERT_TRUE(store->commit("rv"));
   EXPECT_TRUE(store->has("rv"));
-  EXPECT_EQ(store->spec_paths(), std::vector<std::string>{(root / "rv/function.yaml").string()});
-  EXPECT_EQ(*store->spec_fields("rv"), doc["spec"]);
+  EXPECT_EQ(store->spec_paths(), std::vector<std::string>{(root / "rv/spec.yaml").string()});
+  EXPECT_EQ(read(root / "rv/bin/tool"), "t");
   struct stat st{};
   ASSERT_EQ(::stat((root / "rv/rev.sh").c_str(), &st), 0);
   EXPECT_NE(st.st_mode & S_IXUSR, 0u);
 
-  // An update without a new file keeps the one its script still names.
-  ASSERT_TRUE(store->stage("rv", doc, "", ""));
+  // A new version carries what it names from the kept one, and nothing else.
+  ASSERT_TRUE(store->stage("rv", {spec}, {"rev.sh"}));
   ASSERT_TRUE(store->commit("rv"));
   EXPECT_EQ(read(root / "rv/rev.sh"), "#!/bin/sh\nrev\n");
+  EXPECT_FALSE(fs::exists(root / "rv/bin/tool"));
 
   ASSERT_TRUE(store->remove("rv"));
   EXPECT_FALSE(store->has("rv"));
@@ -138,9 +145,9 @@ TEST_F(FunctionStore, KeepsAFunctionAndItsExecutable) {
 TEST_F(FunctionStore, ACrashBetweenTheRenamesLeavesTheOldVersion) {
   {
     auto store = open();
-    ASSERT_TRUE(store->stage("rv", doc, "rev.sh", "old"));
+    ASSERT_TRUE(store->stage("rv", {spec, executable("old")}));
     ASSERT_TRUE(store->commit("rv"));
-    ASSERT_TRUE(store->stage("rv", doc, "rev.sh", "new"));
+    ASSERT_TRUE(store->stage("rv", {spec, executable("new")}));
   }
   // As commit() leaves it when the process dies after its first rename.
   fs::rename(root / "rv", root / ".rv.old");
