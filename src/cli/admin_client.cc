@@ -7,6 +7,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "cli/common.h"
 #include "event/uuid.h"
 
 namespace shfn::cli {
@@ -49,6 +50,31 @@ void multipart_form::add(std::string_view name, std::string_view content,
       "--" + boundary_ + "\r\nContent-Disposition: form-data; name=\"" + std::string(name) + "\"";
   if (!file_name.empty()) body_ += "; filename=\"" + std::string(file_name) + "\"";
   body_ += "\r\n\r\n" + std::string(content) + "\r\n";
+}
+
+void trigger_flags::add_to(CLI::App& cmd, bool with_topic) {
+  auto* what = cmd.add_option_group("value", "What to send (one of them)");
+  what->add_option("--trigger-value", value, "The value to send");
+  what->add_option("--trigger-file", file, "A file whose bytes to send");
+  what->require_option(1);
+  if (with_topic) cmd.add_option("--topic", topic, "Which of its inputs (default: its first)");
+}
+
+asio::awaitable<int> trigger(admin_flags admin, std::string path, trigger_flags t) {
+  std::string value = t.value;
+  if (!t.file.empty()) {
+    auto read = read_file(t.file);
+    if (!read) co_return error("cannot read " + t.file, read.error());
+    value = std::move(*read);
+  }
+  multipart_form form;
+  form.add("data", value);
+  if (!t.topic.empty()) form.add("topic", t.topic);
+  auto reply = co_await admin_call(admin, "POST", path, 200, form.finish(), form.content_type());
+  if (!reply) co_return error("admin API at " + admin.url, reply.error());
+  std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
+  if (!reply->body.ends_with('\n')) std::fputc('\n', stdout);
+  co_return 0;
 }
 
 tl::expected<std::string, std::string> read_file(const std::string& path) {

@@ -42,6 +42,18 @@ class multipart_form {
   std::string body_;
 };
 
+// `trigger`'s flags, as pulsar-admin functions trigger's: the value (exactly one of
+// --trigger-value and --trigger-file) and, where there are several inputs, --topic.
+struct trigger_flags {
+  std::string value, file, topic;
+
+  void add_to(CLI::App& cmd, bool with_topic);
+};
+
+// POST `path` (…/{name}/trigger) as pulsar-admin sends it, the value as the form's `data` and
+// the topic as its `topic`, and prints the output it answers; the exit code.
+asio::awaitable<int> trigger(admin_flags admin, std::string path, trigger_flags t);
+
 // A whole file's bytes, or the error that stopped reading it.
 tl::expected<std::string, std::string> read_file(const std::string& path);
 

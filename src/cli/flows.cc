@@ -19,7 +19,8 @@ struct documents_flags {
   std::string kind;  // "flows" or "sources": the API's path, the command's name
   admin_flags admin;
   std::string name;
-  std::string spec;  // create, update: the spec file
+  std::string spec;       // create, update: the spec file
+  trigger_flags trigger;  // flows
   bool json = false;
 
   bool flows() const { return kind == "flows"; }
@@ -190,6 +191,16 @@ void setup_documents(CLI::App& app, int& exit_code, const std::string& kind) {
   if (flows) {
     named("stats", "Each stage's totals and latency (JSON)")->callback([f, &exit_code] {
       exit_code = run([f] { return show(*f, "stats"); });
+    });
+  }
+  if (flows) {
+    auto* trig = named("trigger", "Send it one value and print its reply");
+    f->trigger.add_to(*trig, false);
+    trig->callback([f, &exit_code] {
+      exit_code = run([f] {
+        const std::string path = f->path() + "/" + f->name + "/trigger";  // named: see act()
+        return trigger(f->admin, path, f->trigger);
+      });
     });
   }
   for (const char* action : {"create", "update"}) {

@@ -31,8 +31,8 @@ constexpr std::string_view functions_path = "/admin/v3/functions/public/default"
 
 struct functions_flags {
   admin_flags admin;
-  std::string trigger_value, trigger_file, topic;  // trigger
-  connection_flags conn;                           // logs: the broker the log topic is on
+  trigger_flags trigger;
+  connection_flags conn;  // logs: the broker the log topic is on
   std::string name;
   std::string spec;  // create, update: the spec file
   bool json = false;
@@ -87,27 +87,6 @@ asio::awaitable<int> control(functions_flags f, std::string action) {
   if (!done) co_return report(f, done.error());
   std::printf("%s: %s asked; `shfn functions status %s` shows when it is done\n", f.name.c_str(),
               action.c_str(), f.name.c_str());
-  co_return 0;
-}
-
-// pulsar-admin's request: the value as the form's `data`, the topic as its `topic`; what the
-// function published for it on stdout.
-asio::awaitable<int> trigger(functions_flags f) {
-  std::string value = f.trigger_value;
-  if (!f.trigger_file.empty()) {
-    auto read = read_file(f.trigger_file);
-    if (!read) co_return error("cannot read " + f.trigger_file, read.error());
-    value = std::move(*read);
-  }
-  multipart_form form;
-  form.add("data", value);
-  if (!f.topic.empty()) form.add("topic", f.topic);
-  auto reply =
-      co_await admin_call(f.admin, "POST", std::string(functions_path) + "/" + f.name + "/trigger",
-                          200, form.finish(), form.content_type());
-  if (!reply) co_return report(f, reply.error());
-  std::fwrite(reply->body.data(), 1, reply->body.size(), stdout);
-  if (!reply->body.ends_with('\n')) std::fputc('\n', stdout);
   co_return 0;
 }
 
@@ -277,17 +256,12 @@ void setup_functions(CLI::App& app, int& exit_code) {
   del->callback([f, &exit_code] { exit_code = run([f] { return remove(*f); }); });
   auto* trig =
       with_name(group->add_subcommand("trigger", "Send it one value and print its output"), *f);
-  auto* value = trig->add_option("--trigger-value", f->trigger_value, "The value to send");
-  auto* file = trig->add_option("--trigger-file", f->trigger_file, "A file whose bytes to send");
-  value->excludes(file);
-  trig->add_option("--topic", f->topic, "Which of its inputs (default: its first)");
-  trig->callback([f, trig, &exit_code] {
-    if (trig->count("--trigger-value") + trig->count("--trigger-file") == 0) {
-      exit_code = error("trigger " + f->name, "give --trigger-value or --trigger-file");
-      exit_code = 2;  // a usage error
-      return;
-    }
-    exit_code = run([f] { return trigger(*f); });
+  f->trigger.add_to(*trig, true);
+  trig->callback([f, &exit_code] {
+    exit_code = run([f] {
+      const std::string path = std::string(functions_path) + "/" + f->name + "/trigger";
+      return trigger(f->admin, path, f->trigger);
+    });
   });
   auto* log = with_name(group->add_subcommand("logs", "Print its log topic's lines"), *f);
   log->add_flag("-f,--follow", f->follow, "Keep printing new lines until interrupted");

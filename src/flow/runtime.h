@@ -171,6 +171,17 @@ class runtime {
   std::optional<asio::awaitable<http::http_response>> slow_request(const http::http_request& r);
   asio::awaitable<http::http_response> trigger(std::string name,
                                                std::map<std::string, std::string> form);
+  // POST /admin/v3/flows/…/{name}/trigger: the same through a flow, from its ingress to its
+  // reply topic (the first, for a Parallel whose branches reply apart).
+  asio::awaitable<http::http_response> trigger_flow(std::string name,
+                                                    std::map<std::string, std::string> form);
+  struct trigger_route {
+    std::string what;                   // "Function upper", for messages
+    std::string input, output;          // topics
+    std::chrono::milliseconds wait{0};  // for the output, once published
+  };
+  asio::awaitable<http::http_response> trigger_through(trigger_route route,
+                                                       std::map<std::string, std::string> form);
   // A create or update's new version of what the store keeps under a name: its files (its
   // spec.yaml among them) and the kept files it carries over; else the answer that refuses it.
   struct kept_version {

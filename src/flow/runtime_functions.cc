@@ -12,6 +12,7 @@
 #include <asio/this_coro.hpp>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "base/bytes.h"
 #include "client/consumer.h"
@@ -136,8 +137,8 @@ std::optional<awaitable<http::http_response>> runtime::slow_request(const http::
   const bool ours = p.size() >= 6 && p[0] == "admin" && p[1] == "v3" &&
                     (p[2] == "functions" || p[2] == "flows" || sources_path(p[2])) &&
                     p[3] == functions_tenant && p[4] == functions_namespace;
-  const bool trigger_path =
-      ours && p[2] == "functions" && p.size() == 7 && p[6] == "trigger" && r.method == "POST";
+  const bool trigger_path = ours && (p[2] == "functions" || p[2] == "flows") && p.size() == 7 &&
+                            p[6] == "trigger" && r.method == "POST";
   const bool change_path =
       ours && p.size() == 6 && (r.method == "POST" || r.method == "PUT" || r.method == "DELETE");
   if (!trigger_path && !change_path) return std::nullopt;
@@ -164,6 +165,7 @@ std::optional<awaitable<http::http_response>> runtime::slow_request(const http::
     };
     return change_kept("Function", r.method, p[5], std::move(make), std::move(check));
   }
+  if (p[2] == "flows") return trigger_flow(p[5], std::move(*form));
   return trigger(p[5], std::move(*form));
 }
 
@@ -219,6 +221,15 @@ tl::expected<runtime::kept_version, http::http_response> runtime::function_versi
   return version;
 }
 
+namespace {
+
+// A stage's longest wait for one message: its timeout (30 s when it has none).
+std::chrono::milliseconds longest_wait(const config::function_spec& spec) {
+  return spec.timeout.count() > 0 ? spec.timeout : std::chrono::milliseconds(30000);
+}
+
+}  // namespace
+
 awaitable<http::http_response> runtime::trigger(std::string name,
                                                 std::map<std::string, std::string> form) {
   const unit* u = find_function(name);
@@ -238,6 +249,42 @@ awaitable<http::http_response> runtime::trigger(std::string name,
   }
   if (input.empty())
     co_return http::error_response(400, "Function " + name + " has no inputs: give a topic");
+  const trigger_route route{.what = "Function " + name,
+                            .input = input,
+                            .output = spec.output,
+                            .wait = longest_wait(spec) + std::chrono::seconds(10)};
+  co_return co_await trigger_through(route, std::move(form));
+}
+
+awaitable<http::http_response> runtime::trigger_flow(std::string name,
+                                                     std::map<std::string, std::string> form) {
+  // Its ingress: what its stages read and none of them writes; its reply: what one writes and
+  // none reads. Each stage may take its whole timeout.
+  std::set<std::string> read, written;
+  trigger_route route{.what = "Flow " + name, .wait = std::chrono::seconds(10)};
+  for (const unit* u : units_named(name)) {
+    read.insert(u->def.spec.inputs.begin(), u->def.spec.inputs.end());
+    if (!u->def.spec.output.empty()) written.insert(u->def.spec.output);
+    route.wait += longest_wait(u->def.spec);
+  }
+  for (const unit* u : units_named(name)) {
+    for (const auto& topic : u->def.spec.inputs)
+      if (route.input.empty() && !written.contains(topic)) route.input = topic;
+    const auto& out = u->def.spec.output;
+    if (route.output.empty() && !out.empty() && !read.contains(out)) route.output = out;
+  }
+  if (route.input.empty()) co_return http::error_response(404, "Flow " + name + " doesn't exist");
+  if (route.output.empty()) {
+    co_return http::error_response(
+        400, "Flow " + name +
+                 " replies to no topic (no reply, or a uri or display): a trigger "
+                 "would get nothing");
+  }
+  co_return co_await trigger_through(route, std::move(form));
+}
+
+awaitable<http::http_response> runtime::trigger_through(trigger_route route,
+                                                        std::map<std::string, std::string> form) {
   auto data = form.find("data");
   if (data == form.end()) data = form.find("dataStream");
   if (data == form.end())
@@ -245,26 +292,25 @@ awaitable<http::http_response> runtime::trigger(std::string name,
 
   const std::string id = "shfn-trigger-" + event::uuid_v4();
   const client::consumer_options watch{
-      .topic = spec.output, .subscription = id, .position = client::initial_position::latest};
+      .topic = route.output, .subscription = id, .position = client::initial_position::latest};
   auto outputs = co_await client_.subscribe(watch);
   if (!outputs) {
-    co_return http::error_response(503,
-                                   "cannot read " + spec.output + ": " + outputs.error().message());
+    co_return http::error_response(
+        503, "cannot read " + route.output + ": " + outputs.error().message());
   }
-  auto sent = co_await publish_once(&client_, input, id, data->second);
+  auto sent = co_await publish_once(&client_, route.input, id, data->second);
   http::http_response answer;
   if (!sent) {
-    answer =
-        http::error_response(503, "cannot publish to " + input + ": " + sent.error().message());
+    answer = http::error_response(
+        503, "cannot publish to " + route.input + ": " + sent.error().message());
   } else {
-    const auto wait = (spec.timeout.count() > 0 ? spec.timeout : std::chrono::milliseconds(30000)) +
-                      std::chrono::seconds(10);
-    answer = co_await output_with_key(outputs->get(), id, clock::now() + wait);
+    answer = co_await output_with_key(outputs->get(), id, clock::now() + route.wait);
     if (answer.status == 408) {
       answer = http::error_response(
-          408, fmt::format("no output of Function {} within {} s: it failed (see its "
-                           "status), printed nothing, or set another key",
-                           name, std::chrono::duration_cast<std::chrono::seconds>(wait).count()));
+          408, fmt::format("no output of {} within {} s: it failed (see its status), printed "
+                           "nothing, or set another key",
+                           route.what,
+                           std::chrono::duration_cast<std::chrono::seconds>(route.wait).count()));
     }
   }
   if (auto removed = co_await (*outputs)->unsubscribe(); !removed) co_await (*outputs)->close();

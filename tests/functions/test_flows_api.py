@@ -1,6 +1,6 @@
 """The flows and sources APIs on `shfn run`'s admin port (/admin/v3/flows|sources/public/default),
 the functions API's siblings, through `shfn flows` and `shfn sources` and, for sources, Pulsar's
-own pulsar-admin: list, get, status, create and update from a spec file (scripts uploaded with
+own pulsar-admin: list, get, status, trigger (flows), create and update from a spec file (scripts uploaded with
 it), delete, stop and start, all kept across a restart."""
 import json
 import os
@@ -73,6 +73,10 @@ def test_flows_and_sources_are_made_run_and_removed_through_the_api(make_spec, r
     c.produce(names["seq-in"], "abc")
     assert [m["payload"] for m in c.consume_json(names["seq-out"], 1)] == ["ABC"]
     assert flows("status", "seq").stdout.startswith("seq: 1 of 1 stage(s) running\n")
+    r = flows("trigger", "seq", "--trigger-value", "poke")  # from its ingress to its reply
+    assert (r.returncode, r.stdout) == (0, "POKE\n"), r.stderr
+    r = flows("trigger", "fan", "--trigger-value", "poke")
+    assert r.returncode == 1 and "400 Flow fan replies to no topic" in r.stderr
     r = flows("create", "-f", seq_yaml)
     assert r.returncode == 1 and r.stderr.strip().endswith("400 Flow seq already exists")
 
@@ -113,7 +117,7 @@ def test_flows_and_sources_are_made_run_and_removed_through_the_api(make_spec, r
     assert (r.returncode, r.stdout) == (0, "seq: updated\n"), r.stderr
     c = clients(rt)
     c.produce(names["seq-in"], "xyz")
-    assert [m["payload"] for m in c.consume_json(names["seq-out"], 2)] == ["ABC", "zyx"]
+    assert [m["payload"] for m in c.consume_json(names["seq-out"], 3)] == ["ABC", "POKE", "zyx"]
 
     # What a spec file defines is changed there; what the API made goes.
     r = flows("delete", "fan")

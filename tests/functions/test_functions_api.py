@@ -14,6 +14,7 @@ import urllib.request
 
 from conftest import ROOT, _env, standalone, wait_for
 from conftest import admin_call as call
+from test_reload import LOADED, assert_all_once, send_steadily
 from tokens import hs256_token
 
 UPPER = """kind: Function
@@ -360,3 +361,31 @@ def test_a_token_secret_guards_the_admin_port(make_spec, runtimes, workdir):
         assert r.returncode == 1 and "Authentication" in r.stderr, r.stderr
         r = subprocess.run(produce + ["--token", token], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
+
+
+def test_updates_through_the_api_under_load_lose_and_duplicate_nothing(make_spec, runtimes,
+                                                                       clients, workdir):
+    spec = make_spec(text=UPPER, topics=["in", "out", "fan-in", "lin", "lout"])
+    rt = runtimes(spec, *kept_args(workdir))
+    c = clients(rt)
+    path = os.path.join(workdir, "loaded.yaml")
+
+    def write(round_number):
+        with open(path, "w") as f:
+            f.write(LOADED.replace("GUARANTEE", "ATLEAST_ONCE")
+                    .replace("ROUND_NUMBER", str(round_number))
+                    .replace("[in]", f"[{spec.topic('lin')}]")
+                    .replace("output: out", f"output: {spec.topic('lout')}"))
+
+    write(0)
+    assert shfn_cli(rt, "functions", "create", "-f", path).returncode == 0
+    total = 3000
+    sending = send_steadily(c, spec.topic("lin"), total)
+    # Each update changes its environment: it drains and restarts while messages flow.
+    for round_number in (1, 2, 3):
+        wait_for(lambda: rt.instance("loaded")["received"] > 0, what="messages flowing")
+        write(round_number)
+        r = shfn_cli(rt, "functions", "update", "-f", path)
+        assert r.returncode == 0, r.stderr
+    assert_all_once(c, spec.topic("lout"), total, sending)
+    assert rt.stderr().count("reload: loaded changed") == 3

@@ -166,31 +166,41 @@ def test_reloads_under_load_lose_and_duplicate_nothing(make_spec, runtimes, clie
     rt = runtimes(spec)
     c = clients(rt)
     total = 3000
-    producer = c.py.create_producer(spec.topic("in"), batching_enabled=True,
-                                    batching_max_publish_delay_ms=2, block_if_queue_full=True)
-    sent = threading.Event()
-
-    def send():
-        for n in range(total):
-            producer.send_async(f"m{n}".encode(), None)
-            if n % 100 == 99:
-                time.sleep(0.02)  # a steady flow, so that the reloads land inside it
-        producer.flush()
-        sent.set()
-
-    sender = threading.Thread(target=send)
-    sender.start()
+    sending = send_steadily(c, spec.topic("in"), total)
     # Each round changes the function (its environment), so it drains and restarts.
     for round_number in (1, 2, 3):
         wait_for(lambda: rt.instance("loaded")["received"] > 0, what="messages flowing")
         rewrite(spec, text(round_number), ["in", "out"])
         hang_up(rt)
-    sender.join(timeout=120)
-    assert sent.is_set()
-    got = everything_on(c, spec.topic("out"), total)
+    assert_all_once(c, spec.topic("out"), total, sending)
+    assert rt.stderr().count("reload: loaded changed") == 3
+
+
+def send_steadily(c, topic, total):
+    """Sends m0..m{total-1} to `topic` in a steady flow, in the background, so that the changes a
+    test makes meanwhile land inside it; returns the thread."""
+    producer = c.py.create_producer(topic, batching_enabled=True,
+                                    batching_max_publish_delay_ms=2, block_if_queue_full=True)
+
+    def send():
+        for n in range(total):
+            producer.send_async(f"m{n}".encode(), None)
+            if n % 100 == 99:
+                time.sleep(0.02)
+        producer.flush()
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    return sender
+
+
+def assert_all_once(c, topic, total, sending):
+    """Once send_steadily is done: every message on `topic`, none twice."""
+    sending.join(timeout=120)
+    assert not sending.is_alive()
+    got = everything_on(c, topic, total)
     assert len(got) == total, f"{total - len(set(got))} missing, {len(got) - len(set(got))} twice"
     assert sorted(got) == sorted(f"m{n}" for n in range(total))
-    assert rt.stderr().count("reload: loaded changed") == 3
 
 
 HELD_STREAM = """kind: Function
