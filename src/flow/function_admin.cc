@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 namespace shfn::flow {
 
@@ -195,11 +196,62 @@ json function_status_json(const std::vector<function_instance_snapshot>& instanc
   return {{"numInstances", instances.size()}, {"numRunning", running}, {"instances", list}};
 }
 
-json function_stats_json(const std::vector<function_instance_snapshot>& instances) {
+namespace {
+
+// Pulsar's oneMin: the counters' growth over the last minute (since the oldest sample kept),
+// and shfn's rates per second over the same span; zeros before the first sample.
+struct minute_figures {
+  json one_min;
+  json rates;
+};
+
+minute_figures last_minute(const function::function_metrics& m, std::int64_t now_ms) {
+  const auto oldest = m.last_minute.oldest().value_or(
+      function::minute_window::sample{.at_ms = now_ms,
+                                      .received = m.received,
+                                      .processed = m.processed_successfully,
+                                      .user_exceptions = m.user_exceptions,
+                                      .system_exceptions = m.system_exceptions});
+  const auto received = m.received - oldest.received;
+  const auto processed = m.processed_successfully - oldest.processed;
+  const double seconds =
+      static_cast<double>(std::max<std::int64_t>(now_ms - oldest.at_ms, 0)) / 1000;
+  const auto per_second = [seconds](std::uint64_t n) {
+    return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
+  };
+  return {.one_min = {{"receivedTotal", received},
+                      {"processedSuccessfullyTotal", processed},
+                      {"systemExceptionsTotal", m.system_exceptions - oldest.system_exceptions},
+                      {"userExceptionsTotal", m.user_exceptions - oldest.user_exceptions},
+                      {"avgProcessLatency", average_latency_ms(m)}},
+          .rates = {{"received", per_second(received)},
+                    {"processedSuccessfully", per_second(processed)},
+                    {"overSeconds", seconds}}};
+}
+
+// The recent process latencies' quantiles (the last 1024 messages); nulls before any.
+json latency_quantiles(const function::function_metrics& m) {
+  json out = json::object();
+  for (const auto& [name, q] :
+       {std::pair{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}, {"p999", 0.999}}) {
+    const double ms = m.process_latency.quantile_ms(q);
+    out[name] = std::isnan(ms) ? json(nullptr) : json(ms);
+  }
+  return out;
+}
+
+}  // namespace
+
+json function_stats_json(const std::vector<function_instance_snapshot>& instances,
+                         std::int64_t now_ms) {
   std::uint64_t received = 0, processed = 0, system = 0, user = 0, latency_count = 0;
   double latency_sum_ms = 0;
   std::int64_t last = 0;
   json list = json::array();
+  json one_min = {{"receivedTotal", 0},
+                  {"processedSuccessfullyTotal", 0},
+                  {"systemExceptionsTotal", 0},
+                  {"userExceptionsTotal", 0}};
   for (const auto& i : instances) {
     const auto& m = i.metrics;
     received += m.received;
@@ -209,6 +261,9 @@ json function_stats_json(const std::vector<function_instance_snapshot>& instance
     latency_sum_ms += m.process_latency.sum_ms();
     latency_count += m.process_latency.count();
     last = std::max(last, m.last_invocation_ms);
+    auto minute = last_minute(m, now_ms);
+    for (auto& [key, total] : one_min.items())
+      total = total.get<std::uint64_t>() + minute.one_min[key].get<std::uint64_t>();
     list.push_back({{"instanceId", i.instance_id},
                     {"metrics",
                      {{"receivedTotal", m.received},
@@ -216,14 +271,18 @@ json function_stats_json(const std::vector<function_instance_snapshot>& instance
                       {"systemExceptionsTotal", m.system_exceptions},
                       {"userExceptionsTotal", m.user_exceptions},
                       {"avgProcessLatency", average_latency_ms(m)},
-                      {"lastInvocation", m.last_invocation_ms}}}});
+                      {"lastInvocation", m.last_invocation_ms},
+                      {"oneMin", std::move(minute.one_min)},
+                      {"ratesPerSecond", std::move(minute.rates)},
+                      {"processLatencyMs", latency_quantiles(m)}}}});
   }
   const double average =
       latency_count == 0 ? 0.0 : latency_sum_ms / static_cast<double>(latency_count);
+  one_min["avgProcessLatency"] = average;
   return {{"receivedTotal", received},       {"processedSuccessfullyTotal", processed},
           {"systemExceptionsTotal", system}, {"userExceptionsTotal", user},
           {"avgProcessLatency", average},    {"lastInvocation", last},
-          {"instances", std::move(list)}};
+          {"oneMin", std::move(one_min)},    {"instances", std::move(list)}};
 }
 
 }  // namespace shfn::flow

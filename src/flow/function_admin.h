@@ -53,7 +53,10 @@ tl::expected<nlohmann::json, std::string> function_document(const nlohmann::json
                                                             std::string_view uploaded);
 // FunctionStatus: numInstances, numRunning, and per instance its counters and last error.
 nlohmann::json function_status_json(const std::vector<function_instance_snapshot>& instances);
-// FunctionStats: totals, average latency, and per instance the same.
-nlohmann::json function_stats_json(const std::vector<function_instance_snapshot>& instances);
+// FunctionStats: totals, average latency, the last minute's growth (oneMin), and per instance
+// the same with shfn's rates per second over that minute and its recent latency quantiles;
+// `now_ms` (since the epoch) ends the minute.
+nlohmann::json function_stats_json(const std::vector<function_instance_snapshot>& instances,
+                                   std::int64_t now_ms);
 
 }  // namespace shfn::flow

@@ -12,6 +12,7 @@
 #include <asio/this_coro.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/spawn.h"
 #include "config/spec.h"
 #include "flow/runtime.h"
@@ -240,9 +241,9 @@ std::optional<http::http_response> runtime::flows_api(const http::http_request& 
   for (const unit* u : units) {
     const auto parts = snapshots(*u);
     running += u->parts.empty() ? 0 : 1;
-    stages.push_back(
-        {{"name", u->def.spec.name},
-         {action, action == "status" ? function_status_json(parts) : function_stats_json(parts)}});
+    stages.push_back({{"name", u->def.spec.name},
+                      {action, action == "status" ? function_status_json(parts)
+                                                  : function_stats_json(parts, now_ms())}});
   }
   const json out = {{"numStages", units.size()}, {"numRunning", running}, {"stages", stages}};
   return http::http_response{.body = out.dump()};

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "base/bytes.h"
+#include "base/clock.h"
 #include "client/consumer.h"
 #include "client/producer.h"
 #include "config/spec.h"
@@ -108,7 +109,7 @@ std::optional<http::http_response> runtime::functions_api(const http::http_reque
     return http::http_response{.body = function_status_json(snapshots(*u)).dump()};
   }
   if (r.method == "GET" && action == "stats") {
-    return http::http_response{.body = function_stats_json(snapshots(*u)).dump()};
+    return http::http_response{.body = function_stats_json(snapshots(*u), now_ms()).dump()};
   }
   const auto ex = shards_->executor(0);
   if (r.method == "POST" && (action == "stop" || action == "restart")) {

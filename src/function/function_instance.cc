@@ -281,7 +281,8 @@ awaitable<void> function_instance::discovery_loop() {
 }
 
 // The inputs' backlog, asked of the broker every backlog_refresh; unknown until every input
-// has answered once (a partition on a broker that is away keeps the last sum).
+// has answered once (a partition on a broker that is away keeps the last sum). The counters
+// are sampled on the same beat, for the one-minute figures (metrics.h, minute_window).
 awaitable<void> function_instance::backlog_loop() {
   do {
     std::uint64_t total = 0;
@@ -294,6 +295,11 @@ awaitable<void> function_instance::backlog_loop() {
       answered = backlog.has_value();
     }
     if (answered && !stopping_) metrics_.input_backlog = static_cast<std::int64_t>(total);
+    metrics_.last_minute.record({.at_ms = now_ms(),
+                                 .received = metrics_.received,
+                                 .processed = metrics_.processed_successfully,
+                                 .user_exceptions = metrics_.user_exceptions,
+                                 .system_exceptions = metrics_.system_exceptions});
   } while (co_await pause(options_.backlog_refresh));
 }
 

@@ -26,6 +26,17 @@ double latency_window::quantile_ms(double q) const {
   return static_cast<double>(sorted[index]) / 1000.0;
 }
 
+void minute_window::record(const sample& s) {
+  constexpr std::int64_t minute_ms = 60'000;
+  while (!samples_.empty() && samples_.front().at_ms < s.at_ms - minute_ms) samples_.pop_front();
+  samples_.push_back(s);
+}
+
+std::optional<minute_window::sample> minute_window::oldest() const {
+  if (samples_.empty()) return std::nullopt;
+  return samples_.front();
+}
+
 namespace {
 
 using http::metric_type;

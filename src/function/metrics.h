@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,23 @@ class latency_window {
   std::uint64_t sum_us_ = 0;
 };
 
+// The counters as they stood over the last minute, sampled off the message path (by the
+// instance's backlog loop), for one-minute figures: Pulsar's FunctionStats.oneMin, and rates.
+class minute_window {
+ public:
+  struct sample {
+    std::int64_t at_ms = 0;  // since the epoch
+    std::uint64_t received = 0, processed = 0, user_exceptions = 0, system_exceptions = 0;
+  };
+  // Keeps `s`, and of the earlier samples those within a minute of it.
+  void record(const sample& s);
+  // The oldest sample kept; nullopt before the first.
+  std::optional<sample> oldest() const;
+
+ private:
+  std::deque<sample> samples_;
+};
+
 struct function_metrics {
   std::uint64_t received = 0;
   std::uint64_t processed_successfully = 0;
@@ -43,6 +62,7 @@ struct function_metrics {
   std::string last_error;               // the last failed attempt's, for the functions API
   std::int64_t last_error_ms = 0;       // when, ms since the epoch; 0: none yet
   latency_window process_latency;
+  minute_window last_minute;
 };
 
 struct labelled_metrics {

@@ -60,6 +60,13 @@ def test_the_functions_api_lists_shows_and_controls_functions(make_spec, runtime
     assert status["instances"][0]["status"]["numSuccessfullyProcessed"] == 1
     stats = call(rt, "GET", f"{API}/upper/stats")[1]
     assert stats["receivedTotal"] == 1 and stats["processedSuccessfullyTotal"] == 1
+    # The last minute's growth (Pulsar's oneMin), its rates, and the latency quantiles.
+    assert stats["oneMin"]["receivedTotal"] == 1
+    instance = stats["instances"][0]["metrics"]
+    assert instance["oneMin"]["processedSuccessfullyTotal"] == 1
+    assert instance["ratesPerSecond"]["received"] > 0 < instance["ratesPerSecond"]["overSeconds"]
+    latency = instance["processLatencyMs"]
+    assert 0 < latency["p50"] <= latency["p90"] <= latency["p99"] <= latency["p999"]
 
     # Stopped, it takes nothing; started again, it takes what waited.
     assert call(rt, "POST", f"{API}/upper/stop")[0] == 204
