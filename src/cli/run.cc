@@ -112,9 +112,9 @@ std::chrono::milliseconds period_from_env(const char* name, std::chrono::millise
 }
 
 // One plan of every file's (each file's flows use the Functions of their own file) and of the
-// Functions kept in `store` (made through the functions API), as the flags say: --only,
-// --parallelism (on the files' Functions: the API's keep theirs). Else every error, one line
-// each (FILE:LINE:COL: FIELD: ...).
+// Functions, flows and sources kept in `store` (made through the API), as the flags say:
+// --only and --parallelism (on the files' documents: what the API made runs as it was made).
+// Else every error, one line each (FILE:LINE:COL: FIELD: ...).
 tl::expected<flow::plan, std::vector<std::string>> plan_from_files(
     const run_flags& f, const flow::function_store* store) {
   std::vector<std::string> paths = f.specs;
@@ -134,9 +134,10 @@ tl::expected<flow::plan, std::vector<std::string>> plan_from_files(
   flow::plan all;
   for (std::size_t k = 0; k < specs->size(); ++k) {
     auto& spec = (*specs)[k];
-    if (f.parallelism > 0 && k < f.specs.size())
+    const bool kept = k >= f.specs.size();  // made through the API: runs as it was made
+    if (f.parallelism > 0 && !kept)
       for (auto& fn : spec.functions) fn.parallelism = f.parallelism;
-    flow::plan one = flow::make_plan(spec, options);
+    flow::plan one = flow::make_plan(spec, kept ? flow::plan_options{} : options);
     std::ranges::move(one.stages, std::back_inserter(all.stages));
     std::ranges::move(one.sources, std::back_inserter(all.sources));
     std::ranges::move(one.documents, std::back_inserter(all.documents));

@@ -46,33 +46,6 @@ std::string_view spelling(const choice<E> (&table)[N], E value) {
   return "?";
 }
 
-const std::vector<std::string_view> known_fields = {"command",
-                                                    "script",
-                                                    "inputs",
-                                                    "topicsPattern",
-                                                    "output",
-                                                    "logTopic",
-                                                    "deadLetterTopic",
-                                                    "subscriptionName",
-                                                    "subscriptionType",
-                                                    "subscriptionPosition",
-                                                    "retainOrdering",
-                                                    "retainKeyOrdering",
-                                                    "processingGuarantees",
-                                                    "parallelism",
-                                                    "mode",
-                                                    "framing",
-                                                    "input",
-                                                    "timeoutMs",
-                                                    "maxMessageRetries",
-                                                    "maxOutputBytes",
-                                                    "killGraceMs",
-                                                    "userConfig",
-                                                    "env",
-                                                    "workingDir",
-                                                    "producerConfig",
-                                                    "deploy"};
-
 bool valid_env_name(std::string_view s) {
   if (s.empty()) return false;
   auto head = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
@@ -452,12 +425,42 @@ void read_deploy(const mapping& spec, function_spec& f) {
 
 }  // namespace
 
+const std::vector<std::string_view>& function_fields() {
+  static const std::vector<std::string_view> fields = {"command",
+                                                       "script",
+                                                       "inputs",
+                                                       "topicsPattern",
+                                                       "output",
+                                                       "logTopic",
+                                                       "deadLetterTopic",
+                                                       "subscriptionName",
+                                                       "subscriptionType",
+                                                       "subscriptionPosition",
+                                                       "retainOrdering",
+                                                       "retainKeyOrdering",
+                                                       "processingGuarantees",
+                                                       "parallelism",
+                                                       "mode",
+                                                       "framing",
+                                                       "input",
+                                                       "timeoutMs",
+                                                       "maxMessageRetries",
+                                                       "maxOutputBytes",
+                                                       "killGraceMs",
+                                                       "userConfig",
+                                                       "env",
+                                                       "workingDir",
+                                                       "producerConfig",
+                                                       "deploy"};
+  return fields;
+}
+
 void parse_function(const document& doc, first_pass& pass) {
   function_spec& f = pass.out.functions.emplace_back();
   f.name = doc.name;
   f.where = doc.where;
   f.working_dir = doc.base_dir.string();
-  auto spec = doc.spec.as_mapping(known_fields);
+  auto spec = doc.spec.as_mapping(function_fields());
   if (!spec) return;
   read_command(doc, *spec, f);
   read_inputs(doc, *spec, f, pass);

@@ -91,6 +91,9 @@ struct function_spec {
   bool operator==(const function_spec&) const = default;
 };
 
+// The fields of a Function's `spec`, as a spec file spells them.
+const std::vector<std::string_view>& function_fields();
+
 // The spellings used in spec files ("ATLEAST_ONCE", "Key_Shared", "length-prefixed", ...).
 std::string_view to_string(guarantee g);
 std::string_view to_string(subscription_kind k);

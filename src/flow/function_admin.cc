@@ -78,30 +78,12 @@ json function_config_json(const config::function_spec& spec) {
 
 namespace {
 
-// FunctionConfig fields that are a spec file's fields of the same name.
-constexpr std::array spec_fields = {"inputs",
-                                    "topicsPattern",
-                                    "output",
-                                    "logTopic",
-                                    "deadLetterTopic",
-                                    "subscriptionName",
-                                    "subscriptionType",
-                                    "subscriptionPosition",
-                                    "retainOrdering",
-                                    "retainKeyOrdering",
-                                    "processingGuarantees",
-                                    "parallelism",
-                                    "timeoutMs",
-                                    "killGraceMs",
-                                    "maxMessageRetries",
-                                    "maxOutputBytes",
-                                    "userConfig",
-                                    "env",
-                                    "command",
-                                    "mode",
-                                    "framing",
-                                    "input",
-                                    "producerConfig"};
+// FunctionConfig fields that are a spec file's fields of the same name: all of them but the
+// script (the uploaded file, named by go) and the working directory (the one it is kept in).
+bool a_spec_field(const std::string& field) {
+  return field != "script" && field != "workingDir" &&
+         std::ranges::count(config::function_fields(), field) > 0;
+}
 
 // Fields pulsar-admin sends, accepted with the value that asks shfn for nothing it does not do.
 bool asks_nothing(const std::string& field, const json& value) {
@@ -122,9 +104,9 @@ tl::expected<json, std::string> function_document(const json& config, const std:
     return field == "tenant" ? value == functions_tenant : value == functions_namespace;
   };
   for (const auto& [field, value] : config.items()) {
-    const bool a_spec_field = std::ranges::find(spec_fields, field) != spec_fields.end();
+    const bool spec_field = a_spec_field(field);
     if (value.is_null()) {  // back to its default (pulsar-admin leaves out what it does not set)
-      if (a_spec_field || field == "subName")
+      if (spec_field || field == "subName")
         spec.erase(field == "subName" ? "subscriptionName" : field);
       continue;
     }
@@ -139,7 +121,7 @@ tl::expected<json, std::string> function_document(const json& config, const std:
         return tl::unexpected(fmt::format("functionConfig: name {} is not {}, the name in the path",
                                           value.dump(), name));
       }
-    } else if (a_spec_field) {
+    } else if (spec_field) {
       spec[field] = value;
       if (field == "command") spec.erase("script");
     } else if (field == "subName") {

@@ -3,13 +3,16 @@
 // Function, or one hop of a Parallel or Sequence), one cron_source per cron source, and the
 // admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs. apply() swaps in a new plan
 // while it runs, restarting only the stages that changed (a reload, `shfn run`'s SIGHUP); the
-// functions API's create, update and delete are such changes too, kept in a function_store.
+// API's create, update and delete are such changes too, kept in a function_store.
 //
 //   GET /healthz   200 "ok" while the process runs
 //   GET /readyz    200 once every instance has subscribed, 503 before and while draining
 //   GET /metrics   Prometheus text, Pulsar Functions' metric names, labels function and instance
 //   GET /status    JSON: one object per instance (see function::function_instance::status)
 //   GET /version   JSON: shfn's version
+//   /admin/v3/functions|flows|sources/public/default/...   Pulsar's functions API and its
+//                  siblings (docs/functions.md): read, create, update, delete, stop, start,
+//                  trigger
 //
 // Threads: the runtime, its admin endpoints and the cron sources run on the executor of the
 // client it was created with; the instances are spread over `threads` event loops, that one
@@ -59,9 +62,9 @@ struct runtime_options {
   admin_handler broker_admin;
   // Event loops to spread the instances over, the caller's among them (1: all on the caller's).
   int threads = 1;
-  // Where the functions API's create, update and delete keep the Functions they make, and its
-  // stop and start which Functions are stopped (function_store.h). Unset: create, update and
-  // delete are refused, and a stop lasts until the process ends.
+  // Where the API's create, update and delete keep what they make (Functions, flows, sources),
+  // and its stop and start what is stopped (function_store.h). Unset: create, update and delete
+  // are refused, and a stop lasts until the process ends.
   function_store* store = nullptr;
   // Token authentication on the admin port: whether a request carries a valid token
   // ("Authorization: Bearer"). Unset: none asked. /healthz, /readyz and /metrics stay open to
@@ -159,6 +162,11 @@ class runtime {
   // reload's, one at a time with them (runtime_flows.cc).
   asio::awaitable<void> stop_named(std::string name, bool start_again);
   asio::awaitable<void> start_named(std::string name);
+  // POST …/{name}/stop, start or restart: 204 at once, the change spawned; nullopt for
+  // other requests.
+  std::optional<http::http_response> lifecycle_request(const std::string& method,
+                                                       const std::string& action,
+                                                       const std::string& name);
   // The units of a Function or flow `name` (a flow's stages, in plan order).
   std::vector<unit*> units_named(const std::string& name) const;
   source_unit* source_named(const std::string& name) const;

@@ -164,6 +164,20 @@ awaitable<void> runtime::start_named(std::string name) {
   end_turn();
 }
 
+std::optional<http::http_response> runtime::lifecycle_request(const std::string& method,
+                                                              const std::string& action,
+                                                              const std::string& name) {
+  const bool stop = action == "stop" || action == "restart";
+  if (method != "POST" || (!stop && action != "start")) return std::nullopt;
+  const auto ex = shards_->executor(0);
+  if (stop) {
+    asio::co_spawn(ex, stop_named(name, action == "restart"), asio::detached);
+  } else {
+    asio::co_spawn(ex, start_named(name), asio::detached);
+  }
+  return http::http_response{.status = 204, .content_type = ""};
+}
+
 std::optional<http::http_response> runtime::flows_api(const http::http_request& r) {
   const auto& p = r.path;
   if (p.size() < 5 || p[0] != "admin" || p[1] != "v3" || (p[2] != "flows" && !sources_path(p[2])))
@@ -188,15 +202,7 @@ std::optional<http::http_response> runtime::flows_api(const http::http_request& 
   if ((flows && (doc == nullptr || !is_flow(*doc))) || (!flows && source == nullptr))
     return http::error_response(404, what + " " + name + " doesn't exist");
   const std::string action = p.size() == 7 ? p[6] : (p.size() == 6 ? "" : "?");
-  const auto ex = shards_->executor(0);
-  if (r.method == "POST" && (action == "stop" || action == "restart")) {
-    asio::co_spawn(ex, stop_named(name, action == "restart"), asio::detached);
-    return http::http_response{.status = 204, .content_type = ""};
-  }
-  if (r.method == "POST" && action == "start") {
-    asio::co_spawn(ex, start_named(name), asio::detached);
-    return http::http_response{.status = 204, .content_type = ""};
-  }
+  if (auto asked = lifecycle_request(r.method, action, name)) return asked;
   if (r.method != "GET") {
     return http::error_response(405, r.method + " " + r.target + ": not an API request");
   }

@@ -111,15 +111,7 @@ std::optional<http::http_response> runtime::functions_api(const http::http_reque
   if (r.method == "GET" && action == "stats") {
     return http::http_response{.body = function_stats_json(snapshots(*u), now_ms()).dump()};
   }
-  const auto ex = shards_->executor(0);
-  if (r.method == "POST" && (action == "stop" || action == "restart")) {
-    asio::co_spawn(ex, stop_named(name, action == "restart"), asio::detached);
-    return http::http_response{.status = 204, .content_type = ""};
-  }
-  if (r.method == "POST" && action == "start") {
-    asio::co_spawn(ex, start_named(name), asio::detached);
-    return http::http_response{.status = 204, .content_type = ""};
-  }
+  if (auto asked = lifecycle_request(r.method, action, name)) return asked;
   // (Create, update, delete and trigger are slow_request's.)
   return http::error_response(405, r.method + " " + r.target + ": not a functions API request");
 }
