@@ -23,7 +23,7 @@ struct admin_flags {
 };
 
 // The reply when its status is `expected`; else "404 Function x doesn't exist", "Connection
-// refused", ...
+// refused", ... Temporaries may be passed: it is not a coroutine itself.
 using admin_reply = tl::expected<http::http_reply, std::string>;
 asio::awaitable<admin_reply> admin_call(admin_flags admin, std::string method, std::string path,
                                         int expected = 200, std::string body = {},

@@ -149,7 +149,6 @@ asio::awaitable<int> deploy(documents_flags f, std::string action) {
 
 asio::awaitable<int> act(documents_flags f, std::string action) {
   const bool remove = action == "delete";
-  // Named, not temporaries: GCC 12 destroys a temporary coroutine argument twice.
   const std::string method = remove ? "DELETE" : "POST";
   const std::string path = f.path() + "/" + f.name + (remove ? "" : "/" + action);
   auto done = co_await admin_call(f.admin, method, path, 204);
@@ -198,7 +197,8 @@ void setup_documents(CLI::App& app, int& exit_code, const std::string& kind) {
     f->trigger.add_to(*trig, false);
     trig->callback([f, &exit_code] {
       exit_code = run([f] {
-        const std::string path = f->path() + "/" + f->name + "/trigger";  // named: see act()
+        // Named: trigger() is a coroutine, and GCC 12 destroys a temporary argument twice.
+        const std::string path = f->path() + "/" + f->name + "/trigger";
         return trigger(f->admin, path, f->trigger);
       });
     });

@@ -141,7 +141,6 @@ asio::awaitable<int> deploy(functions_flags f, std::string action) {
   } else {
     form.add("functionConfig", config.dump());
   }
-  // Named, not temporaries: GCC 12 destroys a temporary coroutine argument twice.
   const std::string method = action == "create" ? "POST" : "PUT";
   const std::string path = std::string(functions_path) + "/" + spec->name;
   auto done = co_await admin_call(f.admin, method, path, 204, form.finish(), form.content_type());
