@@ -35,13 +35,12 @@ result<void> remove_tree(const fs::path& path) {
   return {};
 }
 
-// A relative path that stays below the directory it starts in.
-bool inside(const fs::path& path) {
+}  // namespace
+
+bool function_store::keepable(const fs::path& path) {
   if (path.empty() || path.is_absolute()) return false;
   return std::ranges::none_of(path, [](const fs::path& part) { return part == ".."; });
 }
-
-}  // namespace
 
 result<std::unique_ptr<function_store>> function_store::open(fs::path dir) {
   std::unique_ptr<function_store> store(new function_store(std::move(dir)));
@@ -114,7 +113,7 @@ result<fs::path> function_store::stage(std::string_view name, const std::vector<
   if (auto made = storage::create_directory_durably(staging); !made) return fail(made.error());
   std::set<std::string> written;
   for (const auto& f : files) {
-    if (!inside(f.path)) return fail(std::make_error_code(std::errc::invalid_argument));
+    if (!keepable(f.path)) return fail(std::make_error_code(std::errc::invalid_argument));
     if (auto made = storage::create_directory_durably((staging / f.path).parent_path()); !made)
       return fail(made.error());
     if (auto w = write_durably(staging / f.path, f.content, f.mode); !w) return fail(w.error());

@@ -45,7 +45,9 @@ class function_store {
   // A kept Function's spec fields (its document's `spec`).
   result<nlohmann::json> spec_fields(std::string_view name) const;
 
-  // A file of a version: its path under DIR/NAME (relative, no ".."; else stage() fails with
+  // Whether a file may be kept under that path: relative, staying below DIR/NAME (no "..").
+  static bool keepable(const std::filesystem::path& path);
+  // A file of a version: its path under DIR/NAME (keepable, else stage() fails with
   // invalid_argument), its bytes, its mode.
   struct file {
     std::string path;

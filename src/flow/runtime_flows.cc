@@ -78,9 +78,7 @@ tl::expected<std::vector<function_store::file>, http::http_response> uploaded_fi
   for (const auto& [field, content] : form) {
     if (!field.starts_with("file:")) continue;
     const std::filesystem::path path = field.substr(5);
-    const bool below = !path.empty() && path.is_relative() &&
-                       std::ranges::none_of(path, [](const auto& part) { return part == ".."; });
-    if (!below || path == "spec.yaml") {
+    if (!function_store::keepable(path) || path == "spec.yaml") {
       return tl::unexpected(http::error_response(
           400, field + ": files are kept below the spec file, under a relative path"));
     }

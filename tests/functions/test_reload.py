@@ -186,7 +186,7 @@ def send_steadily(c, topic, total):
         for n in range(total):
             producer.send_async(f"m{n}".encode(), None)
             if n % 100 == 99:
-                time.sleep(0.02)
+                time.sleep(0.02)  # pacing, not waiting: a flow the changes land inside
         producer.flush()
 
     sender = threading.Thread(target=send)
