@@ -6,6 +6,7 @@
 // `shfn consume` and the official clients can reach the same broker.
 
 #include <fmt/ranges.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -50,7 +51,7 @@ struct run_flags {
   int instance = 0;
   double drain_seconds = 30;
   int parallelism = 0;            // > 0: every function's, instead of the spec's
-  int threads = 1;                // event loops for the instances
+  int threads = 0;                // event loops for the instances; 0: sized to the machine
   bool watch = false;             // reload when a spec file changes
   std::vector<std::string> only;  // the documents to run, by name; empty: all
 };
@@ -86,6 +87,14 @@ std::vector<std::string> unknown_names(const std::vector<config::spec_file>& spe
 
 // What time the cron sources believe it is: the system's, unless SHFN_CLOCK sets a virtual
 // clock (tests: "2026-03-29T00:58:00Z*600" starts there and runs 600 times faster).
+// The cores this process may run on, less the embedded broker's thread when there is one: the
+// event loops that keep every core busy without taking the broker's.
+int threads_for_machine(bool embedded_broker) {
+  cpu_set_t cpus;
+  const int cores = ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  return std::max(1, cores - (embedded_broker ? 1 : 0));
+}
+
 result<flow::source_clock> source_clock_from_env() {
   const char* value = std::getenv("SHFN_CLOCK");
   if (value == nullptr || *value == '\0') return flow::source_clock{};
@@ -309,7 +318,7 @@ int run_functions(const run_flags& f) {
                               return b->admin(r);
                             })
                           : nullptr,
-      .threads = f.threads,
+      .threads = f.threads > 0 ? f.threads : threads_for_machine(embedded != nullptr),
       .store = store.get(),
       .authenticate = tokens ? std::function<bool(const http::http_request&)>(
                                    [&tokens](const http::http_request& r) {
@@ -406,8 +415,8 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "with commas); the functions a flow uses lend it their commands either way")
       ->delimiter(',');
   cmd->add_option("--threads", f->threads,
-                  "Event loops to spread the functions over (default 1; e.g. one per core, less "
-                  "one for the embedded broker); a function of parallelism p on a Shared "
+                  "Event loops to spread the functions over (default: one per core, less one "
+                  "for the embedded broker); a function of parallelism p on a Shared "
                   "subscription then runs as up to this many instances, each with a consumer")
       ->check(CLI::Range(1, 1024));
   cmd->add_flag("--watch", f->watch,

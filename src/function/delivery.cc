@@ -16,11 +16,15 @@ delivery_policy delivery_policy::for_spec(const config::function_spec& spec) {
   };
 }
 
-next_step delivery_policy::after_failure(int failed) const {
+next_step delivery_policy::after_failure(int failed, bool alone) const {
   if (guarantee == config::guarantee::at_most_once || failed > max_retries) {
     return next_step::dead_letter;
   }
-  return ordered ? next_step::retry_in_place : next_step::negative_ack;
+  return ordered || !alone ? next_step::retry_in_place : next_step::negative_ack;
+}
+
+bool delivery_policy::redelivered_alone(const wire::message_id& id, std::string_view topic) {
+  return id.batch_size <= 1 && !topic.starts_with("non-persistent://");
 }
 
 std::chrono::milliseconds delivery_policy::delay(int failed) const {

@@ -9,13 +9,18 @@
 //     place, after the same delay, because a redelivered message would come after later ones
 //     (and, for EFFECTIVELY_ONCE, its output's sequence id would then be dropped as a duplicate).
 //     Pulsar also keeps no redelivery count for Exclusive and Failover subscriptions.
-// A message of a non-persistent topic is retried in place too: the broker keeps nothing to
-// redeliver (function_instance decides that per message).
+// An unordered message is retried in place too when a negative ack would not bring it back
+// alone (`redelivered_alone`):
+//   - it came in a batch entry of several: the broker redelivers whole entries (Pulsar keeps no
+//     batch-index acknowledgements by default), perhaps to another consumer of the subscription
+//     (another instance, or another pod), which would run the entry's acknowledged messages again;
+//   - it came from a non-persistent topic: the broker keeps nothing to redeliver.
 // ATMOST_ONCE acks before running the script, so there is nothing to retry: a failure goes
 // straight to the dead-letter topic.
 
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 
 #include "config/spec.h"
 #include "wire/message_id.h"
@@ -34,8 +39,10 @@ struct delivery_policy {
 
   static delivery_policy for_spec(const config::function_spec& spec);
 
-  // After the `failed`-th failed attempt (1 for the first).
-  next_step after_failure(int failed) const;
+  // After the `failed`-th failed attempt (1 for the first); `alone`: redelivered_alone().
+  next_step after_failure(int failed, bool alone = true) const;
+  // Whether a negative ack of the message `id` of `topic` brings back that message alone.
+  static bool redelivered_alone(const wire::message_id& id, std::string_view topic);
   // How long to wait before attempt `failed` + 1: initial, doubling (or growing by initial when
   // linear), capped.
   std::chrono::milliseconds delay(int failed) const;

@@ -619,7 +619,9 @@ awaitable<bool> function_instance::after_failure(const client::message* msg,
   const int failures_so_far = failed + (policy_.ordered ? 0 : static_cast<int>(m.redelivery_count));
   log_.post(log_level::warn, "attempt " + std::to_string(failures_so_far) + " failed: " + o.message,
             m.id.str());
-  const auto step = permanent ? next_step::dead_letter : policy_.after_failure(failures_so_far);
+  const bool alone = delivery_policy::redelivered_alone(m.id, m.topic);
+  const auto step =
+      permanent ? next_step::dead_letter : policy_.after_failure(failures_so_far, alone);
   if (step == next_step::dead_letter) {
     const bool parked = co_await output_.dead_letter(&m, &o, failures_so_far);
     if (parked && policy_.guarantee != config::guarantee::at_most_once) {
@@ -629,8 +631,7 @@ awaitable<bool> function_instance::after_failure(const client::message* msg,
   }
   ++metrics_.retried;
   const auto delay = policy_.delay(failures_so_far);
-  // A non-persistent topic keeps nothing to redeliver: a negative ack would lose the message.
-  if (step == next_step::negative_ack && !m.topic.starts_with("non-persistent://")) {
+  if (step == next_step::negative_ack) {
     inputs_[input_index].consumer->negative_acknowledge(m, delay);
     co_return false;
   }

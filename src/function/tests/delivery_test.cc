@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace shfn::function {
 namespace {
 
@@ -22,6 +24,27 @@ TEST(DeliveryPolicy, UnorderedFailuresAreNegativelyAckedThenDeadLettered) {
   EXPECT_EQ(p.after_failure(1), next_step::negative_ack);
   EXPECT_EQ(p.after_failure(2), next_step::negative_ack);
   EXPECT_EQ(p.after_failure(3), next_step::dead_letter);  // 1 attempt + 2 retries
+}
+
+// A negative ack makes the broker send a batch entry again whole, perhaps to another consumer
+// of the subscription, which would run the acknowledged neighbours again.
+TEST(DeliveryPolicy, UnorderedMessagesOfABatchOfSeveralRetryInPlace) {
+  const auto p = delivery_policy::for_spec(
+      spec_with(config::guarantee::at_least_once, config::subscription_kind::shared));
+  const std::string topic = "persistent://public/default/in";
+  const wire::message_id alone{.entry = 7};
+  const wire::message_id batch_of_one{.entry = 7, .batch_index = 0, .batch_size = 1};
+  const wire::message_id batch_of_two{.entry = 7, .batch_index = 1, .batch_size = 2};
+  EXPECT_TRUE(delivery_policy::redelivered_alone(alone, topic));
+  EXPECT_TRUE(delivery_policy::redelivered_alone(batch_of_one, topic));
+  EXPECT_FALSE(delivery_policy::redelivered_alone(batch_of_two, topic));
+  EXPECT_EQ(p.after_failure(1, false), next_step::retry_in_place);
+  EXPECT_EQ(p.after_failure(3, false), next_step::dead_letter);
+}
+
+TEST(DeliveryPolicy, NonPersistentMessagesRetryInPlace) {
+  EXPECT_FALSE(delivery_policy::redelivered_alone(wire::message_id{.entry = 7},
+                                                  "non-persistent://public/default/in"));
 }
 
 TEST(DeliveryPolicy, OrderedFunctionsRetryInPlace) {
