@@ -156,7 +156,6 @@ class planner {
   void add_stage(const hop& h, bool is_sink = false) {
     stage s{.spec = spec_for(h), .flow = h.flow};
     s.options.always_event = true;
-    s.options.batch_output = false;
     s.options.linear_backoff = h.delivery->policy == config::backoff_policy::linear;
     s.options.backoff_delay = h.delivery->backoff_delay;
     s.options.error_destination =
@@ -259,9 +258,8 @@ bool same_definition(const stage& a, const stage& b) {
   const auto& x = a.options;
   const auto& y = b.options;
   return spec_a == spec_b && a.flow == b.flow && a.step_definition == b.step_definition &&
-         x.always_event == y.always_event && x.batch_output == y.batch_output &&
-         x.linear_backoff == y.linear_backoff && x.backoff_delay == y.backoff_delay &&
-         x.error_destination == y.error_destination;
+         x.always_event == y.always_event && x.linear_backoff == y.linear_backoff &&
+         x.backoff_delay == y.backoff_delay && x.error_destination == y.error_destination;
 }
 
 bool same_definition(const config::cron_source_spec& a, const config::cron_source_spec& b) {

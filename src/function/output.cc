@@ -57,7 +57,7 @@ awaitable<bool> output_publisher::open() {
   // wait costs latency only while messages keep the function busy.
   const config::batching_spec& batching = spec_.output_batching;
   const client::producer_options options{.topic = spec_.output,
-                                         .batching = stage_.batch_output && batching.enabled,
+                                         .batching = batching.enabled,
                                          .batching_max_messages = batching.max_messages,
                                          .batching_max_bytes = batching.max_bytes,
                                          .batching_max_delay = batching.max_publish_delay,

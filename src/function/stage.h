@@ -56,10 +56,6 @@ class step {
 struct stage_options {
   std::shared_ptr<function::step> step;  // null: run the spec's command (exec or stream mode)
   bool always_event = false;             // synthesize an event for a plain input's output too
-  // Batch the output. A flow stage does not: a negative ack makes the broker redeliver a whole
-  // batch. This client delivers only the event given back, but another replica of the stage
-  // (Shared subscription) that receives the entry knows nothing of it and runs them all again.
-  bool batch_output = true;
   bool linear_backoff = false;  // Knative backoffPolicy linear: delay * n, not delay * 2^(n-1)
   std::chrono::milliseconds backoff_delay{0};  // 0: the runtime's default retry delay
   // Non-empty: dead letters are events carrying Knative's error extensions, knativeerrordest
