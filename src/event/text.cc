@@ -1,5 +1,7 @@
 #include "event/text.h"
 
+#include <algorithm>
+
 #include "base/unicode.h"
 
 namespace shfn::event {
@@ -20,6 +22,10 @@ std::string code_point_name(char32_t cp) {
 }  // namespace
 
 std::optional<std::string> string_problem(std::string_view value) {
+  // Printable ASCII, which nearly every attribute is, needs no decoding: every stage of a flow
+  // checks every attribute of every event it reads.
+  const auto printable = [](char c) { return c >= 0x20 && c < 0x7F; };
+  if (std::all_of(value.begin(), value.end(), printable)) return std::nullopt;
   char32_t cp = 0;
   for (std::size_t i = 0; i < value.size();) {
     const auto len = decode_utf8(value, i, cp);
