@@ -31,6 +31,14 @@ void encode_into(client::outgoing_message& out, const event::cloud_event& e,
   out.properties = std::move(parts.props);
 }
 
+// The message's event without its data, for a caller that replaces the data or does not need
+// it: a binary event's data is the whole payload, which is then not copied. (A structured
+// event's attributes are in its payload, so it is decoded whole.)
+event::event_result<event::decoded> event_without_data(const client::message& m) {
+  const byte_view payload = event::is_structured(m.properties) ? byte_view(m.payload) : byte_view();
+  return event::from_message(m.properties, payload, synthesis_for(m));
+}
+
 }  // namespace
 
 event::event_result<event::decoded> event_of(const client::message& m) {
@@ -46,10 +54,8 @@ std::optional<bytes> structured_data(const client::message& m) {
 }
 
 environment event_environment(const client::message& m, std::vector<std::string>& warnings) {
-  // Only a structured event's attributes are in its payload; otherwise the payload is data,
-  // which the environment does not hold, so it is not copied into the event.
-  const byte_view payload = event::is_structured(m.properties) ? byte_view(m.payload) : byte_view();
-  auto decoded = event::from_message(m.properties, payload, synthesis_for(m));
+  // The environment holds no data.
+  auto decoded = event_without_data(m);
   if (!decoded) {
     warnings.push_back("not a valid CloudEvent, so no SHFN_CE_* variables: " +
                        decoded.error().to_string());
@@ -67,7 +73,7 @@ client::outgoing_message output_message(const client::message& in, exec::outcome
   // The common case costs one look at the properties: a plain message in, no attribute set.
   if (!always_event && !event::is_cloud_event(in.properties) && o.metadata.attributes.empty())
     return out;
-  auto decoded = event_of(in);
+  auto decoded = event_without_data(in);  // stdout is the data
   if (!decoded) {
     warnings.push_back("the input is not a valid CloudEvent, so the output is a plain message: " +
                        decoded.error().to_string());
@@ -83,10 +89,12 @@ client::outgoing_message output_message(const client::message& in, exec::outcome
 }
 
 client::outgoing_message reply_message(const client::message& in, event::cloud_event reply) {
-  client::outgoing_message out{.key = in.key, .event_time = in.event_time};
-  auto decoded = event_of(in);
-  const auto mode = decoded ? decoded->mode : event::content_mode::binary;
-  if (decoded) out.properties = std::move(decoded->user_properties);
+  // Not decoded again: the step that replied had the input's event, and the encoder keeps only
+  // the user's properties of those it is given.
+  client::outgoing_message out{
+      .key = in.key, .properties = in.properties, .event_time = in.event_time};
+  const auto mode = event::is_structured(in.properties) ? event::content_mode::structured
+                                                        : event::content_mode::binary;
   event::append_history(reply, in.topic);
   encode_into(out, reply, mode);
   return out;
