@@ -40,6 +40,7 @@ void setup_consume(CLI::App& app, int& exit_code);
 void setup_display(CLI::App& app, int& exit_code);
 void setup_broker(CLI::App& app, int& exit_code);
 void setup_validate(CLI::App& app, int& exit_code);
+void setup_graph(CLI::App& app, int& exit_code);
 void setup_run(CLI::App& app, int& exit_code);
 void setup_test(CLI::App& app, int& exit_code);
 void setup_image(CLI::App& app, int& exit_code);

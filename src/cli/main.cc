@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   shfn::cli::setup_display(app, exit_code);
   shfn::cli::setup_broker(app, exit_code);
   shfn::cli::setup_validate(app, exit_code);
+  shfn::cli::setup_graph(app, exit_code);
   shfn::cli::setup_run(app, exit_code);
   shfn::cli::setup_test(app, exit_code);
   shfn::cli::setup_image(app, exit_code);

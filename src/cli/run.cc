@@ -146,10 +146,7 @@ tl::expected<flow::plan, std::vector<std::string>> plan_from_files(
     const bool kept = k >= f.specs.size();  // made through the API: runs as it was made
     if (f.parallelism > 0 && !kept)
       for (auto& fn : spec.functions) fn.parallelism = f.parallelism;
-    flow::plan one = flow::make_plan(spec, kept ? flow::plan_options{} : options);
-    std::ranges::move(one.stages, std::back_inserter(all.stages));
-    std::ranges::move(one.sources, std::back_inserter(all.sources));
-    std::ranges::move(one.documents, std::back_inserter(all.documents));
+    flow::append(all, flow::make_plan(spec, kept ? flow::plan_options{} : options));
   }
   return all;
 }

@@ -251,6 +251,12 @@ plan make_plan(const config::spec_file& file, const plan_options& options) {
   return p;
 }
 
+void append(plan& all, plan more) {
+  std::ranges::move(more.stages, std::back_inserter(all.stages));
+  std::ranges::move(more.sources, std::back_inserter(all.sources));
+  std::ranges::move(more.documents, std::back_inserter(all.documents));
+}
+
 bool same_definition(const stage& a, const stage& b) {
   auto spec_a = a.spec;
   auto spec_b = b.spec;

@@ -60,6 +60,8 @@ struct plan_options {
 };
 
 plan make_plan(const config::spec_file& file, const plan_options& options = {});
+// Adds `more` (another file's plan) to `all`: several files run as one plan.
+void append(plan& all, plan more);
 
 // Whether a stage (or a source) of one plan runs as that of another: every setting the same,
 // wherever in its file it was written. A reload (runtime::apply) leaves such ones running.
