@@ -15,11 +15,14 @@ targets=(wire/fuzz_decode_frame client/fuzz_entry_decoder event/fuzz_decode_even
 
 cmake --preset fuzz >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]#*/}"
-for target in "${targets[@]}"; do
+# One target (a fuzzer is one process on one core): its log in WORKDIR, a line on success, the
+# end of its log on a crash.
+fuzz_one() {
+  local target="$1" name corpus
   name="${target#*/}"
   corpus="$work/corpus-$name"
   mkdir -p "$corpus"
-  seeds=()
+  local seeds=()
   # Real zone files teach the TZif fuzzer the format at once.
   if [[ $name == fuzz_parse_tzif && -d /usr/share/zoneinfo/Europe ]]; then
     seeds=(/usr/share/zoneinfo/Europe)
@@ -27,7 +30,12 @@ for target in "${targets[@]}"; do
   if ! TMPDIR="$work" "./build-fuzz/src/$target" -max_total_time="$seconds" -max_len=4096 "$corpus" \
     "${seeds[@]}" 2>"$work/$name.log"; then
     tail -50 "$work/$name.log"
-    exit 1
+    echo "fuzz: $name: crashed (above: the end of $work/$name.log)" >&2
+    return 1
   fi
   echo "fuzz: $name: $(grep -o 'Done [0-9]* runs' "$work/$name.log"), no crash" >&2
-done
+}
+export -f fuzz_one
+export work seconds
+# As many targets at once as there are cores.
+printf '%s\n' "${targets[@]}" | xargs -P "$(nproc)" -I{} bash -c 'fuzz_one "$1"' _ {}
