@@ -12,7 +12,10 @@
 
 #include "base/spawn.h"
 #include "base/version.h"
+#include "flow/graph.h"
+#include "flow/graph_layout.h"
 #include "http/prometheus.h"
+#include "ui/ui.h"
 
 namespace shfn::flow {
 
@@ -414,9 +417,21 @@ awaitable<result<void>> runtime::apply_sources(std::vector<config::cron_source_s
   co_return outcome;
 }
 
+http::http_response runtime::graph_response(const http::http_request& r) const {
+  const auto format = r.query.contains("format") ? r.query.at("format") : std::string("svg");
+  const graph g = graph_of(plan_);
+  if (format == "svg") return {.content_type = "image/svg+xml", .body = to_svg(g, lay_out(g))};
+  if (format == "dot") return {.content_type = "text/vnd.graphviz", .body = to_dot(g)};
+  if (format == "mermaid") return {.content_type = "text/plain", .body = to_mermaid(g)};
+  return http::error_response(400, "format " + format + ": svg, dot or mermaid");
+}
+
 bool runtime::authorized(const http::http_request& r) const {
-  const bool open_path = r.path.size() == 1 && (r.path[0] == "healthz" || r.path[0] == "readyz" ||
-                                                r.path[0] == "metrics");
+  // The live view's page holds no data: it asks for a token, then sends it with its requests.
+  const bool page = r.path.empty() || (r.path.size() == 1 && r.path[0] == "ui");
+  const bool open_path =
+      page || (r.path.size() == 1 &&
+               (r.path[0] == "healthz" || r.path[0] == "readyz" || r.path[0] == "metrics"));
   return !options_.authenticate || open_path || options_.authenticate(r);
 }
 
@@ -433,6 +448,10 @@ http::http_response runtime::handle(const http::http_request& request) {
   if (path.size() == 1 && path[0] == "healthz") {
     return {.content_type = "text/plain", .body = "ok\n"};
   }
+  if (path.empty() || (path.size() == 1 && path[0] == "ui")) {
+    return {.content_type = "text/html; charset=utf-8", .body = std::string(ui::live_page())};
+  }
+  if (path.size() == 1 && path[0] == "graph") return graph_response(request);
   if (path.size() == 1 && path[0] == "version") {
     return {.body = nlohmann::json{{"version", version()}}.dump() + "\n"};
   }

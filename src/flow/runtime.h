@@ -128,6 +128,8 @@ class runtime {
   };
 
   bool broker_disk_full() const;
+  // GET /graph[?format=svg|dot|mermaid]: the running plan's picture (graph.h).
+  http::http_response graph_response(const http::http_request& r) const;
   // Whether `r` may be answered: token authentication off, an open path, or a valid token.
   bool authorized(const http::http_request& r) const;
   // One change at a time (a reload, a stop or start, a create, update or delete), after run()

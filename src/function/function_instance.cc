@@ -731,6 +731,12 @@ function_metrics function_instance::metrics() const {
 }
 
 nlohmann::json function_instance::status() const {
+  nlohmann::json recent = nlohmann::json::array();
+  for (const auto& r : log_.recent()) recent.push_back({{"timeMs", r.time_ms}, {"line", r.line}});
+  nlohmann::json last_error = nullptr;
+  if (metrics_.last_error_ms > 0) {
+    last_error = {{"message", metrics_.last_error}, {"timeMs", metrics_.last_error_ms}};
+  }
   return {
       {"function", spec_.name},
       {"instance", options_.instance_id},
@@ -761,6 +767,8 @@ nlohmann::json function_instance::status() const {
                                                   : nlohmann::json(metrics_.input_backlog)},
       {"workerRestarts", workers_ ? workers_->restarts() : 0},
       {"logLinesDropped", log_.dropped()},
+      {"lastError", std::move(last_error)},
+      {"recentLogs", std::move(recent)},
   };
 }
 

@@ -6,6 +6,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 
+#include "base/clock.h"
 #include "base/retry.h"
 
 namespace shfn::function {
@@ -44,15 +45,17 @@ void log_shipper::post(log_level level, std::string_view text, std::string_view 
   } else {
     spdlog::log(spd, "[{}/{}] {}: {}", function_, instance_, message_id, text);
   }
+  const std::string line = message_id.empty() ? fmt::format("{} [{}/{}] {}", to_string(level),
+                                                            function_, instance_, text)
+                                              : fmt::format("{} [{}/{}] {}: {}", to_string(level),
+                                                            function_, instance_, message_id, text);
+  if (recent_.size() == recent_kept) recent_.pop_front();
+  recent_.push_back({.time_ms = now_ms(), .line = line});
   if (topic_.empty() || stopping_) return;
   if (queue_.size() >= max_queued) {
     ++dropped_;
     return;
   }
-  const std::string line = message_id.empty() ? fmt::format("{} [{}/{}] {}", to_string(level),
-                                                            function_, instance_, text)
-                                              : fmt::format("{} [{}/{}] {}: {}", to_string(level),
-                                                            function_, instance_, message_id, text);
   client::outgoing_message m{.payload = bytes(line.begin(), line.end())};
   m.properties = {
       {"function", function_}, {"instance", instance_}, {"level", std::string(to_string(level))}};

@@ -52,6 +52,15 @@ class log_shipper {
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t send_failures() const { return send_failures_; }
 
+  // The last lines posted (at most `recent_kept`, oldest first), with or without a log topic:
+  // what the live view shows of a function (docs/ui.md).
+  struct recent_line {
+    std::int64_t time_ms = 0;
+    std::string line;  // as the log topic gets it: "LEVEL [function/instance] id: text"
+  };
+  static constexpr std::size_t recent_kept = 20;
+  const std::deque<recent_line>& recent() const { return recent_; }
+
  private:
   asio::awaitable<void> run();
   asio::awaitable<bool> ensure_producer();
@@ -65,6 +74,7 @@ class log_shipper {
   std::string instance_;
   std::unique_ptr<client::producer> producer_;
   std::deque<client::outgoing_message> queue_;
+  std::deque<recent_line> recent_;
   notifier wake_;
   bool started_ = false;
   bool stopping_ = false;

@@ -661,7 +661,13 @@ TEST_F(admin_api, unknown_paths_and_wrong_methods) {
   auto missing = request(env_.admin, "GET", "/nope");
   EXPECT_EQ(missing.status, 404);
   EXPECT_EQ(missing.body_json(), json({{"reason", "not found"}}));
-  EXPECT_EQ(request(env_.admin, "GET", "/").status, 404);
+  // The address itself is the live view's page (src/ui), as is /ui.
+  auto page = request(env_.admin, "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.field("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<title>shfn</title>"), std::string::npos);
+  EXPECT_EQ(request(env_.admin, "GET", "/ui").body, page.body);
+  EXPECT_EQ(request(env_.admin, "POST", "/ui").status, 405);
   // Pulsar's routes that shfn does not serve say so, rather than "not found", which would read
   // as "your tenant does not exist".
   auto unimplemented = request(env_.admin, "POST", ns_path + "/t/offload?x=1");
