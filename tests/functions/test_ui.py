@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -32,12 +33,19 @@ def stages(spec):
             f"{flow}-branch-1-subscriber", f"{flow}-reply"]
 
 
+def chromium(*args):
+    """Headless chromium with a profile of its own, so that runs never share one."""
+    with tempfile.TemporaryDirectory(prefix="shfn-chromium-") as profile:
+        return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                               f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=120)
+
+
 def browse(url, *flags):
     """The page's DOM after it has run for a few seconds of virtual time, and what the browser
     printed on its console."""
-    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
-                        "--dump-dom", *flags, url], capture_output=True, text=True, timeout=120)
+    r = chromium("--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--dump-dom",
+                 *flags, url)
     console = [line for line in r.stderr.splitlines() if ":CONSOLE" in line]
     return r.stdout, console
 
@@ -94,11 +102,16 @@ def test_the_live_view_shows_the_flow_and_its_numbers_move(make_spec, runtimes):
     assert f"INFO [{reply}/0] ready" in details
 
     shot = os.path.join(artifacts_dir(), "ui-live.png")
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                    "--virtual-time-budget=5000", "--window-size=1600,720",
-                    f"--screenshot={shot}", ui + "#select=" + filter0],
-                   capture_output=True, timeout=120, check=True)
-    assert os.path.getsize(shot) > 10000
+    r = chromium("--hide-scrollbars", "--virtual-time-budget=5000", "--window-size=1600,720",
+                 f"--screenshot={shot}", ui + "#select=" + filter0)
+    assert r.returncode == 0 and os.path.getsize(shot) > 10000, r.stderr
+
+    # `shfn graph` without a spec draws what the running shfn runs: here, the file's picture.
+    drawn = [subprocess.run([_env("SHFN_BIN"), "graph", *where, "-f", "mermaid"],
+                            capture_output=True, text=True, timeout=60)
+             for where in (["--admin-url", rt.http], [spec.path])]
+    assert drawn[0].returncode == 0, drawn[0].stderr
+    assert drawn[0].stdout == drawn[1].stdout and "flowchart LR" in drawn[0].stdout
 
     dom, console = browse(ui + "#tab=broker")
     assert console == [], console
