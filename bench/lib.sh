@@ -58,3 +58,34 @@ median() {
   printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g |
     awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
+
+# ---------------------------------------------------------------- figures as data, for plots
+
+# Figures go to $SHFN_BENCH_FIGURES (default bench/results/ of this checkout) as one TSV per
+# chart, which bench/plot.sh draws with gnuplot into docs/images/. A chart: `figures_begin NAME
+# TITLE UNIT SERIES...` (its file, its title, what its numbers count, one column per series),
+# then a `figures_row LABEL VALUE...` per group of bars (a value may be empty: no bar).
+figures_dir() { printf '%s' "${SHFN_BENCH_FIGURES:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/results}"; }
+figures_file=""
+figures_begin() {
+  local name="$1" title="$2" unit="$3"
+  shift 3
+  mkdir -p "$(figures_dir)"
+  figures_file="$(figures_dir)/$name.tsv"
+  {
+    printf '# %s\t%s\t%s, %s cores, %s\n' "$title" "$unit" "$(date -u +%Y-%m-%d)" "$(nproc)" \
+      "$(basename "$0")"
+    printf 'figure'
+    printf '\t%s' "$@"
+    printf '\n'
+  } >"$figures_file"
+}
+figures_row() {
+  local label="$1"
+  shift
+  {
+    printf '%s' "$label"
+    printf '\t%s' "$@"
+    printf '\n'
+  } >>"$figures_file"
+}

@@ -160,3 +160,13 @@ row "latency @ $rate ev/s, end to end p50 / p99 / max" \
 row "latency per hop (/ $hops) p50 / p99 / max" \
   "$(ms lat.hop_p50) / $(ms lat.hop_p99) / $(ms lat.hop_max) ms"
 row "latency outputs missing / duplicated" "$(num lat.lat_missing) / $(num lat.lat_duplicates)"
+
+# ---------------------------------------------------------------- figures (bench/plot.sh)
+figures_begin flows-throughput "A Parallel of two branches (cat in stream mode), embedded broker" \
+  "per second" "events in" "outputs (one per branch)"
+figures_row "median of $rounds drains" "${R[all.rate]:-}" \
+  "$(awk -v r="${R[all.rate]:-0}" -v b="$branches" 'BEGIN { print r * b }')"
+figures_begin flows-latency "A Parallel of two branches at $rate events/s: latency" "ms" \
+  "end to end (3 hops)" "per hop"
+for q in p50 p99; do figures_row "$q" "${R[lat.$q]:-}" "${R[lat.hop_$q]:-}"; done
+echo "figures: $(figures_dir) (bench/plot.sh draws them)"

@@ -264,7 +264,7 @@ for p in 1 2; do
   row "exec p$p: raw exec::run_once (spawns/s, median)" cell num "exec$p.run_once"
   row "exec p$p: raw posix_spawn (spawns/s, median)" cell num "exec$p.posix_spawn"
   row "exec p$p: through shfn run (msg/s, median)" cell num "exec$p.rate"
-  row "exec p$p: shfn / raw run_once, median (goal >= 90%)" cell_ratio "exec$p"
+  row "exec p$p: shfn / raw run_once, median (goal >= 95%)" cell_ratio "exec$p"
   row "exec p$p: shfn / raw run_once, each round" cell_text "exec$p.ratios"
   row "exec p$p: lost / duplicated" cell loss "exec$p"
   row "exec p$p: script failures (/status)" cell num "exec$p.userExceptions"
@@ -280,3 +280,35 @@ row "stream p1: latency p50 / p99 / max @ $rate msg/s" cell_lat stream1
 row "stream p1: latency p50 / p99 / max @ $low_rate msg/s" cell_lat stream1.low
 row "stream p1: latency outputs missing" cell num "stream1.lat_missing"
 row "stream p1: latency outputs missing (low rate)" cell num "stream1.low.lat_missing"
+
+# ---------------------------------------------------------------- figures (bench/plot.sh)
+names=()
+for s in $sides; do names+=("shfn run, $s"); done
+values() {  # "$1" (a key under each side) for every side
+  local s
+  for s in $sides; do printf '%s\n' "${R[$s.$1]:-}"; done
+}
+if has_part exec; then
+  first="${sides%% *}"
+  figures_begin functions-exec "Exec mode, a process per message: medians of $exec_rounds rounds" \
+    "msg/s" "spawning alone (exec::run_once)" "${names[@]}"
+  for p in 1 2; do
+    mapfile -t v < <(values "exec$p.rate")
+    figures_row "parallelism $p" "${R[$first.exec$p.run_once]:-}" "${v[@]}"
+  done
+fi
+if has_part stream; then
+  figures_begin functions-stream "Stream mode, cat workers, 100 B messages: a drain of $stream_n" \
+    "msg/s" "executor alone, no broker" "${names[@]}"
+  for p in 1 2; do
+    mapfile -t v < <(values "stream$p.rate")
+    figures_row "parallelism $p" "${R[alone.stream$p.worker_pool]:-}" "${v[@]}"
+  done
+  figures_begin functions-latency "Stream mode, parallelism 1: end-to-end latency at $rate msg/s" \
+    "ms" "${names[@]}"
+  for q in p50 p99; do
+    mapfile -t v < <(values "stream1.$q")
+    figures_row "$q" "${v[@]}"
+  done
+fi
+echo "figures: $(figures_dir) (bench/plot.sh draws them)"

@@ -342,3 +342,23 @@ for side in $sides; do
 done
 echo "loss: $lost outputs missing, duplicated or wrong over $((rounds * 4)) runs of $n messages" \
   "(every output reversed back and compared with its input)"
+
+# ---------------------------------------------------------------- figures (bench/plot.sh)
+figures_begin vs-pulsar-functions-throughput \
+  "shfn against Pulsar Functions (LocalRunner) on one standalone: second half of a $n-message drain, medians of $rounds" \
+  "msg/s" "shfn run" "LocalRunner"
+for p in 1 2; do
+  figures_row "parallelism $p" "${R[shfn.p$p.rate_second_half]:-}" \
+    "${R[localrunner.p$p.rate_second_half]:-}"
+done
+figures_begin vs-pulsar-functions-startup "shfn against Pulsar Functions: start-up to the first output" \
+  "ms" "shfn run" "LocalRunner"
+for p in 1 2; do
+  figures_row "parallelism $p" "${R[shfn.p$p.startup_ms]:-}" "${R[localrunner.p$p.startup_ms]:-}"
+done
+figures_begin vs-pulsar-functions-memory "shfn against Pulsar Functions: peak RSS, workers included" \
+  "MiB" "shfn run" "LocalRunner"
+for p in 1 2; do
+  figures_row "parallelism $p" "${R[shfn.p$p.rss]:-}" "${R[localrunner.p$p.rss]:-}"
+done
+echo "figures: $(figures_dir) (bench/plot.sh draws them)"

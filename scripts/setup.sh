@@ -21,6 +21,7 @@ test_packages=(
   clang libclang-rt-14-dev clang-tidy-22 openjdk-17-jre-headless maven python3 python3-venv openssl
   curl jq tzdata
   chromium fonts-liberation  # the live view's tests (tests/functions/test_ui.py)
+  gnuplot-nox  # bench/plot.sh; CI checks the charts in docs/benchmarks.md
   buildah podman runc debootstrap
 )
 
