@@ -15,7 +15,7 @@ import urllib.request
 from conftest import ROOT, _env, standalone, wait_for
 from conftest import admin_call as call
 from test_reload import LOADED, assert_all_once, send_steadily
-from tokens import hs256_token
+from tokens import hs256_token, new_secret
 
 UPPER = """kind: Function
 metadata: {name: upper}
@@ -340,11 +340,7 @@ def test_what_the_api_creates_and_stops_outlives_a_restart(make_spec, runtimes, 
 
 
 def test_a_token_secret_guards_the_admin_port(make_spec, runtimes, workdir):
-    key_file = os.path.join(workdir, "secret.key")
-    with open(key_file, "wb") as f:
-        f.write(os.urandom(32))
-    with open(key_file, "rb") as f:
-        token = hs256_token(f.read(), "ops")
+    key_file, token = new_secret(workdir, "ops")
     spec = make_spec(text=LOGGED, topics=["in", "out", "log"])
     rt = runtimes(spec, "--token-secret-file", key_file)
     # Probes and scrapers need no token; everything else does.

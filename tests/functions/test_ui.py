@@ -15,7 +15,7 @@ import tempfile
 import pytest
 
 from conftest import _env, standalone, wait_for
-from tokens import hs256_token
+from tokens import new_secret
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = [
@@ -121,11 +121,7 @@ def test_the_live_view_shows_the_flow_and_its_numbers_move(make_spec, runtimes):
 
 
 def test_the_live_view_asks_for_a_token_and_uses_it(make_spec, runtimes, workdir):
-    key_file = os.path.join(workdir, "secret.key")
-    with open(key_file, "wb") as f:
-        f.write(os.urandom(32))
-    with open(key_file, "rb") as f:
-        token = hs256_token(f.read(), "ops")
+    key_file, token = new_secret(workdir, "ops")
     spec = make_spec("odd-even", topics=["odd-even", "ping"])
     rt = runtimes(spec, "--token-secret-file", key_file, env=FAST_CLOCK)
     assert rt.get("/ui")[0] == 200 and rt.get("/graph")[0] == 401
