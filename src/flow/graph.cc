@@ -23,7 +23,10 @@ std::string topic_label(const std::string& topic) {
 
 std::string shortened(std::string text) {
   if (text.size() <= detail_max) return text;
-  text.resize(detail_max - 3);
+  // Cut before a character, never inside one: the SVG must stay UTF-8.
+  std::size_t keep = detail_max - 3;
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  text.resize(keep);
   return text + "...";
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "base/unicode.h"
 #include "config/spec.h"
 #include "flow/graph_layout.h"
 #include "flow/plan.h"
@@ -227,6 +228,21 @@ TEST(Graph, RendersEveryNodeAndEdge) {
     EXPECT_NE(mermaid.find(n.label), std::string::npos) << n.label;
     EXPECT_NE(svg.find("data-name=\"" + n.name + "\""), std::string::npos) << n.name;
   }
+}
+
+TEST(Graph, ALongCommandIsCutBetweenCharacters) {
+  // 36 ASCII bytes, then "é" (2 bytes) across the cut at 37.
+  const std::string yaml = R"(
+kind: Function
+metadata: {name: f}
+spec:
+  command: [echo, "0123456789012345678901234567890é and more"]
+  inputs: [in]
+)";
+  const graph g = graph_of(plan_of(yaml));
+  const auto& detail = g.nodes.front().detail;
+  EXPECT_EQ(detail, "echo 0123456789012345678901234567890...");
+  EXPECT_TRUE(is_utf8(detail));
 }
 
 TEST(Graph, QuotesWhatItCannotWriteAsIs) {
