@@ -17,7 +17,8 @@ using edge_kind = graph::edge_kind;
 
 // Sizes, in px: a box fits its longer line at about 7 px a character.
 constexpr double char_width = 7, box_padding = 20, min_box_width = 90, box_height = 40;
-constexpr double column_gap = 56, row_gap = 30, margin = 16;  // row_gap: room for the live view's two lines
+// row_gap leaves room under each box for the live view's two lines of numbers.
+constexpr double column_gap = 56, row_gap = 30, margin = 16;
 constexpr double band_gap = 32;            // between unconnected parts, each in a band of its own
 constexpr double loop_room = row_gap * 3;  // below a part with an edge that loops back
 constexpr int sweeps = 4;
