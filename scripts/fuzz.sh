@@ -4,12 +4,12 @@
 # head and response parsers, the TZif parser, the Avro schema parser, and the storage's recovery
 # of a log segment and a cursor file.
 #
-# Usage: scripts/fuzz.sh [WORKDIR]   Env: SHFN_FUZZ_SECONDS per target (default 20).
+# Usage: scripts/fuzz.sh [WORKDIR]   Env: SHFN_FUZZ_SECONDS per target (default 15).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 work="${1:-$(mktemp -d /tmp/shfn-fuzz.XXXXXX)}"
-seconds="${SHFN_FUZZ_SECONDS:-20}"
+seconds="${SHFN_FUZZ_SECONDS:-15}"
 targets=(wire/fuzz_decode_frame client/fuzz_entry_decoder event/fuzz_decode_event http/fuzz_parse_http
   cron/fuzz_parse_tzif schema/fuzz_avro_schema storage/fuzz_recover)
 

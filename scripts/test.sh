@@ -5,7 +5,7 @@
 # (with TLS and token authentication on), the interop, function, chaos, image and Kubernetes
 # suites. Starts the standalone once for the whole run and stops it on exit.
 #
-# Env: SHFN_FUZZ_SECONDS per fuzz target (default 20), SHFN_TEST_DIR (default: a fresh temp dir).
+# Env: SHFN_FUZZ_SECONDS per fuzz target (default 15), SHFN_TEST_DIR (default: a fresh temp dir).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
