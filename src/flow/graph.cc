@@ -101,14 +101,14 @@ class builder {
   std::map<std::string, std::size_t> topics_;
 };
 
-// A label inside double quotes, for DOT and Mermaid alike (Mermaid reads #quot; for a quote).
-std::string quoted(std::string_view text, std::string_view quote_escape) {
+// A label inside double quotes, for DOT (\" and \\) and Mermaid (#quot;, a backslash as it is).
+std::string quoted(std::string_view text, std::string_view quote, std::string_view backslash) {
   std::string out;
   for (char c : text) {
     if (c == '"') {
-      out += quote_escape;
-    } else if (c == '\\' && quote_escape == "\\\"") {
-      out += "\\\\";
+      out += quote;
+    } else if (c == '\\') {
+      out += backslash;
     } else if (c == '\n' || c == '\r') {
       out += ' ';
     } else {
@@ -129,8 +129,8 @@ std::string to_dot(const graph& g) {
       "digraph shfn {\n  rankdir=LR;\n  node [fontname=\"sans-serif\", fontsize=11];\n";
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& n = g.nodes[i];
-    std::string label = quoted(n.label, "\\\"");
-    if (!n.detail.empty()) label += "\\n" + quoted(n.detail, "\\\"");
+    std::string label = quoted(n.label, "\\\"", "\\\\");
+    if (!n.detail.empty()) label += "\\n" + quoted(n.detail, "\\\"", "\\\\");
     const char* shape = n.kind == node_kind::topic    ? "cylinder"
                         : n.kind == node_kind::source ? "ellipse"
                                                       : "box, style=rounded";
@@ -149,8 +149,8 @@ std::string to_mermaid(const graph& g) {
   std::string out = "flowchart LR\n";
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
     const auto& n = g.nodes[i];
-    std::string label = quoted(n.label, "#quot;");
-    if (!n.detail.empty()) label += "<br/>" + quoted(n.detail, "#quot;");
+    std::string label = quoted(n.label, "#quot;", "\\");
+    if (!n.detail.empty()) label += "<br/>" + quoted(n.detail, "#quot;", "\\");
     // A topic is a cylinder, a stage a rounded box, a source a stadium.
     const auto [open, close] = n.kind == node_kind::topic    ? std::pair{"[(\"", "\")]"}
                                : n.kind == node_kind::source ? std::pair{"([\"", "\"])"}

@@ -23,12 +23,17 @@ constexpr double band_gap = 32;            // between unconnected parts, each in
 constexpr double loop_room = row_gap * 3;  // below a part with an edge that loops back
 constexpr int sweeps = 4;
 
+// The indexes of the edges leaving each node.
+std::vector<std::vector<std::size_t>> edges_from(const graph& g) {
+  std::vector<std::vector<std::size_t>> out(g.nodes.size());
+  for (std::size_t i = 0; i < g.edges.size(); ++i) out[g.edges[i].from].push_back(i);
+  return out;
+}
+
 // The edges that do not close a cycle: a depth-first walk from each node in order leaves out
 // an edge to a node still on its path.
-std::vector<bool> forward_edges(const graph& g) {
+std::vector<bool> forward_edges(const graph& g, const std::vector<std::vector<std::size_t>>& out) {
   const std::size_t n = g.nodes.size();
-  std::vector<std::vector<std::size_t>> out(n);  // edge indexes
-  for (std::size_t i = 0; i < g.edges.size(); ++i) out[g.edges[i].from].push_back(i);
   std::vector<bool> forward(g.edges.size(), true);
   enum class mark { unseen, on_path, done };
   std::vector<mark> marks(n, mark::unseen);
@@ -57,7 +62,8 @@ std::vector<bool> forward_edges(const graph& g) {
 }
 
 // Each node's column: the longest path of forward edges to it.
-std::vector<int> columns_of(const graph& g, const std::vector<bool>& forward) {
+std::vector<int> columns_of(const graph& g, const std::vector<std::vector<std::size_t>>& out,
+                            const std::vector<bool>& forward) {
   const std::size_t n = g.nodes.size();
   std::vector<int> column(n, 0);
   std::vector<std::size_t> pending(n, 0);
@@ -69,8 +75,8 @@ std::vector<int> columns_of(const graph& g, const std::vector<bool>& forward) {
   while (!ready.empty()) {
     const std::size_t from = ready.back();
     ready.pop_back();
-    for (std::size_t e = 0; e < g.edges.size(); ++e) {
-      if (!forward[e] || g.edges[e].from != from) continue;
+    for (std::size_t e : out[from]) {
+      if (!forward[e]) continue;
       const std::size_t to = g.edges[e].to;
       column[to] = std::max(column[to], column[from] + 1);
       if (--pending[to] == 0) ready.push_back(to);
@@ -246,8 +252,9 @@ std::vector<graph> parts_of(const graph& g, std::vector<std::vector<std::size_t>
 // A connected graph laid out from (0, 0): its columns side by side, each centred on the
 // tallest; room below when an edge loops back.
 graph_layout lay_out_part(const graph& g) {
-  const auto forward = forward_edges(g);
-  const auto column = columns_of(g, forward);
+  const auto out_edges = edges_from(g);
+  const auto forward = forward_edges(g, out_edges);
+  const auto column = columns_of(g, out_edges, forward);
   const auto columns = ordered_columns(g, forward, column);
   graph_layout out;
   out.boxes.resize(g.nodes.size());
