@@ -55,6 +55,8 @@ bash "$here/setup-python.sh" >/dev/null
 # modules, fetched now so that the tests run offline.
 bash "$here/../tests/interop/java/setup.sh"
 bash "$here/../tests/interop/go/setup.sh"
+# The CloudEvents Go modules the CESQL TCK and the conformance tool come in.
+bash "$here/../tests/cloudevents/setup.sh"
 # tests/k8s's npm packages (kubernetes-models, yaml), as its package-lock.json pins them; npm
 # (nodejs from nodesource bundles it) only from Debian when there is none.
 command -v npm >/dev/null || install_packages nodejs npm

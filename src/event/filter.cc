@@ -66,6 +66,8 @@ outcome evaluate(const filter& f, const cloud_event& e) {
       if (r == outcome::no_filter) return r;
       return r == outcome::pass ? outcome::fail : outcome::pass;
     }
+    case filter::kind::cesql:
+      return f.expression && f.expression->passes(e) ? outcome::pass : outcome::fail;
   }
   return outcome::fail;
 }
@@ -84,6 +86,8 @@ std::string_view dialect_name(filter::kind k) {
       return "any";
     case filter::kind::not_:
       return "not";
+    case filter::kind::cesql:
+      return "cesql";
     case filter::kind::none:
       break;
   }
@@ -259,8 +263,17 @@ nlohmann::json as_json(const filter& f) {
     case filter::kind::not_:
       out["not"] = f.children.empty() ? json::object() : as_json(f.children[0]);
       break;
+    case filter::kind::cesql:
+      out["cesql"] = f.expression ? f.expression->text() : std::string();
+      break;
   }
   return out;
+}
+
+bool filter::operator==(const filter& other) const {
+  const auto text = [](const filter& f) { return f.expression ? f.expression->text() : ""; };
+  return what == other.what && attributes == other.attributes && children == other.children &&
+         text(*this) == text(other);
 }
 
 bool is_filter_dialect(std::string_view key) {

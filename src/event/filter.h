@@ -1,6 +1,6 @@
 #pragma once
 // An attribute filter with the semantics of Knative Eventing's Trigger `filters` (the
-// "subscriptions API" dialects, without CESQL). Evaluated in-process: no script, no process.
+// "subscriptions API" dialects). Evaluated in-process: no script, no process.
 //
 //   exact:  {attr: value, ...}  every listed attribute is present and equal to its value
 //   prefix: {attr: value, ...}  every listed attribute is present and starts with its value
@@ -8,6 +8,8 @@
 //   all:    [filter, ...]       every filter matches (an empty list matches)
 //   any:    [filter, ...]       at least one filter matches (an empty list matches)
 //   not:    filter              the filter does not match
+//   cesql:  "expression"        a CloudEvents SQL expression is true (cesql.h); an expression
+//                               that fails (a missing attribute, a bad cast) does not match
 //   {}                          matches everything
 //
 // Attributes are context attributes and extensions alike (type, source, subject, myext...),
@@ -19,21 +21,25 @@
 //
 // Plain data once built; any thread.
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "event/cesql.h"
 #include "event/event.h"
 
 namespace shfn::event {
 
 struct filter {
-  enum class kind { none, exact, prefix, suffix, all, any, not_ };
+  enum class kind { none, exact, prefix, suffix, all, any, not_, cesql };
   kind what = kind::none;
   attribute_list attributes;     // exact, prefix, suffix: attribute -> value, all must hold
   std::vector<filter> children;  // all, any: the list; not: exactly one
+  std::shared_ptr<const cesql::expression> expression;  // cesql
 
-  bool operator==(const filter&) const = default;
+  // Equal when written the same: expressions compare by their text.
+  bool operator==(const filter& other) const;
 };
 
 bool matches(const filter& f, const cloud_event& e);

@@ -28,8 +28,8 @@
 
 namespace shfn::event {
 
-inline constexpr std::string_view filter_dialects[] = {"exact", "prefix", "suffix",
-                                                       "all",   "any",    "not"};
+inline constexpr std::string_view filter_dialects[] = {"exact", "prefix", "suffix", "all",
+                                                       "any",   "not",    "cesql"};
 
 bool is_filter_dialect(std::string_view key);
 
@@ -83,9 +83,28 @@ std::optional<filter> read_attributes(filter::kind what, const Reader& value) {
   return f;
 }
 
+// A CESQL expression, compiled now so that a spec file points at a syntax error; a call of a
+// function CESQL does not define could never pass, so it is refused too.
+template <class Reader>
+std::optional<filter> read_cesql(const Reader& value) {
+  auto text = value.as_string();
+  if (!text) return std::nullopt;
+  auto expression = cesql::compile(*text);
+  if (!expression) {
+    value.error("invalid CESQL expression: " + expression.error().message);
+    return std::nullopt;
+  }
+  if (const auto& unknown = (*expression)->unknown_functions(); !unknown.empty()) {
+    value.error("CESQL has no function " + unknown.front());
+    return std::nullopt;
+  }
+  return filter{.what = filter::kind::cesql, .expression = std::move(*expression)};
+}
+
 template <class Reader>
 std::optional<filter> read_dialect(std::string_view key, const Reader& value,
                                    const filter_rules& rules, int depth) {
+  if (key == "cesql") return read_cesql(value);
   if (key == "exact") return read_attributes(filter::kind::exact, value);
   if (key == "prefix") return read_attributes(filter::kind::prefix, value);
   if (key == "suffix") return read_attributes(filter::kind::suffix, value);
@@ -127,7 +146,7 @@ std::optional<filter> read_filter_keys(const Mapping& m, const filter_rules& rul
     if (auto v = m.get(key)) given.emplace_back(key, std::move(*v));
   if (given.empty()) {
     if (rules.allow_empty) return filter{};
-    m.error("expected one of exact, prefix, suffix, all, any or not");
+    m.error("expected one of exact, prefix, suffix, all, any, not or cesql");
     return std::nullopt;
   }
   if (given.size() > 1) {

@@ -662,18 +662,18 @@ TEST(flow_test, attribute_filter_errors) {
   EXPECT_THAT(
       errors_of(with_filter("        all:\n          - exakt: {type: a}\n"
                             "          - {}\n          - not: x\n")),
-      ElementsAre(
-          "f.yaml:9:13: " + at + ".all[0].exakt: unknown field (did you mean \"exact\"?)",
-          "f.yaml:9:13: " + at + ".all[0]: expected one of exact, prefix, suffix, all, any or not",
-          "f.yaml:10:13: " + at +
-              ".all[1]: expected one of exact, prefix, "
-              "suffix, all, any or not",
-          "f.yaml:11:18: " + at + ".all[2].not: expected a mapping, got \"x\""));
+      ElementsAre("f.yaml:9:13: " + at + ".all[0].exakt: unknown field (did you mean \"exact\"?)",
+                  "f.yaml:9:13: " + at +
+                      ".all[0]: expected one of exact, prefix, suffix, all, any, not or cesql",
+                  "f.yaml:10:13: " + at +
+                      ".all[1]: expected one of exact, prefix, "
+                      "suffix, all, any, not or cesql",
+                  "f.yaml:11:18: " + at + ".all[2].not: expected a mapping, got \"x\""));
   EXPECT_THAT(
       errors_of(with_filter("        any: [{sql: \"type = 'x'\"}]\n")),
-      ElementsAre(
-          "f.yaml:8:15: " + at + ".any[0]: expected one of exact, prefix, suffix, all, any or not",
-          "f.yaml:8:16: " + at + ".any[0].sql: unknown field (did you mean \"all\"?)"));
+      ElementsAre("f.yaml:8:15: " + at +
+                      ".any[0]: expected one of exact, prefix, suffix, all, any, not or cesql",
+                  "f.yaml:8:16: " + at + ".any[0].sql: unknown field (did you mean \"all\"?)"));
   // One level deeper than the event module accepts.
   std::string deep = "        ";
   for (int i = 0; i < 33; ++i) deep += "not: {";
