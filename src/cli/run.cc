@@ -31,6 +31,7 @@
 #include "config/spec.h"
 #include "exec/orphans.h"
 #include "exec/process.h"
+#include "flow/ingress.h"
 #include "flow/runtime.h"
 #include "storage/errc.h"
 
@@ -48,6 +49,8 @@ struct run_flags {
   std::string functions_dir;      // the functions API's store; default: DATA_DIR/functions
   std::string token_secret_file;  // token authentication: the admin port, the embedded broker
   std::string admin = "127.0.0.1:8081";
+  // The HTTP ingress (flow/ingress.h); "": 127.0.0.1:8082 when a spec has a Broker, else off.
+  std::string ingress;
   int instance = 0;
   double drain_seconds = 30;
   int parallelism = 0;            // > 0: every function's, instead of the spec's
@@ -228,7 +231,25 @@ std::string with_port_hint(const std::error_code& ec, const std::string& flag) {
   if (!in_use) return ec.message();
   return ec.message() + " (another shfn run or broker?): give " + flag +
          " 127.0.0.1:0 for any free port" +
-         (flag == "--admin" ? ", or --admin off" : ", or --url to use the broker there");
+         (flag == "--listen" ? ", or --url to use the broker there" : ", or " + flag + " off");
+}
+
+// Where the ingress listens: --ingress as given ("off": nowhere), else 127.0.0.1:8082 when the
+// plan has a Broker, as Knative gives every Broker an ingress.
+std::string ingress_address(const run_flags& f, const flow::runtime& rt) {
+  if (f.ingress == "off") return {};
+  if (!f.ingress.empty()) return f.ingress;
+  const bool broker = std::ranges::any_of(
+      rt.routes(), [](const flow::ingress_route& r) { return r.kind == "Broker"; });
+  return broker ? "127.0.0.1:8082" : "";
+}
+
+// The runtime until it stops, then the ingress's producers closed.
+asio::awaitable<result<void>> run_then_close(flow::runtime* rt, flow::event_ingress* ingress,
+                                             std::function<void()> on_ready) {
+  auto r = co_await rt->run(std::move(on_ready));
+  if (ingress != nullptr) co_await ingress->close();
+  co_return r;
 }
 
 int run_functions(const run_flags& f) {
@@ -341,6 +362,19 @@ int run_functions(const run_flags& f) {
     if (embedded) embedded->advertise_admin_url(rt.admin_url());
     std::printf("shfn admin ready on %s\n", rt.admin_url().c_str());
   }
+  std::unique_ptr<flow::event_ingress> ingress;
+  if (const std::string at_text = ingress_address(f, rt); !at_text.empty()) {
+    auto at = broker::parse_listen_address(at_text);
+    if (!at) return error("invalid --ingress " + at_text, at.error().message());
+    ingress = std::make_unique<flow::event_ingress>(
+        **c, flow::event_ingress::options{.routes = [&rt]() -> const auto& { return rt.routes(); },
+                                          .authenticate = options.authenticate});
+    if (auto served = ingress->serve(io.get_executor(), *at); !served) {
+      return error("cannot serve the ingress on " + at_text,
+                   with_port_hint(served.error(), "--ingress"));
+    }
+    std::printf("shfn ingress ready on %s\n", ingress->url().c_str());
+  }
   std::fflush(stdout);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -354,16 +388,17 @@ int run_functions(const run_flags& f) {
     std::printf("shfn functions ready\n");
     std::fflush(stdout);
   };
-  asio::co_spawn(io, rt.run(on_ready), [&](std::exception_ptr e, result<void> r) {
-    signals.cancel();
-    reloads.stop();
-    if (e) {
-      code = error("internal error", "the runtime threw");
-    } else if (!r) {
-      code = error("cannot run " + spec_names, r.error().message());
-    }
-    (*c)->close();
-  });
+  asio::co_spawn(io, run_then_close(&rt, ingress.get(), on_ready),
+                 [&](std::exception_ptr e, result<void> r) {
+                   signals.cancel();
+                   reloads.stop();
+                   if (e) {
+                     code = error("internal error", "the runtime threw");
+                   } else if (!r) {
+                     code = error("cannot run " + spec_names, r.error().message());
+                   }
+                   (*c)->close();
+                 });
   io.run();
   return code;
 }
@@ -393,6 +428,10 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "Token authentication: the HS256 key file (as Pulsar's tokenSecretKey) that "
                   "signs the tokens the admin port asks of every request but /healthz, /readyz "
                   "and /metrics, and the embedded broker of every client");
+  cmd->add_option("--ingress", f->ingress,
+                  "host:port of the HTTP ingress: POST /NAMESPACE/NAME sends a CloudEvent into "
+                  "that Broker, Parallel or Sequence (port 0: any free; \"off\": none; default: "
+                  "127.0.0.1:8082 when a spec has a Broker, else off)");
   cmd->add_option("--admin", f->admin,
                   "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "
                   "\"off\": none)")

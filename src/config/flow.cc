@@ -84,6 +84,7 @@ channels read_channels(const document& doc, const mapping& spec) {
 void parse_parallel(const document& doc, first_pass& pass) {
   parallel_spec& p = pass.out.parallels.emplace_back();
   p.name = doc.name;
+  p.ns = doc.ns;
   p.where = doc.where;
   auto spec = doc.spec.as_mapping({"ingress", "channelTemplate", "branches", "cases", "reply"});
   if (!spec) return;
@@ -125,6 +126,7 @@ void parse_parallel(const document& doc, first_pass& pass) {
 void parse_sequence(const document& doc, first_pass& pass) {
   sequence_spec& s = pass.out.sequences.emplace_back();
   s.name = doc.name;
+  s.ns = doc.ns;
   s.where = doc.where;
   auto spec = doc.spec.as_mapping({"ingress", "channelTemplate", "steps", "reply"});
   if (!spec) return;

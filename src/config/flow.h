@@ -81,6 +81,7 @@ struct branch_spec {
 
 struct parallel_spec {
   std::string name;
+  std::string ns;  // metadata.namespace: the ingress path /NS/NAME
   location where;
   std::string ingress;     // expanded; `ingress` or, by default, the Parallel's name
   bool in_memory = false;  // channelTemplate kind InMemoryChannel: non-persistent:// topics
@@ -96,6 +97,7 @@ struct sequence_step_spec {
 
 struct sequence_spec {
   std::string name;
+  std::string ns;
   location where;
   std::string ingress;
   bool in_memory = false;
@@ -125,6 +127,36 @@ struct cron_source_spec {
   sink_spec sink;
 
   bool operator==(const cron_source_spec&) const = default;
+};
+
+// `Broker` (eventing.knative.dev/v1): a topic that events are sent into (over HTTP through the
+// ingress, or by any producer), and the delivery its Triggers take by default.
+struct broker_spec {
+  std::string name;
+  std::string ns;  // metadata.namespace ("default" when not given): the ingress path /NS/NAME
+  location where;
+  std::string ingress;  // expanded; `ingress` (shfn's own field) or, by default, the name
+  std::optional<delivery_spec> delivery;
+
+  bool operator==(const broker_spec&) const = default;
+};
+
+// `Trigger`: the events of a Broker that pass its filter go to its subscriber, over a
+// subscription of its own; what the subscriber replies goes back into the Broker.
+struct trigger_spec {
+  std::string name;
+  location where;
+  std::string broker;  // the Broker's name, as written
+  location broker_where;
+  std::string broker_field;
+  std::string ingress;  // resolved: the Broker's ingress topic
+  std::string topic;    // the Trigger's channel, beside the ingress: `<ingress>-trigger-<name>`
+  // `filter.attributes` (exact, an empty value matching anything) and every one of `filters`,
+  // as one filter in event::parse_filter's shape; {} passes everything.
+  nlohmann::json filter = nlohmann::json::object();
+  step_spec subscriber;
+  delivery_spec delivery;     // the Trigger's, else (resolved) the Broker's, else the default
+  bool own_delivery = false;  // `delivery` was given
 };
 
 std::string_view to_string(backoff_policy p);

@@ -39,7 +39,7 @@ std::string_view role_name(role r) {
 std::string what_it_may_be(role r) {
   return r == role::filter
              ? "a filter must be a Function, a command, a uri or an attribute filter (exact, "
-               "prefix, suffix, all, any, not)"
+               "prefix, suffix, all, any, not, cesql)"
              : fmt::format("a {} must be a Function, a command, a uri or builtin: display",
                            role_name(r));
 }
@@ -166,10 +166,13 @@ void read_sink_ref(const mapping& m, sink_spec& s) {
     m.get("kind")->error(fmt::format("a {} sends events and cannot receive them", r->kind));
     return;
   }
-  if (!names_a_function(r->kind) && r->kind != "Parallel" && r->kind != "Sequence") {
-    const std::vector<std::string_view> kinds = {"Function", "Service", "Parallel", "Sequence"};
+  if (!names_a_function(r->kind) && r->kind != "Parallel" && r->kind != "Sequence" &&
+      r->kind != "Broker") {
+    const std::vector<std::string_view> kinds = {"Function", "Service", "Parallel", "Sequence",
+                                                 "Broker"};
     m.get("kind")->error(fmt::format(
-        "expected Function, Service, Parallel or Sequence (a document of this file), got {}{}",
+        "expected Function, Service, Parallel, Sequence or Broker (a document of this file), "
+        "got {}{}",
         quote(r->kind), did_you_mean(r->kind, kinds)));
     return;
   }
@@ -230,7 +233,7 @@ step_spec read_step(const mapping& m, role r, const std::string& command_name) {
     if (auto v = m.get(key)) given.emplace_back(key, *v);
   if (given.empty()) {
     m.error(r == role::filter ? "expected one of ref, command, uri or an attribute filter (exact, "
-                                "prefix, suffix, all, any, not)"
+                                "prefix, suffix, all, any, not, cesql)"
                               : "expected one of ref, command, uri or builtin");
     return st;
   }

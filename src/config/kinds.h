@@ -17,10 +17,11 @@ namespace shfn::config {
 
 // One document whose header (kind, metadata) has been read.
 struct document {
-  std::string name;                // metadata.name; empty when missing or invalid
-  std::string_view kind;           // as written: "Function", "PingSource"...
-  location where;                  // the document's first key
-  field spec;                      // the `spec` value (present and non-null)
+  std::string name;       // metadata.name; empty when missing or invalid
+  std::string_view kind;  // as written: "Function", "PingSource"...
+  std::string ns;         // metadata.namespace; "default" when not given
+  location where;         // the document's first key
+  field spec;  // the `spec` value (present and non-null; an empty mapping for a Broker without)
   std::filesystem::path base_dir;  // absolute: relative paths in the spec start here
 };
 
@@ -46,6 +47,8 @@ void parse_function(const document& doc, first_pass& pass);
 void parse_parallel(const document& doc, first_pass& pass);
 void parse_sequence(const document& doc, first_pass& pass);
 void parse_cron_source(const document& doc, first_pass& pass);
+void parse_broker(const document& doc, first_pass& pass);
+void parse_trigger(const document& doc, first_pass& pass);
 
 // The second pass: resolves every `ref` to the document it names (a sink's topic, a step's
 // Function), reports Functions without inputs that no flow runs, and flows that feed themselves.

@@ -30,6 +30,10 @@ class resolver {
     for (const auto& f : pass_.out.functions) functions_.emplace(f.name, &f);
     for (const auto& p : pass_.out.parallels) ingresses_.emplace(p.name, p.ingress);
     for (const auto& s : pass_.out.sequences) ingresses_.emplace(s.name, s.ingress);
+    for (const auto& b : pass_.out.brokers) {
+      ingresses_.emplace(b.name, b.ingress);
+      brokers_.emplace(b.name, &b);
+    }
   }
 
   void run() {
@@ -50,6 +54,10 @@ class resolver {
       sink(s.reply);
     }
     for (auto& c : pass_.out.cron_sources) sink(c.sink);
+    for (auto& b : pass_.out.brokers) {
+      if (b.delivery) sink(b.delivery->dead_letter);
+    }
+    for (auto& t : pass_.out.triggers) trigger(t);
     functions_without_inputs();
     for (const auto& p : pass_.out.parallels) no_loops(p);
     for (const auto& s : pass_.out.sequences) no_loops(s);
@@ -95,17 +103,37 @@ class resolver {
                     flow ? fmt::format(" (a {} can be a reply)", *kind) : ""));
   }
 
+  // A Trigger's Broker gives it its topics and, unless it has its own, its delivery.
+  void trigger(trigger_spec& t) {
+    step(t.subscriber, "subscriber");
+    if (t.own_delivery) sink(t.delivery.dead_letter);
+    if (t.broker.empty()) return;
+    auto b = brokers_.find(t.broker);
+    if (b == brokers_.end()) {
+      std::vector<std::string_view> names;
+      for (const auto& [name, broker] : brokers_) names.push_back(name);
+      diags_.error(t.broker_where, t.broker_field,
+                   fmt::format("no Broker named \"{}\" in this file{}", t.broker,
+                               did_you_mean(t.broker, names)));
+      return;
+    }
+    t.ingress = b->second->ingress;
+    t.topic = t.ingress + "-trigger-" + t.name;
+    if (!t.own_delivery && b->second->delivery) t.delivery = *b->second->delivery;
+  }
+
   void sink(sink_spec& s) {
     if (s.ref.empty()) return;
     const std::string* kind = kind_of(s.ref);
     if (!kind) {
       const std::string_view wanted = canonical_kind(s.ref_kind);
-      const auto candidates =
-          wanted.empty() ? names_of({"Function", "Parallel", "Sequence"}) : names_of({wanted});
+      const auto candidates = wanted.empty()
+                                  ? names_of({"Function", "Parallel", "Sequence", "Broker"})
+                                  : names_of({wanted});
       diags_.error(s.where, s.field,
                    fmt::format("no {} named \"{}\" in this file{}",
-                               wanted.empty() ? "Function, Parallel or Sequence" : wanted, s.ref,
-                               did_you_mean(s.ref, candidates)));
+                               wanted.empty() ? "Function, Parallel, Sequence or Broker" : wanted,
+                               s.ref, did_you_mean(s.ref, candidates)));
       return;
     }
     if (!s.ref_kind.empty() && canonical_kind(s.ref_kind) != *kind) {
@@ -231,8 +259,10 @@ class resolver {
   first_pass& pass_;
   diagnostics& diags_;
   std::map<std::string, const function_spec*, std::less<>> functions_;
-  std::map<std::string, std::string, std::less<>> ingresses_;  // Parallel/Sequence -> ingress
-  std::set<std::string, std::less<>> run_as_steps_;            // Functions that flows run
+  std::map<std::string, std::string, std::less<>> ingresses_;  // Parallel/Sequence/Broker ->
+                                                               // its ingress topic
+  std::map<std::string, const broker_spec*, std::less<>> brokers_;
+  std::set<std::string, std::less<>> run_as_steps_;  // Functions that flows run
 };
 
 }  // namespace

@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 struct kind_entry {
   std::string_view kind;
   void (*parse)(const document&, first_pass&);
+  bool spec_optional = false;  // Knative's getting-started Broker has no spec at all
 };
 
 // PingSource and CronJobSource are Knative's cron sources: the same parser, other defaults.
@@ -26,6 +27,7 @@ constexpr kind_entry kinds[] = {
     {"Function", parse_function},      {"Parallel", parse_parallel},
     {"Sequence", parse_sequence},      {"CronSource", parse_cron_source},
     {"PingSource", parse_cron_source}, {"CronJobSource", parse_cron_source},
+    {"Broker", parse_broker, true},    {"Trigger", parse_trigger},
 };
 
 // Kubernetes' DNS label (RFC 1123): the name will name StatefulSets and Services.
@@ -98,11 +100,14 @@ class loader {
     if (auto api = doc.get("apiVersion")) (void)api->as_string();
     std::string kind_text;
     const kind_entry* kind = read_kind(doc, kind_text);
-    read_metadata(doc, name, kind_text);
-    auto spec = doc.require("spec");
+    const std::string ns = read_metadata(doc, name, kind_text);
+    auto spec = kind && kind->spec_optional ? doc.get("spec") : doc.require("spec");
+    if (kind && kind->spec_optional && !spec)
+      spec = field(diags_, YAML::Node(YAML::NodeType::Map), root.mark(), name + ".spec");
     if (!kind || !spec) return;
     kind->parse(document{.name = name,
                          .kind = kind->kind,
+                         .ns = ns,
                          .where = root.where(),
                          .spec = *spec,
                          .base_dir = base_dir_},
@@ -126,11 +131,22 @@ class loader {
     return nullptr;
   }
 
-  void read_metadata(const mapping& doc, const std::string& usable_name, const std::string& kind) {
+  // The document's namespace ("default" unless given), and its name checked and claimed.
+  std::string read_metadata(const mapping& doc, const std::string& usable_name,
+                            const std::string& kind) {
+    std::string ns = "default";
     auto metadata = doc.require("metadata");
-    if (!metadata) return;
-    auto m = metadata->as_mapping({"name", "labels", "annotations"});
-    if (!m) return;
+    if (!metadata) return ns;
+    auto m = metadata->as_mapping({"name", "namespace", "labels", "annotations"});
+    if (!m) return ns;
+    // Knative manifests name their namespace; a Broker's is the first part of its ingress path.
+    if (auto v = m->get("namespace")) {
+      auto text = v->as_string();
+      if (text && !valid_name(*text))
+        v->error(fmt::format("invalid namespace {}: must be a DNS label", quote(*text)));
+      else if (text)
+        ns = *text;
+    }
     // Accepted so that manifests written for Kubernetes load unchanged; not used yet.
     for (auto key : {"labels", "annotations"}) {
       if (auto v = m->get(key)) {
@@ -140,24 +156,25 @@ class loader {
       }
     }
     auto name = m->require("name");
-    if (!name) return;
+    if (!name) return ns;
     auto text = name->as_string();
-    if (!text) return;
+    if (!text) return ns;
     if (usable_name.empty()) {
       name->error(
           fmt::format("invalid name {}: must be a DNS label (lowercase letters, digits "
                       "and '-', starting and ending with a letter or digit, at most 63 "
                       "characters)",
                       quote(*text)));
-      return;
+      return ns;
     }
     auto [first, inserted] = lines_.emplace(usable_name, name->where().line);
     if (!inserted) {
       name->error(
           fmt::format("duplicate name \"{}\" (first used at line {})", usable_name, first->second));
-      return;
+      return ns;
     }
     pass_.kinds.emplace(usable_name, kind);
+    return ns;
   }
 
   std::string source_;  // the text, for pointing inside scalars; outlives every use of diags_
@@ -186,6 +203,8 @@ std::vector<flow_document> flow_documents(const spec_file& spec) {
   for (const auto& p : spec.parallels) out.push_back({p.where, p.name, "Parallel"});
   for (const auto& s : spec.sequences) out.push_back({s.where, s.name, "Sequence"});
   for (const auto& c : spec.cron_sources) out.push_back({c.where, c.name, c.kind});
+  for (const auto& b : spec.brokers) out.push_back({b.where, b.name, "Broker"});
+  for (const auto& t : spec.triggers) out.push_back({t.where, t.name, "Trigger"});
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
   });

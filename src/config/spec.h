@@ -23,6 +23,8 @@ struct spec_file {
   std::vector<parallel_spec> parallels;
   std::vector<sequence_spec> sequences;
   std::vector<cron_source_spec> cron_sources;  // CronSource, PingSource and CronJobSource
+  std::vector<broker_spec> brokers;
+  std::vector<trigger_spec> triggers;
 };
 
 // A flow document of a file: where it is, its name and its kind as written.

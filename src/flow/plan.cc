@@ -55,6 +55,11 @@ class planner {
       if (selected(c.name)) add_source(c);
       add_sink_stages();
     }
+    for (const auto& t : file_.triggers) {
+      if (selected(t.name) || selected(t.broker)) add_trigger(t);
+      add_sink_stages();
+    }
+    add_routes();
     return std::move(out_);
   }
 
@@ -111,6 +116,36 @@ class planner {
     }
   }
 
+  // A Trigger is a Parallel branch whose reply goes back into its Broker, with the broker's loop
+  // protection (stage_options::broker_reply). Its filter stage's subscription on the Broker's
+  // topic is its own: a slow or failing subscriber holds back no other Trigger.
+  void add_trigger(const config::trigger_spec& t) {
+    step_spec& filter = owned_steps_.emplace_back(pass_all_);
+    filter.attributes = t.filter;
+    add_stage({.flow = t.name,
+               .name = t.name + "-filter",
+               .input = t.ingress,
+               .output = t.topic,
+               .step = &filter,
+               .delivery = &t.delivery});
+    add_stage({.flow = t.name,
+               .name = t.name + "-subscriber",
+               .input = t.topic,
+               .output = t.ingress,
+               .step = &t.subscriber,
+               .delivery = &t.delivery});
+    out_.stages.back().options.broker_reply = true;
+  }
+
+  void add_routes() {
+    for (const auto& b : file_.brokers)
+      if (selected(b.name)) out_.routes.push_back({b.ns, b.name, "Broker", b.ingress});
+    for (const auto& p : file_.parallels)
+      if (selected(p.name)) out_.routes.push_back({p.ns, p.name, "Parallel", p.ingress});
+    for (const auto& s : file_.sequences)
+      if (selected(s.name)) out_.routes.push_back({s.ns, s.name, "Sequence", s.ingress});
+  }
+
   void add_source(config::cron_source_spec c) {
     const std::string topic = "persistent://public/default/" + c.name + "-sink";
     c.sink.topic = sink_topic(c.sink, c.name, c.name + "-sink", topic);
@@ -132,7 +167,7 @@ class planner {
         break;
     }
     if (!sink_stages_.insert(stage).second) return topic;  // a reply shared by branches
-    step_spec& step = sink_steps_.emplace_back();
+    step_spec& step = owned_steps_.emplace_back();
     step.type = sink.type == sink_spec::kind::uri ? step_spec::kind::uri : step_spec::kind::display;
     step.uri = sink.uri;
     step.where = sink.where;
@@ -237,7 +272,7 @@ class planner {
   const step_spec pass_all_{.type = step_spec::kind::attributes,
                             .attributes = nlohmann::json::object()};
   const config::delivery_spec default_delivery_{};
-  std::deque<step_spec> sink_steps_;  // the steps of sink stages: stable addresses
+  std::deque<step_spec> owned_steps_;  // steps made here (sinks, triggers): stable addresses
   std::set<std::string> sink_stages_;
   std::vector<stage> sink_stages_pending_;
 };
@@ -255,6 +290,7 @@ void append(plan& all, plan more) {
   std::ranges::move(more.stages, std::back_inserter(all.stages));
   std::ranges::move(more.sources, std::back_inserter(all.sources));
   std::ranges::move(more.documents, std::back_inserter(all.documents));
+  std::ranges::move(more.routes, std::back_inserter(all.routes));
 }
 
 bool same_definition(const stage& a, const stage& b) {
@@ -265,7 +301,8 @@ bool same_definition(const stage& a, const stage& b) {
   const auto& y = b.options;
   return spec_a == spec_b && a.flow == b.flow && a.step_definition == b.step_definition &&
          x.always_event == y.always_event && x.linear_backoff == y.linear_backoff &&
-         x.backoff_delay == y.backoff_delay && x.error_destination == y.error_destination;
+         x.backoff_delay == y.backoff_delay && x.error_destination == y.error_destination &&
+         x.broker_reply == y.broker_reply;
 }
 
 bool same_definition(const config::cron_source_spec& a, const config::cron_source_spec& b) {

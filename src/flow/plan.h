@@ -8,6 +8,8 @@
 //     I --[P-branch-i-filter: the filter, or pass-all]--> I-branch-i
 //       --[P-branch-i-subscriber]--> the branch's reply, else P's reply, else nowhere
 //   Sequence S (ingress I), step i:  topic_i --[S-step-i]--> topic_{i+1}, the last: S's reply
+//   Trigger T of Broker B (ingress I):
+//     I --[T-filter: its filters, or pass-all]--> I-trigger-T --[T-subscriber]--> I (replies)
 //   a `uri` or `display` sink (reply, sink, deadLetterSink) D, fed by stage X:
 //     X --> X's topic for it (I-reply, I-branch-i-reply, <stage>-dead-letter, <source>-sink)
 //       --[its sink stage]--> D
@@ -43,6 +45,15 @@ struct stage {
   std::string step_definition;
 };
 
+// Where the HTTP ingress (flow/ingress.h) sends what is POSTed to /NS/NAME: the topic of a
+// Broker, a Parallel or a Sequence.
+struct ingress_route {
+  std::string ns, name;
+  std::string kind;  // "Broker", "Parallel", "Sequence"
+  std::string topic;
+  bool operator==(const ingress_route&) const = default;
+};
+
 struct plan {
   std::vector<stage> stages;  // plain Functions first, then each flow's stages in file order
   // Sinks resolved to topics: a uri or display sink has become a topic read by a sink stage.
@@ -50,6 +61,7 @@ struct plan {
   // Every document of the files, selected (plan_options::only) or not, Functions among them
   // (kind "Function"): the names in use and where, for the API's create and update.
   std::vector<config::flow_document> documents;
+  std::vector<ingress_route> routes;  // of the selected Brokers, Parallels and Sequences
 };
 
 struct plan_options {

@@ -106,6 +106,8 @@ class runtime {
   asio::awaitable<result<void>> reload(plan_maker make);
 
   bool ready() const;
+  // Where the HTTP ingress sends events: the running plan's Brokers, Parallels and Sequences.
+  const std::vector<ingress_route>& routes() const { return plan_.routes; }
   // No instance has a message in flight.
   bool idle() const;
   http::http_response handle(const http::http_request& request);

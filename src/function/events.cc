@@ -1,11 +1,13 @@
 #include "function/events.h"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 
 #include "event/environment.h"
 #include "event/history.h"
 #include "event/text.h"
+#include "function/stage.h"
 
 namespace shfn::function {
 namespace {
@@ -64,14 +66,21 @@ environment event_environment(const client::message& m, std::vector<std::string>
   return event::event_environment(decoded->event);
 }
 
+void set_all(event::cloud_event& e, const event::attribute_list* set) {
+  if (set == nullptr) return;
+  for (const auto& [name, value] : *set) (void)event::set_attribute(e, name, value);
+}
+
 client::outgoing_message output_message(const client::message& in, exec::outcome& o,
-                                        std::vector<std::string>& warnings, bool always_event) {
+                                        std::vector<std::string>& warnings, bool always_event,
+                                        const event::attribute_list* set) {
   client::outgoing_message out{.payload = std::move(o.output),
                                .key = o.metadata.key ? o.metadata.key : in.key,
                                .properties = std::move(o.metadata.properties),
                                .event_time = in.event_time};
   // The common case costs one look at the properties: a plain message in, no attribute set.
-  if (!always_event && !event::is_cloud_event(in.properties) && o.metadata.attributes.empty())
+  if (!always_event && set == nullptr && !event::is_cloud_event(in.properties) &&
+      o.metadata.attributes.empty())
     return out;
   auto decoded = event_without_data(in);  // stdout is the data
   if (!decoded) {
@@ -83,21 +92,37 @@ client::outgoing_message output_message(const client::message& in, exec::outcome
   e.data = std::move(out.payload);
   e.has_data = !e.data.empty();
   for (auto& w : event::apply_metadata(e, o.metadata.attributes)) warnings.push_back(std::move(w));
+  set_all(e, set);
   event::append_history(e, in.topic);
   encode_into(out, e, decoded->mode);
   return out;
 }
 
-client::outgoing_message reply_message(const client::message& in, event::cloud_event reply) {
+client::outgoing_message reply_message(const client::message& in, event::cloud_event reply,
+                                       const event::attribute_list* set) {
   // Not decoded again: the step that replied had the input's event, and the encoder keeps only
   // the user's properties of those it is given.
   client::outgoing_message out{
       .key = in.key, .properties = in.properties, .event_time = in.event_time};
   const auto mode = event::is_structured(in.properties) ? event::content_mode::structured
                                                         : event::content_mode::binary;
+  set_all(reply, set);
   event::append_history(reply, in.topic);
   encode_into(out, reply, mode);
   return out;
+}
+
+std::optional<int> reply_ttl(const client::message& in) {
+  int ttl = broker_ttl;
+  if (auto decoded = event_without_data(in)) {
+    if (auto v = event::attribute(decoded->event, broker_ttl_attribute)) {
+      int parsed = 0;
+      auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), parsed);
+      if (ec == std::errc() && end == v->data() + v->size()) ttl = parsed;
+    }
+  }
+  if (ttl - 1 <= 0) return std::nullopt;
+  return ttl - 1;
 }
 
 client::outgoing_message with_knative_error(const client::message& in, const knative_error& error) {

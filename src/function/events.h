@@ -40,14 +40,23 @@ environment event_environment(const client::message& m, std::vector<std::string>
 // Attributes the script set that cannot be applied become warnings, as do inputs that claim to be
 // events and are not (their output stays plain).
 // `always_event` (flow stages): the output is an event for a plain input too.
+// `set`: attributes to set on the output event (a Trigger's reply TTL); the output is then an
+// event whatever the input.
 client::outgoing_message output_message(const client::message& in, exec::outcome& o,
                                         std::vector<std::string>& warnings,
-                                        bool always_event = false);
+                                        bool always_event = false,
+                                        const event::attribute_list* set = nullptr);
 
 // The message a flow step's reply event becomes (an attribute filter's match, a `uri`
 // subscriber's response): the event with the input topic appended to its history, in the input's
 // mode (binary for a plain input), with the input's key and user properties.
-client::outgoing_message reply_message(const client::message& in, event::cloud_event reply);
+client::outgoing_message reply_message(const client::message& in, event::cloud_event reply,
+                                       const event::attribute_list* set = nullptr);
+
+// The knativebrokerttl a Trigger's reply to `in` carries back into its Broker: one less than the
+// input event's (function::broker_ttl when it has none or it is not a number); nullopt when that
+// is 0 or less, and the reply must be dropped.
+std::optional<int> reply_ttl(const client::message& in);
 
 // Knative's dead-letter extensions: knativeerrordest (what the event failed to reach),
 // knativeerrorcode (an HTTP status, or a script's exit code) and knativeerrordata (the response

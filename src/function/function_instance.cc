@@ -555,6 +555,7 @@ std::vector<step_result> function_instance::answer_all(const std::vector<client:
       results.push_back(not_an_event(decoded.error().to_string()));
       continue;
     }
+    if (options_.stage.broker_reply) event::remove_attribute(decoded->event, broker_ttl_attribute);
     results.push_back(options_.stage.step->answer(&m, std::move(decoded->event)));
   }
   return results;
@@ -682,6 +683,7 @@ awaitable<step_result> function_instance::run_step(const client::message* msg) {
   const client::message& m = *msg;
   auto decoded = event_of(m);
   if (!decoded) co_return not_an_event(decoded.error().to_string());
+  if (options_.stage.broker_reply) event::remove_attribute(decoded->event, broker_ttl_attribute);
   co_return co_await options_.stage.step->run(&m, std::move(decoded->event));
 }
 

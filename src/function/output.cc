@@ -70,6 +70,25 @@ awaitable<bool> output_publisher::open() {
   co_return output_ != nullptr;
 }
 
+std::optional<client::outgoing_message> output_publisher::output_for(
+    const client::message& m, step_result& r, std::vector<std::string>& warnings) {
+  event::attribute_list ttl;
+  if (stage_.broker_reply) {
+    const auto left = reply_ttl(m);
+    if (!left) {
+      ++metrics_.dropped;
+      warnings.emplace_back(
+          "reply dropped: its knativebrokerttl would reach 0, so the broker has passed it on "
+          "too often (a reply loop?)");
+      return std::nullopt;
+    }
+    ttl.emplace_back(broker_ttl_attribute, std::to_string(*left));
+  }
+  const event::attribute_list* set = stage_.broker_reply ? &ttl : nullptr;
+  if (r.reply) return reply_message(m, std::move(*r.reply), set);
+  return output_message(m, r.outcome, warnings, stage_.always_event, set);
+}
+
 awaitable<bool> output_publisher::publish(const client::message* msg, step_result r,
                                           bool publish_now) {
   const client::message& m = *msg;
@@ -79,10 +98,10 @@ awaitable<bool> output_publisher::publish(const client::message* msg, step_resul
     co_return true;
   }
   std::vector<std::string> warnings;
-  client::outgoing_message out = r.reply
-                                     ? reply_message(m, std::move(*r.reply))
-                                     : output_message(m, r.outcome, warnings, stage_.always_event);
+  auto made = output_for(m, r, warnings);
   for (const auto& w : warnings) retry_.log.post(log_level::warn, w, m.id.str());
+  if (!made) co_return true;
+  client::outgoing_message out = std::move(*made);
   client::producer* p = output_.get();
   if (spec_.guarantees == config::guarantee::effectively_once) {
     // One producer per input partition, named after it, so the sequence ids it sends increase.
@@ -112,11 +131,14 @@ awaitable<std::vector<char>> output_publisher::publish_all(const std::vector<cli
       receipts.stored[i] = 1;
       continue;
     }
-    client::outgoing_message out =
-        r.reply ? reply_message(batch[i], std::move(*r.reply))
-                : output_message(batch[i], r.outcome, warnings, stage_.always_event);
+    auto made = output_for(batch[i], r, warnings);
     for (const auto& w : warnings) retry_.log.post(log_level::warn, w, batch[i].id.str());
     warnings.clear();
+    if (!made) {
+      receipts.stored[i] = 1;
+      continue;
+    }
+    client::outgoing_message out = std::move(*made);
     ++receipts.waiting;
     ++sent;
     // Two words, so std::function keeps it without allocating.

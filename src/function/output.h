@@ -63,6 +63,10 @@ class output_publisher {
   std::string dead_letter_topic_for(const client::message& m) const;
 
  private:
+  // The message `r` makes of `m`, its warnings added to `warnings`; nullopt when a Trigger's
+  // reply would outlive its TTL and is dropped (logged).
+  std::optional<client::outgoing_message> output_for(const client::message& m, step_result& r,
+                                                     std::vector<std::string>& warnings);
   asio::awaitable<bool> send(client::producer* p, const client::outgoing_message* m,
                              std::string what, bool publish_now = false);
   asio::awaitable<client::producer*> named_producer(std::string topic, std::string name,

@@ -61,6 +61,14 @@ struct stage_options {
   // Non-empty: dead letters are events carrying Knative's error extensions, knativeerrordest
   // being this (the subscriber's uri, or "shfn:<stage>" for a process or a built-in).
   std::string error_destination;
+  // A Trigger's subscriber, whose replies go back into its Broker (Knative's loop protection):
+  // the step does not see the broker's knativebrokerttl extension, and a reply carries one less
+  // than the input's (broker_ttl when it had none), or is dropped when that reaches 0.
+  bool broker_reply = false;
 };
+
+// Knative's broker TTL: the extension, and what an event that enters a broker without it gets.
+inline constexpr std::string_view broker_ttl_attribute = "knativebrokerttl";
+inline constexpr int broker_ttl = 255;
 
 }  // namespace shfn::function

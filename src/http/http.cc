@@ -41,6 +41,8 @@ std::string_view reason_phrase(int status) {
       return "Continue";
     case 200:
       return "OK";
+    case 202:
+      return "Accepted";
     case 204:
       return "No Content";
     case 400:
@@ -55,6 +57,8 @@ std::string_view reason_phrase(int status) {
       return "Not Acceptable";
     case 409:
       return "Conflict";
+    case 408:
+      return "Request Timeout";
     case 412:
       return "Precondition Failed";
     case 413:
@@ -65,6 +69,8 @@ std::string_view reason_phrase(int status) {
       return "Internal Server Error";
     case 501:
       return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
     case 505:
       return "HTTP Version Not Supported";
     default:

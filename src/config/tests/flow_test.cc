@@ -524,9 +524,10 @@ TEST(flow_test, step_errors) {
   EXPECT_THAT(errors_of(filter("{builtin: display}")),
               ElementsAre("f.yaml:7:25: p.spec.branches[0].filter.builtin: builtin display cannot "
                           "filter: it shows events and returns none"));
-  EXPECT_THAT(errors_of(filter("{}")),
-              ElementsAre("f.yaml:7:15: p.spec.branches[0].filter: expected one of ref, command, "
-                          "uri or an attribute filter (exact, prefix, suffix, all, any, not)"));
+  EXPECT_THAT(
+      errors_of(filter("{}")),
+      ElementsAre("f.yaml:7:15: p.spec.branches[0].filter: expected one of ref, command, "
+                  "uri or an attribute filter (exact, prefix, suffix, all, any, not, cesql)"));
   EXPECT_THAT(errors_of(filter("{exact: {type: x}, command: cat}")),
               ElementsAre("f.yaml:7:23: p.spec.branches[0].filter.exact: give one of ref, "
                           "command, uri or a filter, not both command and exact"));
@@ -710,12 +711,12 @@ TEST(flow_test, sink_errors) {
               ElementsAre("f.yaml:7:18: p.spec.reply.topic: invalid topic name \"a/b\": expected "
                           "NAME, TENANT/NAMESPACE/NAME or persistent://TENANT/NAMESPACE/NAME"));
   EXPECT_THAT(errors_of(reply("{ref: {kind: Broker, name: default}}")),
-              ElementsAre("f.yaml:7:23: p.spec.reply.ref.kind: expected Function, Service, "
-                          "Parallel or Sequence (a document of this file), got \"Broker\""));
+              ElementsAre("f.yaml:7:37: p.spec.reply.ref: no Broker named \"default\" in this "
+                          "file"));
   EXPECT_THAT(errors_of(reply("{ref: {kind: Sequense, name: x}}")),
               ElementsAre("f.yaml:7:23: p.spec.reply.ref.kind: expected Function, Service, "
-                          "Parallel or Sequence (a document of this file), got \"Sequense\" (did "
-                          "you mean \"Sequence\"?)"));
+                          "Parallel, Sequence or Broker (a document of this file), got "
+                          "\"Sequense\" (did you mean \"Sequence\"?)"));
   EXPECT_THAT(errors_of(reply("{ref: {kind: PingSource, name: x}}")),
               ElementsAre("f.yaml:7:23: p.spec.reply.ref.kind: a PingSource sends events and "
                           "cannot receive them"));
@@ -847,9 +848,10 @@ TEST(flow_test, sink_ref_errors) {
     return parallel(one_branch + "  reply: {ref: " + std::string(ref) + "}\n", docs);
   };
   EXPECT_THAT(errors_of(reply("{name: seq}")), ElementsAre());
-  EXPECT_THAT(errors_of(reply("{name: sek}")),
-              ElementsAre("f.yaml:19:23: p.spec.reply.ref: no Function, Parallel or Sequence "
-                          "named \"sek\" in this file (did you mean \"seq\"?)"));
+  EXPECT_THAT(
+      errors_of(reply("{name: sek}")),
+      ElementsAre("f.yaml:19:23: p.spec.reply.ref: no Function, Parallel, Sequence or Broker "
+                  "named \"sek\" in this file (did you mean \"seq\"?)"));
   EXPECT_THAT(errors_of(reply("{kind: Parallel, name: sequ}")),
               ElementsAre("f.yaml:19:39: p.spec.reply.ref: no Parallel named \"sequ\" in this "
                           "file"));

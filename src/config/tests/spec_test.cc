@@ -157,14 +157,15 @@ specs:
   command: cat
 )"),
               ElementsAre("f.yaml:1:1: x.spec: required field is missing",
-                          "f.yaml:5:3: x.metadata.namspace: unknown field",
+                          "f.yaml:5:3: x.metadata.namspace: unknown field (did you mean \"namespace\"?)",
                           "f.yaml:6:1: x.specs: unknown field (did you mean \"spec\"?)"));
 }
 
 TEST(spec_test, every_kind_of_the_design_has_a_parser) {
   // Once "not supported yet"; each kind now reads its spec (and reports unknown fields in it).
-  for (const std::string& kind : std::vector<std::string>{"Parallel", "Sequence", "CronSource",
-                                                          "PingSource", "CronJobSource"}) {
+  for (const std::string& kind :
+       std::vector<std::string>{"Parallel", "Sequence", "CronSource", "PingSource", "CronJobSource",
+                                "Broker", "Trigger"}) {
     EXPECT_THAT(errors_of("apiVersion: flows.knative.dev/v1\nkind: " + kind +
                           "\nmetadata:\n  name: flow\nspec:\n  anything: goes\n"),
                 ::testing::Contains("f.yaml:6:3: flow.spec.anything: unknown field"))
@@ -174,7 +175,8 @@ TEST(spec_test, every_kind_of_the_design_has_a_parser) {
 
 TEST(spec_test, unknown_kind_suggests_a_close_one) {
   const std::string supported =
-      "; supported: Function, Parallel, Sequence, CronSource, PingSource, CronJobSource";
+      "; supported: Function, Parallel, Sequence, CronSource, PingSource, CronJobSource, "
+      "Broker, Trigger";
   EXPECT_THAT(errors_of("kind: Fucntion\nmetadata:\n  name: x\nspec: {}\n"),
               ElementsAre("f.yaml:1:7: x.kind: unknown kind \"Fucntion\" (did you mean "
                           "\"Function\"?)" +
