@@ -18,10 +18,12 @@ PYTHON="${SHFN_PYTHON:-python3}"
 # Pinned: pulsar-client 3.13.0 ships a manylinux_2_28 x86_64 wheel for
 # CPython 3.11 (binary only, so pip never tries to build the C++ client).
 # fastavro is its Avro support (the extra "avro"), which the schema tests use.
+# cloudevents is the CloudEvents Python SDK: the broker tests send and receive events with it.
 REQUIREMENTS=(
   "pulsar-client==3.13.0"
   "fastavro==1.13.1"
   "pytest==8.4.2"
+  "cloudevents==2.2.0"
 )
 
 log() { echo "setup-python: $*" >&2; }
@@ -41,7 +43,7 @@ build() {
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
     --only-binary=pulsar-client,fastavro "${REQUIREMENTS[@]}" >&2
   # Fail here rather than in a test if the native module can't load.
-  "$VENV/bin/python" -c 'import pulsar, pytest, fastavro' ||
+  "$VENV/bin/python" -c 'import pulsar, pytest, fastavro, cloudevents' ||
     die "venv built but 'import pulsar' fails"
   echo "$key" >"$VENV/.shfn-stamp"
 }

@@ -194,6 +194,48 @@ spec:
   EXPECT_EQ(display->spec.inputs, std::vector<std::string>{t("to-display-sink")});
 }
 
+// A Trigger is a filter stage on its Broker's topic and a subscriber stage whose replies go back
+// into it; the ingress can reach the Broker, and the Parallel beside it.
+TEST(Plan, TriggersFilterTheBrokersTopicAndReplyIntoIt) {
+  const auto file = load(R"(kind: Broker
+metadata: {name: b, namespace: shop}
+spec:
+  delivery: {retry: 5, deadLetterSink: {uri: "http://127.0.0.1:9/dead"}}
+---
+kind: Trigger
+metadata: {name: big}
+spec:
+  broker: b
+  filters: [{cesql: "INT(amount) > 100"}]
+  subscriber: {command: cat}
+---
+kind: Parallel
+metadata: {name: p}
+spec:
+  branches:
+    - subscriber: {command: cat}
+)");
+  const auto p = make_plan(file);
+  EXPECT_EQ(names(p),
+            (std::vector<std::string>{"p-branch-0-filter", "p-branch-0-subscriber", "big-filter",
+                                      "big-subscriber", "big-filter-dead-letter",
+                                      "big-subscriber-dead-letter"}));
+  const stage* filter = find(p, "big-filter");
+  const stage* subscriber = find(p, "big-subscriber");
+  ASSERT_TRUE(filter && subscriber);
+  EXPECT_EQ(filter->spec.inputs, std::vector<std::string>{t("b")});
+  EXPECT_EQ(filter->spec.output, t("b-trigger-big"));
+  EXPECT_EQ(filter->step_definition, R"(filter {"cesql":"INT(amount) > 100"})");
+  EXPECT_FALSE(filter->options.broker_reply);
+  EXPECT_EQ(subscriber->spec.inputs, std::vector<std::string>{t("b-trigger-big")});
+  EXPECT_EQ(subscriber->spec.output, t("b"));
+  EXPECT_TRUE(subscriber->options.broker_reply);
+  EXPECT_EQ(subscriber->spec.max_message_retries, 5);  // the Broker's delivery
+  EXPECT_EQ(subscriber->flow, "big");
+  EXPECT_EQ(p.routes, (std::vector<ingress_route>{{"shop", "b", "Broker", t("b")},
+                                                  {"default", "p", "Parallel", t("p")}}));
+}
+
 // What an embedded broker must have for the plan to run: every topic's namespace, a pattern's
 // too, and those of the dead letters, logs and sources' sinks.
 TEST(Plan, NamesTheNamespacesItsTopicsLiveIn) {
