@@ -159,6 +159,36 @@ struct trigger_spec {
   bool own_delivery = false;  // `delivery` was given
 };
 
+// `Channel` and `InMemoryChannel` (messaging.knative.dev/v1): a topic, persistent unless the
+// kind (or a Channel's channelTemplate) is InMemoryChannel, that Subscriptions read.
+struct channel_spec {
+  std::string name;
+  std::string ns;     // metadata.namespace: the ingress path /NS/NAME
+  std::string kind;   // as written: Channel or InMemoryChannel
+  location where;
+  std::string topic;  // expanded: `ingress` (shfn's own field) or the name, non-persistent:// for
+                      // an in-memory channel
+  std::optional<delivery_spec> delivery;  // the default of its Subscriptions
+
+  bool operator==(const channel_spec&) const = default;
+};
+
+// `Subscription`: every event of a channel goes to the subscriber, over a subscription of its
+// own; what the subscriber replies goes to `reply`.
+struct subscription_spec {
+  std::string name;
+  location where;
+  std::string channel;  // the Channel's name, as the `channel` ref gives it
+  std::string channel_kind;
+  location channel_where;
+  std::string channel_field;
+  std::string topic;  // resolved: the channel's topic
+  step_spec subscriber;
+  sink_spec reply;
+  delivery_spec delivery;  // the Subscription's, else (resolved) the Channel's, else the default
+  bool own_delivery = false;
+};
+
 std::string_view to_string(backoff_policy p);
 
 }  // namespace shfn::config

@@ -166,13 +166,12 @@ void read_sink_ref(const mapping& m, sink_spec& s) {
     m.get("kind")->error(fmt::format("a {} sends events and cannot receive them", r->kind));
     return;
   }
-  if (!names_a_function(r->kind) && r->kind != "Parallel" && r->kind != "Sequence" &&
-      r->kind != "Broker") {
-    const std::vector<std::string_view> kinds = {"Function", "Service", "Parallel", "Sequence",
-                                                 "Broker"};
+  const std::vector<std::string_view> kinds = {"Function", "Service", "Parallel",       "Sequence",
+                                               "Broker",   "Channel", "InMemoryChannel"};
+  if (std::find(kinds.begin(), kinds.end(), r->kind) == kinds.end() && !r->kind.empty()) {
     m.get("kind")->error(fmt::format(
-        "expected Function, Service, Parallel, Sequence or Broker (a document of this file), "
-        "got {}{}",
+        "expected Function, Service, Parallel, Sequence, Broker, Channel or InMemoryChannel (a "
+        "document of this file), got {}{}",
         quote(r->kind), did_you_mean(r->kind, kinds)));
     return;
   }

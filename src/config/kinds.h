@@ -49,6 +49,8 @@ void parse_sequence(const document& doc, first_pass& pass);
 void parse_cron_source(const document& doc, first_pass& pass);
 void parse_broker(const document& doc, first_pass& pass);
 void parse_trigger(const document& doc, first_pass& pass);
+void parse_channel(const document& doc, first_pass& pass);
+void parse_subscription(const document& doc, first_pass& pass);
 
 // The second pass: resolves every `ref` to the document it names (a sink's topic, a step's
 // Function), reports Functions without inputs that no flow runs, and flows that feed themselves.

@@ -18,6 +18,13 @@ std::string_view canonical_kind(std::string_view kind) {
   return kind == "Service" ? "Function" : kind;
 }
 
+// "a Channel", "an InMemoryChannel".
+std::string a(std::string_view kind) {
+  const bool vowel =
+      !kind.empty() && std::string_view("AEIOU").find(kind[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + std::string(kind);
+}
+
 // A channel a flow reads from, and how to name it in a message.
 struct channel {
   std::string topic;
@@ -33,6 +40,10 @@ class resolver {
     for (const auto& b : pass_.out.brokers) {
       ingresses_.emplace(b.name, b.ingress);
       brokers_.emplace(b.name, &b);
+    }
+    for (const auto& c : pass_.out.channels) {
+      ingresses_.emplace(c.name, c.topic);
+      channels_.emplace(c.name, &c);
     }
   }
 
@@ -58,6 +69,10 @@ class resolver {
       if (b.delivery) sink(b.delivery->dead_letter);
     }
     for (auto& t : pass_.out.triggers) trigger(t);
+    for (auto& c : pass_.out.channels) {
+      if (c.delivery) sink(c.delivery->dead_letter);
+    }
+    for (auto& s : pass_.out.subscriptions) subscription(s);
     functions_without_inputs();
     for (const auto& p : pass_.out.parallels) no_loops(p);
     for (const auto& s : pass_.out.sequences) no_loops(s);
@@ -122,23 +137,49 @@ class resolver {
     if (!t.own_delivery && b->second->delivery) t.delivery = *b->second->delivery;
   }
 
+  // A Subscription's channel gives it its topic and, unless it has its own, its delivery.
+  void subscription(subscription_spec& s) {
+    step(s.subscriber, "subscriber");
+    sink(s.reply);
+    if (s.own_delivery) sink(s.delivery.dead_letter);
+    if (s.channel.empty()) return;
+    auto c = channels_.find(s.channel);
+    if (c == channels_.end()) {
+      std::vector<std::string_view> names;
+      for (const auto& [name, channel] : channels_) names.push_back(name);
+      diags_.error(s.channel_where, s.channel_field,
+                   fmt::format("no Channel or InMemoryChannel named \"{}\" in this file{}",
+                               s.channel, did_you_mean(s.channel, names)));
+      return;
+    }
+    if (!s.channel_kind.empty() && s.channel_kind != c->second->kind) {
+      diags_.error(
+          s.channel_where, s.channel_field,
+          fmt::format("\"{}\" is {}, not {}", s.channel, a(c->second->kind), a(s.channel_kind)));
+      return;
+    }
+    s.topic = c->second->topic;
+    if (!s.own_delivery && c->second->delivery) s.delivery = *c->second->delivery;
+  }
+
   void sink(sink_spec& s) {
     if (s.ref.empty()) return;
     const std::string* kind = kind_of(s.ref);
     if (!kind) {
       const std::string_view wanted = canonical_kind(s.ref_kind);
-      const auto candidates = wanted.empty()
-                                  ? names_of({"Function", "Parallel", "Sequence", "Broker"})
-                                  : names_of({wanted});
-      diags_.error(s.where, s.field,
-                   fmt::format("no {} named \"{}\" in this file{}",
-                               wanted.empty() ? "Function, Parallel, Sequence or Broker" : wanted,
-                               s.ref, did_you_mean(s.ref, candidates)));
+      const auto candidates = wanted.empty() ? names_of({"Function", "Parallel", "Sequence",
+                                                         "Broker", "Channel", "InMemoryChannel"})
+                                             : names_of({wanted});
+      diags_.error(
+          s.where, s.field,
+          fmt::format("no {} named \"{}\" in this file{}",
+                      wanted.empty() ? "Function, Parallel, Sequence, Broker or Channel" : wanted,
+                      s.ref, did_you_mean(s.ref, candidates)));
       return;
     }
     if (!s.ref_kind.empty() && canonical_kind(s.ref_kind) != *kind) {
       diags_.error(s.where, s.field,
-                   fmt::format("\"{}\" is a {}, not a {}", s.ref, *kind, s.ref_kind));
+                   fmt::format("\"{}\" is {}, not {}", s.ref, a(*kind), a(s.ref_kind)));
       return;
     }
     if (is_cron_kind(*kind)) {
@@ -262,6 +303,7 @@ class resolver {
   std::map<std::string, std::string, std::less<>> ingresses_;  // Parallel/Sequence/Broker ->
                                                                // its ingress topic
   std::map<std::string, const broker_spec*, std::less<>> brokers_;
+  std::map<std::string, const channel_spec*, std::less<>> channels_;
   std::set<std::string, std::less<>> run_as_steps_;  // Functions that flows run
 };
 

@@ -24,10 +24,12 @@ struct kind_entry {
 
 // PingSource and CronJobSource are Knative's cron sources: the same parser, other defaults.
 constexpr kind_entry kinds[] = {
-    {"Function", parse_function},      {"Parallel", parse_parallel},
-    {"Sequence", parse_sequence},      {"CronSource", parse_cron_source},
-    {"PingSource", parse_cron_source}, {"CronJobSource", parse_cron_source},
-    {"Broker", parse_broker, true},    {"Trigger", parse_trigger},
+    {"Function", parse_function},         {"Parallel", parse_parallel},
+    {"Sequence", parse_sequence},         {"CronSource", parse_cron_source},
+    {"PingSource", parse_cron_source},    {"CronJobSource", parse_cron_source},
+    {"Broker", parse_broker, true},       {"Trigger", parse_trigger},
+    {"Channel", parse_channel, true},     {"InMemoryChannel", parse_channel, true},
+    {"Subscription", parse_subscription},
 };
 
 // Kubernetes' DNS label (RFC 1123): the name will name StatefulSets and Services.
@@ -205,6 +207,8 @@ std::vector<flow_document> flow_documents(const spec_file& spec) {
   for (const auto& c : spec.cron_sources) out.push_back({c.where, c.name, c.kind});
   for (const auto& b : spec.brokers) out.push_back({b.where, b.name, "Broker"});
   for (const auto& t : spec.triggers) out.push_back({t.where, t.name, "Trigger"});
+  for (const auto& c : spec.channels) out.push_back({c.where, c.name, c.kind});
+  for (const auto& s : spec.subscriptions) out.push_back({s.where, s.name, "Subscription"});
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::pair(a.where.line, a.where.column) < std::pair(b.where.line, b.where.column);
   });

@@ -25,6 +25,8 @@ struct spec_file {
   std::vector<cron_source_spec> cron_sources;  // CronSource, PingSource and CronJobSource
   std::vector<broker_spec> brokers;
   std::vector<trigger_spec> triggers;
+  std::vector<channel_spec> channels;  // Channel and InMemoryChannel
+  std::vector<subscription_spec> subscriptions;
 };
 
 // A flow document of a file: where it is, its name and its kind as written.

@@ -59,6 +59,10 @@ class planner {
       if (selected(t.name) || selected(t.broker)) add_trigger(t);
       add_sink_stages();
     }
+    for (const auto& s : file_.subscriptions) {
+      if (selected(s.name) || selected(s.channel)) add_subscription(s);
+      add_sink_stages();
+    }
     add_routes();
     return std::move(out_);
   }
@@ -137,6 +141,18 @@ class planner {
     out_.stages.back().options.broker_reply = true;
   }
 
+  // A Subscription is one stage: the channel's events, over a subscription named after it, to
+  // its subscriber, and the replies to its reply.
+  void add_subscription(const config::subscription_spec& s) {
+    add_stage({.flow = s.name,
+               .name = s.name,
+               .input = s.topic,
+               .output = sink_topic(s.reply, s.name, s.name + "-reply",
+                                    s.topic + "-" + s.name + "-reply"),
+               .step = &s.subscriber,
+               .delivery = &s.delivery});
+  }
+
   void add_routes() {
     for (const auto& b : file_.brokers)
       if (selected(b.name)) out_.routes.push_back({b.ns, b.name, "Broker", b.ingress});
@@ -144,6 +160,8 @@ class planner {
       if (selected(p.name)) out_.routes.push_back({p.ns, p.name, "Parallel", p.ingress});
     for (const auto& s : file_.sequences)
       if (selected(s.name)) out_.routes.push_back({s.ns, s.name, "Sequence", s.ingress});
+    for (const auto& c : file_.channels)
+      if (selected(c.name)) out_.routes.push_back({c.ns, c.name, c.kind, c.topic});
   }
 
   void add_source(config::cron_source_spec c) {

@@ -10,6 +10,7 @@
 //   Sequence S (ingress I), step i:  topic_i --[S-step-i]--> topic_{i+1}, the last: S's reply
 //   Trigger T of Broker B (ingress I):
 //     I --[T-filter: its filters, or pass-all]--> I-trigger-T --[T-subscriber]--> I (replies)
+//   Subscription S of Channel C (topic I):  I --[S]--> S's reply
 //   a `uri` or `display` sink (reply, sink, deadLetterSink) D, fed by stage X:
 //     X --> X's topic for it (I-reply, I-branch-i-reply, <stage>-dead-letter, <source>-sink)
 //       --[its sink stage]--> D
@@ -46,10 +47,10 @@ struct stage {
 };
 
 // Where the HTTP ingress (flow/ingress.h) sends what is POSTed to /NS/NAME: the topic of a
-// Broker, a Parallel or a Sequence.
+// Broker, a Parallel, a Sequence or a channel.
 struct ingress_route {
   std::string ns, name;
-  std::string kind;  // "Broker", "Parallel", "Sequence"
+  std::string kind;  // "Broker", "Parallel", "Sequence", "Channel", "InMemoryChannel"
   std::string topic;
   bool operator==(const ingress_route&) const = default;
 };

@@ -233,3 +233,34 @@ def test_no_event_answered_202_is_lost_when_killed(make_spec, runtimes, sink):
     start(runtimes, spec)
     wait_for(lambda: set(accepted) <= {e["id"] for e in sink.at("/kept")}, timeout=60,
              what=f"all {len(accepted)} accepted events delivered")
+
+
+def test_a_channels_subscriptions_each_get_every_event(make_spec, runtimes, sink):
+    text = f"""apiVersion: messaging.knative.dev/v1
+kind: Channel
+metadata: {{name: orders}}
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata: {{name: audit}}
+spec:
+  channel: {{apiVersion: messaging.knative.dev/v1, kind: Channel, name: orders}}
+  subscriber: {{uri: '{sink.url}/audit'}}
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata: {{name: shout}}
+spec:
+  channel: {{apiVersion: messaging.knative.dev/v1, kind: Channel, name: orders}}
+  subscriber: {{command: "tr a-z A-Z"}}
+  reply: {{uri: '{sink.url}/loud'}}
+"""
+    spec = make_spec(text=text, topics=["orders"])
+    rt = start(runtimes, spec)
+    for n in ("one", "two"):
+        event = CloudEvent({"id": n, "type": "order", "source": "/shop"}, f"order {n}")
+        assert send(rt, "/default/" + spec.topic("orders"), event)[0] == 202
+    wait_for(lambda: len(sink.at("/audit")) == 2 and len(sink.at("/loud")) == 2,
+             what="both subscriptions' deliveries")
+    assert sorted(e.data for e in sink.at("/audit")) == ["order one", "order two"]
+    assert sorted(e.data for e in sink.at("/loud")) == ["ORDER ONE", "ORDER TWO"]

@@ -142,5 +142,49 @@ spec:
   EXPECT_EQ(f.cron_sources[0].sink.topic, "persistent://public/default/b");
 }
 
+TEST(broker_test, channels_and_subscriptions) {
+  const spec_file f = load_ok(R"(apiVersion: messaging.knative.dev/v1
+kind: InMemoryChannel
+metadata: {name: fast}
+---
+apiVersion: messaging.knative.dev/v1
+kind: Channel
+metadata: {name: kept, namespace: team}
+spec:
+  channelTemplate: {apiVersion: messaging.knative.dev/v1, kind: PersistentChannel}
+  delivery: {retry: 9}
+---
+apiVersion: messaging.knative.dev/v1
+kind: Subscription
+metadata: {name: s1}
+spec:
+  channel: {apiVersion: messaging.knative.dev/v1, kind: Channel, name: kept}
+  subscriber: {command: cat}
+  reply: {ref: {kind: InMemoryChannel, name: fast}}
+)");
+  ASSERT_EQ(f.channels.size(), 2u);
+  EXPECT_EQ(f.channels[0].topic, "non-persistent://public/default/fast");
+  EXPECT_EQ(f.channels[1].topic, "persistent://public/default/kept");
+  EXPECT_EQ(f.channels[1].ns, "team");
+  ASSERT_EQ(f.subscriptions.size(), 1u);
+  EXPECT_EQ(f.subscriptions[0].topic, "persistent://public/default/kept");
+  EXPECT_EQ(f.subscriptions[0].reply.topic, "non-persistent://public/default/fast");
+  EXPECT_EQ(f.subscriptions[0].delivery.retry, 9);  // the Channel's
+  EXPECT_THAT(errors_of(R"(kind: InMemoryChannel
+metadata: {name: c}
+spec: {ingress: "persistent://public/default/c"}
+---
+kind: Subscription
+metadata: {name: s}
+spec:
+  channel: {kind: Channel, name: c}
+  subscriber: {uri: "http://127.0.0.1:9/"}
+)"),
+              ElementsAre("f.yaml:3:17: c.spec.ingress: an in-memory channel's topic is "
+                          "non-persistent://",
+                          "f.yaml:8:34: s.spec.channel.name: \"c\" is an InMemoryChannel, not a "
+                          "Channel"));
+}
+
 }  // namespace
 }  // namespace shfn::config

@@ -715,8 +715,8 @@ TEST(flow_test, sink_errors) {
                           "file"));
   EXPECT_THAT(errors_of(reply("{ref: {kind: Sequense, name: x}}")),
               ElementsAre("f.yaml:7:23: p.spec.reply.ref.kind: expected Function, Service, "
-                          "Parallel, Sequence or Broker (a document of this file), got "
-                          "\"Sequense\" (did you mean \"Sequence\"?)"));
+                          "Parallel, Sequence, Broker, Channel or InMemoryChannel (a document of "
+                          "this file), got \"Sequense\" (did you mean \"Sequence\"?)"));
   EXPECT_THAT(errors_of(reply("{ref: {kind: PingSource, name: x}}")),
               ElementsAre("f.yaml:7:23: p.spec.reply.ref.kind: a PingSource sends events and "
                           "cannot receive them"));
@@ -850,8 +850,8 @@ TEST(flow_test, sink_ref_errors) {
   EXPECT_THAT(errors_of(reply("{name: seq}")), ElementsAre());
   EXPECT_THAT(
       errors_of(reply("{name: sek}")),
-      ElementsAre("f.yaml:19:23: p.spec.reply.ref: no Function, Parallel, Sequence or Broker "
-                  "named \"sek\" in this file (did you mean \"seq\"?)"));
+      ElementsAre("f.yaml:19:23: p.spec.reply.ref: no Function, Parallel, Sequence, Broker or "
+                  "Channel named \"sek\" in this file (did you mean \"seq\"?)"));
   EXPECT_THAT(errors_of(reply("{kind: Parallel, name: sequ}")),
               ElementsAre("f.yaml:19:39: p.spec.reply.ref: no Parallel named \"sequ\" in this "
                           "file"));

@@ -148,7 +148,8 @@ spec:
 }
 
 TEST(spec_test, unknown_top_level_and_metadata_fields) {
-  EXPECT_THAT(errors_of(R"(apiVersion: v1
+  EXPECT_THAT(
+      errors_of(R"(apiVersion: v1
 kind: Function
 metadata:
   name: x
@@ -156,16 +157,16 @@ metadata:
 specs:
   command: cat
 )"),
-              ElementsAre("f.yaml:1:1: x.spec: required field is missing",
-                          "f.yaml:5:3: x.metadata.namspace: unknown field (did you mean \"namespace\"?)",
-                          "f.yaml:6:1: x.specs: unknown field (did you mean \"spec\"?)"));
+      ElementsAre("f.yaml:1:1: x.spec: required field is missing",
+                  "f.yaml:5:3: x.metadata.namspace: unknown field (did you mean \"namespace\"?)",
+                  "f.yaml:6:1: x.specs: unknown field (did you mean \"spec\"?)"));
 }
 
 TEST(spec_test, every_kind_of_the_design_has_a_parser) {
   // Once "not supported yet"; each kind now reads its spec (and reports unknown fields in it).
-  for (const std::string& kind :
-       std::vector<std::string>{"Parallel", "Sequence", "CronSource", "PingSource", "CronJobSource",
-                                "Broker", "Trigger"}) {
+  for (const std::string& kind : std::vector<std::string>{
+           "Parallel", "Sequence", "CronSource", "PingSource", "CronJobSource", "Broker", "Trigger",
+           "Channel", "InMemoryChannel", "Subscription"}) {
     EXPECT_THAT(errors_of("apiVersion: flows.knative.dev/v1\nkind: " + kind +
                           "\nmetadata:\n  name: flow\nspec:\n  anything: goes\n"),
                 ::testing::Contains("f.yaml:6:3: flow.spec.anything: unknown field"))
@@ -176,7 +177,7 @@ TEST(spec_test, every_kind_of_the_design_has_a_parser) {
 TEST(spec_test, unknown_kind_suggests_a_close_one) {
   const std::string supported =
       "; supported: Function, Parallel, Sequence, CronSource, PingSource, CronJobSource, "
-      "Broker, Trigger";
+      "Broker, Trigger, Channel, InMemoryChannel, Subscription";
   EXPECT_THAT(errors_of("kind: Fucntion\nmetadata:\n  name: x\nspec: {}\n"),
               ElementsAre("f.yaml:1:7: x.kind: unknown kind \"Fucntion\" (did you mean "
                           "\"Function\"?)" +
