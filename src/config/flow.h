@@ -32,7 +32,8 @@ struct sink_spec {
   enum class kind { none, topic, uri, display };
   kind type = kind::none;
   std::string topic;     // kind::topic: expanded (persistent://... or non-persistent://...)
-  std::string uri;       // kind::uri: an absolute http:// URL
+  std::string uri;       // kind::uri: an absolute http:// or https:// URL
+  std::string ca_certs;  // kind::uri over https: Knative's CACerts (PEM); empty: the system's
   std::string ref;       // the name the ref gave ("" for topic/uri/display), for messages
   std::string ref_kind;  // the kind the ref gave, as written ("Service", "Parallel"); may be ""
   location where;        // of what the sink was given as: its topic, uri, builtin or ref name
@@ -63,7 +64,9 @@ struct step_spec {
   std::string ref_kind;           // kind::function: the kind the ref gave ("Service"); may be ""
   std::vector<std::string> argv;  // kind::command (built as function_spec::argv is; $0 is the
                                   // flow's name and the step's role: "odd-even-branch-0-filter")
-  std::string uri;                // kind::uri
+  std::string uri;                // kind::uri: http:// or https://
+  std::string ca_certs;           // kind::uri over https: Knative's CACerts (PEM); empty: the
+                                  // system's CAs
   nlohmann::json attributes;      // kind::attributes: the filter read (event::as_json), in the
                                   // shape event::parse_filter reads ({"exact": {"type": "x"}})
   location where;                 // of what the step was given as (its ref name, command, ...)

@@ -29,8 +29,8 @@ constexpr event::filter_rules spec_filter_rules{.allow_empty = false};
 const std::vector<std::string_view> ref_keys = {"apiVersion", "kind", "name", "namespace"};
 // `apiVersion`, `kind`, `name` and `namespace` directly in a sink are Knative's older
 // ObjectReference form (v1alpha1 sources and flows), read as a ref.
-const std::vector<std::string_view> sink_keys = {"topic",      "ref",  "uri",  "builtin",
-                                                 "apiVersion", "kind", "name", "namespace"};
+const std::vector<std::string_view> sink_keys = {
+    "topic", "ref", "uri", "builtin", "CACerts", "apiVersion", "kind", "name", "namespace"};
 
 std::string_view role_name(role r) {
   return r == role::filter ? "filter" : r == role::subscriber ? "subscriber" : "step";
@@ -89,15 +89,14 @@ std::optional<std::string> authority_problem(std::string_view authority) {
   return std::nullopt;
 }
 
-// An absolute http:// URL: the runtime POSTs events to it. TLS would need certificates and
-// their configuration, which nothing provides yet.
+// An absolute http:// or https:// URL: the runtime POSTs events to it.
 std::optional<std::string> uri_problem(std::string_view u) {
   const auto scheme_end = u.find("://");
   const std::string scheme =
       scheme_end == std::string_view::npos ? "" : std::string(u.substr(0, scheme_end));
-  if (iequals(scheme, "https")) return "TLS is not supported for uri yet: use an http:// URL";
-  if (!iequals(scheme, "http"))
-    return "expected an absolute http:// URL (http://HOST[:PORT]/PATH), got " + quote(u);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https"))
+    return "expected an absolute http:// or https:// URL (https://HOST[:PORT]/PATH), got " +
+           quote(u);
   if (std::any_of(u.begin(), u.end(),
                   [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; }))
     return "invalid uri " + quote(u) + ": spaces and control characters must be escaped";
@@ -115,6 +114,24 @@ std::optional<std::string> read_uri(const field& f) {
     return std::nullopt;
   }
   return text;
+}
+
+// Knative Destination's `CACerts`: the PEM certificates an https `uri` must chain to, beside it.
+// Checked for PEM's shape here; OpenSSL reads them when the step is made.
+void read_ca_certs(const mapping& m, std::string_view uri, std::string& out) {
+  auto v = m.get("CACerts");
+  if (!v) return;
+  auto text = v->as_string();
+  if (!text) return;
+  if (!iequals(uri.substr(0, 8), "https://")) {
+    v->error(
+        "CACerts goes with an https:// uri: it says which CAs the server's certificate "
+        "must chain to");
+  } else if (text->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    v->error("expected PEM certificates (-----BEGIN CERTIFICATE----- ...)");
+  } else {
+    out = *text;
+  }
 }
 
 // ---- refs ----------------------------------------------------------------------------------
@@ -196,9 +213,16 @@ std::optional<std::chrono::milliseconds> read_duration(const field& f) {
 
 // ---- STEP ----------------------------------------------------------------------------------
 
-std::vector<std::string_view> step_keys(bool with_delivery) {
+// What a STEP is given as (one of them), then what may come beside it.
+std::vector<std::string_view> step_kinds() {
   std::vector<std::string_view> keys = {"ref", "command", "uri", "builtin"};
   keys.insert(keys.end(), std::begin(event::filter_dialects), std::end(event::filter_dialects));
+  return keys;
+}
+
+std::vector<std::string_view> step_keys(bool with_delivery) {
+  std::vector<std::string_view> keys = step_kinds();
+  keys.push_back("CACerts");
   if (with_delivery) keys.push_back("delivery");
   return keys;
 }
@@ -228,7 +252,7 @@ step_spec read_step(const mapping& m, role r, const std::string& command_name) {
   st.where = m.self().where();
   st.field = m.self().path();
   std::vector<std::pair<std::string_view, field>> given;
-  for (std::string_view key : step_keys(false))
+  for (std::string_view key : step_kinds())
     if (auto v = m.get(key)) given.emplace_back(key, *v);
   if (given.empty()) {
     m.error(r == role::filter ? "expected one of ref, command, uri or an attribute filter (exact, "
@@ -245,6 +269,7 @@ step_spec read_step(const mapping& m, role r, const std::string& command_name) {
       st.type = step_spec::kind::attributes;
       st.attributes = event::as_json(*f);
     }
+    read_ca_certs(m, "", st.ca_certs);
     return st;
   }
   if (given.size() > 1) {
@@ -286,6 +311,7 @@ step_spec read_step(const mapping& m, role r, const std::string& command_name) {
   } else {
     value.error("attribute filters can only filter: " + what_it_may_be(r));
   }
+  read_ca_certs(m, st.type == step_spec::kind::uri ? st.uri : "", st.ca_certs);
   return st;
 }
 
@@ -340,6 +366,7 @@ sink_spec read_sink(const field& f) {
   } else if (value.as_choice<builtin>(builtins)) {
     s.type = sink_spec::kind::display;
   }
+  read_ca_certs(*m, s.type == sink_spec::kind::uri ? s.uri : "", s.ca_certs);
   return s;
 }
 

@@ -188,6 +188,7 @@ class planner {
     step_spec& step = owned_steps_.emplace_back();
     step.type = sink.type == sink_spec::kind::uri ? step_spec::kind::uri : step_spec::kind::display;
     step.uri = sink.uri;
+    step.ca_certs = sink.ca_certs;
     step.where = sink.where;
     step.field = sink.field;
     add_stage({.flow = flow,
@@ -256,7 +257,7 @@ class planner {
       case step_spec::kind::command:
         return nullptr;  // the spec's command
       case step_spec::kind::uri:
-        return uri_step(st.uri, d.timeout);
+        return uri_step(st.uri, d.timeout, st.ca_certs);
       case step_spec::kind::attributes: {
         auto f = event::parse_filter(st.attributes);
         return attribute_filter_step(f ? std::move(*f) : event::filter{});
@@ -273,7 +274,8 @@ class planner {
       case step_spec::kind::command:
         return "";
       case step_spec::kind::uri:
-        return fmt::format("uri {} {}ms", st.uri, d.timeout.count());
+        return fmt::format("uri {} {}ms{}", st.uri, d.timeout.count(),
+                           st.ca_certs.empty() ? "" : " CACerts " + st.ca_certs);
       case step_spec::kind::attributes:
         return "filter " + st.attributes.dump();
       case step_spec::kind::display:

@@ -46,21 +46,31 @@ class attribute_filter final : public step {
 
 class uri_subscriber final : public step {
  public:
-  uri_subscriber(std::string uri, std::chrono::milliseconds timeout)
-      : uri_(std::move(uri)), timeout_(timeout) {}
+  // Over https, whom to trust is settled once: `ca_certs`, else the system's CAs.
+  uri_subscriber(std::string uri, std::chrono::milliseconds timeout, std::string_view ca_certs)
+      : uri_(std::move(uri)), timeout_(timeout) {
+    auto url = http::parse_http_url(uri_);
+    if (!url || !url->https) return;
+    auto tls = http::client_tls_context(ca_certs);
+    if (tls)
+      tls_ = std::move(*tls);
+    else
+      tls_problem_ = tls.error();
+  }
 
   awaitable<step_result> run(const client::message*, event::cloud_event e) override {
     step_result r;
     auto url = http::parse_http_url(uri_);
-    if (!url) {  // the config checked it: only a bug gets here
-      r.outcome = failed("invalid uri " + uri_ + ": " + url.error().message());
+    if (!url || !tls_problem_.empty()) {  // the config checked them: only a bug gets here
+      r.outcome =
+          failed("cannot POST to " + uri_ + ": " + (url ? tls_problem_ : url.error().message()));
       r.permanent = true;
       co_return r;
     }
     event::http_message request = event::to_http(e);
     http::header_fields headers(request.headers.begin(), request.headers.end());
     std::string body(request.body.begin(), request.body.end());
-    const http::http_client_limits limits{.timeout = timeout_};
+    const http::http_client_limits limits{.timeout = timeout_, .tls = tls_};
     auto reply = co_await http::post(std::move(*url), std::move(headers), std::move(body), limits);
     if (!reply) {
       r.outcome = failed("POST " + uri_ + ": " + reply.error().message());
@@ -112,6 +122,8 @@ class uri_subscriber final : public step {
 
   const std::string uri_;
   const std::chrono::milliseconds timeout_;
+  std::shared_ptr<asio::ssl::context> tls_;
+  std::string tls_problem_;
 };
 
 class display_subscriber final : public step {
@@ -133,8 +145,9 @@ std::unique_ptr<step> attribute_filter_step(event::filter f) {
   return std::make_unique<attribute_filter>(std::move(f));
 }
 
-std::unique_ptr<step> uri_step(std::string uri, std::chrono::milliseconds timeout) {
-  return std::make_unique<uri_subscriber>(std::move(uri), timeout);
+std::unique_ptr<step> uri_step(std::string uri, std::chrono::milliseconds timeout,
+                               std::string_view ca_certs) {
+  return std::make_unique<uri_subscriber>(std::move(uri), timeout, ca_certs);
 }
 
 std::unique_ptr<step> display_step(display_printer print) {

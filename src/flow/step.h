@@ -26,8 +26,11 @@ std::unique_ptr<step> attribute_filter_step(event::filter f);
 // that body as its data and the response's Content-Type). 2xx with an empty body: no reply.
 // 408, 429, 5xx and network errors or timeouts fail and are retried by the delivery policy;
 // any other status fails for good (`permanent`: to the dead letter at once, as Knative does).
-// `timeout` bounds each attempt.
-std::unique_ptr<step> uri_step(std::string uri, std::chrono::milliseconds timeout);
+// `timeout` bounds each attempt. An https uri's server must present a certificate that chains to
+// `ca_certs` (PEM; empty: the system's CAs) and names its host; one that does not fails for good
+// (OpenSSL's reason, "certificate verify failed", in the log and the stage's lastError).
+std::unique_ptr<step> uri_step(std::string uri, std::chrono::milliseconds timeout,
+                               std::string_view ca_certs = {});
 
 // Prints each event as Knative's event-display does (event/display.h) through `print`, which
 // writes one whole block; no reply.

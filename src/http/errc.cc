@@ -1,5 +1,6 @@
 #include "http/errc.h"
 
+#include <asio/ssl/error.hpp>
 #include <string>
 
 namespace shfn::http {
@@ -11,9 +12,7 @@ class client_category_impl final : public std::error_category {
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
       case errc::invalid_url:
-        return "invalid HTTP URL (expected http://host[:port][/path][?query])";
-      case errc::https_not_supported:
-        return "https is not supported yet";
+        return "invalid HTTP URL (expected http[s]://host[:port][/path][?query])";
       case errc::invalid_request_header:
         return "invalid request header (bad name or value, or one the client sets itself: "
                "Host, Content-Length, Transfer-Encoding, Connection)";
@@ -50,13 +49,13 @@ bool is_retryable(std::error_code ec) {
   if (ec.category() == client_category()) {
     switch (static_cast<errc>(ec.value())) {
       case errc::invalid_url:
-      case errc::https_not_supported:
       case errc::invalid_request_header:
         return false;
       default:
         return true;
     }
   }
+  if (ec.category() == asio::error::get_ssl_category()) return false;
   // The operating system's: refused, reset, unreachable, host not found (the name may resolve
   // once a pod is up), out of descriptors. All of the moment.
   return true;

@@ -13,8 +13,7 @@
 namespace shfn::http {
 
 enum class errc {
-  invalid_url = 1,          // not http://host[:port][/path][?query]
-  https_not_supported,      // an https:// URL
+  invalid_url = 1,          // not http[s]://host[:port][/path][?query]
   invalid_request_header,   // a header name or value that cannot be sent, or one the client owns
   timeout_connecting,       // the deadline passed while resolving the host or connecting
   timeout_sending,          // ... while writing the request
@@ -32,8 +31,9 @@ inline std::error_code make_error_code(errc e) {
 }
 
 // True for the errors a later attempt may not see (timeouts, the network, the server's
-// answer); false for the caller's own mistakes (errc::invalid_url, https_not_supported,
-// invalid_request_header).
+// answer); false for the caller's own mistakes (errc::invalid_url, invalid_request_header) and
+// for a TLS handshake that OpenSSL refused (an untrusted certificate, a name that does not match,
+// no common protocol): what the server presents does not change from one attempt to the next.
 bool is_retryable(std::error_code ec);
 
 // What a response status means for delivery, as Knative's dispatcher reads it (see README).

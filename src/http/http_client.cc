@@ -8,6 +8,7 @@
 #include <asio/detached.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -38,8 +39,8 @@ bool is_host_char(char c) {
 }
 
 // The port after "host:", or nullopt; an empty one is the default (RFC 3986 allows "host:").
-std::optional<std::uint16_t> parse_port(std::string_view s) {
-  if (s.empty()) return 80;
+std::optional<std::uint16_t> parse_port(std::string_view s, std::uint16_t default_port) {
+  if (s.empty()) return default_port;
   if (s.size() > 5 || !std::ranges::all_of(s, [](char c) { return c >= '0' && c <= '9'; })) {
     return std::nullopt;
   }
@@ -73,9 +74,26 @@ enum class phase { connecting, sending, receiving };
 
 // One request's connection and deadline. The deadline's handler holds it weakly and closes the
 // socket, which completes whatever operation is pending on it with an error; `timed_out` then
-// tells that error apart from the network's.
+// tells that error apart from the network's. Over https, `tls` runs on the socket (its
+// next_layer), and reads and writes go through it.
 struct exchange {
-  explicit exchange(const asio::any_io_executor& ex) : socket(ex), deadline(ex) {}
+  exchange(const asio::any_io_executor& ex, asio::ssl::context* tls_context)
+      : socket(ex), deadline(ex) {
+    if (tls_context != nullptr) {
+      tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket, *tls_context);
+    }
+  }
+
+  template <class Buffers>
+  awaitable<std::size_t> write(const Buffers& buffers, std::error_code& ec) {
+    if (tls) co_return co_await asio::async_write(*tls, buffers, redirect_error(use_awaitable, ec));
+    co_return co_await asio::async_write(socket, buffers, redirect_error(use_awaitable, ec));
+  }
+
+  awaitable<std::size_t> read_some(asio::mutable_buffer into, std::error_code& ec) {
+    if (tls) co_return co_await tls->async_read_some(into, redirect_error(use_awaitable, ec));
+    co_return co_await socket.async_read_some(into, redirect_error(use_awaitable, ec));
+  }
 
   static void arm(const std::shared_ptr<exchange>& x, clock::time_point at) {
     x->deadline.expires_at(at);
@@ -94,9 +112,26 @@ struct exchange {
   }
 
   tcp::socket socket;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls;
   asio::steady_timer deadline;
   bool timed_out = false;
 };
+
+// Over https: the handshake, the host as SNI, the certificate checked against the context's CAs
+// and the host.
+awaitable<result<void>> start_tls(std::shared_ptr<exchange> x, std::string host) {
+  std::error_code not_literal;
+  (void)asio::ip::make_address(host, not_literal);
+  if (not_literal) SSL_set_tlsext_host_name(x->tls->native_handle(), host.c_str());
+  x->tls->set_verify_mode(asio::ssl::verify_peer);
+  x->tls->set_verify_callback(asio::ssl::host_name_verification(host));
+  std::error_code ec;
+  co_await x->tls->async_handshake(asio::ssl::stream_base::client,
+                                   redirect_error(use_awaitable, ec));
+  if (x->timed_out) co_return fail(errc::timeout_connecting);
+  if (ec) co_return fail(ec);
+  co_return result<void>{};
+}
 
 // A name lookup, shared between the request, which may stop waiting for it, and the coroutine
 // that runs it, which cannot stop getaddrinfo and so finishes on its own.
@@ -165,8 +200,9 @@ awaitable<result<http_reply>> receive(std::shared_ptr<exchange> x, http_client_l
   std::array<char, read_chunk> chunk{};
   while (true) {
     std::error_code ec;
-    const std::size_t n =
-        co_await x->socket.async_read_some(asio::buffer(chunk), redirect_error(use_awaitable, ec));
+    const std::size_t n = co_await x->read_some(asio::buffer(chunk), ec);
+    // A server that closes without TLS's close_notify ends its body as a plain close does.
+    if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
     if (n > 0) {
       auto complete = parser.feed(std::string_view(chunk.data(), n));
       if (!complete) co_return fail(complete.error());
@@ -189,26 +225,39 @@ awaitable<result<http_reply>> receive(std::shared_ptr<exchange> x, http_client_l
 
 std::string http_url::host_header() const {
   std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != 80) out += ":" + std::to_string(port);
+  if (port != (https ? 443 : 80)) out += ":" + std::to_string(port);
   return out;
 }
 
 std::string http_url::str() const {
-  return "http://" + host_header() + target;
+  return (https ? "https://" : "http://") + host_header() + target;
+}
+
+tl::expected<std::shared_ptr<asio::ssl::context>, std::string> client_tls_context(
+    std::string_view ca_pem) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  std::error_code ec;
+  if (ca_pem.empty()) {
+    context->set_default_verify_paths(ec);
+    if (ec) return tl::unexpected("cannot load the system's CA certificates: " + ec.message());
+  } else {
+    context->add_certificate_authority(asio::buffer(ca_pem.data(), ca_pem.size()), ec);
+    if (ec) return tl::unexpected("CACerts: not a PEM certificate: " + ec.message());
+  }
+  return context;
 }
 
 result<http_url> parse_http_url(std::string_view url) {
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) return fail(errc::invalid_url);
   const std::string scheme = ascii_lower(url.substr(0, scheme_end));
-  if (scheme == "https") return fail(errc::https_not_supported);
-  if (scheme != "http") return fail(errc::invalid_url);
+  if (scheme != "http" && scheme != "https") return fail(errc::invalid_url);
   std::string_view rest = url.substr(scheme_end + 3);
   const auto authority_end = std::min(rest.find_first_of("/?#"), rest.size());
   const std::string_view authority = rest.substr(0, authority_end);
   std::string_view target = rest.substr(authority_end);
 
-  http_url out;
+  http_url out{.https = scheme == "https"};
   std::string_view port;
   if (authority.starts_with('[')) {
     const auto close = authority.find(']');
@@ -228,7 +277,7 @@ result<http_url> parse_http_url(std::string_view url) {
       return fail(errc::invalid_url);
     }
   }
-  auto number = parse_port(port);
+  auto number = parse_port(port, out.https ? 443 : 80);
   if (!number) return fail(errc::invalid_url);
   out.port = *number;
 
@@ -253,16 +302,27 @@ awaitable<result<http_reply>> request(std::string method, http_url url, header_f
   }
   auto head = request_head(method, url, headers, body.size());
   if (!head) co_return fail(head.error());
+  std::shared_ptr<asio::ssl::context> tls = limits.tls;
+  if (url.https && !tls) {
+    auto made = client_tls_context();
+    if (!made) co_return fail(asio::error::make_error_code(asio::error::no_recovery));
+    tls = std::move(*made);
+  }
   const clock::time_point deadline = clock::now() + limits.timeout;
-  auto x = std::make_shared<exchange>(co_await asio::this_coro::executor);
+  auto x = std::make_shared<exchange>(co_await asio::this_coro::executor,
+                                      url.https ? tls.get() : nullptr);
   exchange::arm(x, deadline);
 
   auto connected = co_await connect(x, url.host, url.port, deadline);
   if (!connected) co_return fail(connected.error());
+  if (x->tls) {
+    auto secured = co_await start_tls(x, url.host);
+    if (!secured) co_return fail(secured.error());
+  }
 
   std::error_code write_error;
   const std::array<asio::const_buffer, 2> request{asio::buffer(*head), asio::buffer(body)};
-  co_await asio::async_write(x->socket, request, redirect_error(use_awaitable, write_error));
+  co_await x->write(request, write_error);
   if (x->timed_out) co_return fail(errc::timeout_sending);
 
   auto reply = co_await receive(x, limits, write_error);

@@ -1,7 +1,13 @@
 #pragma once
-// An HTTP/1.1 client on Asio for `uri` subscribers (and the CLI's admin calls): one request per call (CloudEvents binary mode
-// is the caller's business: it passes the ce-* headers and the data), one connection per request
-// ("Connection: close"; no reuse, no pipelining), plain http:// only.
+// An HTTP/1.1 client on Asio for `uri` subscribers (and the CLI's admin calls): one request per
+// call (CloudEvents binary mode is the caller's business: it passes the ce-* headers and the data),
+// one connection per request
+// ("Connection: close"; no reuse, no pipelining), http:// and https://.
+//
+// https: the server's certificate must chain to a CA of the request's TLS context (the system's
+// CAs, or those a `uri`'s CACerts names: client_tls_context) and name the URL's host (or IP
+// literal); the host goes out as SNI. A refused handshake fails with OpenSSL's reason
+// ("certificate verify failed"), which is_retryable() calls permanent.
 //
 // Behaviour: the host is resolved with asio::ip::tcp::resolver unless it is an IP literal (then
 // no resolver thread is started), and each address it yields is tried in turn. One deadline,
@@ -24,11 +30,13 @@
 // socket is closed with it.
 
 #include <asio/awaitable.hpp>
+#include <asio/ssl/context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <utility>
 #include <vector>
 
@@ -38,25 +46,34 @@
 
 namespace shfn::http {
 
-// http://host[:port][/path][?query]. The scheme is matched case-insensitively; a fragment is
+// http[s]://host[:port][/path][?query]. The scheme is matched case-insensitively; a fragment is
 // dropped; user information ("user@host") is refused rather than sent nowhere.
 struct http_url {
-  std::string host;  // a name or an IP literal; an IPv6 literal without its brackets
-  std::uint16_t port = 80;
+  bool https = false;
+  std::string host;          // a name or an IP literal; an IPv6 literal without its brackets
+  std::uint16_t port = 80;   // 443 by default for https
   std::string target = "/";  // path and query, as written (already percent-encoded)
 
-  std::string host_header() const;  // "host[:port]", the port only when not 80, [] for IPv6
-  std::string str() const;          // "http://" + host_header() + target
+  // "host[:port]", the port only when not the scheme's default, [] for IPv6.
+  std::string host_header() const;
+  std::string str() const;  // scheme + "://" + host_header() + target
 };
 
-// Errors: errc::https_not_supported for https://, errc::invalid_url for everything else that is
-// not an http URL (another scheme, no host, a bad port, spaces or control characters...).
+// Errors: errc::invalid_url for what is not an http or https URL (another scheme, no host, a bad
+// port, spaces or control characters...).
 result<http_url> parse_http_url(std::string_view url);
+
+// How https requests trust servers: the CAs of `ca_pem` (PEM, one certificate or more), or the
+// system's (OpenSSL's default paths) when it is empty. An error says what is wrong with the PEM.
+tl::expected<std::shared_ptr<asio::ssl::context>, std::string> client_tls_context(
+    std::string_view ca_pem = {});
 
 struct http_client_limits {
   std::chrono::steady_clock::duration timeout = std::chrono::seconds(30);  // whole exchange
   std::size_t max_head = 64 << 10;                                         // response head
   std::size_t max_body = 5 << 20;  // response body, as functions' maxOutputBytes
+  // For https: whom to trust (client_tls_context). Null: the system's CAs, loaded per request.
+  std::shared_ptr<asio::ssl::context> tls;
 };
 
 using header_fields = std::vector<std::pair<std::string, std::string>>;
@@ -70,8 +87,7 @@ asio::awaitable<result<http_reply>> post(http_url url, header_fields headers, st
                                          http_client_limits limits = {});
 // The same with another method (GET, PUT, DELETE...: a token; else invalid_request_header), for
 // the CLI's calls to admin APIs. A body is sent with its Content-Length whatever the method.
-asio::awaitable<result<http_reply>> request(std::string method, http_url url,
-                                            header_fields headers, std::string body = {},
-                                            http_client_limits limits = {});
+asio::awaitable<result<http_reply>> request(std::string method, http_url url, header_fields headers,
+                                            std::string body = {}, http_client_limits limits = {});
 
 }  // namespace shfn::http

@@ -9,6 +9,9 @@ lost when shfn run is killed with SIGKILL while events flow."""
 import base64
 import http.server
 import json
+import os
+import ssl
+import subprocess
 import threading
 import time
 import urllib.error
@@ -25,9 +28,10 @@ INGRESS = ("--ingress", "127.0.0.1:0")
 
 
 class Sink:
-    """An HTTP server that reads every request with the SDK's from_http, by path."""
+    """An HTTP server that reads every request with the SDK's from_http, by path; https with a
+    certificate (cert and key files) when given one."""
 
-    def __init__(self):
+    def __init__(self, certificate=None):
         self.events = {}  # path -> [CloudEvent]
         self.lock = threading.Lock()
         sink = self
@@ -45,7 +49,13 @@ class Sink:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if certificate:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(*certificate)
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def at(self, path):
@@ -264,3 +274,47 @@ spec:
              what="both subscriptions' deliveries")
     assert sorted(e.data for e in sink.at("/audit")) == ["order one", "order two"]
     assert sorted(e.data for e in sink.at("/loud")) == ["ORDER ONE", "ORDER TWO"]
+
+
+def make_server_certificate(directory):
+    """A CA of its own and a certificate it signs for 127.0.0.1, made with openssl."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.pem")
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr")
+    with open(os.path.join(directory, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
+    return (os.path.join(directory, "server.pem"), os.path.join(directory, "server.key"),
+            open(os.path.join(directory, "ca.pem")).read())
+
+
+def test_https_subscribers_trust_their_ca_certs_and_nothing_else(make_spec, runtimes, sink,
+                                                                 tmp_path):
+    cert, key, ca = make_server_certificate(str(tmp_path))
+    secure = Sink((cert, key))
+    try:
+        pem = "".join("      " + line + "\n" for line in ca.strip().splitlines())
+        text = ("kind: Broker\nmetadata: {name: tls}\n"
+                + trigger("trusted", "tls", f"\n    uri: '{secure.url}/trusted'\n"
+                          f"    CACerts: |\n{pem}")
+                + trigger("untrusted", "tls", f"{{uri: '{secure.url}/untrusted'}}", "",
+                          "  delivery:\n    retry: 0\n"
+                          f"    deadLetterSink: {{uri: '{sink.url}/dead'}}\n"))
+        spec = make_spec(text=text, topics=["tls"])
+        rt = start(runtimes, spec)
+        event = CloudEvent({"id": "secret", "type": "t", "source": "/tls"}, {"n": 1})
+        assert send(rt, "/default/" + spec.topic("tls"), event)[0] == 202
+        [got] = wait_for(lambda: secure.at("/trusted"), what="the https delivery")
+        assert (got["id"], got.data) == ("secret", {"n": 1})
+        # The system's CAs do not know the test CA: the handshake fails, and nothing is retried.
+        [dead] = wait_for(lambda: sink.at("/dead"), what="the dead letter")
+        assert dead["knativeerrordest"] == f"{secure.url}/untrusted"
+        assert "certificate verify failed" in rt.stderr()
+        assert secure.at("/untrusted") == []
+    finally:
+        secure.close()

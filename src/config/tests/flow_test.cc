@@ -533,23 +533,22 @@ TEST(flow_test, step_errors) {
                           "command, uri or a filter, not both command and exact"));
 }
 
-TEST(flow_test, uris_are_absolute_http) {
+TEST(flow_test, uris_are_absolute_http_or_https) {
   auto with_uri = [](std::string_view uri) {
     return parallel("  branches:\n    - subscriber: {uri: '" + std::string(uri) + "'}\n");
   };
-  for (std::string_view good : {"http://h", "http://h/", "HTTP://Example.COM:80/a/b?c=d#e",
-                                "http://10.0.0.1:65535/x", "http://[::1]/", "http://my_host/"}) {
+  for (std::string_view good :
+       {"http://h", "http://h/", "HTTP://Example.COM:80/a/b?c=d#e", "http://10.0.0.1:65535/x",
+        "http://[::1]/", "http://my_host/", "https://h/", "HTTPS://h:8443/x"}) {
     EXPECT_THAT(errors_of(with_uri(good)), ElementsAre()) << good;
   }
   const std::string at = "f.yaml:6:25: p.spec.branches[0].subscriber.uri: ";
-  EXPECT_THAT(errors_of(with_uri("https://h/")),
-              ElementsAre(at + "TLS is not supported for uri yet: use an http:// URL"));
   EXPECT_THAT(errors_of(with_uri("/relative")),
-              ElementsAre(at + "expected an absolute http:// URL (http://HOST[:PORT]/PATH), got "
-                               "\"/relative\""));
+              ElementsAre(at + "expected an absolute http:// or https:// URL "
+                               "(https://HOST[:PORT]/PATH), got \"/relative\""));
   EXPECT_THAT(errors_of(with_uri("ftp://h/")),
-              ElementsAre(at + "expected an absolute http:// URL (http://HOST[:PORT]/PATH), got "
-                               "\"ftp://h/\""));
+              ElementsAre(at + "expected an absolute http:// or https:// URL "
+                               "(https://HOST[:PORT]/PATH), got \"ftp://h/\""));
   EXPECT_THAT(errors_of(with_uri("http:///x")),
               ElementsAre(at + "invalid uri \"http:///x\": missing a host"));
   EXPECT_THAT(errors_of(with_uri("http://h:0/")),
@@ -720,9 +719,14 @@ TEST(flow_test, sink_errors) {
   EXPECT_THAT(errors_of(reply("{ref: {kind: PingSource, name: x}}")),
               ElementsAre("f.yaml:7:23: p.spec.reply.ref.kind: a PingSource sends events and "
                           "cannot receive them"));
-  EXPECT_THAT(errors_of(reply("{uri: 'https://x/'}")),
-              ElementsAre("f.yaml:7:16: p.spec.reply.uri: TLS is not supported for uri yet: use "
-                          "an http:// URL"));
+  EXPECT_THAT(errors_of(reply("{uri: 'https://x/', CACerts: '-----BEGIN CERTIFICATE-----'}")),
+              ElementsAre());
+  EXPECT_THAT(errors_of(reply("{uri: 'http://x/', CACerts: '-----BEGIN CERTIFICATE-----'}")),
+              ElementsAre("f.yaml:7:38: p.spec.reply.CACerts: CACerts goes with an https:// uri: "
+                          "it says which CAs the server's certificate must chain to"));
+  EXPECT_THAT(errors_of(reply("{uri: 'https://x/', CACerts: 'my ca'}")),
+              ElementsAre("f.yaml:7:39: p.spec.reply.CACerts: expected PEM certificates "
+                          "(-----BEGIN CERTIFICATE----- ...)"));
   EXPECT_THAT(errors_of(reply("{topc: a}")),
               ElementsAre("f.yaml:7:10: p.spec.reply: expected one of topic, ref, uri or builtin",
                           "f.yaml:7:11: p.spec.reply.topc: unknown field (did you mean "
@@ -756,8 +760,8 @@ TEST(flow_test, delivery_errors) {
                           "once"));
   EXPECT_THAT(errors_of(delivery("{deadLetterSink: {uri: x}}")),
               ElementsAre("f.yaml:7:40: " + at +
-                          ".deadLetterSink.uri: expected an absolute http:// URL "
-                          "(http://HOST[:PORT]/PATH), got \"x\""));
+                          ".deadLetterSink.uri: expected an absolute http:// or https:// URL "
+                          "(https://HOST[:PORT]/PATH), got \"x\""));
   EXPECT_THAT(errors_of(delivery("{backofDelay: PT1S}")),
               ElementsAre("f.yaml:7:18: " + at +
                           ".backofDelay: unknown field (did you mean \"backoffDelay\"?)"));

@@ -46,6 +46,7 @@ struct scripted_reply {
   std::string send;          // written once the request (head and body) has been read
   bool close = true;         // false: stay silent with the connection open until the test ends
   bool read_request = true;  // false: never read (and never answer) anything
+  bool speak_first = false;  // send at once, without reading (as a server of another protocol)
 };
 
 // A raw acceptor that answers each connection with the next scripted_reply and records the
@@ -115,7 +116,7 @@ class scripted_server {
       if (ec) co_return;
       s->open.push_back(socket);
       if (!reply.read_request) continue;
-      s->requests.push_back(co_await read_request(socket));
+      if (!reply.speak_first) s->requests.push_back(co_await read_request(socket));
       co_await asio::async_write(*socket, asio::buffer(reply.send),
                                  asio::redirect_error(asio::use_awaitable, ec));
       if (reply.close) {
@@ -225,11 +226,25 @@ TEST(http_url, urls_are_parsed) {
   EXPECT_EQ(parse_http_url("http://[fe80::1]")->host_header(), "[fe80::1]");
 }
 
+TEST(http_url, https_urls_default_to_port_443) {
+  auto u = parse_http_url("HTTPS://sink.example/hook");
+  ASSERT_TRUE(u.has_value());
+  EXPECT_TRUE(u->https);
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->host_header(), "sink.example");
+  EXPECT_EQ(u->str(), "https://sink.example/hook");
+  EXPECT_EQ(parse_http_url("https://sink.example:80/")->host_header(), "sink.example:80");
+  EXPECT_FALSE(parse_http_url("http://sink.example/")->https);
+}
+
+TEST(http_url, ca_certs_must_be_pem) {
+  auto bad = client_tls_context("not a certificate");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_TRUE(bad.error().starts_with("CACerts: not a PEM certificate: ")) << bad.error();
+  EXPECT_TRUE(client_tls_context().has_value());  // the system's CAs
+}
+
 TEST(http_url, bad_urls_are_refused_with_a_reason) {
-  auto https = parse_http_url("https://example.com/");
-  ASSERT_FALSE(https.has_value());
-  EXPECT_EQ(https.error(), errc::https_not_supported);
-  EXPECT_EQ(https.error().message(), "https is not supported yet");
   for (const char* bad :
        {"example.com/path", "ftp://example.com/", "http://", "http:///path", "http://:80/",
         "http://host:0/", "http://host:65536/", "http://host:8o/", "http://user@host/",
@@ -253,7 +268,6 @@ TEST(http_status, statuses_are_classified_as_knative_does) {
 
 TEST(http_status, errors_say_whether_a_retry_can_help) {
   EXPECT_FALSE(is_retryable(errc::invalid_url));
-  EXPECT_FALSE(is_retryable(errc::https_not_supported));
   EXPECT_FALSE(is_retryable(errc::invalid_request_header));
   for (errc e : {errc::timeout_connecting, errc::timeout_sending, errc::timeout_receiving,
                  errc::connection_closed, errc::malformed_response, errc::response_head_too_large,
@@ -473,6 +487,17 @@ TEST_F(http_client_test, a_refused_connection_is_a_retryable_error) {
   // (Asio's own system category: compare with its constant, not std::errc.)
   EXPECT_EQ(r.error(), asio::error::connection_refused) << r.error().message();
   EXPECT_TRUE(is_retryable(r.error()));
+}
+
+// An https:// URL to a server that answers in plain HTTP: the handshake fails, for good.
+TEST_F(http_client_test, https_to_a_plain_server_fails_the_handshake_for_good) {
+  auto& server = script({{.send = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n",
+                          .close = false,
+                          .speak_first = true}});
+  auto r = post_to("https://127.0.0.1:" + std::to_string(server.port()) + "/", {}, "x");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().category(), asio::error::get_ssl_category()) << r.error().message();
+  EXPECT_FALSE(is_retryable(r.error()));
 }
 
 TEST_F(http_client_test, a_reply_that_is_not_http) {
