@@ -80,6 +80,14 @@ node service(const workload& w) {
                   .add("port", admin_port)
                   .add("targetPort", "admin")
                   .add("protocol", "TCP");
+  auto ports = node::seq().push(std::move(port));
+  if (w.ingress) {
+    ports.push(node::map()
+                   .add("name", "http")
+                   .add("port", ingress_port)
+                   .add("targetPort", "http")
+                   .add("protocol", "TCP"));
+  }
   return node::map()
       .add("apiVersion", "v1")
       .add("kind", "Service")
@@ -90,7 +98,7 @@ node service(const workload& w) {
                        // so that their /metrics and /status can be reached.
                        .add("publishNotReadyAddresses", true)
                        .add("selector", selector(w))
-                       .add("ports", node::seq().push(std::move(port))));
+                       .add("ports", std::move(ports)));
 }
 
 node secret_env(std::string_view name, std::string_view secret, std::string_view key,
@@ -154,6 +162,8 @@ node container(const workload& w, const manifest_options& o) {
     command.push(std::move(arg));
   // A flow's spec also holds the functions and flows it refers to: run the flow alone.
   if (!w.only.empty()) command.push("--only").push(w.only);
+  // A Broker's or channel's pods take events over HTTP: POST /NAMESPACE/NAME.
+  if (w.ingress) command.push("--ingress").push(fmt::format("0.0.0.0:{}", ingress_port));
   auto security = node::map()
                       .add("allowPrivilegeEscalation", false)
                       .add("readOnlyRootFilesystem", true)
@@ -170,8 +180,12 @@ node container(const workload& w, const manifest_options& o) {
                     .add("readOnly", true));
   }
   mounts.push(node::map().add("name", "tmp").add("mountPath", "/tmp"));
-  auto port =
-      node::map().add("name", "admin").add("containerPort", admin_port).add("protocol", "TCP");
+  auto ports = node::seq().push(
+      node::map().add("name", "admin").add("containerPort", admin_port).add("protocol", "TCP"));
+  if (w.ingress) {
+    ports.push(
+        node::map().add("name", "http").add("containerPort", ingress_port).add("protocol", "TCP"));
+  }
   return node::map()
       .add("name", "shfn")
       .add("image", o.image)
@@ -179,7 +193,7 @@ node container(const workload& w, const manifest_options& o) {
       .add("imagePullPolicy", "IfNotPresent")
       .add("command", std::move(command))
       .add("env", environment(o))
-      .add("ports", node::seq().push(std::move(port)))
+      .add("ports", std::move(ports))
       // /readyz: every function subscribed (503 before, and while draining).
       .add("readinessProbe", probe("/readyz", 5, 2))
       // /healthz answers while the event loop runs; three misses in a row mean it is stuck.

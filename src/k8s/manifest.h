@@ -18,6 +18,7 @@
 namespace shfn::k8s {
 
 inline constexpr int admin_port = 8081;
+inline constexpr int ingress_port = 8082;  // a Broker's or channel's HTTP ingress
 inline constexpr int run_as_user = 10001;  // the image's user and group
 
 struct manifest_options {

@@ -74,14 +74,16 @@ void cover(config::deploy_spec& pod, const config::deploy_spec& step) {
   pod.limits.memory = larger(pod.limits.memory, step.limits.memory, true);
 }
 
-// A Parallel, Sequence or cron source as far as deploying it goes: what it refers to.
+// A Parallel, Sequence, cron source, Broker or channel as far as deploying it goes: what it
+// refers to. A Broker's Triggers and a channel's Subscriptions run in its pods.
 struct flow_node {
   std::string name;
-  std::string component;  // "flow" or "source"
+  std::string component;  // "flow", "source", "broker" or "channel"
   config::location where;
   std::vector<std::string> steps;  // the Functions it runs (filters, subscribers, steps)
   std::vector<std::string> sinks;  // what its replies, sinks and dead-letter sinks name
   bool runs_commands = false;      // an inline `command` step: a process of the flow's own
+  bool ingress = false;            // a Broker or channel: its pods serve the HTTP ingress
 };
 
 void add_step(const config::step_spec& s, flow_node& n) {
@@ -118,6 +120,30 @@ std::vector<flow_node> flow_nodes(const config::spec_file& spec) {
   for (const auto& c : spec.cron_sources) {
     flow_node n{.name = c.name, .component = "source", .where = c.where};
     add_sink(c.sink, n);
+    out.push_back(std::move(n));
+  }
+  // `shfn run --only BROKER` runs its Triggers too: their documents go with it.
+  for (const auto& b : spec.brokers) {
+    flow_node n{.name = b.name, .component = "broker", .where = b.where, .ingress = true};
+    if (b.delivery) add_sink(b.delivery->dead_letter, n);
+    for (const auto& t : spec.triggers) {
+      if (t.broker != b.name) continue;
+      n.sinks.push_back(t.name);
+      add_step(t.subscriber, n);
+      add_sink(t.delivery.dead_letter, n);
+    }
+    out.push_back(std::move(n));
+  }
+  for (const auto& c : spec.channels) {
+    flow_node n{.name = c.name, .component = "channel", .where = c.where, .ingress = true};
+    if (c.delivery) add_sink(c.delivery->dead_letter, n);
+    for (const auto& s : spec.subscriptions) {
+      if (s.channel != c.name) continue;
+      n.sinks.push_back(s.name);
+      add_step(s.subscriber, n);
+      add_sink(s.reply, n);
+      add_sink(s.delivery.dead_letter, n);
+    }
     out.push_back(std::move(n));
   }
   std::stable_sort(out.begin(), out.end(),
@@ -196,7 +222,8 @@ class builder {
                .only = f.name,
                .replicas = 1,
                .kill_grace = f.runs_commands ? config::function_spec{}.kill_grace
-                                             : std::chrono::milliseconds(0)};
+                                             : std::chrono::milliseconds(0),
+               .ingress = f.ingress};
     const auto names = referred(f);
     std::map<std::string, std::string> scripts;  // by path: two functions may share one
     bool ok = true;

@@ -23,8 +23,9 @@ struct app_file {
 };
 
 struct workload {
-  std::string name;       // names the ConfigMap, the Service and the StatefulSet
-  std::string component;  // app.kubernetes.io/component: "function", "flow" or "source"
+  std::string name;  // names the ConfigMap, the Service and the StatefulSet
+  // app.kubernetes.io/component: "function", "flow", "source", "broker" or "channel"
+  std::string component;
   config::location where;
   std::string field;      // for errors about the name: "reverse.metadata.name"
   std::string spec_path;  // the spec's path under /app: the pods run `shfn run /app/<spec_path>`
@@ -37,6 +38,9 @@ struct workload {
   // How long stopping may take past the drain deadline because of the workload's own
   // processes: the longest SIGTERM-to-SIGKILL grace of its scripts.
   std::chrono::milliseconds kill_grace{0};
+  // A Broker, a channel: the pods serve the HTTP ingress (shfn run --ingress), the Service
+  // exposes it as port `http`.
+  bool ingress = false;
 };
 
 using workloads_result = tl::expected<std::vector<workload>, std::vector<config::spec_error>>;

@@ -313,3 +313,66 @@ TEST_F(render_test, flow_names_kubernetes_refuses) {
 
 }  // namespace
 }  // namespace shfn::k8s
+
+namespace shfn::k8s {
+namespace {
+
+// A Broker is a workload that runs its Triggers and serves the ingress; a channel likewise with
+// its Subscriptions. Triggers and Subscriptions have none of their own.
+TEST_F(render_test, brokers_and_channels_serve_the_ingress_with_what_they_route_to) {
+  write("spec.yaml", R"(kind: Function
+metadata: {name: shout}
+spec: {script: shout.sh}
+---
+kind: Broker
+metadata: {name: events, namespace: shop}
+---
+kind: Trigger
+metadata: {name: loud}
+spec:
+  broker: events
+  filters: [{cesql: "type = 'order'"}]
+  subscriber: {ref: {kind: Service, name: shout}}
+---
+kind: InMemoryChannel
+metadata: {name: fast}
+---
+kind: Subscription
+metadata: {name: show}
+spec:
+  channel: {kind: InMemoryChannel, name: fast}
+  subscriber: {builtin: display}
+)",
+        0644);
+  write("shout.sh", "#!/bin/sh\nexec tr a-z A-Z\n");
+  auto docs = documents();
+  std::vector<std::string> sets;
+  for (const auto& d : docs)
+    if (d["kind"].as<std::string>() == "StatefulSet")
+      sets.push_back(d["metadata"]["name"].as<std::string>());
+  EXPECT_THAT(sets, ElementsAre("events", "fast"));
+  for (std::string name : {"events", "fast"}) {
+    auto sts = find(docs, "StatefulSet", name);
+    const auto c = sts["spec"]["template"]["spec"]["containers"][0];
+    EXPECT_THAT(strings(c["command"]),
+                ElementsAre("tini", "--", "shfn", "run", "/app/spec.yaml", "--admin",
+                            "0.0.0.0:8081", "--parallelism", "1", "--drain-timeout", "30", "--only",
+                            name, "--ingress", "0.0.0.0:8082"));
+    EXPECT_EQ(c["ports"][1]["name"].as<std::string>(), "http");
+    EXPECT_EQ(c["ports"][1]["containerPort"].as<int>(), 8082);
+    auto svc = find(docs, "Service", name);
+    EXPECT_EQ(svc["spec"]["ports"][1]["port"].as<int>(), 8082);
+  }
+  // The Broker's pods get its Trigger and the Function it runs, with its script.
+  auto map = find(docs, "ConfigMap", "events");
+  EXPECT_EQ(map["metadata"]["labels"]["app.kubernetes.io/component"].as<std::string>(), "broker");
+  const auto spec =
+      config::load_string(map["data"]["spec.yaml"].as<std::string>(), "spec.yaml", base().string());
+  ASSERT_TRUE(spec);
+  ASSERT_EQ(spec->triggers.size(), 1u);
+  EXPECT_EQ(spec->functions.size(), 1u);
+  EXPECT_TRUE(map["data"]["shout.sh"]);
+}
+
+}  // namespace
+}  // namespace shfn::k8s
