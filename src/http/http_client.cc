@@ -84,15 +84,27 @@ struct exchange {
     }
   }
 
+  // Through TLS or not; the error, if any (the buffers are views: copies are cheap).
   template <class Buffers>
-  awaitable<std::size_t> write(const Buffers& buffers, std::error_code& ec) {
-    if (tls) co_return co_await asio::async_write(*tls, buffers, redirect_error(use_awaitable, ec));
-    co_return co_await asio::async_write(socket, buffers, redirect_error(use_awaitable, ec));
+  awaitable<std::error_code> write(Buffers buffers) {
+    std::error_code ec;
+    if (tls) {
+      co_await asio::async_write(*tls, buffers, redirect_error(use_awaitable, ec));
+    } else {
+      co_await asio::async_write(socket, buffers, redirect_error(use_awaitable, ec));
+    }
+    co_return ec;
   }
 
-  awaitable<std::size_t> read_some(asio::mutable_buffer into, std::error_code& ec) {
-    if (tls) co_return co_await tls->async_read_some(into, redirect_error(use_awaitable, ec));
-    co_return co_await socket.async_read_some(into, redirect_error(use_awaitable, ec));
+  awaitable<std::pair<std::error_code, std::size_t>> read_some(asio::mutable_buffer into) {
+    std::error_code ec;
+    std::size_t n = 0;
+    if (tls) {
+      n = co_await tls->async_read_some(into, redirect_error(use_awaitable, ec));
+    } else {
+      n = co_await socket.async_read_some(into, redirect_error(use_awaitable, ec));
+    }
+    co_return std::pair{ec, n};
   }
 
   static void arm(const std::shared_ptr<exchange>& x, clock::time_point at) {
@@ -199,8 +211,7 @@ awaitable<result<http_reply>> receive(std::shared_ptr<exchange> x, http_client_l
   response_parser parser(parser_limits);
   std::array<char, read_chunk> chunk{};
   while (true) {
-    std::error_code ec;
-    const std::size_t n = co_await x->read_some(asio::buffer(chunk), ec);
+    auto [ec, n] = co_await x->read_some(asio::buffer(chunk));
     // A server that closes without TLS's close_notify ends its body as a plain close does.
     if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
     if (n > 0) {
@@ -320,9 +331,8 @@ awaitable<result<http_reply>> request(std::string method, http_url url, header_f
     if (!secured) co_return fail(secured.error());
   }
 
-  std::error_code write_error;
   const std::array<asio::const_buffer, 2> request{asio::buffer(*head), asio::buffer(body)};
-  co_await x->write(request, write_error);
+  const std::error_code write_error = co_await x->write(request);
   if (x->timed_out) co_return fail(errc::timeout_sending);
 
   auto reply = co_await receive(x, limits, write_error);
