@@ -30,14 +30,26 @@ std::vector<std::vector<std::size_t>> edges_from(const graph& g) {
   return out;
 }
 
-// The edges that do not close a cycle: a depth-first walk from each node in order leaves out
-// an edge to a node still on its path.
+// The order the walk below starts from: sources, then topics, then stages. Only a cycle makes
+// it matter: a Broker's topic, read by its Triggers and written by their replies, then comes
+// first, and the replies are the edges that go back.
+std::vector<std::size_t> walk_roots(const graph& g) {
+  std::vector<std::size_t> roots;
+  for (auto kind : {graph::node_kind::source, graph::node_kind::topic, graph::node_kind::stage}) {
+    for (std::size_t i = 0; i < g.nodes.size(); ++i)
+      if (g.nodes[i].kind == kind) roots.push_back(i);
+  }
+  return roots;
+}
+
+// The edges that do not close a cycle: a depth-first walk from each node in walk_roots order
+// leaves out an edge to a node still on its path.
 std::vector<bool> forward_edges(const graph& g, const std::vector<std::vector<std::size_t>>& out) {
   const std::size_t n = g.nodes.size();
   std::vector<bool> forward(g.edges.size(), true);
   enum class mark { unseen, on_path, done };
   std::vector<mark> marks(n, mark::unseen);
-  for (std::size_t root = 0; root < n; ++root) {
+  for (std::size_t root : walk_roots(g)) {
     if (marks[root] != mark::unseen) continue;
     std::vector<std::pair<std::size_t, std::size_t>> path{{root, 0}};  // node, next edge
     marks[root] = mark::on_path;

@@ -202,6 +202,33 @@ TEST(Graph, ACycleIsLaidOutWithOneEdgeGoingBack) {
       has_edge(g, "pong-ping", "persistent://public/default/pong-ping-log", edge_kind::log));
 }
 
+// A Broker's topic is read by its Triggers' filters and written by their subscribers' replies:
+// it comes first, and only the replies go back.
+TEST(Graph, ABrokersTopicComesFirstAndRepliesGoBack) {
+  const graph g = graph_of(plan_of(R"(kind: Broker
+metadata: {name: b}
+---
+kind: Trigger
+metadata: {name: t1}
+spec: {broker: b, subscriber: {command: cat}}
+---
+kind: Trigger
+metadata: {name: t2}
+spec: {broker: b, subscriber: {command: cat}}
+)"));
+  const graph_layout layout = lay_out(g);
+  expect_no_overlapping_boxes(g, layout);
+  std::size_t broker = g.nodes.size();
+  for (std::size_t i = 0; i < g.nodes.size(); ++i)
+    if (g.nodes[i].name == "persistent://public/default/b") broker = i;
+  ASSERT_LT(broker, g.nodes.size());
+  EXPECT_EQ(layout.boxes[broker].column, 0);
+  for (const auto& e : g.edges) {
+    const bool back = layout.boxes[e.to].column <= layout.boxes[e.from].column;
+    EXPECT_EQ(back, e.to == broker) << g.nodes[e.from].name << " -> " << g.nodes[e.to].name;
+  }
+}
+
 TEST(Graph, RendersEveryNodeAndEdge) {
   const graph g = graph_of(plan_of(flows_yaml));
   std::size_t dead_letters = 0;
