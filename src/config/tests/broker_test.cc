@@ -11,15 +11,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::errors_of;
-
-spec_file load_ok(std::string_view yaml) {
-  auto r = load_string(yaml, "f.yaml", "/");
-  if (!r) {
-    for (const auto& e : r.error()) ADD_FAILURE() << e.to_string();
-    return {};
-  }
-  return std::move(*r);
-}
+using testing::load_ok;
 
 constexpr std::string_view getting_started = R"(apiVersion: eventing.knative.dev/v1
 kind: Broker

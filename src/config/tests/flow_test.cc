@@ -18,17 +18,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using testing::errors_of;
+using testing::load_ok;
 
 using strings = std::vector<std::string>;
-
-spec_file load_ok(std::string_view yaml) {
-  auto r = load_string(yaml, "f.yaml", "/");
-  if (!r) {
-    for (const auto& e : r.error()) ADD_FAILURE() << e.to_string();
-    return {};
-  }
-  return std::move(*r);
-}
 
 // A Parallel named "p" whose spec is `spec_lines` (they start at line 5), after `before`.
 std::string parallel(std::string_view spec_lines, std::string_view before = "") {

@@ -2,6 +2,7 @@
 // Helpers for the config tests: a fresh temporary directory per test, files written into it, and
 // loading YAML text with every error rendered as the one-line string users see.
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -43,6 +44,17 @@ inline std::vector<std::string> errors_of(std::string_view yaml,
   if (r) return out;
   for (const auto& e : r.error()) out.push_back(e.to_string());
   return out;
+}
+
+// `yaml` loaded as file "f.yaml"; each error, if any, fails the test (and an empty spec comes
+// back).
+inline spec_file load_ok(std::string_view yaml) {
+  auto r = load_string(yaml, "f.yaml", "/");
+  if (!r) {
+    for (const auto& e : r.error()) ADD_FAILURE() << e.to_string();
+    return {};
+  }
+  return std::move(*r);
 }
 
 }  // namespace shfn::config::testing
