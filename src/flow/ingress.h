@@ -9,6 +9,7 @@
 //     401  token authentication is on and the request has no valid token
 //     404  no Broker, Parallel or Sequence at that path
 //     405  another method (OPTIONS answers 200 with Allow: POST, as Knative's data plane allows)
+//     413  a body over 1 MiB (http_limits' default)
 //     503  the broker cannot take the event now (unreachable, full): send it again
 //
 // An event sent into a Broker without Knative's knativebrokerttl extension gets 255 (its

@@ -23,6 +23,7 @@ from cloudevents.v1.conversion import to_binary, to_structured
 from cloudevents.v1.http import CloudEvent, from_http
 
 from conftest import wait_for
+from tokens import hs256_token, new_secret
 
 INGRESS = ("--ingress", "127.0.0.1:0")
 
@@ -140,6 +141,19 @@ def test_ingress_answers(make_spec, runtimes):
     assert refused.value.code == 405 and refused.value.headers["Allow"] == "POST, OPTIONS"
     event = CloudEvent({"type": "t", "source": "/s"}, {"a": 1})
     assert send(rt, path, event) == (202, "")
+
+
+def test_the_ingress_asks_for_a_token_when_the_admin_port_does(make_spec, runtimes, workdir):
+    key_file, token = new_secret(workdir, "producer")
+    spec = make_spec(text="kind: Broker\nmetadata: {name: guarded}\n", topics=["guarded"])
+    rt = start(runtimes, spec, "--token-secret-file", key_file)
+    url = rt.ingress + "/default/" + spec.topic("guarded")
+    headers, body = to_binary(CloudEvent({"type": "t", "source": "/s"}, "x"))
+    status, reason = post(url, headers, body)
+    assert status == 401 and "token" in json.loads(reason)["reason"]
+    forged = hs256_token(b"another key", "producer")
+    assert post(url, dict(headers, Authorization="Bearer " + forged), body)[0] == 401
+    assert post(url, dict(headers, Authorization="Bearer " + token), body)[0] == 202
 
 
 def trigger(name, broker, subscriber, filters="", delivery=""):
