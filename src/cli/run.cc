@@ -430,8 +430,8 @@ void setup_run(CLI::App& app, int& exit_code) {
                   "and /metrics, and the embedded broker of every client");
   cmd->add_option("--ingress", f->ingress,
                   "host:port of the HTTP ingress: POST /NAMESPACE/NAME sends a CloudEvent into "
-                  "that Broker, Parallel or Sequence (port 0: any free; \"off\": none; default: "
-                  "127.0.0.1:8082 when a spec has a Broker, else off)");
+                  "that Broker, Channel, Parallel or Sequence (port 0: any free; \"off\": none; "
+                  "default: 127.0.0.1:8082 when a spec has a Broker, else off)");
   cmd->add_option("--admin", f->admin,
                   "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "
                   "\"off\": none)")

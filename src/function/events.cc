@@ -41,6 +41,11 @@ event::event_result<event::decoded> event_without_data(const client::message& m)
   return event::from_message(m.properties, payload, synthesis_for(m));
 }
 
+void set_all(event::cloud_event& e, const event::attribute_list* set) {
+  if (set == nullptr) return;
+  for (const auto& [name, value] : *set) (void)event::set_attribute(e, name, value);
+}
+
 }  // namespace
 
 event::event_result<event::decoded> event_of(const client::message& m) {
@@ -64,11 +69,6 @@ environment event_environment(const client::message& m, std::vector<std::string>
     return {};
   }
   return event::event_environment(decoded->event);
-}
-
-void set_all(event::cloud_event& e, const event::attribute_list* set) {
-  if (set == nullptr) return;
-  for (const auto& [name, value] : *set) (void)event::set_attribute(e, name, value);
 }
 
 client::outgoing_message output_message(const client::message& in, exec::outcome& o,

@@ -1,6 +1,5 @@
 #include "http/errc.h"
 
-#include <asio/ssl/error.hpp>
 #include <string>
 
 namespace shfn::http {
@@ -42,23 +41,6 @@ class client_category_impl final : public std::error_category {
 const std::error_category& client_category() {
   static const client_category_impl category;
   return category;
-}
-
-bool is_retryable(std::error_code ec) {
-  if (!ec) return false;
-  if (ec.category() == client_category()) {
-    switch (static_cast<errc>(ec.value())) {
-      case errc::invalid_url:
-      case errc::invalid_request_header:
-        return false;
-      default:
-        return true;
-    }
-  }
-  if (ec.category() == asio::error::get_ssl_category()) return false;
-  // The operating system's: refused, reset, unreachable, host not found (the name may resolve
-  // once a pod is up), out of descriptors. All of the moment.
-  return true;
 }
 
 status_class classify(int status) {

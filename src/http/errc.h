@@ -4,9 +4,10 @@
 // caller of post() sees, besides the operating system's own errors (connection refused, reset,
 // host not found: std::system_category() / Asio's netdb and misc categories, left as they are).
 //
-// What to retry: is_retryable() says. A timeout, a network error, a server that closed early or
-// sent something that is not an HTTP response are the server's trouble of the moment, so they
-// are retried like a 5xx; a URL or a request header the caller got wrong never gets better.
+// What to retry: is_retryable() (http_client.h) says. A timeout, a network error, a server that
+// closed early or sent something that is not an HTTP response are the server's trouble of the
+// moment, so they are retried like a 5xx; a URL or a request header the caller got wrong never gets
+// better.
 
 #include <system_error>
 
@@ -29,12 +30,6 @@ const std::error_category& client_category();
 inline std::error_code make_error_code(errc e) {
   return {static_cast<int>(e), client_category()};
 }
-
-// True for the errors a later attempt may not see (timeouts, the network, the server's
-// answer); false for the caller's own mistakes (errc::invalid_url, invalid_request_header) and
-// for a TLS handshake that OpenSSL refused (an untrusted certificate, a name that does not match,
-// no common protocol): what the server presents does not change from one attempt to the next.
-bool is_retryable(std::error_code ec);
 
 // What a response status means for delivery, as Knative's dispatcher reads it (see README).
 enum class status_class {

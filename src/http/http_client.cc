@@ -234,6 +234,23 @@ awaitable<result<http_reply>> receive(std::shared_ptr<exchange> x, http_client_l
 
 }  // namespace
 
+bool is_retryable(std::error_code ec) {
+  if (!ec) return false;
+  if (ec.category() == client_category()) {
+    switch (static_cast<errc>(ec.value())) {
+      case errc::invalid_url:
+      case errc::invalid_request_header:
+        return false;
+      default:
+        return true;
+    }
+  }
+  if (ec.category() == asio::error::get_ssl_category()) return false;
+  // The operating system's: refused, reset, unreachable, host not found (the name may resolve
+  // once a pod is up), out of descriptors. All of the moment.
+  return true;
+}
+
 std::string http_url::host_header() const {
   std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   if (port != (https ? 443 : 80)) out += ":" + std::to_string(port);

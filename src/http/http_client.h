@@ -68,6 +68,12 @@ result<http_url> parse_http_url(std::string_view url);
 tl::expected<std::shared_ptr<asio::ssl::context>, std::string> client_tls_context(
     std::string_view ca_pem = {});
 
+// True for the errors a later attempt may not see (timeouts, the network, the server's
+// answer); false for the caller's own mistakes (errc::invalid_url, invalid_request_header) and
+// for a TLS handshake that OpenSSL refused (an untrusted certificate, a name that does not match,
+// no common protocol): what the server presents does not change from one attempt to the next.
+bool is_retryable(std::error_code ec);
+
 struct http_client_limits {
   std::chrono::steady_clock::duration timeout = std::chrono::seconds(30);  // whole exchange
   std::size_t max_head = 64 << 10;                                         // response head
