@@ -109,13 +109,20 @@ class resolver {
       run_as_steps_.insert(s.function);
       return;
     }
-    const bool flow = *kind == "Parallel" || *kind == "Sequence";
-    if (!flow && !is_cron_kind(*kind)) return;  // a document of an unknown kind: reported there
+    const bool receives = receives_events(*kind);
+    if (!receives && !is_cron_kind(*kind) && *kind != "Trigger" && *kind != "Subscription")
+      return;  // a document of an unknown kind: reported there
     diags_.error(
         s.where, s.field,
-        fmt::format("\"{}\" is a {}; a {} must be a Function, a command, a uri or {}{}", s.function,
-                    *kind, role, role == "filter" ? "an attribute filter" : "builtin: display",
-                    flow ? fmt::format(" (a {} can be a reply)", *kind) : ""));
+        fmt::format("\"{}\" is {}; a {} must be a Function, a command, a uri or {}{}", s.function,
+                    a(*kind), role, role == "filter" ? "an attribute filter" : "builtin: display",
+                    receives ? fmt::format(" (a {} can be a reply)", *kind) : ""));
+  }
+
+  // What a sink can name besides a Function: where events are sent into.
+  static bool receives_events(std::string_view kind) {
+    return kind == "Parallel" || kind == "Sequence" || kind == "Broker" || kind == "Channel" ||
+           kind == "InMemoryChannel";
   }
 
   // A Trigger's Broker gives it its topics and, unless it has its own, its delivery.
@@ -186,6 +193,12 @@ class resolver {
       diags_.error(
           s.where, s.field,
           fmt::format("\"{}\" is a {}, which sends events and cannot receive them", s.ref, *kind));
+      return;
+    }
+    if (*kind == "Trigger" || *kind == "Subscription") {
+      diags_.error(s.where, s.field,
+                   fmt::format("\"{}\" is a {}, which receives nothing itself: send to its {}",
+                               s.ref, *kind, *kind == "Trigger" ? "Broker" : "channel"));
       return;
     }
     if (*kind == "Function") {

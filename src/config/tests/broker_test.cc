@@ -120,6 +120,28 @@ spec:
                           "f.yaml:3:7: t.spec.subscriber: required field is missing"));
 }
 
+// A ref by name alone that names a Trigger, a Subscription or a Broker where a Function must be.
+TEST(broker_test, refs_to_what_cannot_take_that_place_are_errors) {
+  EXPECT_THAT(errors_of(R"(kind: Broker
+metadata: {name: b}
+---
+kind: Trigger
+metadata: {name: t}
+spec: {broker: b, subscriber: {ref: {name: b}}}
+---
+kind: Sequence
+metadata: {name: s}
+spec:
+  steps: [{command: cat}]
+  reply: {ref: {name: t}}
+)"),
+              ElementsAre("f.yaml:6:44: t.spec.subscriber.ref: \"b\" is a Broker; a subscriber "
+                          "must be a Function, a command, a uri or builtin: display (a Broker can "
+                          "be a reply)",
+                          "f.yaml:12:23: s.spec.reply.ref: \"t\" is a Trigger, which receives "
+                          "nothing itself: send to its Broker"));
+}
+
 TEST(broker_test, a_sink_can_be_a_broker) {
   const spec_file f = load_ok(R"(kind: Broker
 metadata: {name: b}
