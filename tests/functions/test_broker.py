@@ -13,7 +13,6 @@ import os
 import ssl
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -95,6 +94,15 @@ def start(runtimes, spec, *args):
     return rt
 
 
+def settled(rt, trigger_name, received):
+    """Trigger `trigger_name`'s filter has taken `received` events and its subscriber all that the
+    filter passed on: what the trigger delivers is all it will deliver of them."""
+    passed = rt.instance(trigger_name + "-filter")
+    done = rt.instance(trigger_name + "-subscriber")
+    return (passed["processedSuccessfully"] == received
+            and done["processedSuccessfully"] == passed["published"])
+
+
 def displayed_ids(rt):
     with rt.changed:
         lines = [line for line in rt.lines if line is not None]
@@ -116,7 +124,9 @@ def test_knatives_getting_started_tutorial(make_spec, runtimes):
     assert send(rt, path, both, structured=True)[0] == 202
     # Each trigger displays what its filter passes: the third event passes both.
     wait_for(lambda: len(displayed_ids(rt)) >= 4, what="four displayed events")
-    time.sleep(0.5)  # a fifth, wrongly routed, would show by now
+    # A fifth, wrongly routed, would be displayed by the time both triggers are done.
+    wait_for(lambda: settled(rt, "hello-display", 3) and settled(rt, "goodbye-display", 3),
+             what="both triggers done with the three events")
     assert sorted(displayed_ids(rt)) == ["say-goodbye", "say-hello", "say-hello-goodbye",
                                          "say-hello-goodbye"]
     with rt.changed:
@@ -180,7 +190,8 @@ def test_filters_route_to_sdk_sinks(make_spec, runtimes, sink):
         assert send(rt, path, event, structured=i % 2 == 1)[0] == 202
     wait_for(lambda: len(sink.at("/all")) == 3 and len(sink.at("/orders")) == 2
              and len(sink.at("/big")) == 1, what="every trigger's deliveries")
-    time.sleep(0.5)
+    wait_for(lambda: all(settled(rt, t, 3) for t in ("big-orders", "orders", "everything")),
+             what="every trigger done with the three events")
     assert sorted(e["id"] for e in sink.at("/all")) == ["o1", "o2", "r1"]
     assert sorted(e["id"] for e in sink.at("/orders")) == ["o1", "o2"]
     [big] = sink.at("/big")
@@ -204,7 +215,8 @@ def test_replies_go_back_into_the_broker_until_the_ttl(make_spec, runtimes, sink
     wait_for(lambda: len(sink.at("/count")) >= 255, timeout=120, what="255 pings")
     wait_for(lambda: "reply dropped: its knativebrokerttl would reach 0" in rt.stderr(),
              what="the dropped reply's warning")
-    time.sleep(1)
+    wait_for(lambda: settled(rt, "echo", 255) and settled(rt, "count", 255),
+             what="both triggers done with the 255 pings")
     assert len(sink.at("/count")) == 255
 
 
