@@ -24,12 +24,14 @@ std::string group(const Specs& specs, std::string_view singular, std::string_vie
 std::string summary(const config::spec_file& spec) {
   std::string out;
   auto add = [&](std::string part) { out += (out.empty() ? "" : "; ") + part; };
-  if (!spec.functions.empty() ||
-      (spec.parallels.empty() && spec.sequences.empty() && spec.cron_sources.empty()))
+  if (!spec.functions.empty() || (spec.parallels.empty() && spec.sequences.empty() &&
+                                  spec.cron_sources.empty() && spec.command_sources.empty()))
     add(group(spec.functions, "function", "functions"));
   if (!spec.parallels.empty()) add(group(spec.parallels, "parallel", "parallels"));
   if (!spec.sequences.empty()) add(group(spec.sequences, "sequence", "sequences"));
   if (!spec.cron_sources.empty()) add(group(spec.cron_sources, "cron source", "cron sources"));
+  if (!spec.command_sources.empty())
+    add(group(spec.command_sources, "command source", "command sources"));
   return out;
 }
 

@@ -20,10 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-bool is_lower_alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
 // Knative decodes dataBase64 with Go's base64.StdEncoding: padding required, bits of the last
 // character that make no byte ignored. Spaces and line breaks (from YAML folding) are skipped.
 std::optional<std::string> decode_base64(const field& f, std::string_view text) {
@@ -42,39 +38,6 @@ std::optional<std::string> decode_base64(const field& f, std::string_view text) 
                                 quote(text.substr(e.offset, 1)), e.offset));
   }
   return std::nullopt;
-}
-
-// CloudEvents context attributes: an extension by one of these names would clash with them.
-constexpr std::string_view context_attributes[] = {"id",   "source",          "specversion",
-                                                   "type", "datacontenttype", "dataschema",
-                                                   "time", "subject",         "data"};
-
-void read_extensions(const field& f, cron_source_spec& c) {
-  auto m = f.as_mapping({"extensions"});
-  if (!m) return;
-  auto ext = m->get("extensions");
-  if (!ext) return;
-  auto entries = ext->as_entries();
-  if (!entries) return;
-  for (const auto& [key, value] : *entries) {
-    const std::string& name = key.node().Scalar();
-    // Knative's rule for ceOverrides: CloudEvents' lower-case letters and digits, at most 20.
-    if (name.empty() || name.size() > 20 ||
-        !std::all_of(name.begin(), name.end(), is_lower_alnum)) {
-      key.error(
-          fmt::format("invalid extension name {}: expected 1 to 20 lower-case letters and digits",
-                      quote(name)));
-      continue;
-    }
-    if (std::find(std::begin(context_attributes), std::end(context_attributes), name) !=
-        std::end(context_attributes)) {
-      key.error(fmt::format(
-          "{} is a CloudEvents context attribute, not an extension{}", quote(name),
-          name == "type" || name == "source" ? fmt::format(" (set it with spec.{})", name) : ""));
-      continue;
-    }
-    if (auto text = value.as_string()) c.extensions.emplace_back(name, *text);
-  }
 }
 
 // A media type: TYPE/SUBTYPE with optional parameters (RFC 6838 token characters).
@@ -202,7 +165,7 @@ void parse_cron_source(const document& doc, first_pass& pass) {
   read_data(*spec, c);
   read_string(*spec, "type", c.type);
   read_string(*spec, "source", c.source);
-  if (auto v = spec->get("ceOverrides")) read_extensions(*v, c);
+  if (auto v = spec->get("ceOverrides")) read_ce_overrides(*v, c.extensions, true);
   if (auto v = spec->require("sink")) c.sink = read_sink(*v);
 }
 

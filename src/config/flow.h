@@ -132,6 +132,27 @@ struct cron_source_spec {
   bool operator==(const cron_source_spec&) const = default;
 };
 
+// `ContainerSource` (sources.knative.dev/v1): a command shfn keeps running, restarted with
+// back-off whenever it ends; each line it prints is an event on its sink, and it may send events
+// itself to the URL in K_SINK (SinkBinding's contract). Its one container gives the command.
+struct command_source_spec {
+  std::string name;
+  std::string ns;  // metadata.namespace ("default" when not given)
+  location where;
+  std::vector<std::string> argv;  // the container's `command`, then its `args`
+  std::vector<std::pair<std::string, std::string>> env;  // the container's `env`, in order
+  std::string working_dir;  // absolute: `workingDir`, else the spec file's directory
+  std::string source;       // the line events' source: /apis/v1/namespaces/NS/containersources/NAME
+  std::vector<std::pair<std::string, std::string>> extensions;  // `ceOverrides.extensions`
+  sink_spec sink;
+  // Resolved (flow/plan.h), for K_SINK: a uri sink's URL, or the ingress path (/NS/NAME) of a
+  // sink that has one, after the ingress's URL; empty: no K_SINK. K_CA_CERTS: the uri's CACerts.
+  std::string sink_url;
+  std::string sink_ca_certs;
+
+  bool operator==(const command_source_spec&) const = default;
+};
+
 // `Broker` (eventing.knative.dev/v1): a topic that events are sent into (over HTTP through the
 // ingress, or by any producer), and the delivery its Triggers take by default.
 struct broker_spec {
@@ -166,8 +187,8 @@ struct trigger_spec {
 // kind (or a Channel's channelTemplate) is InMemoryChannel, that Subscriptions read.
 struct channel_spec {
   std::string name;
-  std::string ns;     // metadata.namespace: the ingress path /NS/NAME
-  std::string kind;   // as written: Channel or InMemoryChannel
+  std::string ns;    // metadata.namespace: the ingress path /NS/NAME
+  std::string kind;  // as written: Channel or InMemoryChannel
   location where;
   std::string topic;  // expanded: `ingress` (shfn's own field) or the name, non-persistent:// for
                       // an in-memory channel

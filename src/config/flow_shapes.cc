@@ -179,7 +179,7 @@ std::string list_given(const std::vector<std::pair<std::string_view, field>>& gi
 void read_sink_ref(const mapping& m, sink_spec& s) {
   auto r = read_ref(m);
   if (!r) return;
-  if (is_cron_kind(r->kind)) {
+  if (is_source_kind(r->kind)) {
     m.get("kind")->error(fmt::format("a {} sends events and cannot receive them", r->kind));
     return;
   }
@@ -315,7 +315,45 @@ step_spec read_step(const mapping& m, role r, const std::string& command_name) {
   return st;
 }
 
+// ---- ceOverrides ---------------------------------------------------------------------------
+
+// CloudEvents context attributes: an extension by one of these names would clash with them.
+constexpr std::string_view context_attributes[] = {"id",   "source",          "specversion",
+                                                   "type", "datacontenttype", "dataschema",
+                                                   "time", "subject",         "data"};
+
 }  // namespace
+
+void read_ce_overrides(const field& f, std::vector<std::pair<std::string, std::string>>& out,
+                       bool spec_sets_type) {
+  auto m = f.as_mapping({"extensions"});
+  if (!m) return;
+  auto ext = m->get("extensions");
+  if (!ext) return;
+  auto entries = ext->as_entries();
+  if (!entries) return;
+  for (const auto& [key, value] : *entries) {
+    const std::string& name = key.node().Scalar();
+    // Knative's rule for ceOverrides: CloudEvents' lower-case letters and digits, at most 20.
+    if (name.empty() || name.size() > 20 ||
+        !std::all_of(name.begin(), name.end(), is_lower_alnum)) {
+      key.error(
+          fmt::format("invalid extension name {}: expected 1 to 20 lower-case letters and digits",
+                      quote(name)));
+      continue;
+    }
+    if (std::find(std::begin(context_attributes), std::end(context_attributes), name) !=
+        std::end(context_attributes)) {
+      key.error(fmt::format("{} is a CloudEvents context attribute, not an extension{}",
+                            quote(name),
+                            spec_sets_type && (name == "type" || name == "source")
+                                ? fmt::format(" (set it with spec.{})", name)
+                                : ""));
+      continue;
+    }
+    if (auto text = value.as_string()) out.emplace_back(name, *text);
+  }
+}
 
 sink_spec read_sink(const field& f) {
   sink_spec s;

@@ -46,14 +46,6 @@ std::string_view spelling(const choice<E> (&table)[N], E value) {
   return "?";
 }
 
-bool valid_env_name(std::string_view s) {
-  if (s.empty()) return false;
-  auto head = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
-  if (!head(s[0])) return false;
-  return std::all_of(s.begin() + 1, s.end(),
-                     [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
-}
-
 // topicsPattern names its namespace like a topic name does (a short pattern lives in
 // public/default) and its last part is a regular expression over topic names.
 std::optional<std::string> read_topics_pattern(const field& f) {
@@ -424,6 +416,14 @@ void read_deploy(const mapping& spec, function_spec& f) {
 }
 
 }  // namespace
+
+bool valid_env_name(std::string_view s) {
+  if (s.empty()) return false;
+  auto head = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (!head(s[0])) return false;
+  return std::all_of(s.begin() + 1, s.end(),
+                     [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+}
 
 const std::vector<std::string_view>& function_fields() {
   static const std::vector<std::string_view> fields = {"command",

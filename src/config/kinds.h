@@ -47,6 +47,7 @@ void parse_function(const document& doc, first_pass& pass);
 void parse_parallel(const document& doc, first_pass& pass);
 void parse_sequence(const document& doc, first_pass& pass);
 void parse_cron_source(const document& doc, first_pass& pass);
+void parse_command_source(const document& doc, first_pass& pass);
 void parse_broker(const document& doc, first_pass& pass);
 void parse_trigger(const document& doc, first_pass& pass);
 void parse_channel(const document& doc, first_pass& pass);
@@ -61,6 +62,17 @@ void resolve(first_pass& pass, diagnostics& diags);
 inline bool is_cron_kind(std::string_view kind) {
   return kind == "CronSource" || kind == "PingSource" || kind == "CronJobSource";
 }
+// The kinds that send events and receive none: the cron sources and ContainerSource.
+inline bool is_source_kind(std::string_view kind) {
+  return is_cron_kind(kind) || kind == "ContainerSource";
+}
+// `ceOverrides` (Knative's CloudEventOverrides): its `extensions`, each name checked as Knative
+// checks it, appended to `out`. `spec_sets_type`: the kind has spec.type and spec.source, which
+// an extension named so is pointed to.
+void read_ce_overrides(const field& f, std::vector<std::pair<std::string, std::string>>& out,
+                       bool spec_sets_type);
+// An environment variable's name: [A-Za-z_][A-Za-z0-9_]*.
+bool valid_env_name(std::string_view s);
 // `command: STRING` ({"bash", "-c", STRING, name}: name is $0) or `command: [LIST]` (as-is).
 std::optional<std::vector<std::string>> read_command_argv(const field& command,
                                                           const std::string& name);

@@ -65,6 +65,7 @@ class resolver {
       sink(s.reply);
     }
     for (auto& c : pass_.out.cron_sources) sink(c.sink);
+    for (auto& c : pass_.out.command_sources) sink(c.sink);
     for (auto& b : pass_.out.brokers) {
       if (b.delivery) sink(b.delivery->dead_letter);
     }
@@ -110,7 +111,7 @@ class resolver {
       return;
     }
     const bool receives = receives_events(*kind);
-    if (!receives && !is_cron_kind(*kind) && *kind != "Trigger" && *kind != "Subscription")
+    if (!receives && !is_source_kind(*kind) && *kind != "Trigger" && *kind != "Subscription")
       return;  // a document of an unknown kind: reported there
     diags_.error(
         s.where, s.field,
@@ -189,7 +190,7 @@ class resolver {
                    fmt::format("\"{}\" is {}, not {}", s.ref, a(*kind), a(s.ref_kind)));
       return;
     }
-    if (is_cron_kind(*kind)) {
+    if (is_source_kind(*kind)) {
       diags_.error(
           s.where, s.field,
           fmt::format("\"{}\" is a {}, which sends events and cannot receive them", s.ref, *kind));

@@ -24,11 +24,17 @@ struct kind_entry {
 
 // PingSource and CronJobSource are Knative's cron sources: the same parser, other defaults.
 constexpr kind_entry kinds[] = {
-    {"Function", parse_function},         {"Parallel", parse_parallel},
-    {"Sequence", parse_sequence},         {"CronSource", parse_cron_source},
-    {"PingSource", parse_cron_source},    {"CronJobSource", parse_cron_source},
-    {"Broker", parse_broker, true},       {"Trigger", parse_trigger},
-    {"Channel", parse_channel, true},     {"InMemoryChannel", parse_channel, true},
+    {"Function", parse_function},
+    {"Parallel", parse_parallel},
+    {"Sequence", parse_sequence},
+    {"CronSource", parse_cron_source},
+    {"PingSource", parse_cron_source},
+    {"CronJobSource", parse_cron_source},
+    {"ContainerSource", parse_command_source},
+    {"Broker", parse_broker, true},
+    {"Trigger", parse_trigger},
+    {"Channel", parse_channel, true},
+    {"InMemoryChannel", parse_channel, true},
     {"Subscription", parse_subscription},
 };
 
@@ -205,6 +211,7 @@ std::vector<flow_document> flow_documents(const spec_file& spec) {
   for (const auto& p : spec.parallels) out.push_back({p.where, p.name, "Parallel"});
   for (const auto& s : spec.sequences) out.push_back({s.where, s.name, "Sequence"});
   for (const auto& c : spec.cron_sources) out.push_back({c.where, c.name, c.kind});
+  for (const auto& c : spec.command_sources) out.push_back({c.where, c.name, "ContainerSource"});
   for (const auto& b : spec.brokers) out.push_back({b.where, b.name, "Broker"});
   for (const auto& t : spec.triggers) out.push_back({t.where, t.name, "Trigger"});
   for (const auto& c : spec.channels) out.push_back({c.where, c.name, c.kind});

@@ -22,7 +22,8 @@ struct spec_file {
   std::vector<function_spec> functions;  // in document order, as every vector here
   std::vector<parallel_spec> parallels;
   std::vector<sequence_spec> sequences;
-  std::vector<cron_source_spec> cron_sources;  // CronSource, PingSource and CronJobSource
+  std::vector<cron_source_spec> cron_sources;        // CronSource, PingSource and CronJobSource
+  std::vector<command_source_spec> command_sources;  // ContainerSource
   std::vector<broker_spec> brokers;
   std::vector<trigger_spec> triggers;
   std::vector<channel_spec> channels;  // Channel and InMemoryChannel

@@ -177,7 +177,7 @@ TEST(spec_test, every_kind_of_the_design_has_a_parser) {
 TEST(spec_test, unknown_kind_suggests_a_close_one) {
   const std::string supported =
       "; supported: Function, Parallel, Sequence, CronSource, PingSource, CronJobSource, "
-      "Broker, Trigger, Channel, InMemoryChannel, Subscription";
+      "ContainerSource, Broker, Trigger, Channel, InMemoryChannel, Subscription";
   EXPECT_THAT(errors_of("kind: Fucntion\nmetadata:\n  name: x\nspec: {}\n"),
               ElementsAre("f.yaml:1:7: x.kind: unknown kind \"Fucntion\" (did you mean "
                           "\"Function\"?)" +
