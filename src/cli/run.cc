@@ -49,7 +49,8 @@ struct run_flags {
   std::string functions_dir;      // the functions API's store; default: DATA_DIR/functions
   std::string token_secret_file;  // token authentication: the admin port, the embedded broker
   std::string admin = "127.0.0.1:8081";
-  // The HTTP ingress (flow/ingress.h); "": 127.0.0.1:8082 when a spec has a Broker, else off.
+  // The HTTP ingress (flow/ingress.h); "": 127.0.0.1:8082 when a spec has a Broker (or a
+  // ContainerSource whose K_SINK is on it), else off.
   std::string ingress;
   int instance = 0;
   double drain_seconds = 30;
@@ -235,13 +236,11 @@ std::string with_port_hint(const std::error_code& ec, const std::string& flag) {
 }
 
 // Where the ingress listens: --ingress as given ("off": nowhere), else 127.0.0.1:8082 when the
-// plan has a Broker, as Knative gives every Broker an ingress.
-std::string ingress_address(const run_flags& f, const flow::runtime& rt) {
+// plan wants one (flow::wants_ingress).
+std::string ingress_address(const run_flags& f, bool wanted) {
   if (f.ingress == "off") return {};
   if (!f.ingress.empty()) return f.ingress;
-  const bool broker = std::ranges::any_of(
-      rt.routes(), [](const flow::ingress_route& r) { return r.kind == "Broker"; });
-  return broker ? "127.0.0.1:8082" : "";
+  return wanted ? "127.0.0.1:8082" : "";
 }
 
 // The runtime until it stops, then the ingress's producers closed.
@@ -321,6 +320,7 @@ int run_functions(const run_flags& f) {
   auto c = client::client::create(io.get_executor(), client_options);
   if (!c) return error("invalid connection settings", c.error().message());
 
+  std::string ingress_url;  // once it serves: the K_SINK of command sources starts with it
   const flow::runtime_options options{
       .instance_id = f.instance,
       .scratch_dir = scratch.path().string(),
@@ -328,6 +328,7 @@ int run_functions(const run_flags& f) {
       .pattern_discovery = period_from_env("SHFN_PATTERN_DISCOVERY_MS", std::chrono::minutes(1)),
       .backlog_refresh = period_from_env("SHFN_BACKLOG_REFRESH_MS", std::chrono::seconds(5)),
       .clock = *clock,
+      .ingress_url = [&ingress_url] { return ingress_url; },
       .broker_disk_full =
           embedded ? std::function<bool()>([b = embedded.get()] { return b->disk_full(); })
                    : nullptr,
@@ -350,6 +351,7 @@ int run_functions(const run_flags& f) {
                                   return b->create_namespaces(flow::namespaces_of(p));
                                 })
                           : nullptr};
+  const bool ingress_wanted = flow::wants_ingress(plan);
   flow::runtime rt(**c, std::move(plan), options);
   if (f.admin != "off") {
     auto at = broker::parse_listen_address(f.admin);
@@ -363,7 +365,7 @@ int run_functions(const run_flags& f) {
     std::printf("shfn admin ready on %s\n", rt.admin_url().c_str());
   }
   std::unique_ptr<flow::event_ingress> ingress;
-  if (const std::string at_text = ingress_address(f, rt); !at_text.empty()) {
+  if (const std::string at_text = ingress_address(f, ingress_wanted); !at_text.empty()) {
     auto at = broker::parse_listen_address(at_text);
     if (!at) return error("invalid --ingress " + at_text, at.error().message());
     ingress = std::make_unique<flow::event_ingress>(
@@ -373,7 +375,8 @@ int run_functions(const run_flags& f) {
       return error("cannot serve the ingress on " + at_text,
                    with_port_hint(served.error(), "--ingress"));
     }
-    std::printf("shfn ingress ready on %s\n", ingress->url().c_str());
+    ingress_url = ingress->url();
+    std::printf("shfn ingress ready on %s\n", ingress_url.c_str());
   }
   std::fflush(stdout);
 
@@ -431,7 +434,8 @@ void setup_run(CLI::App& app, int& exit_code) {
   cmd->add_option("--ingress", f->ingress,
                   "host:port of the HTTP ingress: POST /NAMESPACE/NAME sends a CloudEvent into "
                   "that Broker, Channel, Parallel or Sequence (port 0: any free; \"off\": none; "
-                  "default: 127.0.0.1:8082 when a spec has a Broker, else off)");
+                  "default: 127.0.0.1:8082 when a spec has a Broker, or a ContainerSource whose "
+                  "K_SINK is on it, else off)");
   cmd->add_option("--admin", f->admin,
                   "host:port for /healthz, /readyz, /metrics and /status (port 0: any free; "
                   "\"off\": none)")

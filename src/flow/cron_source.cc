@@ -421,6 +421,10 @@ bool cron_source::ready() const {
   return impl_->ready;
 }
 
+source_counts cron_source::counts() const {
+  return {.received = impl_->ticks, .written = impl_->ticks};
+}
+
 const config::cron_source_spec& cron_source::spec() const {
   return impl_->spec;
 }

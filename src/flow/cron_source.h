@@ -33,6 +33,7 @@
 #include "base/result.h"
 #include "client/client.h"
 #include "config/flow.h"
+#include "flow/source.h"
 
 namespace shfn::flow {
 
@@ -63,28 +64,29 @@ struct cron_source_options {
   std::chrono::milliseconds retry_max{30000};
 };
 
-class cron_source {
+class cron_source final : public source {
  public:
   // `spec.sink` is a topic (flow/plan.h has turned any other sink into one).
   cron_source(client::client& c, config::cron_source_spec spec, cron_source_options options);
-  ~cron_source();
+  ~cron_source() override;
 
   // Loads the zone and parses the schedule (valid: the config checked them), creates the
   // producer, retrying while the broker cannot be reached. Fails only for what retrying cannot
   // fix (and with operation_canceled when stop() comes first). The first tick is the first
   // after the time start() is called: ticks that fall due while the broker is unreachable, or
   // before run() is called, are published (in order) once run() runs.
-  asio::awaitable<result<void>> start();
+  asio::awaitable<result<void>> start() override;
   // Emits ticks until stop(), then closes the producer. A tick already sent when stop() comes
   // gets a short grace for its receipt.
-  asio::awaitable<void> run();
-  void stop();
+  asio::awaitable<void> run() override;
+  void stop() override;
 
-  bool ready() const;
+  bool ready() const override;
+  source_counts counts() const override;  // ticks received and written
   const config::cron_source_spec& spec() const;
   // {"source": name, "kind": ..., "schedule": ..., "timezone": ..., "sink": topic,
   //  "ticks": N, "last_tick": RFC 3339 or null, "next_tick": RFC 3339 or null, "ready": bool}
-  nlohmann::json status() const;
+  nlohmann::json status() const override;
 
  private:
   struct impl;

@@ -32,17 +32,27 @@ std::string shortened(std::string text) {
 
 // What a stage runs, in a few words: the built-in step's kind (and uri), the script's file
 // name, or the command (a `command: STRING`'s string, not the bash -c around it).
+std::string command_detail(const std::vector<std::string>& argv) {
+  if (argv.size() >= 3 && argv[0] == "bash" && argv[1] == "-c") return shortened(argv[2]);
+  std::string joined;
+  for (const auto& arg : argv) joined += (joined.empty() ? "" : " ") + arg;
+  return shortened(joined);
+}
+
 std::string stage_detail(const stage& s) {
   const std::string& def = s.step_definition;
   if (def.starts_with("filter ")) return "filter";
   if (def.starts_with("uri ")) return shortened("POST " + def.substr(4, def.rfind(' ') - 4));
   if (!def.empty()) return def;
   if (!s.spec.script.empty()) return std::filesystem::path(s.spec.script).filename().string();
-  const auto& argv = s.spec.argv;
-  if (argv.size() >= 3 && argv[0] == "bash" && argv[1] == "-c") return shortened(argv[2]);
-  std::string joined;
-  for (const auto& arg : argv) joined += (joined.empty() ? "" : " ") + arg;
-  return shortened(joined);
+  return command_detail(s.spec.argv);
+}
+
+// A cron source's schedule, or the command a command source runs.
+std::string source_detail(const source_spec& s) {
+  if (const auto* cron = std::get_if<config::cron_source_spec>(&s))
+    return shortened("every " + cron->schedule);
+  return command_detail(std::get<config::command_source_spec>(s).argv);
 }
 
 class builder {
@@ -50,10 +60,10 @@ class builder {
   graph build(const plan& p) {
     for (const auto& c : p.sources) {
       const std::size_t source = add({.kind = node_kind::source,
-                                      .name = c.name,
-                                      .label = c.name,
-                                      .detail = shortened("every " + c.schedule)});
-      link(source, topic(c.sink.topic), edge_kind::data);
+                                      .name = name_of(c),
+                                      .label = name_of(c),
+                                      .detail = source_detail(c)});
+      link(source, topic(sink_of(c).topic), edge_kind::data);
     }
     for (const auto& s : p.stages) add_stage(s);
     return std::move(g_);

@@ -6,7 +6,10 @@
 #include <cstdio>
 #include <deque>
 #include <iterator>
+#include <optional>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "event/filter.h"
 #include "function/topic_pattern.h"
@@ -52,6 +55,10 @@ class planner {
       add_sink_stages();
     }
     for (const auto& c : file_.cron_sources) {
+      if (selected(c.name)) add_source(c);
+      add_sink_stages();
+    }
+    for (const auto& c : file_.command_sources) {
       if (selected(c.name)) add_source(c);
       add_sink_stages();
     }
@@ -162,13 +169,48 @@ class planner {
       if (selected(s.name)) out_.routes.push_back({s.ns, s.name, "Sequence", s.ingress});
     for (const auto& c : file_.channels)
       if (selected(c.name)) out_.routes.push_back({c.ns, c.name, c.kind, c.topic});
+    for (const auto& c : file_.command_sources) {
+      auto route = selected(c.name) ? route_of(c.sink.ref) : std::nullopt;
+      if (route && std::ranges::find(out_.routes, *route) == out_.routes.end())
+        out_.routes.push_back(std::move(*route));
+    }
   }
 
-  void add_source(config::cron_source_spec c) {
+  template <class Source>
+  void add_source(Source c) {
     const std::string topic = "persistent://public/default/" + c.name + "-sink";
+    if constexpr (std::is_same_v<Source, config::command_source_spec>) k_sink(c);
     c.sink.topic = sink_topic(c.sink, c.name, c.name + "-sink", topic);
     c.sink.type = sink_spec::kind::topic;
-    out_.sources.push_back(std::move(c));
+    out_.sources.emplace_back(std::move(c));
+  }
+
+  // Where a command source's command sends events itself: a uri sink's URL, or the ingress
+  // path of the sink it names, whose route the plan gets even when the sink is not selected
+  // (`--only SOURCE` in a pod still serves K_SINK).
+  void k_sink(config::command_source_spec& c) {
+    if (c.sink.type == sink_spec::kind::uri) {
+      c.sink_url = c.sink.uri;
+      c.sink_ca_certs = c.sink.ca_certs;
+      return;
+    }
+    auto route = route_of(c.sink.ref);
+    if (!route) return;
+    c.sink_url = "/" + route->ns + "/" + route->name;
+  }
+
+  // The ingress route of the Broker, Parallel, Sequence or channel `name`, selected or not.
+  std::optional<ingress_route> route_of(const std::string& name) const {
+    if (name.empty()) return std::nullopt;
+    for (const auto& b : file_.brokers)
+      if (b.name == name) return ingress_route{b.ns, b.name, "Broker", b.ingress};
+    for (const auto& p : file_.parallels)
+      if (p.name == name) return ingress_route{p.ns, p.name, "Parallel", p.ingress};
+    for (const auto& s : file_.sequences)
+      if (s.name == name) return ingress_route{s.ns, s.name, "Sequence", s.ingress};
+    for (const auto& c : file_.channels)
+      if (c.name == name) return ingress_route{c.ns, c.name, c.kind, c.topic};
+    return std::nullopt;
   }
 
   // The topic a stage publishes to for `sink`: the sink's own topic, none, or (a uri or display
@@ -306,6 +348,16 @@ plan make_plan(const config::spec_file& file, const plan_options& options) {
   return p;
 }
 
+bool wants_ingress(const plan& p) {
+  const bool broker =
+      std::ranges::any_of(p.routes, [](const ingress_route& r) { return r.kind == "Broker"; });
+  const bool k_sink = std::ranges::any_of(p.sources, [](const source_spec& s) {
+    const auto* c = std::get_if<config::command_source_spec>(&s);
+    return c != nullptr && c->sink_url.starts_with('/');
+  });
+  return broker || k_sink;
+}
+
 void append(plan& all, plan more) {
   std::ranges::move(more.stages, std::back_inserter(all.stages));
   std::ranges::move(more.sources, std::back_inserter(all.sources));
@@ -325,12 +377,34 @@ bool same_definition(const stage& a, const stage& b) {
          x.broker_reply == y.broker_reply;
 }
 
-bool same_definition(const config::cron_source_spec& a, const config::cron_source_spec& b) {
-  auto x = a;
-  auto y = b;
-  x.where = y.where = x.sink.where = y.sink.where = {};
-  x.sink.field = y.sink.field = "";
-  return x == y;
+const std::string& name_of(const source_spec& s) {
+  return std::visit([](const auto& c) -> const std::string& { return c.name; }, s);
+}
+
+const config::location& where_of(const source_spec& s) {
+  return std::visit([](const auto& c) -> const config::location& { return c.where; }, s);
+}
+
+const config::sink_spec& sink_of(const source_spec& s) {
+  return std::visit([](const auto& c) -> const config::sink_spec& { return c.sink; }, s);
+}
+
+std::string_view kind_of(const source_spec& s) {
+  if (const auto* cron = std::get_if<config::cron_source_spec>(&s)) return cron->kind;
+  return "ContainerSource";
+}
+
+bool same_definition(const source_spec& a, const source_spec& b) {
+  if (a.index() != b.index()) return false;
+  return std::visit(
+      [&b](const auto& x) {
+        auto one = x;
+        auto other = std::get<std::decay_t<decltype(x)>>(b);
+        one.where = other.where = one.sink.where = other.sink.where = {};
+        one.sink.field = other.sink.field = "";
+        return one == other;
+      },
+      a);
 }
 
 std::set<std::pair<std::string, std::string>> namespaces_of(const plan& p) {
@@ -349,7 +423,7 @@ std::set<std::pair<std::string, std::string>> namespaces_of(const plan& p) {
     }
   }
   for (const auto& source : p.sources) {
-    if (source.sink.type == config::sink_spec::kind::topic) add(source.sink.topic);
+    if (sink_of(source).type == config::sink_spec::kind::topic) add(sink_of(source).topic);
   }
   return out;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// A spec file compiled into what runs: stages and cron sources (docs/flows.md, "How a flow
+// A spec file compiled into what runs: stages and sources (docs/flows.md, "How a flow
 // runs"). A stage is one consumer -> step -> producer hop, run by a function_instance: a plain
 // Function is one stage; a Parallel or a Sequence is several, chained through topics the way
 // Knative's reconciler chains channels and subscriptions.
@@ -26,6 +26,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "config/spec.h"
@@ -55,14 +56,23 @@ struct ingress_route {
   bool operator==(const ingress_route&) const = default;
 };
 
+// A source: a cron source or a command source (ContainerSource).
+using source_spec = std::variant<config::cron_source_spec, config::command_source_spec>;
+const std::string& name_of(const source_spec& s);
+const config::location& where_of(const source_spec& s);
+const config::sink_spec& sink_of(const source_spec& s);
+std::string_view kind_of(const source_spec& s);  // as written: PingSource, ContainerSource...
+
 struct plan {
   std::vector<stage> stages;  // plain Functions first, then each flow's stages in file order
   // Sinks resolved to topics: a uri or display sink has become a topic read by a sink stage.
-  std::vector<config::cron_source_spec> sources;
+  std::vector<source_spec> sources;
   // Every document of the files, selected (plan_options::only) or not, Functions among them
   // (kind "Function"): the names in use and where, for the API's create and update.
   std::vector<config::flow_document> documents;
-  std::vector<ingress_route> routes;  // of the selected Brokers, Parallels and Sequences
+  // Of the selected Brokers, Parallels, Sequences and channels, and of the sinks of the selected
+  // command sources (their K_SINK).
+  std::vector<ingress_route> routes;
 };
 
 struct plan_options {
@@ -73,13 +83,17 @@ struct plan_options {
 };
 
 plan make_plan(const config::spec_file& file, const plan_options& options = {});
+// Whether `shfn run` serves the HTTP ingress unless told otherwise: for a Broker (Knative gives
+// every Broker an ingress), or for a command source whose K_SINK is on it.
+bool wants_ingress(const plan& p);
+
 // Adds `more` (another file's plan) to `all`: several files run as one plan.
 void append(plan& all, plan more);
 
 // Whether a stage (or a source) of one plan runs as that of another: every setting the same,
 // wherever in its file it was written. A reload (runtime::apply) leaves such ones running.
 bool same_definition(const stage& a, const stage& b);
-bool same_definition(const config::cron_source_spec& a, const config::cron_source_spec& b);
+bool same_definition(const source_spec& a, const source_spec& b);
 
 // The namespaces ("tenant", "ns") that a plan's topics and topic patterns live in: what an
 // embedded broker must have for the plan to run (broker_thread::create_namespaces).

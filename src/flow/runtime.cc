@@ -109,15 +109,25 @@ bool runtime::stopped_through_api(const std::string& name) const {
   return options_.store != nullptr && options_.store->stopped(name);
 }
 
-std::unique_ptr<runtime::source_unit> runtime::make_source(config::cron_source_spec spec) {
+std::unique_ptr<runtime::source_unit> runtime::make_source(source_spec spec) {
   auto u = std::make_unique<source_unit>();
-  u->stopped = stopped_through_api(spec.name);
+  const std::string& name = name_of(spec);
+  u->stopped = stopped_through_api(name);
   if (u->stopped) {
-    spdlog::info("source {}: stopped through the API (kept in {}): not starting it", spec.name,
+    spdlog::info("source {}: stopped through the API (kept in {}): not starting it", name,
                  options_.store->dir().string());
   }
-  const cron_source_options so{.clock = options_.clock};
-  u->source = std::make_unique<cron_source>(client_, std::move(spec), so);
+  if (const auto* cron = std::get_if<config::cron_source_spec>(&spec)) {
+    const cron_source_options so{.clock = options_.clock};
+    u->source = std::make_unique<cron_source>(client_, *cron, so);
+  } else {
+    const command_source_options so{
+        .ingress_url = [this] { return options_.ingress_url ? options_.ingress_url() : ""; },
+        .drain_timeout = options_.drain_timeout};
+    u->source =
+        std::make_unique<command_source>(client_, std::get<config::command_source_spec>(spec), so);
+  }
+  u->def = std::move(spec);
   return u;
 }
 
@@ -364,24 +374,25 @@ awaitable<result<void>> runtime::apply_in_turn(plan next) {
   co_return outcome;
 }
 
-awaitable<result<void>> runtime::apply_sources(std::vector<config::cron_source_spec> next,
+awaitable<result<void>> runtime::apply_sources(std::vector<source_spec> next,
                                                asio::any_io_executor ex) {
   std::map<std::string, std::unique_ptr<source_unit>> old;
   for (auto& s : sources_) {
-    const std::string name = s->source->spec().name;
+    const std::string name = name_of(s->def);
     old.emplace(name, std::move(s));
   }
   sources_.clear();
   std::vector<std::unique_ptr<source_unit>> leaving;
-  std::vector<config::cron_source_spec> starting;
+  std::vector<source_spec> starting;
   for (auto& spec : next) {
-    auto it = old.find(spec.name);
-    if (it != old.end() && same_definition(it->second->source->spec(), spec)) {
+    const std::string& name = name_of(spec);
+    auto it = old.find(name);
+    if (it != old.end() && same_definition(it->second->def, spec)) {
       sources_.push_back(std::move(it->second));
       old.erase(it);
       continue;
     }
-    spdlog::info("reload: source {} {}", spec.name,
+    spdlog::info("reload: source {} {}", name,
                  it != old.end() ? "changed: stopping it, to start it again" : "is new");
     if (it != old.end()) {
       leaving.push_back(std::move(it->second));
@@ -405,7 +416,7 @@ awaitable<result<void>> runtime::apply_sources(std::vector<config::cron_source_s
     }
     auto started = co_await s->source->start();
     if (!started) {
-      spdlog::error("reload: source {} cannot start: {}", s->source->spec().name,
+      spdlog::error("reload: source {} cannot start: {}", name_of(s->def),
                     started.error().message());
       if (outcome) outcome = fail(started.error());
       continue;

@@ -1,6 +1,6 @@
 #pragma once
 // A spec file's plan (flow/plan.h) run on one client: one function_instance per stage (a plain
-// Function, or one hop of a Parallel or Sequence), one cron_source per cron source, and the
+// Function, or one hop of a Parallel or Sequence), one source per cron or command source, and the
 // admin HTTP endpoints a supervisor (Kubernetes, Prometheus) needs. apply() swaps in a new plan
 // while it runs, restarting only the stages that changed (a reload, `shfn run`'s SIGHUP); the
 // API's create, update and delete are such changes too, kept in a function_store.
@@ -14,7 +14,7 @@
 //                  siblings (docs/functions.md): read, create, update, delete, stop, start,
 //                  trigger
 //
-// Threads: the runtime, its admin endpoints and the cron sources run on the executor of the
+// Threads: the runtime, its admin endpoints and the sources run on the executor of the
 // client it was created with; the instances are spread over `threads` event loops, that one
 // among them (flow/shards.h), each with a client of its own. A function of parallelism p >= 2 on
 // a Shared subscription runs as up to `threads` instances, each with its share of the workers
@@ -34,6 +34,7 @@
 #include "base/notifier.h"
 #include "client/client.h"
 #include "config/spec.h"
+#include "flow/command_source.h"
 #include "flow/cron_source.h"
 #include "flow/function_admin.h"
 #include "flow/function_store.h"
@@ -54,6 +55,9 @@ struct runtime_options {
   std::chrono::milliseconds pattern_discovery{60000};  // see instance_options
   std::chrono::milliseconds backlog_refresh{5000};     // see instance_options
   source_clock clock;  // what time the cron sources believe it is (see cron_source.h)
+  // The HTTP ingress's URL once it serves (http://HOST:PORT), for the K_SINK of command
+  // sources; unset or empty: none.
+  std::function<std::string()> ingress_url;
   // With the embedded broker: whether its disk is full, so that no output can be stored. Shown
   // by /readyz (503), /metrics and /status. Empty with a remote broker, which shows its own.
   std::function<bool()> broker_disk_full;
@@ -124,7 +128,8 @@ class runtime {
     gate running;
   };
   struct source_unit {
-    std::unique_ptr<cron_source> source;
+    source_spec def;
+    std::unique_ptr<flow::source> source;
     gate running;
     bool stopped = false;  // through the API: not started (a fresh source, ready to be)
   };
@@ -145,7 +150,7 @@ class runtime {
   // Parts are made for a stage unless its Function or flow was stopped through the API.
   std::unique_ptr<unit> make_unit(stage s);
   void make_parts(unit* u);
-  std::unique_ptr<source_unit> make_source(config::cron_source_spec spec);
+  std::unique_ptr<source_unit> make_source(source_spec spec);
   // Starts every part; fails (having stopped none) when one cannot start.
   asio::awaitable<result<void>> start_unit(unit* u);
   // Spawns each part's run() on its shard, held by u->running.
@@ -155,7 +160,7 @@ class runtime {
   // Waits for a stopped unit's parts to end, then destroys them, each on its shard; the unit
   // is left without parts.
   asio::awaitable<void> drop_parts(unit* u);
-  asio::awaitable<result<void>> apply_sources(std::vector<config::cron_source_spec> next,
+  asio::awaitable<result<void>> apply_sources(std::vector<source_spec> next,
                                               asio::any_io_executor ex);
   // Pulsar's functions API (/admin/v3/functions/public/default/...) over the plain Functions;
   // nullopt for other paths.

@@ -146,10 +146,9 @@ const config::flow_document* runtime::document_named(const std::string& name,
 
 plan runtime::with_kept(const std::string& path, const config::spec_file* file) const {
   plan next = plan_;
-  const auto from_path = [&path](const auto& x) { return x.where.file == path; };
   std::erase_if(next.stages, [&path](const stage& s) { return s.spec.where.file == path; });
-  std::erase_if(next.sources, from_path);
-  std::erase_if(next.documents, from_path);
+  std::erase_if(next.sources, [&path](const source_spec& s) { return where_of(s).file == path; });
+  std::erase_if(next.documents, [&path](const auto& d) { return d.where.file == path; });
   if (file != nullptr) {
     plan more = make_plan(*file);
     std::ranges::move(more.stages, std::back_inserter(next.stages));

@@ -46,21 +46,42 @@ json stage_json(const stage& s) {
 
 // Pulsar's SourceStatus, for the one instance a cron source is: its ticks are what it received
 // from its source and wrote.
-json source_status_json(const json& cron, bool running) {
-  const json ticks = cron.value("ticks", 0);
+// Pulsar's SourceStatus, with a cron source's last and next tick.
+json source_status_json(const source_counts& counts, const json& status, bool running) {
   return {{"numInstances", 1},
           {"numRunning", running ? 1 : 0},
           {"instances",
            {{{"instanceId", 0},
              {"status",
               {{"running", running},
-               {"error", ""},
-               {"numRestarts", 0},
-               {"numReceivedFromSource", ticks},
-               {"numWritten", ticks},
-               {"lastTick", cron.value("last_tick", json())},
-               {"nextTick", running ? cron.value("next_tick", json()) : json()},
+               {"error", counts.last_error},
+               {"numRestarts", counts.restarts},
+               {"numReceivedFromSource", counts.received},
+               {"numWritten", counts.written},
+               {"lastTick", status.value("last_tick", json())},
+               {"nextTick", running ? status.value("next_tick", json()) : json()},
                {"workerId", "shfn"}}}}}}};
+}
+
+// GET of a source: its definition, as a cron source's or a command source's fields say it.
+json source_json(const source_spec& def) {
+  json out = {{"tenant", functions_tenant}, {"namespace", functions_namespace},
+              {"name", name_of(def)},       {"kind", kind_of(def)},
+              {"sink", sink_of(def).topic}, {"definedIn", place(where_of(def))}};
+  if (const auto* cron = std::get_if<config::cron_source_spec>(&def)) {
+    out["schedule"] = cron->schedule;
+    out["timezone"] = cron->timezone.empty() ? "UTC" : cron->timezone;
+    out["type"] = cron->type;
+    out["source"] = cron->source;
+    if (!cron->data.empty()) out["data"] = cron->data;
+    if (!cron->content_type.empty()) out["contentType"] = cron->content_type;
+  } else {
+    const auto& command = std::get<config::command_source_spec>(def);
+    out["command"] = command.argv;
+    out["workingDir"] = command.working_dir;
+    out["source"] = command.source;
+  }
+  return out;
 }
 
 // A flow's or a source's new version: the spec file's YAML (the form's `spec`) and the files it
@@ -100,7 +121,7 @@ std::vector<runtime::unit*> runtime::units_named(const std::string& name) const 
 
 runtime::source_unit* runtime::source_named(const std::string& name) const {
   for (const auto& s : sources_)
-    if (s->source->spec().name == name) return s.get();
+    if (name_of(s->def) == name) return s.get();
   return nullptr;
 }
 
@@ -118,8 +139,8 @@ awaitable<void> runtime::stop_named(std::string name, bool start_again) {
   if (source != nullptr && !source->stopped) {
     source->source->stop();
     co_await source->running.close();
-    // A cron_source runs once: a fresh one waits for start.
-    auto fresh = make_source(source->source->spec());
+    // A source runs once: a fresh one waits for start.
+    auto fresh = make_source(source->def);
     fresh->stopped = true;
     *std::ranges::find_if(sources_, [source](const auto& s) { return s.get() == source; }) =
         std::move(fresh);
@@ -190,7 +211,7 @@ std::optional<http::http_response> runtime::flows_api(const http::http_request& 
       for (const auto& d : plan_.documents)
         if (is_flow(d)) names.push_back(d.name);
     } else if (ours) {
-      for (const auto& s : sources_) names.push_back(s->source->spec().name);
+      for (const auto& s : sources_) names.push_back(name_of(s->def));
     }
     return http::http_response{.body = names.dump()};
   }
@@ -205,25 +226,12 @@ std::optional<http::http_response> runtime::flows_api(const http::http_request& 
     return http::error_response(405, r.method + " " + r.target + ": not an API request");
   }
   if (!flows) {
-    const auto& spec = source->source->spec();
-    const json cron = source->source->status();
-    if (action.empty()) {
-      json out = {{"tenant", functions_tenant},
-                  {"namespace", functions_namespace},
-                  {"name", name},
-                  {"kind", spec.kind},
-                  {"schedule", spec.schedule},
-                  {"timezone", cron.value("timezone", "UTC")},
-                  {"sink", spec.sink.topic},
-                  {"type", spec.type},
-                  {"source", spec.source},
-                  {"definedIn", place(spec.where)}};
-      if (!spec.data.empty()) out["data"] = spec.data;
-      if (!spec.content_type.empty()) out["contentType"] = spec.content_type;
+    if (action.empty()) return http::http_response{.body = source_json(source->def).dump()};
+    if (action == "status") {
+      const json out =
+          source_status_json(source->source->counts(), source->source->status(), !source->stopped);
       return http::http_response{.body = out.dump()};
     }
-    if (action == "status")
-      return http::http_response{.body = source_status_json(cron, !source->stopped).dump()};
     return http::error_response(404, "no " + action + " for a source");
   }
   const auto units = units_named(name);

@@ -122,6 +122,13 @@ std::vector<flow_node> flow_nodes(const config::spec_file& spec) {
     add_sink(c.sink, n);
     out.push_back(std::move(n));
   }
+  // Its command runs in the pod, from the spec's directory (/app) like a Function's script; its
+  // K_SINK is the pod's own ingress on 127.0.0.1, which `shfn run` serves unasked.
+  for (const auto& c : spec.command_sources) {
+    flow_node n{.name = c.name, .component = "source", .where = c.where, .runs_commands = true};
+    add_sink(c.sink, n);
+    out.push_back(std::move(n));
+  }
   // `shfn run --only BROKER` runs its Triggers too: their documents go with it.
   for (const auto& b : spec.brokers) {
     flow_node n{.name = b.name, .component = "broker", .where = b.where, .ingress = true};

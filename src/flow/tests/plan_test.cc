@@ -186,9 +186,9 @@ spec:
 )");
   const auto p = make_plan(file);
   ASSERT_EQ(p.sources.size(), 2u);
-  EXPECT_EQ(p.sources[0].sink.topic, t("p"));
-  EXPECT_EQ(p.sources[1].sink.topic, t("to-display-sink"));
-  EXPECT_EQ(p.sources[1].sink.type, config::sink_spec::kind::topic);
+  EXPECT_EQ(sink_of(p.sources[0]).topic, t("p"));
+  EXPECT_EQ(sink_of(p.sources[1]).topic, t("to-display-sink"));
+  EXPECT_EQ(sink_of(p.sources[1]).type, config::sink_spec::kind::topic);
   const stage* display = find(p, "to-display-sink");
   ASSERT_NE(display, nullptr);
   EXPECT_EQ(display->spec.inputs, std::vector<std::string>{t("to-display-sink")});

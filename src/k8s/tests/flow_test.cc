@@ -374,5 +374,36 @@ spec:
   EXPECT_TRUE(map["data"]["shout.sh"]);
 }
 
+// A ContainerSource is a workload of its own, whose pods run its command (from the image's /app)
+// and get its sink's Broker document, so that K_SINK has a route on the pod's own ingress.
+TEST_F(render_test, a_container_source_runs_its_command_in_a_pod_of_its_own) {
+  write("spec.yaml", R"(kind: Broker
+metadata: {name: events}
+---
+kind: ContainerSource
+metadata: {name: beats}
+spec:
+  template: {spec: {containers: [{command: [./beat.sh]}]}}
+  sink: {ref: {kind: Broker, name: events}}
+)",
+        0644);
+  write("beat.sh", "#!/bin/sh\necho beat\n");
+  auto docs = documents();
+  auto sts = find(docs, "StatefulSet", "beats");
+  EXPECT_EQ(sts["metadata"]["labels"]["app.kubernetes.io/component"].as<std::string>(), "source");
+  const auto pod = sts["spec"]["template"]["spec"];
+  EXPECT_THAT(strings(pod["containers"][0]["command"]),
+              ElementsAre("tini", "--", "shfn", "run", "/app/spec.yaml", "--admin", "0.0.0.0:8081",
+                          "--parallelism", "1", "--drain-timeout", "30", "--only", "beats"));
+  // Time for the command's SIGTERM, as a Function's script gets.
+  EXPECT_GT(pod["terminationGracePeriodSeconds"].as<int>(), 30);
+  const auto spec =
+      config::load_string(find(docs, "ConfigMap", "beats")["data"]["spec.yaml"].as<std::string>(),
+                          "spec.yaml", base().string());
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(spec->brokers.size(), 1u);
+  EXPECT_EQ(spec->command_sources.size(), 1u);
+}
+
 }  // namespace
 }  // namespace shfn::k8s

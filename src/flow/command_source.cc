@@ -1,0 +1,428 @@
+#include "flow/command_source.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/this_coro.hpp>
+#include <csignal>
+#include <optional>
+#include <string_view>
+
+#include "base/backoff.h"
+#include "base/notifier.h"
+#include "base/retry.h"
+#include "client/producer.h"
+#include "event/event.h"
+#include "event/json_format.h"
+#include "event/pulsar_binding.h"
+#include "event/uuid.h"
+#include "exec/child.h"
+#include "exec/pipe_io.h"
+#include "exec/spawn.h"
+#include "exec/stderr_lines.h"
+
+extern char** environ;
+
+namespace shfn::flow {
+namespace {
+
+using asio::awaitable;
+using nlohmann::json;
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::string_view line_event_type = "dev.shfn.line";
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A line as it may go into shfn's log: control characters (a terminal's escapes among them)
+// shown as '?'.
+std::string printable(std::string_view line) {
+  std::string out(line);
+  for (char& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) c = '?';
+  }
+  return out;
+}
+
+// Whether a line is meant as a structured CloudEvent: a JSON object naming its specversion.
+bool claims_to_be_event(std::string_view line) {
+  if (!line.starts_with('{')) return false;
+  const json parsed = json::parse(line, nullptr, false);
+  return parsed.is_object() && parsed.contains("specversion");
+}
+
+// One run of the command: the child and what its helpers share with the loop reading stdout.
+struct life {
+  life(const asio::any_io_executor& ex, exec::spawned s)
+      : proc(ex, std::move(s)), err(exec::limits{}.max_stderr_line, 0) {}
+
+  exec::child proc;
+  exec::stderr_lines err;
+  bool exited = false;
+  notifier exit_seen;
+  clock::time_point started = clock::now();
+};
+
+awaitable<void> watch_exit(std::shared_ptr<life> l) {
+  co_await l->proc.wait_exit();
+  l->exited = true;
+  l->proc.cancel_waits(false, true, true);  // the readers drain what is left, then stop
+  l->exit_seen.notify_all();
+}
+
+awaitable<void> log_stderr(std::shared_ptr<life> l, std::string name) {
+  auto& pipe = l->proc.stderr_pipe();
+  std::string buffer(read_chunk, '\0');
+  const exec::line_sink to_log = [&name](std::string_view line) {
+    spdlog::info("source {}: {}", name, printable(line));
+  };
+  while (pipe.is_open()) {
+    const auto r = exec::read_some(pipe.native_handle(),
+                                   {reinterpret_cast<std::uint8_t*>(buffer.data()), buffer.size()});
+    if (r.status == exec::io_status::transferred) {
+      l->err.feed(std::string_view(buffer).substr(0, r.count), to_log);
+      continue;
+    }
+    if (r.status != exec::io_status::would_block || l->exited) break;
+    const bool ready = co_await exec::wait_ready(&pipe, exec::child::descriptor::wait_read);
+    if (!ready) break;
+  }
+  l->err.finish(to_log);
+}
+
+// The environment SinkBinding would give the container, on top of shfn's own and `env`.
+exec::env_list environment_for(const config::command_source_spec& spec,
+                               const std::string& ingress_url) {
+  exec::env_list env;
+  for (auto* e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view kv(*e);
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos || kv.starts_with("SHFN_") || kv.starts_with("K_SINK=") ||
+        kv.starts_with("K_CE_OVERRIDES=") || kv.starts_with("K_CA_CERTS="))
+      continue;
+    env.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  for (const auto& [name, value] : spec.env) {
+    std::erase_if(env, [&name](const auto& kv) { return kv.first == name; });
+    env.emplace_back(name, value);
+  }
+  env.emplace_back("SHFN_SOURCE", spec.name);
+  if (spec.sink_url.starts_with('/')) {
+    if (!ingress_url.empty()) env.emplace_back("K_SINK", ingress_url + spec.sink_url);
+  } else if (!spec.sink_url.empty()) {
+    env.emplace_back("K_SINK", spec.sink_url);
+  }
+  if (!spec.sink_ca_certs.empty()) env.emplace_back("K_CA_CERTS", spec.sink_ca_certs);
+  if (!spec.extensions.empty()) {
+    json extensions = json::object();
+    for (const auto& [name, value] : spec.extensions) extensions[name] = value;
+    env.emplace_back("K_CE_OVERRIDES", json{{"extensions", extensions}}.dump());
+  }
+  return env;
+}
+
+}  // namespace
+
+struct command_source::impl : std::enable_shared_from_this<impl> {
+  impl(client::client& c, config::command_source_spec s, command_source_options o)
+      : client(c), spec(std::move(s)), options(std::move(o)) {}
+
+  awaitable<result<void>> start();
+  awaitable<void> run();
+  void stop();
+
+  awaitable<bool> create_producer();
+  // One run of the command, from spawning it until it has ended and its stdout is drained.
+  awaitable<void> run_once();
+  awaitable<void> read_lines(std::shared_ptr<life> l);
+  // Splits what stdout gave into lines and publishes each complete one.
+  awaitable<void> take(std::string_view chunk);
+  awaitable<void> publish(std::string_view line);
+  std::optional<event::cloud_event> event_for(std::string_view line);
+  // SIGTERM now, SIGKILL kill_grace later, unless it has ended by then.
+  awaitable<void> terminate(std::shared_ptr<life> l);
+  awaitable<void> wait_for_receipts();
+  awaitable<bool> pause(std::chrono::milliseconds d);
+
+  client::client& client;
+  config::command_source_spec spec;
+  command_source_options options;
+
+  std::unique_ptr<client::producer> producer;
+  std::shared_ptr<life> current;
+  std::string partial;    // stdout since the last '\n'
+  bool skipping = false;  // the line under way is over max_line: dropped up to its '\n'
+  std::uint64_t lines = 0, sent = 0, events = 0, invalid = 0, failed = 0, restarts = 0;
+  std::string last_exit, last_error;
+  bool ready = false;
+  bool stopping = false;
+  notifier stop_requested;
+  notifier receipts;  // a send's outcome came
+};
+
+awaitable<result<void>> command_source::impl::start() {
+  const exec::env_list env = environment_for(spec, {});
+  if (auto found = exec::find_program(spec.argv.front(), env); !found) {
+    spdlog::error("source {}: cannot run {}: not found in PATH", spec.name, spec.argv.front());
+    co_return fail(found.error());
+  }
+  const bool made = co_await create_producer();
+  if (!made) co_return fail(std::make_error_code(std::errc::operation_canceled));
+  ready = true;
+  spdlog::info("source {}: ready, publishing the lines of {} to {}", spec.name, spec.argv.front(),
+               spec.sink.topic);
+  co_return result<void>{};
+}
+
+// No send timeout: a line waits for the broker as long as it takes (the producer resends after
+// a reconnect), and the command waits on its pipe meanwhile. Batching, for a chatty command.
+awaitable<bool> command_source::impl::create_producer() {
+  const client::producer_options popts{
+      .topic = spec.sink.topic, .batching = true, .send_timeout = std::chrono::milliseconds(0)};
+  const retry_policy::attempt_fn<std::unique_ptr<client::producer>> attempt = [this, &popts] {
+    return client.create_producer(popts);
+  };
+  const retry_policy::failure_fn failed = [this](const std::error_code& error,
+                                                 std::chrono::milliseconds delay) {
+    spdlog::warn("source {}: cannot create a producer on {}: {}; retrying in {} ms", spec.name,
+                 spec.sink.topic, error.message(), delay.count());
+  };
+  if (stopping) co_return false;
+  const retry_policy retry{.initial = options.retry_initial,
+                           .max = options.retry_max,
+                           .pause = [this](std::chrono::milliseconds d) { return pause(d); }};
+  auto made = co_await retry.until_done(attempt, failed);
+  if (made) producer = std::move(*made);
+  co_return producer != nullptr;
+}
+
+awaitable<void> command_source::impl::run() {
+  if (!producer) co_return;  // start() did not succeed
+  backoff delays(options.restart_initial, options.restart_max);
+  while (!stopping) {
+    const auto began = clock::now();
+    co_await run_once();
+    if (stopping) break;
+    if (clock::now() - began >= options.restart_max) delays.reset();
+    const auto delay = delays.next();
+    ++restarts;
+    spdlog::warn("source {}: {}: starting it again in {} ms", spec.name, last_exit, delay.count());
+    if (!co_await pause(delay)) break;
+  }
+  co_await wait_for_receipts();
+  co_await producer->close();
+  ready = false;
+  spdlog::info("source {}: stopped after {} line(s), {} event(s) stored", spec.name, lines, events);
+}
+
+awaitable<void> command_source::impl::run_once() {
+  const exec::spawn_spec how{.argv = spec.argv,
+                             .env = environment_for(spec, options.ingress_url()),
+                             .working_dir = spec.working_dir};
+  auto spawned = exec::spawn_child(how);
+  if (!spawned) {
+    last_error = last_exit = exec::spawn_error_message(how, spawned.error());
+    spdlog::error("source {}: {}", spec.name, last_error);
+    co_return;
+  }
+  const auto ex = co_await asio::this_coro::executor;
+  auto l = std::make_shared<life>(ex, std::move(*spawned));
+  l->proc.close_stdin();
+  current = l;
+  asio::co_spawn(ex, watch_exit(l), asio::detached);
+  asio::co_spawn(ex, log_stderr(l, spec.name), asio::detached);
+  spdlog::info("source {}: started {} (pid {})", spec.name, spec.argv.front(), l->proc.pid());
+  co_await read_lines(l);
+  while (!l->exited) co_await l->exit_seen.wait();
+  current.reset();
+  partial.clear();  // a last line without '\n' was taken by read_lines
+  skipping = false;
+  const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - l->started);
+  last_exit =
+      fmt::format("the command {} after {} ms", exec::describe(l->proc.status()), ran.count());
+}
+
+awaitable<void> command_source::impl::read_lines(std::shared_ptr<life> l) {
+  auto& pipe = l->proc.stdout_pipe();
+  std::string buffer(read_chunk, '\0');
+  while (pipe.is_open()) {
+    const auto r = exec::read_some(pipe.native_handle(),
+                                   {reinterpret_cast<std::uint8_t*>(buffer.data()), buffer.size()});
+    if (r.status == exec::io_status::transferred) {
+      co_await take(std::string_view(buffer).substr(0, r.count));
+      continue;
+    }
+    if (r.status != exec::io_status::would_block || l->exited) break;
+    const bool ready_to_read = co_await exec::wait_ready(&pipe, exec::child::descriptor::wait_read);
+    if (!ready_to_read) break;
+  }
+  // A last line without its '\n' is a line all the same, as for stderr.
+  if (!partial.empty() && !skipping) co_await publish(partial);
+}
+
+awaitable<void> command_source::impl::take(std::string_view chunk) {
+  while (!chunk.empty()) {
+    const auto newline = chunk.find('\n');
+    const std::string_view piece = chunk.substr(0, newline);
+    if (!skipping) partial.append(piece);
+    if (partial.size() > options.max_line && !skipping) {
+      skipping = true;
+      partial.clear();
+      ++invalid;
+      last_error = fmt::format("a line over {} bytes: skipped", options.max_line);
+      spdlog::error("source {}: {}", spec.name, last_error);
+    }
+    if (newline == std::string_view::npos) break;
+    if (!skipping) co_await publish(partial);
+    partial.clear();
+    skipping = false;
+    chunk.remove_prefix(newline + 1);
+  }
+}
+
+std::optional<event::cloud_event> command_source::impl::event_for(std::string_view line) {
+  if (claims_to_be_event(line)) {
+    auto parsed = event::from_json(line);
+    if (!parsed) {
+      ++invalid;
+      last_error = "a line is not a valid CloudEvent: " + parsed.error().to_string();
+      spdlog::error("source {}: {}: {}", spec.name, last_error, printable(line.substr(0, 200)));
+      return std::nullopt;
+    }
+    for (const auto& [name, value] : spec.extensions)
+      (void)event::set_attribute(*parsed, name, value);
+    return std::move(*parsed);
+  }
+  event::cloud_event e;
+  e.id = event::uuid_v4();
+  e.source = spec.source;
+  e.type = std::string(line_event_type);
+  e.time = event::format_time_ms(now_ms());
+  e.datacontenttype = json::accept(line) ? "application/json" : "text/plain";
+  e.extensions = spec.extensions;
+  e.data.assign(line.begin(), line.end());
+  e.has_data = true;
+  return e;
+}
+
+awaitable<void> command_source::impl::publish(std::string_view line) {
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  ++lines;
+  auto e = event_for(line);
+  if (!e) co_return;
+  event::message_parts parts = event::encode_binary(*e);
+  client::outgoing_message m{.payload = std::move(parts.payload),
+                             .properties = std::move(parts.props)};
+  if (auto key = event::attribute(*e, "partitionkey")) m.key = std::string(*key);
+  // Named, not a temporary: GCC 12 destroys capturing lambda temporaries in co_await twice.
+  const client::send_callback done = [self = shared_from_this(),
+                                      id = e->id](result<wire::message_id> outcome) {
+    if (outcome) {
+      ++self->events;
+    } else {
+      // Not a lost connection (the producer resends through those): the broker refused it.
+      ++self->failed;
+      self->last_error =
+          fmt::format("the broker refused event {}: {}", id, outcome.error().message());
+      spdlog::error("source {}: {}", self->spec.name, self->last_error);
+    }
+    self->receipts.notify_all();
+  };
+  ++sent;
+  co_await producer->send_async(std::move(m), done);
+}
+
+void command_source::impl::stop() {
+  if (stopping) return;
+  stopping = true;
+  stop_requested.notify_all();
+  if (current && !current->exited) {
+    asio::co_spawn(current->proc.stdout_pipe().get_executor(), terminate(current), asio::detached);
+  }
+}
+
+awaitable<void> command_source::impl::terminate(std::shared_ptr<life> l) {
+  l->proc.signal_group(SIGTERM);
+  const auto deadline = clock::now() + options.kill_grace;
+  while (!l->exited && clock::now() < deadline) co_await l->exit_seen.wait_until(deadline);
+  if (!l->exited) {
+    spdlog::warn("source {}: the command outlived SIGTERM by {} ms: SIGKILL", spec.name,
+                 options.kill_grace.count());
+    l->proc.signal_group(SIGKILL);
+  }
+}
+
+awaitable<void> command_source::impl::wait_for_receipts() {
+  producer->send_open_batches();
+  const auto deadline = clock::now() + options.drain_timeout;
+  while (events + failed < sent && clock::now() < deadline) co_await receipts.wait_until(deadline);
+  if (events + failed < sent) {
+    spdlog::warn("source {}: stopping with {} event(s) not yet stored", spec.name,
+                 sent - events - failed);
+  }
+}
+
+awaitable<bool> command_source::impl::pause(std::chrono::milliseconds d) {
+  if (!stopping) co_await stop_requested.wait_until(clock::now() + d);
+  co_return !stopping;
+}
+
+command_source::command_source(client::client& c, config::command_source_spec spec,
+                               command_source_options options)
+    : impl_(std::make_shared<impl>(c, std::move(spec), std::move(options))) {}
+
+command_source::~command_source() = default;
+
+awaitable<result<void>> command_source::start() {
+  co_return co_await impl_->start();
+}
+
+awaitable<void> command_source::run() {
+  co_await impl_->run();
+}
+
+void command_source::stop() {
+  impl_->stop();
+}
+
+bool command_source::ready() const {
+  return impl_->ready;
+}
+
+source_counts command_source::counts() const {
+  return {.received = impl_->lines,
+          .written = impl_->events,
+          .restarts = impl_->restarts,
+          .last_error = impl_->last_error};
+}
+
+const config::command_source_spec& command_source::spec() const {
+  return impl_->spec;
+}
+
+json command_source::status() const {
+  const impl& s = *impl_;
+  return {
+      {"source", s.spec.name},
+      {"kind", "ContainerSource"},
+      {"command", s.spec.argv},
+      {"sink", s.spec.sink.topic},
+      {"pid", s.current ? json(s.current->proc.pid()) : json()},
+      {"lines", s.lines},
+      {"events", s.events},
+      {"invalid", s.invalid},
+      {"restarts", s.restarts},
+      {"last_exit", s.last_exit.empty() ? json() : json(s.last_exit)},
+      {"last_error", s.last_error},
+      {"ready", s.ready},
+  };
+}
+
+}  // namespace shfn::flow
