@@ -13,6 +13,8 @@
 #include "base/backoff.h"
 #include "base/notifier.h"
 #include "base/retry.h"
+#include "base/spawn.h"
+#include "client/errc.h"
 #include "client/producer.h"
 #include "event/event.h"
 #include "event/json_format.h"
@@ -148,6 +150,9 @@ struct command_source::impl : std::enable_shared_from_this<impl> {
   std::optional<event::cloud_event> event_for(std::string_view line);
   // SIGTERM now, SIGKILL kill_grace later, unless it has ended by then.
   awaitable<void> terminate(std::shared_ptr<life> l);
+  // A send waiting for room in the producer (the broker away) would hold the stop forever: at
+  // drain_timeout after stop(), the producer is closed, which fails what is still waiting.
+  awaitable<void> give_up_after_drain();
   awaitable<void> wait_for_receipts();
   awaitable<bool> pause(std::chrono::milliseconds d);
 
@@ -160,11 +165,16 @@ struct command_source::impl : std::enable_shared_from_this<impl> {
   std::string partial;    // stdout since the last '\n'
   bool skipping = false;  // the line under way is over max_line: dropped up to its '\n'
   std::uint64_t lines = 0, sent = 0, events = 0, invalid = 0, failed = 0, restarts = 0;
+  std::uint64_t abandoned = 0;  // sends failed by closing the producer on a stop
   std::string last_exit, last_error;
   bool ready = false;
   bool stopping = false;
+  bool finished = false;
   notifier stop_requested;
-  notifier receipts;  // a send's outcome came
+  notifier finishing;                           // run() has ended its loop
+  notifier receipts;                            // a send's outcome came
+  std::optional<asio::any_io_executor> run_ex;  // set once run() runs
+  gate helpers;                                 // give_up_after_drain
 };
 
 awaitable<result<void>> command_source::impl::start() {
@@ -205,6 +215,7 @@ awaitable<bool> command_source::impl::create_producer() {
 
 awaitable<void> command_source::impl::run() {
   if (!producer) co_return;  // start() did not succeed
+  run_ex = co_await asio::this_coro::executor;
   backoff delays(options.restart_initial, options.restart_max);
   while (!stopping) {
     const auto began = clock::now();
@@ -213,13 +224,21 @@ awaitable<void> command_source::impl::run() {
     if (clock::now() - began >= options.restart_max) delays.reset();
     const auto delay = delays.next();
     ++restarts;
-    spdlog::warn("source {}: {}: starting it again in {} ms", spec.name, last_exit, delay.count());
+    spdlog::warn("source {}: {}; starting it again in {} ms", spec.name, last_exit, delay.count());
     if (!co_await pause(delay)) break;
   }
   co_await wait_for_receipts();
+  finished = true;
+  finishing.notify_all();
+  co_await helpers.close();
   co_await producer->close();
   ready = false;
-  spdlog::info("source {}: stopped after {} line(s), {} event(s) stored", spec.name, lines, events);
+  spdlog::info("source {}: stopped after {} line(s), {} event(s) stored{}", spec.name, lines,
+               events,
+               abandoned == 0 ? std::string()
+                              : fmt::format(", {} not (the broker was away until the drain "
+                                            "timeout ended)",
+                                            abandoned));
 }
 
 awaitable<void> command_source::impl::run_once() {
@@ -245,8 +264,8 @@ awaitable<void> command_source::impl::run_once() {
   partial.clear();  // a last line without '\n' was taken by read_lines
   skipping = false;
   const auto ran = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - l->started);
-  last_exit =
-      fmt::format("the command {} after {} ms", exec::describe(l->proc.status()), ran.count());
+  last_exit = fmt::format("the command ended after {} ms: {}", ran.count(),
+                          exec::describe(l->proc.status()));
 }
 
 awaitable<void> command_source::impl::read_lines(std::shared_ptr<life> l) {
@@ -326,6 +345,8 @@ awaitable<void> command_source::impl::publish(std::string_view line) {
                                       id = e->id](result<wire::message_id> outcome) {
     if (outcome) {
       ++self->events;
+    } else if (self->stopping && outcome.error() == client::errc::closed) {
+      ++self->abandoned;  // counted in the last log line
     } else {
       // Not a lost connection (the producer resends through those): the broker refused it.
       ++self->failed;
@@ -343,9 +364,20 @@ void command_source::impl::stop() {
   if (stopping) return;
   stopping = true;
   stop_requested.notify_all();
-  if (current && !current->exited) {
-    asio::co_spawn(current->proc.stdout_pipe().get_executor(), terminate(current), asio::detached);
-  }
+  if (!run_ex) return;  // run() has not started: it will not
+  if (current && !current->exited) asio::co_spawn(*run_ex, terminate(current), asio::detached);
+  spawn_held(*run_ex, helpers, give_up_after_drain());
+}
+
+awaitable<void> command_source::impl::give_up_after_drain() {
+  const auto deadline = clock::now() + options.drain_timeout;
+  while (!finished && clock::now() < deadline) co_await finishing.wait_until(deadline);
+  if (finished) co_return;
+  spdlog::warn(
+      "source {}: the broker has not taken what the command printed within {} ms: "
+      "giving up on it",
+      spec.name, options.drain_timeout.count());
+  co_await producer->close();
 }
 
 awaitable<void> command_source::impl::terminate(std::shared_ptr<life> l) {
@@ -362,11 +394,8 @@ awaitable<void> command_source::impl::terminate(std::shared_ptr<life> l) {
 awaitable<void> command_source::impl::wait_for_receipts() {
   producer->send_open_batches();
   const auto deadline = clock::now() + options.drain_timeout;
-  while (events + failed < sent && clock::now() < deadline) co_await receipts.wait_until(deadline);
-  if (events + failed < sent) {
-    spdlog::warn("source {}: stopping with {} event(s) not yet stored", spec.name,
-                 sent - events - failed);
-  }
+  while (events + failed + abandoned < sent && clock::now() < deadline)
+    co_await receipts.wait_until(deadline);
 }
 
 awaitable<bool> command_source::impl::pause(std::chrono::milliseconds d) {

@@ -21,7 +21,9 @@
 //     (restart_initial doubling up to restart_max, reset once a run lasted restart_max), as
 //     Kubernetes restarts a container.
 //   - stop(): SIGTERM to its process group, SIGKILL kill_grace later; the lines it printed until
-//     it ended are still published, their receipts waited for up to drain_timeout.
+//     it ended are still published, their receipts waited for up to drain_timeout after the
+//     stop. Then the producer is closed: what the broker has not taken by then is not stored,
+//     and the last log line counts it.
 //
 // Threads: everything on the runtime's executor.
 

@@ -44,9 +44,9 @@ json stage_json(const stage& s) {
   return out;
 }
 
-// Pulsar's SourceStatus, for the one instance a cron source is: its ticks are what it received
-// from its source and wrote.
-// Pulsar's SourceStatus, with a cron source's last and next tick.
+// Pulsar's SourceStatus, for the one instance a source is (a cron source's ticks are what it
+// received and wrote; a command source's lines and events), with a cron source's last and next
+// tick.
 json source_status_json(const source_counts& counts, const json& status, bool running) {
   return {{"numInstances", 1},
           {"numRunning", running ? 1 : 0},
