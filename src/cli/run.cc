@@ -329,6 +329,7 @@ int run_functions(const run_flags& f) {
       .backlog_refresh = period_from_env("SHFN_BACKLOG_REFRESH_MS", std::chrono::seconds(5)),
       .clock = *clock,
       .ingress_url = [&ingress_url] { return ingress_url; },
+      .source_token = tokens ? tokens->sign("shfn-source") : std::string(),
       .broker_disk_full =
           embedded ? std::function<bool()>([b = embedded.get()] { return b->disk_full(); })
                    : nullptr,

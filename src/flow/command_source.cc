@@ -101,7 +101,7 @@ awaitable<void> log_stderr(std::shared_ptr<life> l, std::string name) {
 
 // The environment SinkBinding would give the container, on top of shfn's own and `env`.
 exec::env_list environment_for(const config::command_source_spec& spec,
-                               const std::string& ingress_url) {
+                               const std::string& ingress_url, const std::string& token) {
   exec::env_list env;
   for (auto* e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string_view kv(*e);
@@ -116,6 +116,7 @@ exec::env_list environment_for(const config::command_source_spec& spec,
     env.emplace_back(name, value);
   }
   env.emplace_back("SHFN_SOURCE", spec.name);
+  if (!token.empty()) env.emplace_back("SHFN_TOKEN", token);
   if (spec.sink_url.starts_with('/')) {
     if (!ingress_url.empty()) env.emplace_back("K_SINK", ingress_url + spec.sink_url);
   } else if (!spec.sink_url.empty()) {
@@ -178,7 +179,7 @@ struct command_source::impl : std::enable_shared_from_this<impl> {
 };
 
 awaitable<result<void>> command_source::impl::start() {
-  const exec::env_list env = environment_for(spec, {});
+  const exec::env_list env = environment_for(spec, {}, {});
   if (auto found = exec::find_program(spec.argv.front(), env); !found) {
     spdlog::error("source {}: cannot run {}: not found in PATH", spec.name, spec.argv.front());
     co_return fail(found.error());
@@ -243,7 +244,7 @@ awaitable<void> command_source::impl::run() {
 
 awaitable<void> command_source::impl::run_once() {
   const exec::spawn_spec how{.argv = spec.argv,
-                             .env = environment_for(spec, options.ingress_url()),
+                             .env = environment_for(spec, options.ingress_url(), options.token),
                              .working_dir = spec.working_dir};
   auto spawned = exec::spawn_child(how);
   if (!spawned) {

@@ -16,7 +16,8 @@
 //   - the command's environment: shfn's own (less SHFN_*), the container's `env`, and, as
 //     Knative's SinkBinding injects them, K_SINK (where to POST CloudEvents: the uri of a uri
 //     sink, else the ingress URL of the sink's Broker, Channel, Parallel or Sequence), K_CA_CERTS
-//     (a uri sink's CACerts) and K_CE_OVERRIDES ({"extensions": {...}} when ceOverrides is given).
+//     (a uri sink's CACerts) and K_CE_OVERRIDES ({"extensions": {...}} when ceOverrides is given);
+//     SHFN_SOURCE, its name, and SHFN_TOKEN, when the ingress asks for a token.
 //   - the command ending, for any reason, is logged and it is started again after a back-off
 //     (restart_initial doubling up to restart_max, reset once a run lasted restart_max), as
 //     Kubernetes restarts a container.
@@ -45,6 +46,9 @@ struct command_source_options {
   // The ingress's URL (http://HOST:PORT) for K_SINK, read at each start of the command; empty
   // while the ingress does not serve, and then a sink reached through it gets no K_SINK.
   std::function<std::string()> ingress_url;
+  // With token authentication on the ingress, the command's SHFN_TOKEN, for K_SINK's requests
+  // ("Authorization: Bearer $SHFN_TOKEN").
+  std::string token;
   std::chrono::milliseconds restart_initial{1000};
   std::chrono::milliseconds restart_max{60000};
   std::chrono::milliseconds kill_grace{2000};

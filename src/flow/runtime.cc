@@ -123,6 +123,7 @@ std::unique_ptr<runtime::source_unit> runtime::make_source(source_spec spec) {
   } else {
     const command_source_options so{
         .ingress_url = [this] { return options_.ingress_url ? options_.ingress_url() : ""; },
+        .token = options_.source_token,
         .drain_timeout = options_.drain_timeout};
     u->source =
         std::make_unique<command_source>(client_, std::get<config::command_source_spec>(spec), so);

@@ -58,6 +58,9 @@ struct runtime_options {
   // The HTTP ingress's URL once it serves (http://HOST:PORT), for the K_SINK of command
   // sources; unset or empty: none.
   std::function<std::string()> ingress_url;
+  // With token authentication, a token the ingress takes: command sources' commands get it as
+  // SHFN_TOKEN, for their requests to K_SINK. Empty: none asked.
+  std::string source_token;
   // With the embedded broker: whether its disk is full, so that no output can be stored. Shown
   // by /readyz (503), /metrics and /status. Empty with a remote broker, which shows its own.
   std::function<bool()> broker_disk_full;

@@ -9,6 +9,7 @@ import os
 import sys
 
 from conftest import admin_call, wait_for
+from tokens import new_secret
 from test_broker import INGRESS, Sink, sink, trigger  # noqa: F401 (sink: a fixture)
 
 CONTAINER_SOURCE = """---
@@ -139,6 +140,8 @@ from cloudevents.v1.http import CloudEvent
 attributes = {{"type": "sdk.sent", "source": "/sdk", "id": "sdk-1"}}
 attributes.update(json.loads(os.environ.get("K_CE_OVERRIDES", "{{}}")).get("extensions", {{}}))
 headers, body = to_binary(CloudEvent(attributes, {{"via": "K_SINK"}}))
+if "SHFN_TOKEN" in os.environ:  # shfn run asks for tokens
+    headers["Authorization"] = "Bearer " + os.environ["SHFN_TOKEN"]
 request = urllib.request.Request(os.environ["K_SINK"], data=body, headers=headers, method="POST")
 with urllib.request.urlopen(request, timeout=30) as answer:
     print("K_SINK answered", answer.status, flush=True, file=__import__("sys").stderr)
@@ -155,6 +158,16 @@ def test_a_command_sends_to_k_sink_with_the_sdk(make_spec, runtimes, sink):
     [event] = sink.at("/got")
     assert (event["id"], event["type"], event["team"], event.data) == (
         "sdk-1", "sdk.sent", "core", {"via": "K_SINK"})
+    wait_for(lambda: "source sdk: K_SINK answered 202" in rt.stderr(), what="the 202 in the log")
+
+
+def test_with_tokens_the_command_gets_one_for_k_sink(make_spec, runtimes, sink, workdir):
+    key_file, _ = new_secret(workdir, "admin")
+    sender = SDK_SENDER.format(python=sys.executable)
+    spec = make_spec(text=broker_to(sink.url) + command_source("sdk", ["./sender.py"]),
+                     topics=["events"], scripts={"sender.py": sender})
+    rt = runtimes(spec, *INGRESS, "--token-secret-file", key_file)
+    wait_for(lambda: len(sink.at("/got")) == 1, what="the event the command sent")
     wait_for(lambda: "source sdk: K_SINK answered 202" in rt.stderr(), what="the 202 in the log")
 
 
