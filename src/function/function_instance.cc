@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/spawn.h"
 #include "client/errc.h"
+#include "event/environment.h"
 #include "exec/process.h"
 #include "function/events.h"
 
@@ -21,6 +22,13 @@ namespace shfn::function {
 using asio::awaitable;
 
 namespace {
+
+// Whether an environment variable is the Broker's loop counter, which Knative deletes before
+// delivery: a Trigger's subscriber never sees it.
+bool is_broker_ttl(std::string_view variable) {
+  static const std::string name = event::env_name(broker_ttl_attribute);
+  return variable == name;
+}
 
 // How an attempt ended, for the trace: "succeeded in 2.1 ms, 6 bytes out", "exited with code 3
 // in 40.2 ms".
@@ -662,7 +670,10 @@ awaitable<exec::outcome> function_instance::run_script(const client::message* ms
   const client::message& m = *msg;
   std::vector<std::string> warnings;
   environment env = message_environment(m);
-  for (auto& var : event_environment(m, warnings)) env.push_back(std::move(var));
+  for (auto& var : event_environment(m, warnings)) {
+    if (options_.stage.broker_reply && is_broker_ttl(var.first)) continue;
+    env.push_back(std::move(var));
+  }
   for (const auto& w : warnings) log_.post(log_level::warn, w, m.id.str());
   auto data = structured_data(m);
   exec::invocation inv{.input = data ? std::move(*data) : bytes(m.payload),

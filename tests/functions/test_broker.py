@@ -220,6 +220,24 @@ def test_replies_go_back_into_the_broker_until_the_ttl(make_spec, runtimes, sink
     assert len(sink.at("/count")) == 255
 
 
+def test_a_process_subscriber_does_not_see_the_ttl(make_spec, runtimes, sink):
+    answer = ("echo \"ttl=${SHFN_CE_KNATIVEBROKERTTL-unset}\"; "
+              "echo ce.type=answer >> \"$SHFN_OUTPUT_METADATA\"")
+    text = ("kind: Broker\nmetadata: {name: hops}\n"
+            + trigger("ask", "hops", f"{{command: '{answer}'}}",
+                      "  filter: {attributes: {type: question}}\n")
+            + trigger("answers", "hops", f"{{uri: '{sink.url}/answers'}}",
+                      "  filter: {attributes: {type: answer}}\n"))
+    spec = make_spec(text=text, topics=["hops"])
+    rt = start(runtimes, spec)
+    question = CloudEvent({"id": "q1", "type": "question", "source": "/test"}, "?")
+    assert send(rt, "/default/" + spec.topic("hops"), question)[0] == 202
+    wait_for(lambda: len(sink.at("/answers")) == 1, what="the answer")
+    [got] = sink.at("/answers")
+    assert got.data == b"ttl=unset\n"
+    assert "knativebrokerttl" not in got.get_attributes()
+
+
 def test_a_failing_subscriber_goes_to_the_dead_letter_sink(make_spec, runtimes, sink):
     delivery = ("  delivery:\n    retry: 1\n    backoffDelay: PT0.05S\n"
                 f"    deadLetterSink: {{uri: '{sink.url}/dead'}}\n")
