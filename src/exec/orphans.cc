@@ -73,6 +73,9 @@ void kill_orphans() {
   const std::lock_guard held(sweeping);
   for (const pid_t pid : children_of_the_main_thread()) {
     if (tracked.contains(pid) || killed_early.contains(pid)) continue;
+    // One that has ended already (its parent died first, both killed by one signal to the
+    // group) only needs reaping: nothing escaped.
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) continue;
     spdlog::info(
         "killing process {}: started by a script that has ended (it left the "
         "script's process group)",
