@@ -9,7 +9,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${SHFN_BIN:-$root/build/src/cli/shfn}"
 specs=(examples/reverse/reverse.yaml examples/json-transform/transform.yaml
-  examples/flaky/flaky.yaml examples/odd-even/odd-even.yaml examples/broker/broker.yaml)
+  examples/flaky/flaky.yaml examples/odd-even/odd-even.yaml examples/broker/broker.yaml
+  examples/heartbeat/heartbeat.yaml)
 
 [ -x "$bin" ] || { echo "render-graphs: no shfn binary at $bin (build it, or set SHFN_BIN)" >&2; exit 1; }
 draw() { (cd "$root" && "$bin" graph "$1" -o "$2"); }

@@ -108,3 +108,23 @@ def test_admin_endpoints(make_spec, runtimes, clients):
     assert 'pulsar_function_processed_successfully_total{function="reverse",instance="0"} 1' in metrics
     assert rt.get("/nope")[0] == 404
 
+
+
+def test_heartbeat_container_source(make_spec, runtimes):
+    """Knative's heartbeats sample: a command whose NDJSON CloudEvents reach a Trigger's display;
+    on SIGTERM it ends with shfn, and nothing it started is left (or reported as escaped)."""
+    spec = make_spec("heartbeat")
+    rt = runtimes(spec, "--ingress", "127.0.0.1:0")
+
+    def beats():
+        with rt.changed:
+            return [line for line in rt.lines if line and '"id": ' in line]
+
+    wait_for(lambda: len(beats()) >= 2, what="two heartbeats displayed")
+    assert [line.strip() for line in beats()[:2]] == ['"id": 1,', '"id": 2,']
+    assert "type: dev.knative.eventing.samples.heartbeat" in "\n".join(
+        line for line in rt.lines if line)
+    assert rt.terminate() == 0
+    log = rt.stderr()
+    assert "source heartbeat: sending a heartbeat every 1s; K_SINK=http://127.0.0.1:" in log
+    assert "killing process" not in log
