@@ -50,6 +50,12 @@ def browse(url, *flags):
     return r.stdout, console
 
 
+def source_events(dom):
+    """{source: events} as the page shows it."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(
+        r'<g class="node source" data-name="([^"]+)" data-events="(\d+)"', dom)}
+
+
 def stage_counts(dom):
     """{stage: processed} as the page shows it (each stage box carries its counters)."""
     return {m.group(1): int(m.group(2)) for m in re.finditer(
@@ -83,6 +89,9 @@ def test_the_live_view_shows_the_flow_and_its_numbers_move(make_spec, runtimes):
     assert re.search(r'<div id="errors" hidden="">\s*</div>', dom), "the page reported errors"
     first = stage_counts(dom)
     assert sorted(first) == stages(spec)
+    ticks = source_events(dom)[spec.topic("ping")]
+    assert ticks >= 1
+    assert re.search(rf'data-name="{spec.topic("ping")}"[^>]*>.*?>ticks {ticks}</text>', dom)
     flow = spec.topic("odd-even")
     for topic in [flow, flow + "-branch-0", flow + "-branch-1", flow + "-reply"]:
         assert f'data-name="persistent://public/default/{topic}"' in dom, topic
