@@ -25,6 +25,7 @@
 #include "client/client.h"
 #include "client/consumer.h"
 #include "event/pulsar_binding.h"
+#include "flow/tests/restartable_broker.h"
 #include "support/broker_env.h"
 #include "support/coro_test.h"
 
@@ -37,22 +38,10 @@ using namespace std::chrono_literals;
 // Bounds a broken run; never reached by a working one.
 constexpr auto patience = 30s;
 
-// The embedded broker on a port of its own, with a data directory it keeps across a restart.
-struct test_broker {
-  void start(const std::string& listen) {
-    auto started = broker::broker_thread::start(
-        {.listen = listen, .data_dir = dir / "data", .admin = "", .sync = broker::sync_mode::none});
-    ASSERT_TRUE(started.has_value()) << "embedded broker: " << started.error().message();
-    broker = std::move(*started);
-    url = broker->service_url();
-  }
+struct test_broker : testing::restartable_broker {
+  test_broker() : restartable_broker("shfn-command-source-test") {}
 
-  std::string listen_address() const { return url.substr(url.find("//") + 2); }
-
-  temp_dir dir{"shfn-command-source-test"};
-  std::unique_ptr<broker::broker_thread> broker;
-  std::string url;
-  std::string topic = "persistent://public/default/" + testing::unique_topic("lines");
+  std::string topic = "persistent://public/default/" + shfn::testing::unique_topic("lines");
 };
 
 config::command_source_spec spec_running(const std::string& script, const test_broker& b) {

@@ -28,6 +28,7 @@
 #include "cron/schedule.h"
 #include "cron/zone.h"
 #include "event/pulsar_binding.h"
+#include "flow/tests/restartable_broker.h"
 #include "support/broker_env.h"
 #include "support/coro_test.h"
 
@@ -48,7 +49,7 @@ sys_seconds utc(int year, int month, int day, int hour, int minute, int second =
 // With the C library, not the code under test: "2026-03-29T01:00:00Z".
 std::string rfc3339(sys_seconds t) {
   const time_t secs = static_cast<time_t>(t.time_since_epoch().count());
-  struct tm fields {};
+  struct tm fields{};
   gmtime_r(&secs, &fields);
   char text[32];
   strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &fields);
@@ -307,18 +308,9 @@ void expect_chain(const std::vector<received_tick>& ticks, const cron::schedule&
   EXPECT_EQ(ids.size(), ticks.size()) << "event ids repeat";
 }
 
-// The embedded broker on a port of its own, with a data directory it keeps across a restart.
-struct test_broker {
-  void start(const std::string& listen) {
-    auto started = broker::broker_thread::start(
-        {.listen = listen, .data_dir = dir / "data", .admin = "", .sync = broker::sync_mode::none});
-    ASSERT_TRUE(started.has_value()) << "embedded broker: " << started.error().message();
-    broker = std::move(*started);
-    url = broker->service_url();
-  }
-
-  // "127.0.0.1:PORT" of the service URL (pulsar://127.0.0.1:PORT).
-  std::string listen_address() const { return url.substr(url.find("//") + 2); }
+// The broker with a client and a consumer of the sink topic at hand.
+struct test_broker : testing::restartable_broker {
+  test_broker() : restartable_broker("shfn-cron-source-test") {}
 
   awaitable<std::unique_ptr<client::client>> make_client(asio::io_context* io) {
     auto c = client::client::create(io->get_executor(), {.service_url = url});
@@ -334,10 +326,7 @@ struct test_broker {
     co_return consumer ? std::move(*consumer) : nullptr;
   }
 
-  temp_dir dir{"shfn-cron-source-test"};
-  std::unique_ptr<broker::broker_thread> broker;
-  std::string url;
-  std::string topic = "persistent://public/default/" + testing::unique_topic("cron");
+  std::string topic = "persistent://public/default/" + shfn::testing::unique_topic("cron");
 };
 
 class cron_source_test : public ::testing::Test {
