@@ -243,6 +243,13 @@ std::string ingress_address(const run_flags& f, bool wanted) {
   return wanted ? "127.0.0.1:8082" : "";
 }
 
+// Why `shfn run` ends when a function, stage or source of its specs cannot start. The error
+// names none of them: the line logged before it does.
+std::string not_started(const std::error_code& error) {
+  return "something in it could not start (" + error.message() +
+         "); the error logged above says what";
+}
+
 // The runtime until it stops, then the ingress's producers closed.
 asio::awaitable<result<void>> run_then_close(flow::runtime* rt, flow::event_ingress* ingress,
                                              std::function<void()> on_ready) {
@@ -399,7 +406,7 @@ int run_functions(const run_flags& f) {
                    if (e) {
                      code = error("internal error", "the runtime threw");
                    } else if (!r) {
-                     code = error("cannot run " + spec_names, r.error().message());
+                     code = error("cannot run " + spec_names, not_started(r.error()));
                    }
                    (*c)->close();
                  });

@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/this_coro.hpp>
 #include <csignal>
+#include <filesystem>
 #include <optional>
 #include <string_view>
 
@@ -30,6 +32,7 @@ extern char** environ;
 namespace shfn::flow {
 namespace {
 
+namespace fs = std::filesystem;
 using asio::awaitable;
 using nlohmann::json;
 
@@ -126,7 +129,9 @@ exec::env_list environment_for(const config::command_source_spec& spec,
   if (!spec.extensions.empty()) {
     json extensions = json::object();
     for (const auto& [name, value] : spec.extensions) extensions[name] = value;
-    env.emplace_back("K_CE_OVERRIDES", json{{"extensions", extensions}}.dump());
+    const json overrides = {{"extensions", extensions}};
+    env.emplace_back("K_CE_OVERRIDES",
+                     overrides.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   return env;
 }
@@ -141,6 +146,7 @@ struct command_source::impl : std::enable_shared_from_this<impl> {
   awaitable<void> run();
   void stop();
 
+  result<void> check_program() const;
   awaitable<bool> create_producer();
   // One run of the command, from spawning it until it has ended and its stdout is drained.
   awaitable<void> run_once();
@@ -179,17 +185,33 @@ struct command_source::impl : std::enable_shared_from_this<impl> {
 };
 
 awaitable<result<void>> command_source::impl::start() {
-  const exec::env_list env = environment_for(spec, {}, {});
-  if (auto found = exec::find_program(spec.argv.front(), env); !found) {
-    spdlog::error("source {}: cannot run {}: not found in PATH", spec.name, spec.argv.front());
-    co_return fail(found.error());
-  }
+  if (auto runnable = check_program(); !runnable) co_return runnable;
   const bool made = co_await create_producer();
   if (!made) co_return fail(std::make_error_code(std::errc::operation_canceled));
   ready = true;
   spdlog::info("source {}: ready, publishing the lines of {} to {}", spec.name, spec.argv.front(),
                spec.sink.topic);
   co_return result<void>{};
+}
+
+// A command that cannot run is the spec's mistake: said once, at start, rather than at every
+// restart.
+result<void> command_source::impl::check_program() const {
+  const std::string& program = spec.argv.front();
+  auto found = exec::find_program(program, environment_for(spec, {}, {}));
+  if (!found) {
+    spdlog::error("source {}: cannot run {}: not found in PATH", spec.name, program);
+    return fail(found.error());
+  }
+  const fs::path path = fs::path(*found).is_absolute()
+                            ? fs::path(*found)
+                            : (fs::path(spec.working_dir) / *found).lexically_normal();
+  if (::access(path.c_str(), X_OK) != 0) {
+    const std::error_code error(errno, std::system_category());
+    spdlog::error("source {}: cannot run {}: {}", spec.name, path.string(), error.message());
+    return fail(error);
+  }
+  return {};
 }
 
 // No send timeout: a line waits for the broker as long as it takes (the producer resends after

@@ -184,3 +184,14 @@ def test_a_uri_sink_is_k_sink_itself(make_spec, runtimes, sink):
     by_type = {e["type"]: e for e in sink.at("/direct")}
     assert by_type["sdk.sent"].data == {"via": "K_SINK"}
     assert data(by_type["dev.shfn.line"]) == "a line"
+
+
+def test_a_command_that_cannot_run_stops_shfn_run_with_a_clear_error(make_spec, runtimes,
+                                                                      workdir):
+    spec = make_spec(text=command_source("nothing", ["./missing.sh"], sink="topic: out"))
+    rt = runtimes(spec, wait_ready=False)
+    assert rt.proc.wait(timeout=60) != 0
+    missing = os.path.join(workdir, "missing.sh")
+    log = rt.stderr()
+    assert f"source nothing: cannot run {missing}: No such file or directory" in log
+    assert "could not start (No such file or directory); the error logged above says what" in log
