@@ -140,9 +140,27 @@ class Runtime:
 
     def kill(self):
         if self.proc.poll() is None:
+            # Each process shfn started leads a process group of its own, which a SIGKILL of
+            # shfn does not reach: a command source's command would outlive the test.
+            for group in self._children():
+                try:
+                    os.killpg(group, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             self.proc.kill()
         self.proc.wait(timeout=30)
         self.log.close()
+
+    def _children(self):
+        pids = set()
+        tasks = f"/proc/{self.proc.pid}/task"
+        for task in os.listdir(tasks) if os.path.isdir(tasks) else []:
+            try:
+                with open(f"{tasks}/{task}/children") as f:
+                    pids.update(int(pid) for pid in f.read().split())
+            except OSError:
+                pass
+        return pids
 
 
 @pytest.fixture
