@@ -4,19 +4,12 @@
 
 #include <fmt/format.h>
 
-#include <filesystem>
-
 #include "config/flow.h"
 #include "config/flow_shapes.h"
 #include "config/kinds.h"
 
 namespace shfn::config {
 namespace {
-
-namespace fs = std::filesystem;
-
-// Set by shfn for the command, as SinkBinding sets them: a container may not give its own.
-constexpr std::string_view sink_binding_variables[] = {"K_SINK", "K_CE_OVERRIDES", "K_CA_CERTS"};
 
 std::optional<std::vector<std::string>> read_strings(const field& f) {
   auto items = f.as_list();
@@ -56,12 +49,8 @@ void read_env_entry(const field& entry, command_source_spec& c) {
   if (!name_field) return;
   auto name = name_field->as_string();
   if (!name) return;
-  if (!valid_env_name(*name)) {
-    name_field->error("invalid environment variable name: expected [A-Za-z_][A-Za-z0-9_]*");
-    return;
-  }
-  if (name->starts_with("SHFN_")) {
-    name_field->error("names starting with SHFN_ are reserved for the runtime");
+  if (auto problem = env_name_problem(*name)) {
+    name_field->error(std::move(*problem));
     return;
   }
   if (std::ranges::find(sink_binding_variables, *name) != std::end(sink_binding_variables)) {
@@ -75,21 +64,6 @@ void read_env_entry(const field& entry, command_source_spec& c) {
     value = std::move(*text);
   }
   c.env.emplace_back(std::move(*name), std::move(value));
-}
-
-void read_working_dir(const document& doc, const mapping& container, command_source_spec& c) {
-  c.working_dir = doc.base_dir.string();
-  auto v = container.get("workingDir");
-  if (!v) return;
-  auto text = v->as_string();
-  if (!text) return;
-  const fs::path dir = (doc.base_dir / fs::path(*text)).lexically_normal();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    v->error(fmt::format("{} is not a directory", dir.string()));
-    return;
-  }
-  c.working_dir = dir.string();
 }
 
 void read_container(const document& doc, const field& f, command_source_spec& c) {
@@ -108,7 +82,7 @@ void read_container(const document& doc, const field& f, command_source_spec& c)
       for (const auto& entry : *entries) read_env_entry(entry, c);
     }
   }
-  read_working_dir(doc, *container, c);
+  read_working_dir(doc, *container, c.working_dir);
 }
 
 void read_template(const document& doc, const field& f, command_source_spec& c) {

@@ -135,6 +135,11 @@ struct cron_source_spec {
 // `ContainerSource` (sources.knative.dev/v1): a command shfn keeps running, restarted with
 // back-off whenever it ends; each line it prints is an event on its sink, and it may send events
 // itself to the URL in K_SINK (SinkBinding's contract). Its one container gives the command.
+// Set by shfn for a command source's command, as SinkBinding sets them: neither its container's
+// `env` nor shfn's own environment gives them.
+inline constexpr std::string_view sink_binding_variables[] = {"K_SINK", "K_CE_OVERRIDES",
+                                                              "K_CA_CERTS"};
+
 struct command_source_spec {
   std::string name;
   std::string ns;  // metadata.namespace ("default" when not given)

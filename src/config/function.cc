@@ -294,12 +294,8 @@ void read_environment(const document& doc, const mapping& spec, function_spec& f
     if (auto entries = v->as_entries()) {
       for (const auto& [key, value] : *entries) {
         const std::string& name = key.node().Scalar();
-        if (!valid_env_name(name)) {
-          key.error("invalid environment variable name: expected [A-Za-z_][A-Za-z0-9_]*");
-          continue;
-        }
-        if (name.starts_with("SHFN_")) {
-          key.error("names starting with SHFN_ are reserved for the runtime");
+        if (auto problem = env_name_problem(name)) {
+          key.error(std::move(*problem));
           continue;
         }
         // `NAME:` with nothing after it is the empty string, as in a shell's `NAME=`.
@@ -311,18 +307,7 @@ void read_environment(const document& doc, const mapping& spec, function_spec& f
       }
     }
   }
-  f.working_dir = doc.base_dir.string();
-  if (auto v = spec.get("workingDir")) {
-    auto text = v->as_string();
-    if (!text) return;
-    const fs::path dir = resolve(doc.base_dir, *text);
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) {
-      v->error(fmt::format("{} is not a directory", dir.string()));
-      return;
-    }
-    f.working_dir = dir.string();
-  }
+  read_working_dir(doc, spec, f.working_dir);
 }
 
 // Debian policy: lowercase letters, digits, '+', '-', '.'; at least two, starting alphanumeric.
@@ -415,14 +400,36 @@ void read_deploy(const mapping& spec, function_spec& f) {
   }
 }
 
-}  // namespace
-
 bool valid_env_name(std::string_view s) {
   if (s.empty()) return false;
   auto head = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
   if (!head(s[0])) return false;
   return std::all_of(s.begin() + 1, s.end(),
                      [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+}
+
+}  // namespace
+
+std::optional<std::string> env_name_problem(std::string_view name) {
+  if (!valid_env_name(name))
+    return "invalid environment variable name: expected [A-Za-z_][A-Za-z0-9_]*";
+  if (name.starts_with("SHFN_")) return "names starting with SHFN_ are reserved for the runtime";
+  return std::nullopt;
+}
+
+void read_working_dir(const document& doc, const mapping& m, std::string& out) {
+  out = doc.base_dir.string();
+  auto v = m.get("workingDir");
+  if (!v) return;
+  auto text = v->as_string();
+  if (!text) return;
+  const fs::path dir = resolve(doc.base_dir, *text);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    v->error(fmt::format("{} is not a directory", dir.string()));
+    return;
+  }
+  out = dir.string();
 }
 
 const std::vector<std::string_view>& function_fields() {

@@ -71,8 +71,12 @@ inline bool is_source_kind(std::string_view kind) {
 // an extension named so is pointed to.
 void read_ce_overrides(const field& f, std::vector<std::pair<std::string, std::string>>& out,
                        bool spec_sets_type);
-// An environment variable's name: [A-Za-z_][A-Za-z0-9_]*.
-bool valid_env_name(std::string_view s);
+// What is wrong with `name` as the name of a variable of a spec's `env`: not
+// [A-Za-z_][A-Za-z0-9_]*, or one of the runtime's SHFN_*; nullopt when nothing is.
+std::optional<std::string> env_name_problem(std::string_view name);
+// `workingDir` of `m` into `out`: relative to the spec file, which must be a directory; by
+// default the spec file's directory.
+void read_working_dir(const document& doc, const mapping& m, std::string& out);
 // `command: STRING` ({"bash", "-c", STRING, name}: name is $0) or `command: [LIST]` (as-is).
 std::optional<std::vector<std::string>> read_command_argv(const field& command,
                                                           const std::string& name);
