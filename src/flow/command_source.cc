@@ -26,6 +26,7 @@
 #include "exec/pipe_io.h"
 #include "exec/spawn.h"
 #include "exec/stderr_lines.h"
+#include "function/script_env.h"
 
 extern char** environ;
 
@@ -56,11 +57,15 @@ std::string printable(std::string_view line) {
   return out;
 }
 
-// Whether a line is meant as a structured CloudEvent: a JSON object naming its specversion.
-bool claims_to_be_event(std::string_view line) {
-  if (!line.starts_with('{')) return false;
+// What a line is, from one parse: a structured CloudEvent (a JSON object, from its first byte,
+// naming its specversion), other JSON, or text.
+enum class line_kind { cloud_event, json, text };
+
+line_kind kind_of_line(std::string_view line) {
   const json parsed = json::parse(line, nullptr, false);
-  return parsed.is_object() && parsed.contains("specversion");
+  if (parsed.is_discarded()) return line_kind::text;
+  const bool event = line.starts_with('{') && parsed.is_object() && parsed.contains("specversion");
+  return event ? line_kind::cloud_event : line_kind::json;
 }
 
 // One run of the command: the child and what its helpers share with the loop reading stdout.
@@ -105,19 +110,10 @@ awaitable<void> log_stderr(std::shared_ptr<life> l, std::string name) {
 // The environment SinkBinding would give the container, on top of shfn's own and `env`.
 exec::env_list environment_for(const config::command_source_spec& spec,
                                const std::string& ingress_url, const std::string& token) {
-  exec::env_list env;
-  for (auto* e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view kv(*e);
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos || kv.starts_with("SHFN_") || kv.starts_with("K_SINK=") ||
-        kv.starts_with("K_CE_OVERRIDES=") || kv.starts_with("K_CA_CERTS="))
-      continue;
-    env.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-  }
-  for (const auto& [name, value] : spec.env) {
-    std::erase_if(env, [&name](const auto& kv) { return kv.first == name; });
-    env.emplace_back(name, value);
-  }
+  exec::env_list env = function::inherited_environment(environ);
+  for (std::string_view set_here : config::sink_binding_variables)
+    std::erase_if(env, [set_here](const auto& kv) { return kv.first == set_here; });
+  for (const auto& [name, value] : spec.env) function::set_variable(env, name, value);
   env.emplace_back("SHFN_SOURCE", spec.name);
   if (!token.empty()) env.emplace_back("SHFN_TOKEN", token);
   if (spec.sink_url.starts_with('/')) {
@@ -330,7 +326,8 @@ awaitable<void> command_source::impl::take(std::string_view chunk) {
 }
 
 std::optional<event::cloud_event> command_source::impl::event_for(std::string_view line) {
-  if (claims_to_be_event(line)) {
+  const line_kind kind = kind_of_line(line);
+  if (kind == line_kind::cloud_event) {
     auto parsed = event::from_json(line);
     if (!parsed) {
       ++invalid;
@@ -347,7 +344,7 @@ std::optional<event::cloud_event> command_source::impl::event_for(std::string_vi
   e.source = spec.source;
   e.type = std::string(line_event_type);
   e.time = event::format_time_ms(now_ms());
-  e.datacontenttype = json::accept(line) ? "application/json" : "text/plain";
+  e.datacontenttype = kind == line_kind::json ? "application/json" : "text/plain";
   e.extensions = spec.extensions;
   e.data.assign(line.begin(), line.end());
   e.has_data = true;
@@ -453,10 +450,6 @@ source_counts command_source::counts() const {
           .written = impl_->events,
           .restarts = impl_->restarts,
           .last_error = impl_->last_error};
-}
-
-const config::command_source_spec& command_source::spec() const {
-  return impl_->spec;
 }
 
 json command_source::status() const {

@@ -74,7 +74,6 @@ class command_source final : public source {
 
   bool ready() const override;
   source_counts counts() const override;  // lines received, events written
-  const config::command_source_spec& spec() const;
   // {"source": name, "kind": "ContainerSource", "command": [...], "sink": topic, "pid": N or
   //  null, "lines": N, "events": N, "invalid": N, "restarts": N, "last_exit": "..." or null,
   //  "last_error": "...", "ready": bool}

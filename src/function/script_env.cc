@@ -8,14 +8,6 @@ namespace shfn::function {
 
 namespace {
 
-// Environment strings end at a NUL; a value holding one could not be passed intact, so it is
-// left out rather than cut short.
-void add(environment& env, std::string name, std::string value) {
-  if (value.find('\0') != std::string::npos) return;
-  std::erase_if(env, [&](const auto& kv) { return kv.first == name; });
-  env.emplace_back(std::move(name), std::move(value));
-}
-
 std::string config_value_text(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   return v.dump();
@@ -32,8 +24,15 @@ std::string env_suffix(std::string_view name) {
   return out;
 }
 
-environment base_environment(const config::function_spec& spec, int instance,
-                             const char* const* inherited) {
+// Environment strings end at a NUL; a value holding one could not be passed intact, so it is
+// left out rather than cut short.
+void set_variable(environment& env, std::string name, std::string value) {
+  if (value.find('\0') != std::string::npos) return;
+  std::erase_if(env, [&](const auto& kv) { return kv.first == name; });
+  env.emplace_back(std::move(name), std::move(value));
+}
+
+environment inherited_environment(const char* const* inherited) {
   environment env;
   for (auto* e = inherited; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);
@@ -41,13 +40,19 @@ environment base_environment(const config::function_spec& spec, int instance,
     if (eq == std::string_view::npos || kv.starts_with("SHFN_")) continue;
     env.emplace_back(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
   }
-  for (const auto& [name, value] : spec.env) add(env, name, value);
-  add(env, "SHFN_FUNCTION", spec.name);
-  add(env, "SHFN_INSTANCE", std::to_string(instance));
-  add(env, "SHFN_USER_CONFIG", spec.user_config.dump());
+  return env;
+}
+
+environment base_environment(const config::function_spec& spec, int instance,
+                             const char* const* inherited) {
+  environment env = inherited_environment(inherited);
+  for (const auto& [name, value] : spec.env) set_variable(env, name, value);
+  set_variable(env, "SHFN_FUNCTION", spec.name);
+  set_variable(env, "SHFN_INSTANCE", std::to_string(instance));
+  set_variable(env, "SHFN_USER_CONFIG", spec.user_config.dump());
   if (spec.user_config.is_object()) {
     for (const auto& [key, value] : spec.user_config.items()) {
-      add(env, "SHFN_CONFIG_" + env_suffix(key), config_value_text(value));
+      set_variable(env, "SHFN_CONFIG_" + env_suffix(key), config_value_text(value));
     }
   }
   return env;
@@ -55,21 +60,21 @@ environment base_environment(const config::function_spec& spec, int instance,
 
 environment message_environment(const client::message& m) {
   environment env;
-  add(env, "SHFN_TOPIC", m.topic);
-  add(env, "SHFN_MESSAGE_ID", m.id.str());
-  if (m.key) add(env, "SHFN_KEY", *m.key);
-  add(env, "SHFN_PUBLISH_TIME", std::to_string(m.publish_time));
-  if (m.event_time != 0) add(env, "SHFN_EVENT_TIME", std::to_string(m.event_time));
-  add(env, "SHFN_REDELIVERY_COUNT", std::to_string(m.redelivery_count));
-  add(env, "SHFN_PRODUCER_NAME", m.producer_name);
+  set_variable(env, "SHFN_TOPIC", m.topic);
+  set_variable(env, "SHFN_MESSAGE_ID", m.id.str());
+  if (m.key) set_variable(env, "SHFN_KEY", *m.key);
+  set_variable(env, "SHFN_PUBLISH_TIME", std::to_string(m.publish_time));
+  if (m.event_time != 0) set_variable(env, "SHFN_EVENT_TIME", std::to_string(m.event_time));
+  set_variable(env, "SHFN_REDELIVERY_COUNT", std::to_string(m.redelivery_count));
+  set_variable(env, "SHFN_PRODUCER_NAME", m.producer_name);
   nlohmann::json properties = nlohmann::json::object();
   for (const auto& [name, value] : m.properties) {
     properties[name] = value;
-    add(env, "SHFN_PROP_" + env_suffix(name), value);
+    set_variable(env, "SHFN_PROP_" + env_suffix(name), value);
   }
   // Property values are arbitrary bytes; replace what is not UTF-8 rather than fail the dump.
-  add(env, "SHFN_PROPERTIES",
-      properties.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  set_variable(env, "SHFN_PROPERTIES",
+               properties.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return env;
 }
 

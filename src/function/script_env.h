@@ -27,6 +27,13 @@ namespace shfn::function {
 
 using environment = std::vector<std::pair<std::string, std::string>>;
 
+// shfn's own environment as its processes inherit it: every variable of `inherited` (an
+// environ-style list) but shfn's own SHFN_* ones.
+environment inherited_environment(const char* const* inherited);
+// Sets `name` to `value`, replacing an earlier value; a value holding a NUL byte (which an
+// environment string cannot carry) is left out.
+void set_variable(environment& env, std::string name, std::string value);
+
 // The part shared by every invocation of one function instance.
 environment base_environment(const config::function_spec& spec, int instance,
                              const char* const* inherited);
