@@ -161,19 +161,31 @@ class planner {
   }
 
   void add_routes() {
-    for (const auto& b : file_.brokers)
-      if (selected(b.name)) out_.routes.push_back({b.ns, b.name, "Broker", b.ingress});
-    for (const auto& p : file_.parallels)
-      if (selected(p.name)) out_.routes.push_back({p.ns, p.name, "Parallel", p.ingress});
-    for (const auto& s : file_.sequences)
-      if (selected(s.name)) out_.routes.push_back({s.ns, s.name, "Sequence", s.ingress});
-    for (const auto& c : file_.channels)
-      if (selected(c.name)) out_.routes.push_back({c.ns, c.name, c.kind, c.topic});
+    for (auto& r : file_routes())
+      if (selected(r.name)) out_.routes.push_back(std::move(r));
     for (const auto& c : file_.command_sources) {
       auto route = selected(c.name) ? route_of(c.sink.ref) : std::nullopt;
       if (route && std::ranges::find(out_.routes, *route) == out_.routes.end())
         out_.routes.push_back(std::move(*route));
     }
+  }
+
+  // The ingress route of every Broker, Parallel, Sequence and channel of the file, selected or
+  // not.
+  std::vector<ingress_route> file_routes() const {
+    std::vector<ingress_route> out;
+    for (const auto& b : file_.brokers) out.push_back({b.ns, b.name, "Broker", b.ingress});
+    for (const auto& p : file_.parallels) out.push_back({p.ns, p.name, "Parallel", p.ingress});
+    for (const auto& s : file_.sequences) out.push_back({s.ns, s.name, "Sequence", s.ingress});
+    for (const auto& c : file_.channels) out.push_back({c.ns, c.name, c.kind, c.topic});
+    return out;
+  }
+
+  // The route of the document `name`, when it has one.
+  std::optional<ingress_route> route_of(const std::string& name) const {
+    for (auto& r : file_routes())
+      if (!name.empty() && r.name == name) return std::move(r);
+    return std::nullopt;
   }
 
   template <class Source>
@@ -197,20 +209,6 @@ class planner {
     auto route = route_of(c.sink.ref);
     if (!route) return;
     c.sink_url = "/" + route->ns + "/" + route->name;
-  }
-
-  // The ingress route of the Broker, Parallel, Sequence or channel `name`, selected or not.
-  std::optional<ingress_route> route_of(const std::string& name) const {
-    if (name.empty()) return std::nullopt;
-    for (const auto& b : file_.brokers)
-      if (b.name == name) return ingress_route{b.ns, b.name, "Broker", b.ingress};
-    for (const auto& p : file_.parallels)
-      if (p.name == name) return ingress_route{p.ns, p.name, "Parallel", p.ingress};
-    for (const auto& s : file_.sequences)
-      if (s.name == name) return ingress_route{s.ns, s.name, "Sequence", s.ingress};
-    for (const auto& c : file_.channels)
-      if (c.name == name) return ingress_route{c.ns, c.name, c.kind, c.topic};
-    return std::nullopt;
   }
 
   // The topic a stage publishes to for `sink`: the sink's own topic, none, or (a uri or display
